@@ -1,0 +1,223 @@
+//! Analytic checks beside the simulation: the traffic equations (offered
+//! utilization per pool, before the run), stability verdicts and the
+//! bottleneck (after it).
+
+use serde::Serialize;
+
+use crate::scenario::{Role, Scenario};
+use crate::stats::Summary;
+
+/// Offered load on one pool from the traffic equations.
+#[derive(Clone, Debug, Serialize)]
+pub struct PoolLoad {
+    /// Tier index.
+    pub tier: usize,
+    /// Pool index within the tier.
+    pub pool: usize,
+    /// `web`, `db primary`, ...
+    pub label: String,
+    /// Instances x workers.
+    pub servers: u64,
+    /// Visits per second offered to the pool (NaN for closed workloads).
+    pub arrival_rps: f64,
+    /// Offered utilization: arrival rate x mean service / servers. For a
+    /// holding tier it also counts the downstream service time, without
+    /// queueing, so it is a lower bound. NaN for closed workloads.
+    pub utilization: f64,
+    /// True if the worker is held while later tiers answer.
+    pub holds: bool,
+    /// True if the accept queue is bounded (overload drops instead of growing).
+    pub bounded: bool,
+    /// Which accesses reach the pool: "reads", "writes", "reads and writes".
+    pub traffic: String,
+}
+
+/// Solves the traffic equations at the mean arrival rate over the window.
+pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
+    let lambda = s
+        .arrivals
+        .mean_rate(s.simulation.warmup_ns, s.simulation.window_end_ns())
+        .unwrap_or(f64::NAN);
+    let mut out = Vec::new();
+    for (ti, tier) in s.tiers.iter().enumerate() {
+        for (pi, pool) in tier.pools.iter().enumerate() {
+            let mut rate = 0.0;
+            let mut work = 0.0;
+            let (mut reads, mut writes) = (false, false);
+            for (ci, class) in s.classes.iter().enumerate() {
+                let pools = tier.pools_for(class.access);
+                if !pools.contains(&pi) {
+                    continue;
+                }
+                let candidates: u32 = pools.iter().map(|&p| tier.pools[p].instances).sum();
+                let frac = pool.instances as f64 / candidates.max(1) as f64;
+                for (i, step) in class.route.iter().enumerate().filter(|(_, st)| st.tier == ti) {
+                    let visits = lambda * class.share * step.calls.mean() * frac;
+                    let mut hold_ns = pool.service[ci].mean();
+                    if tier.hold {
+                        hold_ns += downstream_service_ns(s, ci, i);
+                    }
+                    rate += visits;
+                    work += visits * hold_ns / 1e9;
+                    match class.access {
+                        crate::scenario::Access::Read => reads = true,
+                        crate::scenario::Access::Write => writes = true,
+                    }
+                }
+            }
+            let servers = u64::from(pool.instances) * u64::from(pool.workers);
+            out.push(PoolLoad {
+                tier: ti,
+                pool: pi,
+                label: tier.pool_label(pi),
+                servers,
+                arrival_rps: rate,
+                utilization: if servers > 0 { work / servers as f64 } else { 0.0 },
+                holds: tier.hold,
+                bounded: pool.queue.is_some(),
+                traffic: match (reads, writes) {
+                    (true, true) => "reads and writes",
+                    (false, true) => "writes",
+                    (true, false) => "reads",
+                    _ => "no traffic",
+                }
+                .to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// Mean service time a request of class `ci` spends after step `i` (no queueing).
+fn downstream_service_ns(s: &Scenario, ci: usize, i: usize) -> f64 {
+    let class = &s.classes[ci];
+    class.route[i + 1..]
+        .iter()
+        .map(|step| {
+            let tier = &s.tiers[step.tier];
+            let pools = tier.pools_for(class.access);
+            let n: u32 = pools.iter().map(|&p| tier.pools[p].instances).sum();
+            let mean: f64 = pools
+                .iter()
+                .map(|&p| tier.pools[p].service[ci].mean() * tier.pools[p].instances as f64)
+                .sum::<f64>()
+                / n.max(1) as f64;
+            mean * step.calls.mean()
+        })
+        .sum()
+}
+
+/// Whether a pool has a steady state.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Stability {
+    /// Offered load below capacity and no growing backlog.
+    Stable,
+    /// Offered load at or above capacity with a bounded queue: it drops.
+    Overloaded,
+    /// No steady state: the backlog grows without bound.
+    Unstable {
+        /// Backlog growth measured over the window (requests/s).
+        growth_rps: f64,
+        /// Offered utilization at or above 1 before the run.
+        predicted: bool,
+    },
+}
+
+/// The stability verdict for one pool, in words and numbers.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    /// Pool index (global, (tier, pool) order).
+    pub pool: usize,
+    /// Pool label.
+    pub label: String,
+    /// Offered utilization from the traffic equations.
+    pub offered_utilization: f64,
+    /// The verdict.
+    pub stability: Stability,
+    /// One plain sentence.
+    pub message: String,
+}
+
+/// The most utilized pool.
+#[derive(Clone, Debug, Serialize)]
+pub struct Bottleneck {
+    /// Pool index.
+    pub pool: usize,
+    /// Label with the traffic it carries, e.g. `db primary (writes)`.
+    pub label: String,
+    /// Measured utilization (0..1).
+    pub utilization: f64,
+    /// One line: `bottleneck: db primary (writes) at 97% utilization`.
+    pub message: String,
+}
+
+/// Stability verdicts for every pool with instances, and the bottleneck.
+pub fn verdicts(loads: &[PoolLoad], summary: &Summary) -> (Vec<Verdict>, Option<Bottleneck>) {
+    let mut out = Vec::new();
+    for (p, (load, ps)) in loads.iter().zip(&summary.pools).enumerate() {
+        if load.servers == 0 {
+            continue;
+        }
+        let g = ps.backlog_growth_rps;
+        // A trend counts when its interval excludes zero and it is material:
+        // more than 0.5% of the arrival rate and more than one request per
+        // ten seconds (a drifting few requests is noise, not overload).
+        let arrivals = ps.arrival_rps.mean.max(0.0);
+        let growing = g.half_width.is_some_and(|h| g.mean - h > 0.0)
+            && g.mean > (0.005 * arrivals).max(0.1);
+        let predicted = !load.bounded && load.utilization >= 1.0;
+        let stability = if predicted || (growing && !load.bounded) {
+            Stability::Unstable { growth_rps: g.mean, predicted }
+        } else if load.bounded && (load.utilization >= 1.0 || ps.drop_fraction.mean > 0.01) {
+            Stability::Overloaded
+        } else {
+            Stability::Stable
+        };
+        let offered = if load.utilization.is_finite() {
+            format!("offered utilization {:.2}", load.utilization)
+        } else {
+            "closed workload".to_string()
+        };
+        let message = match &stability {
+            Stability::Unstable { growth_rps, .. } => format!(
+                "{}: {offered} - unstable, backlog grows ~{growth_rps:.0} requests/s; its latency figures only measure the run length",
+                load.label
+            ),
+            Stability::Overloaded => format!(
+                "{}: {offered} - overloaded, its bounded queue drops {:.1}% of visits",
+                load.label,
+                ps.drop_fraction.mean * 100.0
+            ),
+            Stability::Stable => format!("{}: {offered} - stable", load.label),
+        };
+        out.push(Verdict {
+            pool: p,
+            label: load.label.clone(),
+            offered_utilization: load.utilization,
+            stability,
+            message,
+        });
+    }
+    let bottleneck = loads
+        .iter()
+        .zip(&summary.pools)
+        .enumerate()
+        .filter(|(_, (l, s))| l.servers > 0 && s.utilization.mean.is_finite())
+        .max_by(|a, b| a.1.1.utilization.mean.total_cmp(&b.1.1.utilization.mean))
+        .map(|(p, (l, s))| {
+            let label = if l.label.contains(Role::Primary.as_str()) || l.label.contains(Role::Replicas.as_str()) {
+                format!("{} ({})", l.label, l.traffic)
+            } else {
+                l.label.clone()
+            };
+            let u = s.utilization.mean;
+            Bottleneck {
+                pool: p,
+                message: format!("bottleneck: {label} at {:.0}% utilization", u * 100.0),
+                label,
+                utilization: u,
+            }
+        });
+    (out, bottleneck)
+}

@@ -1,0 +1,274 @@
+//! Command-line interface: arguments, progress, exit codes. The only code
+//! that knows about the terminal.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use stacksim::analysis;
+use stacksim::model::Model;
+use stacksim::report::{self, OutputLayout, Provenance, RunReport};
+use stacksim::scenario::{self, LoadError, REFERENCE_PATH, REFERENCE_TOML, Scenario};
+use stacksim::stats;
+use stacksim::sweep;
+use stacksim::units::parse_duration;
+
+/// Exit code for success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code for a failure while running (I/O and the like).
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code for invalid input or usage.
+pub const EXIT_INVALID: u8 = 2;
+
+/// stacksim: a discrete-event capacity simulator for web stacks.
+#[derive(Parser, Debug)]
+#[command(name = "stacksim", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Simulate a scenario and report throughput, latency, utilization and the bottleneck.
+    Run(RunArgs),
+    /// Validate a scenario without running it.
+    Check {
+        /// Scenario file.
+        file: PathBuf,
+    },
+    /// Write the reference scenario out as a starting point.
+    Init {
+        /// Where to write it.
+        #[arg(default_value = "secured-web-stack.toml")]
+        path: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Scenario file; the built-in reference scenario when omitted.
+    file: Option<PathBuf>,
+    /// Output folder (default: output/<scenario name>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Master seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Number of independent replications.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    replications: Option<u32>,
+    /// Observed simulated time per replication, e.g. 60s, 5m.
+    #[arg(long, value_name = "DURATION")]
+    duration: Option<String>,
+    /// Warm-up deleted before observing, e.g. 30s.
+    #[arg(long, value_name = "DURATION")]
+    warmup: Option<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Print the summary as JSON on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parses arguments and runs the command; returns the exit code.
+pub fn main() -> u8 {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => run(&args),
+        Command::Check { file } => check(&file),
+        Command::Init { path, force } => init(&path, force),
+    }
+}
+
+fn color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+fn load(file: Option<&Path>) -> Result<(Scenario, String, String), u8> {
+    let (result, path) = match file {
+        Some(f) => (scenario::load(f), f.display().to_string()),
+        None => (
+            scenario::parse(REFERENCE_TOML, REFERENCE_PATH, None)
+                .map(|s| (s, REFERENCE_TOML.to_string()))
+                .map_err(LoadError::from),
+            REFERENCE_PATH.to_string(),
+        ),
+    };
+    match result {
+        Ok((s, src)) => Ok((s, src, path)),
+        Err(LoadError::Invalid(e)) => {
+            eprint!("{}", e.render(color()));
+            Err(EXIT_INVALID)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(EXIT_INVALID)
+        }
+    }
+}
+
+fn check(file: &Path) -> u8 {
+    match load(Some(file)) {
+        Ok((s, _, path)) => {
+            let loads = analysis::offered_load(&s);
+            println!(
+                "{path}: ok - {} tiers, {} classes, {} replications × {} observed",
+                s.tiers.len(),
+                s.classes.len(),
+                s.simulation.replications,
+                stacksim::units::format_duration(s.simulation.duration_ns)
+            );
+            for l in loads.iter().filter(|l| l.servers > 0 && l.utilization >= 1.0) {
+                println!(
+                    "note: {} has offered utilization {:.2}: {}",
+                    l.label,
+                    l.utilization,
+                    if l.bounded { "it will drop" } else { "it will be unstable" }
+                );
+            }
+            EXIT_OK
+        }
+        Err(code) => code,
+    }
+}
+
+fn init(path: &Path, force: bool) -> u8 {
+    if path.exists() && !force {
+        eprintln!("error: {} exists; use --force to overwrite it", path.display());
+        return EXIT_INVALID;
+    }
+    match std::fs::write(path, REFERENCE_TOML) {
+        Ok(()) => {
+            println!("wrote {}; run it with: stacksim run {}", path.display(), path.display());
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            EXIT_FAILURE
+        }
+    }
+}
+
+fn apply_overrides(s: &mut Scenario, a: &RunArgs) -> Result<(), String> {
+    let sim = &mut s.simulation;
+    if let Some(seed) = a.seed {
+        sim.seed = seed;
+    }
+    if let Some(r) = a.replications {
+        sim.replications = r;
+    }
+    let dur = |flag: &str, v: &str| -> Result<u64, String> {
+        parse_duration(v).map(|x| x.round() as u64).map_err(|e| format!("--{flag} {v}: {e}"))
+    };
+    if let Some(d) = &a.duration {
+        let old = sim.duration_ns;
+        sim.duration_ns = dur("duration", d)?;
+        if sim.duration_ns == 0 {
+            return Err("--duration must be longer than zero".into());
+        }
+        if sim.drain_ns == old {
+            sim.drain_ns = sim.duration_ns;
+        }
+    }
+    if let Some(w) = &a.warmup {
+        sim.warmup_ns = dur("warmup", w)?;
+    }
+    if sim.window_end_ns() / sim.sample_every_ns > 10_000_000 {
+        return Err("that run would have over 10 million time-series samples; shorten it".into());
+    }
+    Ok(())
+}
+
+fn run(a: &RunArgs) -> u8 {
+    let (mut scenario, source, path) = match load(a.file.as_deref()) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    if let Err(e) = apply_overrides(&mut scenario, a) {
+        eprintln!("error: {e}");
+        return EXIT_INVALID;
+    }
+    let layout = OutputLayout::new(a.out.as_deref(), &scenario.name);
+    if let Err(e) = layout.prepare() {
+        eprintln!("error: {e}");
+        return EXIT_FAILURE;
+    }
+    let loads = analysis::offered_load(&scenario);
+    if !a.quiet {
+        for l in loads.iter().filter(|l| l.servers > 0 && !l.bounded && l.utilization >= 1.0) {
+            eprintln!(
+                "warning: {} offered utilization {:.2} >= 1 with an unbounded queue: it has no steady state",
+                l.label, l.utilization
+            );
+        }
+    }
+    let model = Model::build(&scenario);
+    let reps = scenario.simulation.replications;
+    let bar = ProgressBar::with_draw_target(
+        Some(u64::from(reps)),
+        if a.quiet || !std::io::stderr().is_terminal() {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
+    );
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} replications  {elapsed} (ETA {eta})") {
+        bar.set_style(style);
+    }
+    let started = Instant::now();
+    let observations = sweep::run_replications(&model, reps, &|| bar.inc(1));
+    bar.finish_and_clear();
+    let wall = started.elapsed();
+    let summary = stats::summarize(&observations);
+    let (verdicts, bottleneck) = analysis::verdicts(&loads, &summary);
+    let provenance = Provenance {
+        version: stacksim::VERSION.to_string(),
+        command_line: std::env::args().collect::<Vec<_>>().join(" "),
+        scenario_path: path,
+        scenario_source: source,
+    };
+    let rr = RunReport {
+        scenario: &scenario,
+        loads: &loads,
+        summary: &summary,
+        verdicts: &verdicts,
+        bottleneck: bottleneck.as_ref(),
+        provenance: &provenance,
+    };
+    let writes = [
+        (layout.summary_json(), report::write_summary_json as fn(&RunReport<'_>, &mut dyn Write) -> std::io::Result<()>),
+        (layout.summary_csv(), report::write_summary_csv),
+        (layout.timeseries_csv(), report::write_timeseries_csv),
+    ];
+    for (file, writer) in writes {
+        if let Err(e) = layout.write_atomic(&file, |w| writer(&rr, w)) {
+            eprintln!("error: {e}");
+            return EXIT_FAILURE;
+        }
+    }
+    if a.json {
+        let mut out = std::io::stdout().lock();
+        if report::write_summary_json(&rr, &mut out).is_err() {
+            return EXIT_FAILURE;
+        }
+    } else if !a.quiet {
+        print!("{}", report::render_table(&rr));
+        let requests = summary.conservation.arrived;
+        eprintln!(
+            "\nwrote {} ({} requests, {} events simulated in {:.2}s wall)",
+            layout.dir().display(),
+            requests,
+            summary.events,
+            wall.as_secs_f64()
+        );
+    }
+    EXIT_OK
+}

@@ -1,0 +1,115 @@
+//! `summary.csv` (a row per pool and per class) and `timeseries.csv` (a row
+//! per sample interval). Units are in every column name; every estimate has
+//! a `_hw95` column with its 95% half-width (empty with one replication).
+
+use std::io::{self, Write};
+
+use super::{RunReport, slug};
+use crate::stats::Estimate;
+
+fn quote(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn num(x: f64) -> String {
+    if x.is_finite() { format!("{x:.6}") } else { String::new() }
+}
+
+fn cells(e: &Estimate) -> [String; 2] {
+    [num(e.mean), e.half_width.map_or(String::new(), num)]
+}
+
+const SUMMARY_COLUMNS: [&str; 17] = [
+    "arrival_rps",
+    "throughput_rps",
+    "utilization",
+    "queue_mean",
+    "wait_mean_ms",
+    "drops_rps",
+    "drop_fraction",
+    "error_rate",
+    "latency_mean_ms",
+    "latency_p50_ms",
+    "latency_p90_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "latency_p999_ms",
+    "backlog_growth_rps",
+    "offered_utilization",
+    "little_ratio",
+];
+
+/// Writes `summary.csv`: `scope` is `pool` or `class` (`all` for the total).
+pub fn write_summary_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()> {
+    let mut header = vec!["scope".to_string(), "name".to_string()];
+    for c in SUMMARY_COLUMNS {
+        header.push(c.to_string());
+        header.push(format!("{c}_hw95"));
+    }
+    writeln!(w, "{}", header.join(","))?;
+    let none = Estimate { mean: f64::NAN, half_width: None, n: 0 };
+    for (p, load) in r.pool_rows() {
+        let ps = &r.summary.pools[p];
+        let offered = Estimate { mean: load.utilization, half_width: None, n: 1 };
+        let row = [
+            ps.arrival_rps, ps.throughput_rps, ps.utilization, ps.queue_mean, ps.wait_mean_ms,
+            ps.drops_rps, ps.drop_fraction, none, none, ps.latency_p50_ms, none, none,
+            ps.latency_p99_ms, none, ps.backlog_growth_rps, offered, ps.little_ratio,
+        ];
+        write_row(w, "pool", &load.label, &row)?;
+    }
+    let classes = r.scenario.classes.iter().map(|c| c.name.as_str()).zip(&r.summary.classes);
+    for (name, cs) in classes.chain(std::iter::once(("all", &r.summary.overall))) {
+        let row = [
+            cs.offered_rps, cs.throughput_rps, none, none, none, none, none, cs.error_rate,
+            cs.latency_mean_ms, cs.latency_p50_ms, cs.latency_p90_ms, cs.latency_p95_ms,
+            cs.latency_p99_ms, cs.latency_p999_ms, none, none, none,
+        ];
+        write_row(w, "class", name, &row)?;
+    }
+    Ok(())
+}
+
+fn write_row(w: &mut dyn Write, scope: &str, name: &str, row: &[Estimate]) -> io::Result<()> {
+    let mut out = vec![scope.to_string(), quote(name)];
+    for e in row {
+        out.extend(cells(e));
+    }
+    writeln!(w, "{}", out.join(","))
+}
+
+/// Writes `timeseries.csv`: one row per interval, warm-up included
+/// (`phase` says which), per-pool utilization and queue columns.
+pub fn write_timeseries_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()> {
+    let warmup_s = r.scenario.simulation.warmup_ns as f64 / 1e9;
+    let mut header: Vec<String> = ["time_s", "phase"].iter().map(|s| s.to_string()).collect();
+    for c in ["offered_rps", "completed_rps", "dropped_rps", "latency_p50_ms", "latency_p99_ms"] {
+        header.push(c.into());
+        header.push(format!("{c}_hw95"));
+    }
+    let pools: Vec<(usize, String)> = r.pool_rows().map(|(p, l)| (p, slug(&l.label))).collect();
+    for (_, name) in &pools {
+        header.push(format!("utilization_{name}"));
+        header.push(format!("utilization_{name}_hw95"));
+        header.push(format!("queue_{name}"));
+        header.push(format!("queue_{name}_hw95"));
+    }
+    writeln!(w, "{}", header.join(","))?;
+    for s in &r.summary.series {
+        let phase = if s.start_s < warmup_s { "warmup" } else { "observe" };
+        let mut row = vec![num(s.start_s), phase.to_string()];
+        for e in [&s.offered_rps, &s.completed_rps, &s.dropped_rps, &s.latency_p50_ms, &s.latency_p99_ms] {
+            row.extend(cells(e));
+        }
+        for (p, _) in &pools {
+            row.extend(cells(&s.utilization[*p]));
+            row.extend(cells(&s.queue[*p]));
+        }
+        writeln!(w, "{}", row.join(","))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! `summary.json`: everything the table shows, with intervals, verdicts,
+//! the bottleneck and provenance. No wall-clock values, so the same seed
+//! gives the same bytes.
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+
+use super::RunReport;
+use crate::scenario::{Access, Arrivals};
+use crate::units::ns_to_s;
+
+/// Builds the summary document.
+pub fn summary_json(r: &RunReport<'_>) -> Value {
+    let s = r.scenario;
+    let sim = &s.simulation;
+    let workload = match &s.arrivals {
+        Arrivals::Poisson { rate_rps } => json!({ "type": "poisson", "rate_rps": rate_rps }),
+        Arrivals::Schedule(p) => json!({
+            "type": "schedule",
+            "points": p.iter().map(|p| json!({ "at_s": ns_to_s(p.at_ns), "rate_rps": p.rate_rps, "ramp": p.ramp })).collect::<Vec<_>>(),
+        }),
+        Arrivals::Closed { users, think } => json!({ "type": "closed", "users": users, "think_mean_ms": think.mean() / 1e6 }),
+    };
+    let mut pools = Vec::new();
+    for (p, load) in r.pool_rows() {
+        let tier = &s.tiers[load.tier];
+        let pool = &tier.pools[load.pool];
+        let instances: Vec<Value> = r
+            .summary
+            .instances
+            .iter()
+            .filter(|i| i.pool == p)
+            .map(|i| json!({ "index": i.index, "arrival_rps": i.arrival_rps, "utilization": i.utilization }))
+            .collect();
+        pools.push(json!({
+            "label": load.label,
+            "tier": tier.name,
+            "kind": tier.kind.as_str(),
+            "role": pool.role.as_str(),
+            "instances": pool.instances,
+            "workers_per_instance": pool.workers,
+            "queue_per_instance": pool.queue,
+            "hold": tier.hold,
+            "balance_to_next": tier.balance.as_str(),
+            "traffic": load.traffic,
+            "offered_arrival_rps": load.arrival_rps,
+            "offered_utilization": load.utilization,
+            "stats": r.summary.pools[p],
+            "per_instance": instances,
+        }));
+    }
+    let classes: Vec<Value> = s
+        .classes
+        .iter()
+        .zip(&r.summary.classes)
+        .map(|(c, cs)| {
+            let mut v = json!({
+                "name": c.name,
+                "share": c.share,
+                "access": if c.access == Access::Write { "write" } else { "read" },
+                "route": c.route.iter().map(|st| s.tiers[st.tier].name.clone()).collect::<Vec<_>>(),
+            });
+            merge(&mut v, json!(cs));
+            v
+        })
+        .collect();
+    json!({
+        "stacksim_version": r.provenance.version,
+        "scenario": {
+            "name": s.name,
+            "path": r.provenance.scenario_path,
+            "seed": sim.seed,
+            "replications": sim.replications,
+            "duration_s": ns_to_s(sim.duration_ns),
+            "warmup_s": ns_to_s(sim.warmup_ns),
+            "sample_every_s": ns_to_s(sim.sample_every_ns),
+            "drain_s": ns_to_s(sim.drain_ns),
+            "workload": workload,
+        },
+        "method": {
+            "analysis": "replication/deletion: independent replications, warm-up deleted, requests counted by arrival in the window",
+            "interval": "95% Student-t across replications (percentiles: per replication, then the interval)",
+            "replications": r.summary.replications,
+        },
+        "pools": pools,
+        "end_to_end": { "classes": classes, "overall": r.summary.overall },
+        "conservation": r.summary.conservation,
+        "verdicts": r.verdicts,
+        "bottleneck": r.bottleneck,
+        "events": r.summary.events,
+        "provenance": r.provenance,
+    })
+}
+
+fn merge(a: &mut Value, b: Value) {
+    if let (Value::Object(a), Value::Object(b)) = (a, b) {
+        a.extend(b);
+    }
+}
+
+/// Writes `summary.json`, pretty-printed, with a final newline.
+pub fn write_summary_json(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &summary_json(r))?;
+    w.write_all(b"\n")
+}

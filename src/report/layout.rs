@@ -1,0 +1,117 @@
+//! Output paths in one place, and atomic writes.
+
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Why output could not be written.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum OutputError {
+    /// The folder could not be created or written.
+    Folder(PathBuf, io::Error),
+    /// A file could not be written.
+    File(PathBuf, io::Error),
+}
+
+impl std::fmt::Display for OutputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OutputError::Folder(p, e) => write!(f, "cannot write to output folder {}: {e}", p.display()),
+            OutputError::File(p, e) => write!(f, "cannot write {}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for OutputError {}
+
+/// The output folder of one run and every file in it.
+#[derive(Clone, Debug)]
+pub struct OutputLayout {
+    dir: PathBuf,
+}
+
+impl OutputLayout {
+    /// `--out DIR`, or `output/<scenario name>`.
+    pub fn new(out: Option<&Path>, scenario_name: &str) -> Self {
+        let dir = match out {
+            Some(d) => d.to_path_buf(),
+            None => Path::new("output").join(scenario_name),
+        };
+        OutputLayout { dir }
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `summary.json`.
+    pub fn summary_json(&self) -> PathBuf {
+        self.dir.join("summary.json")
+    }
+
+    /// `summary.csv`.
+    pub fn summary_csv(&self) -> PathBuf {
+        self.dir.join("summary.csv")
+    }
+
+    /// `timeseries.csv`.
+    pub fn timeseries_csv(&self) -> PathBuf {
+        self.dir.join("timeseries.csv")
+    }
+
+    /// Creates the folder and proves it writable, before any simulation runs.
+    pub fn prepare(&self) -> Result<(), OutputError> {
+        let err = |e| OutputError::Folder(self.dir.clone(), e);
+        fs::create_dir_all(&self.dir).map_err(err)?;
+        let probe = self.dir.join(".stacksim-write-test");
+        fs::write(&probe, b"").map_err(err)?;
+        fs::remove_file(&probe).map_err(err)
+    }
+
+    /// Writes a file atomically: to a temporary name, then renamed into
+    /// place, so a failure never leaves half a file under the real name.
+    pub fn write_atomic(
+        &self,
+        path: &Path,
+        write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), OutputError> {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.tmp"));
+        let err = |e| OutputError::File(path.to_path_buf(), e);
+        let result = (|| {
+            let mut w = BufWriter::new(fs::File::create(&tmp)?);
+            write(&mut w)?;
+            w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            fs::rename(&tmp, path)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map_err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_write_leaves_nothing() {
+        let dir = std::env::temp_dir().join(format!("stacksim-layout-{}", std::process::id()));
+        let l = OutputLayout::new(Some(&dir), "x");
+        l.prepare().unwrap();
+        let p = l.summary_csv();
+        let r = l.write_atomic(&p, &mut |w: &mut dyn Write| {
+            w.write_all(b"half a fi")?;
+            Err(io::Error::other("simulated failure"))
+        });
+        assert!(r.is_err());
+        assert!(!p.exists());
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0, "no temporary file left");
+        l.write_atomic(&p, &mut |w: &mut dyn Write| w.write_all(b"ok")).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"ok");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,62 @@
+//! Everything that leaves the program: the terminal table, `summary.json`,
+//! `summary.csv`, `timeseries.csv`. Writers take `impl Write` so tests can
+//! check the bytes; [`OutputLayout`] is the only place that names files and
+//! writes them (atomically: temporary name, then rename).
+
+mod csv;
+mod json;
+mod layout;
+mod table;
+
+pub use csv::{write_summary_csv, write_timeseries_csv};
+pub use json::{summary_json, write_summary_json};
+pub use layout::{OutputError, OutputLayout};
+pub use table::render_table;
+
+use crate::analysis::{Bottleneck, PoolLoad, Verdict};
+use crate::scenario::Scenario;
+use crate::stats::Summary;
+
+/// Where a run came from, written next to its results.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Provenance {
+    /// stacksim version.
+    pub version: String,
+    /// The command line.
+    pub command_line: String,
+    /// Scenario file path (or the built-in name).
+    pub scenario_path: String,
+    /// The scenario text as read (before command-line overrides).
+    pub scenario_source: String,
+}
+
+/// Everything a report needs about one run.
+pub struct RunReport<'a> {
+    /// The scenario as run (overrides applied).
+    pub scenario: &'a Scenario,
+    /// Traffic-equation loads per pool.
+    pub loads: &'a [PoolLoad],
+    /// The estimates.
+    pub summary: &'a Summary,
+    /// Stability per pool.
+    pub verdicts: &'a [Verdict],
+    /// The most utilized pool.
+    pub bottleneck: Option<&'a Bottleneck>,
+    /// Where it came from.
+    pub provenance: &'a Provenance,
+}
+
+impl RunReport<'_> {
+    /// `(tier index, pool index)` for each global pool index, skipping none.
+    pub(crate) fn pool_rows(&self) -> impl Iterator<Item = (usize, &PoolLoad)> {
+        self.loads.iter().enumerate().filter(|(_, l)| l.servers > 0)
+    }
+}
+
+/// A column-name-safe form of a label: `db primary` -> `db_primary`.
+pub(crate) fn slug(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .collect()
+}

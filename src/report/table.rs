@@ -1,0 +1,161 @@
+//! The terminal table: per pool, per class, the verdicts and the bottleneck.
+
+use std::fmt::Write as _;
+
+use super::RunReport;
+use crate::analysis::Stability;
+use crate::stats::Estimate;
+use crate::units::format_duration;
+
+/// Formats `mean ± half-width` with decimals suited to the magnitude.
+pub(crate) fn pm(e: &Estimate, scale: f64) -> String {
+    let m = e.mean * scale;
+    if !m.is_finite() {
+        return "-".into();
+    }
+    let d = decimals(m.abs().max(e.half_width.unwrap_or(0.0) * scale));
+    match e.half_width {
+        Some(h) => format!("{m:.d$} ± {:.d$}", h * scale),
+        None => format!("{m:.d$}"),
+    }
+}
+
+fn decimals(x: f64) -> usize {
+    if x >= 100.0 {
+        0
+    } else if x >= 10.0 {
+        1
+    } else if x >= 0.1 {
+        2
+    } else {
+        3
+    }
+}
+
+/// Renders the whole terminal report.
+pub fn render_table(r: &RunReport<'_>) -> String {
+    let s = r.scenario;
+    let sim = &s.simulation;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "stacksim {} · {} · {} replications × {} observed after {} warm-up · seed {}",
+        r.provenance.version,
+        s.name,
+        sim.replications,
+        format_duration(sim.duration_ns),
+        format_duration(sim.warmup_ns),
+        sim.seed
+    );
+    let _ = writeln!(out, "every figure: mean ± 95% half-width across replications\n");
+    let head = ["tier", "arrivals/s", "throughput/s", "util %", "queue", "wait ms", "p50 ms", "p99 ms", "drops/s"];
+    let mut rows: Vec<Vec<String>> = vec![head.iter().map(|h| h.to_string()).collect()];
+    for (p, load) in r.pool_rows() {
+        let ps = &r.summary.pools[p];
+        let unstable = r.verdicts.iter().any(|v| v.pool == p && matches!(v.stability, Stability::Unstable { .. }));
+        let mark = if unstable { " (unstable)" } else { "" };
+        rows.push(vec![
+            format!("{}{mark}", load.label),
+            pm(&ps.arrival_rps, 1.0),
+            pm(&ps.throughput_rps, 1.0),
+            pm(&ps.utilization, 100.0),
+            pm(&ps.queue_mean, 1.0),
+            pm(&ps.wait_mean_ms, 1.0),
+            pm(&ps.latency_p50_ms, 1.0),
+            pm(&ps.latency_p99_ms, 1.0),
+            pm(&ps.drops_rps, 1.0),
+        ]);
+        let inst: Vec<_> = r.summary.instances.iter().filter(|i| i.pool == p).collect();
+        let (lo, hi) = inst.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), i| {
+            (lo.min(i.utilization.mean), hi.max(i.utilization.mean))
+        });
+        if inst.len() > 1 && hi - lo > 0.05 {
+            for i in inst {
+                let mut row = vec![String::new(); 9];
+                row[0] = format!("  #{}", i.index);
+                row[1] = pm(&i.arrival_rps, 1.0);
+                row[3] = pm(&i.utilization, 100.0);
+                rows.push(row);
+            }
+        }
+    }
+    out.push_str(&grid(&rows));
+    out.push('\n');
+    let head = ["end to end", "offered/s", "throughput/s", "errors %", "mean ms", "p50 ms", "p90 ms", "p95 ms", "p99 ms", "p99.9 ms"];
+    let mut rows: Vec<Vec<String>> = vec![head.iter().map(|h| h.to_string()).collect()];
+    let classes = s.classes.iter().map(|c| c.name.as_str()).zip(&r.summary.classes);
+    let all = std::iter::once(("all", &r.summary.overall));
+    let many = s.classes.len() > 1;
+    for (name, c) in classes.filter(|_| many).chain(all) {
+        rows.push(vec![
+            name.to_string(),
+            pm(&c.offered_rps, 1.0),
+            pm(&c.throughput_rps, 1.0),
+            pm(&c.error_rate, 100.0),
+            pm(&c.latency_mean_ms, 1.0),
+            pm(&c.latency_p50_ms, 1.0),
+            pm(&c.latency_p90_ms, 1.0),
+            pm(&c.latency_p95_ms, 1.0),
+            pm(&c.latency_p99_ms, 1.0),
+            pm(&c.latency_p999_ms, 1.0),
+        ]);
+    }
+    out.push_str(&grid(&rows));
+    let c = &r.summary.conservation;
+    let _ = writeln!(
+        out,
+        "\nrequests: {} arrived = {} completed + {} dropped + {} in flight at the end (all replications, warm-up included)",
+        c.arrived, c.completed, c.dropped, c.in_flight
+    );
+    let _ = writeln!(out);
+    for v in r.verdicts.iter().filter(|v| v.stability != Stability::Stable) {
+        let _ = writeln!(out, "{}", v.message);
+    }
+    if r.verdicts.iter().all(|v| v.stability == Stability::Stable) {
+        let _ = writeln!(out, "every tier is stable (offered utilization below 1, no growing backlog)");
+    }
+    if let Some(b) = r.bottleneck {
+        let _ = writeln!(out, "{}", b.message);
+    }
+    out
+}
+
+/// Left-aligns the first column, right-aligns the rest.
+fn grid(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let width: Vec<usize> = (0..cols)
+        .map(|c| rows.iter().map(|r| r.get(c).map_or(0, |s| s.chars().count())).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            let pad = width[c] - cell.chars().count();
+            if c == 0 {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad));
+            } else {
+                line.push_str("  ");
+                line.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plus_minus_formats_by_magnitude() {
+        let e = |m, h| Estimate { mean: m, half_width: h, n: 10 };
+        assert_eq!(pm(&e(600.12, Some(2.3)), 1.0), "600 ± 2");
+        assert_eq!(pm(&e(0.4567, Some(0.0123)), 100.0), "45.7 ± 1.2");
+        assert_eq!(pm(&e(3.14159, None), 1.0), "3.14");
+        assert_eq!(pm(&e(f64::NAN, None), 1.0), "-");
+    }
+}

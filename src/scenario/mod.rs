@@ -1,0 +1,222 @@
+//! Scenario files: TOML text in, a validated [`Scenario`] out, or every
+//! problem at once with its location.
+//!
+//! Stages: TOML text -> spanned document ([`toml::de::DeTable`]) -> walked by
+//! `build` with a `Reader` that records problems -> [`Scenario`].
+
+mod build;
+pub mod diagnostic;
+mod read;
+pub mod spec;
+
+use std::path::Path;
+
+use toml::de::DeTable;
+
+pub use diagnostic::{Diagnostic, ScenarioError};
+pub use spec::*;
+
+/// The reference design, embedded so `stacksim run` works with no file.
+pub const REFERENCE_TOML: &str = include_str!("../../scenarios/secured-web-stack.toml");
+/// The name shown for the embedded reference scenario.
+pub const REFERENCE_PATH: &str = "<built-in secured-web-stack.toml>";
+
+/// Parses and validates a scenario from text. `path` is used in messages;
+/// `base_dir` resolves relative file names (empirical CSVs).
+pub fn parse(src: &str, path: &str, base_dir: Option<&Path>) -> Result<Scenario, ScenarioError> {
+    let fail = |diagnostics: Vec<Diagnostic>| ScenarioError {
+        path: path.to_string(),
+        source: src.to_string(),
+        diagnostics,
+    };
+    let (doc, errors) = DeTable::parse_recoverable(src);
+    if !errors.is_empty() {
+        let diags = errors
+            .iter()
+            .map(|e| Diagnostic {
+                span: e.span().unwrap_or(0..0),
+                key: String::new(),
+                message: e.message().trim().to_string(),
+                hint: Some("this is not valid TOML; see https://toml.io".into()),
+            })
+            .collect();
+        return Err(fail(diags));
+    }
+    let default_name = Path::new(path)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| !s.starts_with('<'))
+        .unwrap_or("scenario")
+        .to_string();
+    let mut reader = read::Reader {
+        diags: Vec::new(),
+        base_dir: base_dir.map(Path::to_path_buf),
+    };
+    match build::read_scenario(&mut reader, doc.get_ref(), &default_name) {
+        Some(s) if reader.diags.is_empty() => Ok(s),
+        _ => {
+            let mut diags = reader.diags;
+            if diags.is_empty() {
+                diags.push(Diagnostic {
+                    span: 0..0,
+                    key: String::new(),
+                    message: "the scenario is incomplete".into(),
+                    hint: None,
+                });
+            }
+            diags.sort_by_key(|d| d.span.start);
+            Err(fail(diags))
+        }
+    }
+}
+
+/// Reads and validates a scenario file.
+pub fn load(path: &Path) -> Result<(Scenario, String), LoadError> {
+    let src = std::fs::read_to_string(path).map_err(|e| LoadError::Io(path.display().to_string(), e))?;
+    let scenario = parse(&src, &path.display().to_string(), path.parent())?;
+    Ok((scenario, src))
+}
+
+/// Why a scenario could not be loaded.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The file could not be read.
+    Io(String, std::io::Error),
+    /// The file has problems.
+    Invalid(ScenarioError),
+}
+
+impl From<ScenarioError> for LoadError {
+    fn from(e: ScenarioError) -> Self {
+        LoadError::Invalid(e)
+    }
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Io(p, e) => write!(f, "cannot read {p}: {e}"),
+            LoadError::Invalid(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_scenario_is_valid() {
+        let s = parse(REFERENCE_TOML, "ref.toml", None).unwrap();
+        assert_eq!(s.name, "secured-web-stack");
+        assert!(s.tiers.iter().any(|t| t.kind == Kind::Database));
+    }
+
+    #[test]
+    fn collects_every_problem_at_once() {
+        let src = r#"
+name = "x"
+[simulation]
+duration = "5"
+replicatons = 3
+[workload]
+rate = -4
+classes = [ { name = "a", share = 0.5 }, { name = "b", share = 0.4 } ]
+[[tier]]
+name = "web"
+wokers = 4
+service = "exp(2)"
+balance = "fastest"
+"#;
+        let e = parse(src, "x.toml", None).unwrap_err();
+        let keys: Vec<&str> = e.diagnostics.iter().map(|d| d.key.as_str()).collect();
+        for k in [
+            "simulation.duration",
+            "simulation.replicatons",
+            "workload.rate",
+            "workload.classes",
+            "tier.web.wokers",
+            "tier.web.service",
+            "tier.web.balance",
+        ] {
+            assert!(keys.contains(&k), "missing {k} in {keys:?}");
+        }
+        let text = e.render(false);
+        assert!(text.contains("did you mean `workers`"), "{text}");
+        assert!(text.contains("x.toml:4:12"), "{text}");
+    }
+
+    #[test]
+    fn route_to_unknown_tier_is_located() {
+        let src = r#"
+[workload]
+rate = 10
+classes = [ { name = "a", share = 1, route = ["web", "dbb"] } ]
+[[tier]]
+name = "web"
+service = "exp(1ms)"
+[[tier]]
+name = "db"
+kind = "database"
+primary = { workers = 2, service = "exp(1ms)" }
+"#;
+        let e = parse(src, "r.toml", None).unwrap_err();
+        assert_eq!(e.diagnostics.len(), 1, "{e}");
+        assert!(e.diagnostics[0].message.contains("no tier named `dbb`"));
+        assert!(e.render(false).contains("did you mean `db`"));
+    }
+
+    #[test]
+    fn database_needs_primary_and_services_cover_classes() {
+        let src = r#"
+[workload]
+rate = 10
+classes = [ { name = "browse", share = 0.5 }, { name = "checkout", share = 0.5, access = "write" } ]
+[[tier]]
+name = "app"
+service = { browse = "exp(1ms)" }
+[[tier]]
+name = "db"
+kind = "database"
+replicas = { count = 0 }
+"#;
+        let e = parse(src, "d.toml", None).unwrap_err();
+        let msgs: Vec<&str> = e.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert!(msgs.iter().any(|m| m.contains("no service time for class `checkout`")), "{msgs:?}");
+        assert!(msgs.iter().any(|m| m.contains("needs a `primary`")), "{msgs:?}");
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let e = parse("[workload\nrate = 1", "s.toml", None).unwrap_err();
+        assert!(!e.diagnostics.is_empty());
+        assert!(e.render(false).contains("s.toml:1:"));
+    }
+
+    #[test]
+    fn class_calls_and_access_defaults() {
+        let src = r#"
+[workload]
+rate = 10
+classes = [ { name = "read", share = 0.7, calls = { db = "geometric(mean = 3)" } }, { name = "write", share = 0.3 } ]
+[[tier]]
+name = "app"
+service = "exp(1ms)"
+[[tier]]
+name = "db"
+kind = "database"
+primary = { workers = 2, service = { read = "exp(1ms)", write = "exp(4ms)" } }
+replicas = { count = 2, workers = 2, service = "exp(1ms)" }
+"#;
+        let s = parse(src, "c.toml", None).unwrap();
+        assert_eq!(s.classes[0].access, Access::Read);
+        assert_eq!(s.classes[1].access, Access::Write);
+        assert_eq!(s.classes[0].route[1].calls, crate::dist::Calls::Geometric(3.0));
+        assert_eq!(s.tiers[1].pools_for(Access::Read), vec![1]);
+        assert_eq!(s.tiers[1].pools_for(Access::Write), vec![0]);
+        assert_eq!(s.tiers[1].pools[0].service[1].mean(), 4e6);
+    }
+}

@@ -1,0 +1,332 @@
+//! The validated scenario: every value checked, every name resolved to an index.
+
+use crate::dist::{Calls, Dist};
+
+/// The longest route a class may have (steps), so request state stays inline.
+pub const MAX_STEPS: usize = 16;
+
+/// A validated scenario, ready to build a model from.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Scenario name, used for the output folder.
+    pub name: String,
+    /// Run length, replications, seed.
+    pub simulation: Simulation,
+    /// How requests arrive.
+    pub arrivals: Arrivals,
+    /// Request classes; shares sum to 1.
+    pub classes: Vec<Class>,
+    /// Tiers in declaration order.
+    pub tiers: Vec<Tier>,
+}
+
+/// Run control.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Simulation {
+    /// Observed simulated time per replication (ns).
+    pub duration_ns: u64,
+    /// Simulated time deleted before observing (ns).
+    pub warmup_ns: u64,
+    /// Independent replications.
+    pub replications: u32,
+    /// Master seed.
+    pub seed: u64,
+    /// Time-series resolution (ns).
+    pub sample_every_ns: u64,
+    /// How long after the window in-flight requests may still finish (ns).
+    pub drain_ns: u64,
+}
+
+impl Simulation {
+    /// End of the observation window (ns from the start).
+    pub fn window_end_ns(&self) -> u64 {
+        self.warmup_ns + self.duration_ns
+    }
+}
+
+/// The arrival process.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Arrivals {
+    /// Open Poisson arrivals at a constant rate.
+    Poisson {
+        /// Requests per second.
+        rate_rps: f64,
+    },
+    /// Open non-homogeneous Poisson arrivals following a schedule.
+    Schedule(Vec<RatePoint>),
+    /// A closed population: each user thinks, sends, waits for the answer.
+    Closed {
+        /// Number of users.
+        users: u32,
+        /// Think time between a response and the next request.
+        think: Dist,
+    },
+}
+
+/// One point of a rate schedule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RatePoint {
+    /// Time from the start of the run (ns).
+    pub at_ns: u64,
+    /// Rate from this point on (requests/s).
+    pub rate_rps: f64,
+    /// If true, the rate rises linearly from the previous point to this one.
+    pub ramp: bool,
+}
+
+impl Arrivals {
+    /// The arrival rate at time `t_ns` (open workloads); `None` for closed ones.
+    pub fn rate_at(&self, t_ns: u64) -> Option<f64> {
+        match self {
+            Arrivals::Poisson { rate_rps } => Some(*rate_rps),
+            Arrivals::Schedule(points) => Some(schedule_rate(points, t_ns)),
+            Arrivals::Closed { .. } => None,
+        }
+    }
+
+    /// Mean arrival rate over `[from, to)` (open workloads).
+    pub fn mean_rate(&self, from_ns: u64, to_ns: u64) -> Option<f64> {
+        match self {
+            Arrivals::Poisson { rate_rps } => Some(*rate_rps),
+            Arrivals::Schedule(_) => {
+                // Piecewise linear: integrate numerically on a fine grid.
+                let n = 10_000u64;
+                let span = to_ns.saturating_sub(from_ns).max(1);
+                let sum: f64 = (0..n)
+                    .map(|i| self.rate_at(from_ns + span * (2 * i + 1) / (2 * n)).unwrap_or(0.0))
+                    .sum();
+                Some(sum / n as f64)
+            }
+            Arrivals::Closed { .. } => None,
+        }
+    }
+
+    /// The highest rate the process ever reaches (open workloads).
+    pub fn peak_rate(&self) -> Option<f64> {
+        match self {
+            Arrivals::Poisson { rate_rps } => Some(*rate_rps),
+            Arrivals::Schedule(p) => p.iter().map(|p| p.rate_rps).reduce(f64::max),
+            Arrivals::Closed { .. } => None,
+        }
+    }
+}
+
+fn schedule_rate(points: &[RatePoint], t: u64) -> f64 {
+    let mut rate = 0.0;
+    for (i, p) in points.iter().enumerate() {
+        if t < p.at_ns {
+            if p.ramp && i > 0 {
+                let prev = &points[i - 1];
+                let f = (t - prev.at_ns) as f64 / (p.at_ns - prev.at_ns) as f64;
+                return prev.rate_rps + f * (p.rate_rps - prev.rate_rps);
+            }
+            return rate;
+        }
+        rate = p.rate_rps;
+    }
+    rate
+}
+
+/// Whether a request reads or writes the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Served by replicas, the primary or any, as the database says.
+    Read,
+    /// Always served by the primary.
+    Write,
+}
+
+/// A request class.
+#[derive(Clone, Debug)]
+pub struct Class {
+    /// Class name.
+    pub name: String,
+    /// Fraction of arrivals in this class.
+    pub share: f64,
+    /// Read or write, for database routing.
+    pub access: Access,
+    /// The tiers visited in order.
+    pub route: Vec<Step>,
+}
+
+/// One step of a route.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// Index into [`Scenario::tiers`].
+    pub tier: usize,
+    /// Calls to this tier per visit.
+    pub calls: Calls,
+}
+
+/// What a tier stands for (labels, defaults, later lints); the queueing is the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A generic server.
+    Server,
+    /// A packet filter.
+    Firewall,
+    /// An HAProxy-style balancer.
+    LoadBalancer,
+    /// An Nginx-style web server.
+    Web,
+    /// An application server.
+    App,
+    /// A MySQL-style database with a primary and replicas.
+    Database,
+}
+
+impl Kind {
+    /// The scenario spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Server => "server",
+            Kind::Firewall => "firewall",
+            Kind::LoadBalancer => "load-balancer",
+            Kind::Web => "web",
+            Kind::App => "app",
+            Kind::Database => "database",
+        }
+    }
+}
+
+/// How a request leaving a tier picks an instance of the next tier on its route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Balance {
+    /// Instances in turn.
+    RoundRobin,
+    /// The instance with the fewest open requests (ties: in turn).
+    LeastConn,
+    /// Uniformly at random.
+    Random,
+    /// Two distinct instances at random; the one with fewer open requests.
+    PowerOfTwo,
+    /// The instance with the same index as the one being left (modulo the
+    /// count): components that share a server.
+    Same,
+}
+
+impl Balance {
+    /// The scenario spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Balance::RoundRobin => "roundrobin",
+            Balance::LeastConn => "leastconn",
+            Balance::Random => "random",
+            Balance::PowerOfTwo => "p2c",
+            Balance::Same => "same",
+        }
+    }
+}
+
+/// Where a database sends reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadsTo {
+    /// The replicas (the primary when there are none).
+    Replicas,
+    /// The primary only.
+    Primary,
+    /// Any of the primary and the replicas.
+    Any,
+}
+
+/// A pool's role in its tier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The instances of an ordinary tier.
+    Instances,
+    /// The database primary (takes every write).
+    Primary,
+    /// The database read replicas.
+    Replicas,
+}
+
+impl Role {
+    /// Name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Instances => "instances",
+            Role::Primary => "primary",
+            Role::Replicas => "replicas",
+        }
+    }
+}
+
+/// A tier: one or more pools of identical instances.
+#[derive(Clone, Debug)]
+pub struct Tier {
+    /// Tier name.
+    pub name: String,
+    /// What it stands for.
+    pub kind: Kind,
+    /// How requests leaving this tier pick the next tier's instance.
+    pub balance: Balance,
+    /// A worker stays busy while the tiers after it answer.
+    pub hold: bool,
+    /// One pool, or for a database the primary then the replicas.
+    pub pools: Vec<Pool>,
+    /// Read routing (databases).
+    pub reads: ReadsTo,
+}
+
+/// Identical instances sharing workers, queue limit and service times.
+#[derive(Clone, Debug)]
+pub struct Pool {
+    /// Role in the tier.
+    pub role: Role,
+    /// Number of instances (may be 0 for replicas).
+    pub instances: u32,
+    /// Workers per instance.
+    pub workers: u32,
+    /// Waiting room per instance; `None` is unbounded.
+    pub queue: Option<u32>,
+    /// Service time per class, indexed like [`Scenario::classes`].
+    pub service: Vec<Dist>,
+}
+
+impl Tier {
+    /// Indices of the pools a request of `access` is served by at this tier.
+    pub fn pools_for(&self, access: Access) -> Vec<usize> {
+        if self.kind != Kind::Database {
+            return vec![0];
+        }
+        let has_replicas = self.pools.get(1).is_some_and(|p| p.instances > 0);
+        match (access, self.reads) {
+            (Access::Write, _) | (Access::Read, ReadsTo::Primary) => vec![0],
+            (Access::Read, ReadsTo::Replicas) if has_replicas => vec![1],
+            (Access::Read, ReadsTo::Replicas) => vec![0],
+            (Access::Read, ReadsTo::Any) if has_replicas => vec![0, 1],
+            (Access::Read, ReadsTo::Any) => vec![0],
+        }
+    }
+
+    /// A label for one pool in reports: `web`, `db primary`, `db replicas`.
+    pub fn pool_label(&self, pool: usize) -> String {
+        match self.pools[pool].role {
+            Role::Instances => self.name.clone(),
+            r => format!("{} {}", self.name, r.as_str()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_steps_and_ramps() {
+        let a = Arrivals::Schedule(vec![
+            RatePoint { at_ns: 0, rate_rps: 100.0, ramp: false },
+            RatePoint { at_ns: 10, rate_rps: 200.0, ramp: false },
+            RatePoint { at_ns: 20, rate_rps: 400.0, ramp: true },
+        ]);
+        assert_eq!(a.rate_at(0), Some(100.0));
+        assert_eq!(a.rate_at(9), Some(100.0));
+        assert_eq!(a.rate_at(10), Some(200.0));
+        assert_eq!(a.rate_at(15), Some(300.0));
+        assert_eq!(a.rate_at(20), Some(400.0));
+        assert_eq!(a.rate_at(1000), Some(400.0));
+        assert_eq!(a.peak_rate(), Some(400.0));
+        let m = a.mean_rate(10, 20).unwrap();
+        assert!((m - 300.0).abs() < 0.1, "{m}");
+    }
+}

@@ -1,0 +1,16 @@
+//! Streaming statistics and output analysis: pure numbers, no simulation.
+//!
+//! - [`Estimate`]: a mean across replications with its Student-t interval.
+//! - [`LatencyHistogram`]: HDR histogram of durations in nanoseconds.
+//! - [`obs`]: what one replication observed.
+//! - [`summary`]: observations of R replications reduced to estimates.
+
+pub mod ci;
+pub mod hist;
+pub mod obs;
+pub mod summary;
+
+pub use ci::{Estimate, t_quantile_975};
+pub use hist::LatencyHistogram;
+pub use obs::*;
+pub use summary::*;

@@ -1,0 +1,261 @@
+//! Replications reduced to estimates with 95% intervals (replication /
+//! deletion: one value per replication, then a Student-t interval).
+
+use serde::Serialize;
+
+use super::ci::Estimate;
+use super::obs::{ClassObs, Conservation, RepObs};
+use crate::units::NS_PER_SEC;
+
+/// Estimates for one pool.
+#[derive(Clone, Debug, Serialize)]
+pub struct PoolSummary {
+    /// Visits arriving per second.
+    pub arrival_rps: Estimate,
+    /// Services completed per second.
+    pub throughput_rps: Estimate,
+    /// Busy workers / workers, time-averaged (0..1).
+    pub utilization: Estimate,
+    /// Time-average number waiting.
+    pub queue_mean: Estimate,
+    /// Mean wait before service (ms).
+    pub wait_mean_ms: Estimate,
+    /// Median time at the pool, wait + service (ms).
+    pub latency_p50_ms: Estimate,
+    /// 99th percentile of the same (ms).
+    pub latency_p99_ms: Estimate,
+    /// Visits dropped per second.
+    pub drops_rps: Estimate,
+    /// Dropped / arrived.
+    pub drop_fraction: Estimate,
+    /// Growth of requests present over the window (per s): near 0 when stable.
+    pub backlog_growth_rps: Estimate,
+    /// Little's law check: time-average waiting / (arrival rate x mean wait); near 1.
+    pub little_ratio: Estimate,
+}
+
+/// Estimates for one instance.
+#[derive(Clone, Debug, Serialize)]
+pub struct InstanceSummary {
+    /// Pool index.
+    pub pool: usize,
+    /// Index within the pool.
+    pub index: usize,
+    /// Visits arriving per second.
+    pub arrival_rps: Estimate,
+    /// Busy workers / workers.
+    pub utilization: Estimate,
+}
+
+/// End-to-end estimates for one class (or all).
+#[derive(Clone, Debug, Serialize)]
+pub struct ClassSummary {
+    /// Offered user requests per second.
+    pub offered_rps: Estimate,
+    /// User requests completed per second in the window.
+    pub throughput_rps: Estimate,
+    /// Dropped / arrived.
+    pub error_rate: Estimate,
+    /// Mean end-to-end latency (ms).
+    pub latency_mean_ms: Estimate,
+    /// Percentiles of end-to-end latency (ms).
+    pub latency_p50_ms: Estimate,
+    /// 90th percentile (ms).
+    pub latency_p90_ms: Estimate,
+    /// 95th percentile (ms).
+    pub latency_p95_ms: Estimate,
+    /// 99th percentile (ms).
+    pub latency_p99_ms: Estimate,
+    /// 99.9th percentile (ms).
+    pub latency_p999_ms: Estimate,
+    /// Totals over all replications.
+    pub arrived: u64,
+    /// Completed (of those that arrived in the window).
+    pub completed: u64,
+    /// Dropped.
+    pub dropped: u64,
+    /// Still in flight when the run stopped.
+    pub in_flight: u64,
+}
+
+/// One time-series interval across replications.
+#[derive(Clone, Debug, Serialize)]
+pub struct SeriesPoint {
+    /// Interval start (s).
+    pub start_s: f64,
+    /// Offered user requests/s.
+    pub offered_rps: Estimate,
+    /// Completed user requests/s.
+    pub completed_rps: Estimate,
+    /// Dropped user requests/s.
+    pub dropped_rps: Estimate,
+    /// Median latency of completions in the interval (ms).
+    pub latency_p50_ms: Estimate,
+    /// p99 latency of completions in the interval (ms).
+    pub latency_p99_ms: Estimate,
+    /// Per pool utilization.
+    pub utilization: Vec<Estimate>,
+    /// Per pool mean queue length.
+    pub queue: Vec<Estimate>,
+}
+
+/// Every estimate of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Replications reduced.
+    pub replications: usize,
+    /// Per pool.
+    pub pools: Vec<PoolSummary>,
+    /// Per instance.
+    pub instances: Vec<InstanceSummary>,
+    /// Per class.
+    pub classes: Vec<ClassSummary>,
+    /// All classes.
+    pub overall: ClassSummary,
+    /// Whole-run accounting summed over replications.
+    pub conservation: ConservationTotals,
+    /// Time series.
+    pub series: Vec<SeriesPoint>,
+    /// Events processed in all replications.
+    pub events: u64,
+}
+
+/// Conservation counts summed over replications.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct ConservationTotals {
+    /// Requests created.
+    pub arrived: u64,
+    /// Completed.
+    pub completed: u64,
+    /// Dropped.
+    pub dropped: u64,
+    /// In flight at the end.
+    pub in_flight: u64,
+}
+
+impl ConservationTotals {
+    fn add(&mut self, c: &Conservation) {
+        self.arrived += c.arrived;
+        self.completed += c.completed;
+        self.dropped += c.dropped;
+        self.in_flight += c.in_flight;
+    }
+}
+
+fn est(reps: &[RepObs], f: impl Fn(&RepObs) -> f64) -> Estimate {
+    Estimate::from_values(reps.iter().map(f))
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { f64::NAN }
+}
+
+/// Reduces replications (in index order) to estimates.
+pub fn summarize(reps: &[RepObs]) -> Summary {
+    let Some(first) = reps.first() else {
+        return Summary {
+            replications: 0,
+            pools: Vec::new(),
+            instances: Vec::new(),
+            classes: Vec::new(),
+            overall: class_summary(reps, |r| &r.overall),
+            conservation: ConservationTotals::default(),
+            series: Vec::new(),
+            events: 0,
+        };
+    };
+    let secs = |r: &RepObs| r.window_ns as f64 / NS_PER_SEC as f64;
+    let pools = (0..first.pools.len())
+        .map(|p| PoolSummary {
+            arrival_rps: est(reps, |r| r.pools[p].arrivals as f64 / secs(r)),
+            throughput_rps: est(reps, |r| r.pools[p].completions as f64 / secs(r)),
+            utilization: est(reps, |r| {
+                ratio(r.pools[p].busy_ns, r.pools[p].workers as f64 * r.window_ns as f64)
+            }),
+            queue_mean: est(reps, |r| r.pools[p].queue_ns / r.window_ns as f64),
+            wait_mean_ms: est(reps, |r| ratio(r.pools[p].wait_sum_ns, r.pools[p].waits as f64) / 1e6),
+            latency_p50_ms: est(reps, |r| r.pools[p].sojourn.quantile_ns(0.5) / 1e6),
+            latency_p99_ms: est(reps, |r| r.pools[p].sojourn.quantile_ns(0.99) / 1e6),
+            drops_rps: est(reps, |r| r.pools[p].drops as f64 / secs(r)),
+            drop_fraction: est(reps, |r| ratio(r.pools[p].drops as f64, r.pools[p].arrivals as f64)),
+            backlog_growth_rps: est(reps, |r| r.pools[p].backlog_slope_per_s),
+            little_ratio: est(reps, |r| {
+                let p = &r.pools[p];
+                let lq = p.queue_ns / r.window_ns as f64;
+                let lambda = (p.arrivals - p.drops) as f64 / r.window_ns as f64;
+                let wq = ratio(p.wait_sum_ns, p.waits as f64);
+                ratio(lq, lambda * wq)
+            }),
+        })
+        .collect();
+    let instances = first
+        .instances
+        .iter()
+        .enumerate()
+        .map(|(i, inst)| InstanceSummary {
+            pool: inst.pool,
+            index: first.instances[..i].iter().filter(|x| x.pool == inst.pool).count(),
+            arrival_rps: est(reps, |r| r.instances[i].arrivals as f64 / secs(r)),
+            utilization: est(reps, |r| {
+                ratio(r.instances[i].busy_ns, r.instances[i].workers as f64 * r.window_ns as f64)
+            }),
+        })
+        .collect();
+    let classes = (0..first.classes.len())
+        .map(|c| class_summary(reps, |r| &r.classes[c]))
+        .collect();
+    let overall = class_summary(reps, |r| &r.overall);
+    let mut conservation = ConservationTotals::default();
+    for r in reps {
+        conservation.add(&r.conservation);
+    }
+    let n_series = reps.iter().map(|r| r.series.len()).min().unwrap_or(0);
+    let series = (0..n_series)
+        .map(|i| {
+            let s0 = &first.series[i];
+            let width = s0.width_ns.max(1) as f64 / NS_PER_SEC as f64;
+            SeriesPoint {
+                start_s: s0.start_ns as f64 / NS_PER_SEC as f64,
+                offered_rps: est(reps, |r| r.series[i].offered as f64 / width),
+                completed_rps: est(reps, |r| r.series[i].completed as f64 / width),
+                dropped_rps: est(reps, |r| r.series[i].dropped as f64 / width),
+                latency_p50_ms: est(reps, |r| r.series[i].p50_ns / 1e6),
+                latency_p99_ms: est(reps, |r| r.series[i].p99_ns / 1e6),
+                utilization: (0..s0.utilization.len())
+                    .map(|p| est(reps, |r| r.series[i].utilization[p]))
+                    .collect(),
+                queue: (0..s0.queue.len()).map(|p| est(reps, |r| r.series[i].queue[p])).collect(),
+            }
+        })
+        .collect();
+    Summary {
+        replications: reps.len(),
+        pools,
+        instances,
+        classes,
+        overall,
+        conservation,
+        series,
+        events: reps.iter().map(|r| r.events).sum(),
+    }
+}
+
+fn class_summary(reps: &[RepObs], get: impl for<'r> Fn(&'r RepObs) -> &'r ClassObs) -> ClassSummary {
+    let secs = |r: &RepObs| r.window_ns as f64 / NS_PER_SEC as f64;
+    let q = |p: f64| est(reps, |r| get(r).latency.quantile_ns(p) / 1e6);
+    ClassSummary {
+        offered_rps: est(reps, |r| get(r).arrived as f64 / secs(r)),
+        throughput_rps: est(reps, |r| get(r).finished_in_window as f64 / secs(r)),
+        error_rate: est(reps, |r| ratio(get(r).dropped as f64, get(r).arrived as f64)),
+        latency_mean_ms: est(reps, |r| get(r).latency.mean_ns() / 1e6),
+        latency_p50_ms: q(0.5),
+        latency_p90_ms: q(0.9),
+        latency_p95_ms: q(0.95),
+        latency_p99_ms: q(0.99),
+        latency_p999_ms: q(0.999),
+        arrived: reps.iter().map(|r| get(r).arrived).sum(),
+        completed: reps.iter().map(|r| get(r).completed).sum(),
+        dropped: reps.iter().map(|r| get(r).dropped).sum(),
+        in_flight: reps.iter().map(|r| get(r).in_flight).sum(),
+    }
+}

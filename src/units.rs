@@ -1,0 +1,131 @@
+//! Simulated time and units.
+//!
+//! Time is an integer count of nanoseconds (`u64`), which covers 584 years of
+//! simulated time with no rounding drift. Durations in scenario files carry a
+//! unit (`"250us"`, `"2ms"`, `"5m"`); rates are in requests per second.
+
+/// Nanoseconds in one second.
+pub const NS_PER_SEC: u64 = 1_000_000_000;
+/// Nanoseconds in one millisecond.
+pub const NS_PER_MS: f64 = 1_000_000.0;
+
+/// Units accepted in duration strings, longest suffix first so `ms` wins over `m`.
+const UNITS: [(&str, f64); 10] = [
+    ("ns", 1.0),
+    ("us", 1e3),
+    ("µs", 1e3),
+    ("ms", 1e6),
+    ("min", 60e9),
+    ("s", 1e9),
+    ("m", 60e9),
+    ("h", 3600e9),
+    ("d", 86400e9),
+    ("sec", 1e9),
+];
+
+/// Parses a duration such as `"250us"`, `"1.5ms"`, `"5m"` into nanoseconds.
+///
+/// Accepted units: `ns`, `us` (or `µs`), `ms`, `s`, `m` or `min` (minutes),
+/// `h`, `d`. A bare number is rejected: every duration needs its unit.
+pub fn parse_duration(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e'))
+        .unwrap_or(t.len());
+    // `e` may start a unit? No unit starts with `e`, so scientific notation is safe.
+    let (num, unit) = t.split_at(split);
+    let unit = unit.trim();
+    if num.is_empty() {
+        return Err(format!("`{t}` is not a duration: expected a number and a unit, e.g. \"2ms\""));
+    }
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("`{num}` is not a number"))?;
+    if unit.is_empty() {
+        return Err(format!(
+            "`{t}` has no unit: write e.g. \"{num}ms\" (units: ns, us, ms, s, m, h)"
+        ));
+    }
+    let factor = UNITS
+        .iter()
+        .find(|(u, _)| *u == unit)
+        .map(|(_, f)| *f)
+        .ok_or_else(|| format!("unknown time unit `{unit}` (units: ns, us, ms, s, m, h)"))?;
+    let ns = value * factor;
+    if !ns.is_finite() {
+        return Err(format!("`{t}` is out of range"));
+    }
+    if ns < 0.0 {
+        return Err(format!("`{t}` is negative: durations must be zero or more"));
+    }
+    if ns > 1e18 {
+        return Err(format!("`{t}` is too long (at most about 31 years)"));
+    }
+    Ok(ns)
+}
+
+/// Formats nanoseconds with a unit chosen for legibility (`"1.5ms"`, `"5m"`).
+pub fn format_duration(ns: u64) -> String {
+    let f = ns as f64;
+    let (v, u) = if ns == 0 {
+        (0.0, "s")
+    } else if ns % (60 * NS_PER_SEC) == 0 {
+        (f / 60e9, "m")
+    } else if f >= 1e9 {
+        (f / 1e9, "s")
+    } else if f >= 1e6 {
+        (f / 1e6, "ms")
+    } else if f >= 1e3 {
+        (f / 1e3, "us")
+    } else {
+        (f, "ns")
+    };
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}{u}")
+}
+
+/// Nanoseconds to milliseconds, for reports.
+pub fn ns_to_ms(ns: f64) -> f64 {
+    ns / NS_PER_MS
+}
+
+/// Nanoseconds to seconds.
+pub fn ns_to_s(ns: u64) -> f64 {
+    ns as f64 / NS_PER_SEC as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_unit() {
+        assert_eq!(parse_duration("250us").unwrap(), 250_000.0);
+        assert_eq!(parse_duration("2ms").unwrap(), 2_000_000.0);
+        assert_eq!(parse_duration("1.5ms").unwrap(), 1_500_000.0);
+        assert_eq!(parse_duration("5m").unwrap(), 300e9);
+        assert_eq!(parse_duration("5min").unwrap(), 300e9);
+        assert_eq!(parse_duration("30s").unwrap(), 30e9);
+        assert_eq!(parse_duration("7ns").unwrap(), 7.0);
+        assert_eq!(parse_duration("1h").unwrap(), 3600e9);
+    }
+
+    #[test]
+    fn rejects_bad_durations() {
+        assert!(parse_duration("5").unwrap_err().contains("no unit"));
+        assert!(parse_duration("-1ms").unwrap_err().contains("negative"));
+        assert!(parse_duration("3 parsecs").unwrap_err().contains("unknown time unit"));
+        assert!(parse_duration("ms").is_err());
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("1e30h").is_err());
+    }
+
+    #[test]
+    fn formats_round_trip() {
+        for ns in [0u64, 7, 250_000, 1_500_000, 30 * NS_PER_SEC, 300 * NS_PER_SEC] {
+            let s = format_duration(ns);
+            assert_eq!(parse_duration(&s).unwrap() as u64, ns, "{s}");
+        }
+    }
+}
