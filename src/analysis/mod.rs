@@ -139,7 +139,9 @@ pub struct Verdict {
     pub message: String,
 }
 
-/// The most utilized pool.
+/// The pool whose own service keeps its workers busiest. Held time (a
+/// worker waiting on a later tier) is left out: a tier blocked behind the
+/// database is a symptom, the database is the cause.
 #[derive(Clone, Debug, Serialize)]
 pub struct Bottleneck {
     /// Pool index.
@@ -180,9 +182,18 @@ pub fn verdicts(loads: &[PoolLoad], summary: &Summary) -> (Vec<Verdict>, Option<
             "closed workload".to_string()
         };
         let message = match &stability {
-            Stability::Unstable { growth_rps, .. } => format!(
-                "{}: {offered} - unstable, backlog grows ~{growth_rps:.0} requests/s; its latency figures only measure the run length",
+            Stability::Unstable { predicted: true, .. } if !growing => format!(
+                "{}: {offered} - unstable: it is offered more work than it can serve; the backlog builds up in the tiers that wait on it",
                 load.label
+            ),
+            Stability::Unstable { growth_rps, .. } => format!(
+                "{}: {offered} - unstable, backlog grows ~{growth_rps:.0} requests/s{}; its latency figures only measure the run length",
+                load.label,
+                if load.holds && ps.service_utilization.mean < 0.9 * ps.utilization.mean {
+                    " (its workers are held waiting on the tiers below)"
+                } else {
+                    ""
+                }
             ),
             Stability::Overloaded => format!(
                 "{}: {offered} - overloaded, its bounded queue drops {:.1}% of visits",
@@ -203,15 +214,15 @@ pub fn verdicts(loads: &[PoolLoad], summary: &Summary) -> (Vec<Verdict>, Option<
         .iter()
         .zip(&summary.pools)
         .enumerate()
-        .filter(|(_, (l, s))| l.servers > 0 && s.utilization.mean.is_finite())
-        .max_by(|a, b| a.1.1.utilization.mean.total_cmp(&b.1.1.utilization.mean))
+        .filter(|(_, (l, s))| l.servers > 0 && s.service_utilization.mean.is_finite())
+        .max_by(|a, b| a.1.1.service_utilization.mean.total_cmp(&b.1.1.service_utilization.mean))
         .map(|(p, (l, s))| {
             let label = if l.label.contains(Role::Primary.as_str()) || l.label.contains(Role::Replicas.as_str()) {
                 format!("{} ({})", l.label, l.traffic)
             } else {
                 l.label.clone()
             };
-            let u = s.utilization.mean;
+            let u = s.service_utilization.mean;
             Bottleneck {
                 pool: p,
                 message: format!("bottleneck: {label} at {:.0}% utilization", u * 100.0),

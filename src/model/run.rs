@@ -46,11 +46,14 @@ struct Request {
 /// the window is a difference of snapshots.
 struct Station {
     busy: u32,
+    /// Of the busy workers, those held waiting on later tiers.
+    held: u32,
     /// Requests that entered and have not been answered end to end (leastconn).
     open: u32,
     queue: VecDeque<u32>,
     last_ns: u64,
     busy_area: u128,
+    held_area: u128,
     queue_area: u128,
     c: Counters,
     at_start: Counters,
@@ -65,6 +68,7 @@ struct Counters {
     waits: u64,
     wait_sum: u128,
     busy_area: u128,
+    held_area: u128,
     queue_area: u128,
 }
 
@@ -145,10 +149,12 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
             .iter()
             .map(|d| Station {
                 busy: 0,
+                held: 0,
                 open: 0,
                 queue: VecDeque::new(),
                 last_ns: 0,
                 busy_area: 0,
+                held_area: 0,
                 queue_area: 0,
                 c: Counters::default(),
                 at_start: Counters::default(),
@@ -392,6 +398,7 @@ impl<'m> Sim<'m> {
         let st = &mut self.stations[s as usize];
         let dt = u128::from(now - st.last_ns);
         st.busy_area += u128::from(st.busy) * dt;
+        st.held_area += u128::from(st.held) * dt;
         st.queue_area += st.queue.len() as u128 * dt;
         st.last_ns = now;
     }
@@ -456,7 +463,10 @@ impl<'m> Sim<'m> {
         if last_call {
             r.inst[step] = s;
         }
-        if !(last_call && holds) {
+        if last_call && holds {
+            self.touch(s);
+            self.stations[s as usize].held += 1;
+        } else {
             self.release(s);
         }
         if !last_call {
@@ -478,6 +488,8 @@ impl<'m> Sim<'m> {
             }
             self.stations[s as usize].open -= 1;
             if steps[step].holds {
+                self.touch(s);
+                self.stations[s as usize].held -= 1;
                 self.release(s);
             }
         }
@@ -598,6 +610,7 @@ impl<'m> Sim<'m> {
         }
         for st in &mut self.stations {
             st.c.busy_area = st.busy_area;
+            st.c.held_area = st.held_area;
             st.c.queue_area = st.queue_area;
         }
     }
@@ -632,6 +645,7 @@ impl<'m> Sim<'m> {
                 waits: end.waits - st.at_start.waits,
                 wait_sum: end.wait_sum - st.at_start.wait_sum,
                 busy_area: end.busy_area - st.at_start.busy_area,
+                held_area: end.held_area - st.at_start.held_area,
                 queue_area: end.queue_area - st.at_start.queue_area,
             };
         }
@@ -667,6 +681,7 @@ impl<'m> Sim<'m> {
                 completions: 0,
                 drops: 0,
                 busy_ns: 0.0,
+                held_ns: 0.0,
                 queue_ns: 0.0,
                 wait_sum_ns: 0.0,
                 waits: 0,
@@ -684,6 +699,7 @@ impl<'m> Sim<'m> {
             p.completions += w.completions;
             p.drops += w.drops;
             p.busy_ns += w.busy_area as f64;
+            p.held_ns += w.held_area as f64;
             p.queue_ns += w.queue_area as f64;
             p.wait_sum_ns += w.wait_sum as f64;
             p.waits += w.waits;

@@ -16,6 +16,8 @@ pub struct PoolObs {
     pub drops: u64,
     /// Integral of busy workers over the window (worker-ns).
     pub busy_ns: f64,
+    /// Of `busy_ns`, the part where workers were held waiting on later tiers.
+    pub held_ns: f64,
     /// Integral of waiting requests over the window (request-ns).
     pub queue_ns: f64,
     /// Sum of waits of services that started in the window (ns).

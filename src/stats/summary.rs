@@ -14,8 +14,10 @@ pub struct PoolSummary {
     pub arrival_rps: Estimate,
     /// Services completed per second.
     pub throughput_rps: Estimate,
-    /// Busy workers / workers, time-averaged (0..1).
+    /// Busy workers / workers, time-averaged (0..1); held workers count as busy.
     pub utilization: Estimate,
+    /// Workers serving (not held waiting on later tiers) / workers (0..1).
+    pub service_utilization: Estimate,
     /// Time-average number waiting.
     pub queue_mean: Estimate,
     /// Mean wait before service (ms).
@@ -171,6 +173,10 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
             throughput_rps: est(reps, |r| r.pools[p].completions as f64 / secs(r)),
             utilization: est(reps, |r| {
                 ratio(r.pools[p].busy_ns, r.pools[p].workers as f64 * r.window_ns as f64)
+            }),
+            service_utilization: est(reps, |r| {
+                let p = &r.pools[p];
+                ratio(p.busy_ns - p.held_ns, p.workers as f64 * r.window_ns as f64)
             }),
             queue_mean: est(reps, |r| r.pools[p].queue_ns / r.window_ns as f64),
             wait_mean_ms: est(reps, |r| ratio(r.pools[p].wait_sum_ns, r.pools[p].waits as f64) / 1e6),
