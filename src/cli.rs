@@ -126,12 +126,19 @@ fn check(file: &Path) -> u8 {
                 s.simulation.replications,
                 stacksim::units::format_duration(s.simulation.duration_ns)
             );
-            for l in loads.iter().filter(|l| l.servers > 0 && l.utilization >= 1.0) {
+            for l in loads
+                .iter()
+                .filter(|l| l.servers > 0 && l.utilization >= 1.0)
+            {
                 println!(
                     "note: {} has offered utilization {:.2}: {}",
                     l.label,
                     l.utilization,
-                    if l.bounded { "it will drop" } else { "it will be unstable" }
+                    if l.bounded {
+                        "it will drop"
+                    } else {
+                        "it will be unstable"
+                    }
                 );
             }
             EXIT_OK
@@ -142,12 +149,19 @@ fn check(file: &Path) -> u8 {
 
 fn init(path: &Path, force: bool) -> u8 {
     if path.exists() && !force {
-        eprintln!("error: {} exists; use --force to overwrite it", path.display());
+        eprintln!(
+            "error: {} exists; use --force to overwrite it",
+            path.display()
+        );
         return EXIT_INVALID;
     }
     match std::fs::write(path, REFERENCE_TOML) {
         Ok(()) => {
-            println!("wrote {}; run it with: stacksim run {}", path.display(), path.display());
+            println!(
+                "wrote {}; run it with: stacksim run {}",
+                path.display(),
+                path.display()
+            );
             EXIT_OK
         }
         Err(e) => {
@@ -166,7 +180,9 @@ fn apply_overrides(s: &mut Scenario, a: &RunArgs) -> Result<(), String> {
         sim.replications = r;
     }
     let dur = |flag: &str, v: &str| -> Result<u64, String> {
-        parse_duration(v).map(|x| x.round() as u64).map_err(|e| format!("--{flag} {v}: {e}"))
+        parse_duration(v)
+            .map(|x| x.round() as u64)
+            .map_err(|e| format!("--{flag} {v}: {e}"))
     };
     if let Some(d) = &a.duration {
         let old = sim.duration_ns;
@@ -203,7 +219,10 @@ fn run(a: &RunArgs) -> u8 {
     }
     let loads = analysis::offered_load(&scenario);
     if !a.quiet {
-        for l in loads.iter().filter(|l| l.servers > 0 && !l.bounded && l.utilization >= 1.0) {
+        for l in loads
+            .iter()
+            .filter(|l| l.servers > 0 && !l.bounded && l.utilization >= 1.0)
+        {
             eprintln!(
                 "warning: {} offered utilization {:.2} >= 1 with an unbounded queue: it has no steady state",
                 l.label, l.utilization
@@ -220,7 +239,9 @@ fn run(a: &RunArgs) -> u8 {
             ProgressDrawTarget::stderr()
         },
     );
-    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} replications  {elapsed} (ETA {eta})") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} replications  {elapsed} (ETA {eta})")
+    {
         bar.set_style(style);
     }
     let started = Instant::now();
@@ -244,7 +265,10 @@ fn run(a: &RunArgs) -> u8 {
         provenance: &provenance,
     };
     let writes = [
-        (layout.summary_json(), report::write_summary_json as fn(&RunReport<'_>, &mut dyn Write) -> std::io::Result<()>),
+        (
+            layout.summary_json(),
+            report::write_summary_json as fn(&RunReport<'_>, &mut dyn Write) -> std::io::Result<()>,
+        ),
         (layout.summary_csv(), report::write_summary_csv),
         (layout.timeseries_csv(), report::write_timeseries_csv),
     ];

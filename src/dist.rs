@@ -83,9 +83,9 @@ impl Dist {
     pub fn mean(&self) -> f64 {
         match self {
             Dist::Constant(v) => *v,
-            Dist::Exponential { mean } | Dist::LogNormal { mean, .. } | Dist::Gamma { mean, .. } => {
-                *mean
-            }
+            Dist::Exponential { mean }
+            | Dist::LogNormal { mean, .. }
+            | Dist::Gamma { mean, .. } => *mean,
             Dist::Uniform { min, max } => (min + max) / 2.0,
             Dist::Weibull { shape, scale } => scale * gamma_fn(1.0 + 1.0 / shape),
             Dist::Empirical(v) => v.iter().sum::<f64>() / v.len() as f64,
@@ -103,9 +103,7 @@ impl Dist {
             Dist::Exponential { mean } => mean * mean,
             Dist::Uniform { min, max } => (max - min).powi(2) / 12.0,
             Dist::LogNormal { mean, cv } | Dist::Gamma { mean, cv } => (mean * cv).powi(2),
-            Dist::Weibull { shape, scale } => {
-                scale * scale * gamma_fn(1.0 + 2.0 / shape) - m * m
-            }
+            Dist::Weibull { shape, scale } => scale * scale * gamma_fn(1.0 + 2.0 / shape) - m * m,
             Dist::Empirical(v) => v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64,
         };
         var / (m * m)
@@ -212,7 +210,10 @@ fn push_arg<'a>(args: &mut Vec<Arg<'a>>, s: &'a str) {
             key: Some(k.trim()),
             value: v.trim(),
         }),
-        _ => args.push(Arg { key: None, value: s }),
+        _ => args.push(Arg {
+            key: None,
+            value: s,
+        }),
     }
 }
 
@@ -249,12 +250,7 @@ impl<'a> Params<'a> {
         self.args
             .iter()
             .find(|a| a.key == Some(key))
-            .or_else(|| {
-                self.args
-                    .iter()
-                    .filter(|a| a.key.is_none())
-                    .nth(position)
-            })
+            .or_else(|| self.args.iter().filter(|a| a.key.is_none()).nth(position))
             .map(|a| a.value)
     }
 
@@ -283,16 +279,16 @@ impl<'a> Params<'a> {
     }
 
     fn duration(&self, key: &str, position: usize) -> Result<f64, String> {
-        let v = self.get(key, position).ok_or_else(|| {
-            format!("`{}` needs `{key}`, e.g. {}", self.func, example(self.func))
-        })?;
+        let v = self
+            .get(key, position)
+            .ok_or_else(|| format!("`{}` needs `{key}`, e.g. {}", self.func, example(self.func)))?;
         parse_duration(v).map_err(|e| format!("`{key}`: {e}"))
     }
 
     fn number(&self, key: &str, position: usize) -> Result<f64, String> {
-        let v = self.get(key, position).ok_or_else(|| {
-            format!("`{}` needs `{key}`, e.g. {}", self.func, example(self.func))
-        })?;
+        let v = self
+            .get(key, position)
+            .ok_or_else(|| format!("`{}` needs `{key}`, e.g. {}", self.func, example(self.func)))?;
         let x: f64 = v
             .parse()
             .map_err(|_| format!("`{key}` must be a number, found `{v}`"))?;
@@ -328,9 +324,9 @@ pub fn parse_dist(
     let t = text.trim();
     let Some(open) = t.find('(') else {
         // A bare duration is a constant.
-        return parse_duration(t).map(Dist::Constant).map_err(|e| {
-            format!("not a distribution: {e}; expected one of {DIST_NAMES}")
-        });
+        return parse_duration(t)
+            .map(Dist::Constant)
+            .map_err(|e| format!("not a distribution: {e}; expected one of {DIST_NAMES}"));
     };
     if !t.ends_with(')') {
         return Err(format!("`{t}` is missing its closing `)`"));
@@ -357,7 +353,9 @@ pub fn parse_dist(
             params.check_keys(&["min", "max"])?;
             let (min, max) = (params.duration("min", 0)?, params.duration("max", 1)?);
             if max < min {
-                return Err(format!("`uniform` needs min <= max, found {min} > {max} ns"));
+                return Err(format!(
+                    "`uniform` needs min <= max, found {min} > {max} ns"
+                ));
             }
             Dist::Uniform { min, max }
         }
@@ -382,7 +380,9 @@ pub fn parse_dist(
             let shape = params.number("shape", 0)?;
             let scale = params.duration("scale", 1)?;
             if !(0.05..=1000.0).contains(&shape) {
-                return Err(format!("`weibull` needs 0.05 <= shape <= 1000, found {shape}"));
+                return Err(format!(
+                    "`weibull` needs 0.05 <= shape <= 1000, found {shape}"
+                ));
             }
             if scale <= 0.0 {
                 return Err("`weibull` needs a scale above zero".into());
@@ -390,7 +390,11 @@ pub fn parse_dist(
             Dist::Weibull { shape, scale }
         }
         "empirical" => parse_empirical(&params, read_file)?,
-        other => return Err(format!("unknown distribution `{other}`; expected one of {DIST_NAMES}")),
+        other => {
+            return Err(format!(
+                "unknown distribution `{other}`; expected one of {DIST_NAMES}"
+            ));
+        }
     };
     if dist.mean() > 1e15 {
         return Err("the mean is implausibly long (over 11 days)".into());
@@ -409,7 +413,8 @@ fn parse_empirical(
         let unit = params
             .get("unit", usize::MAX)
             .map(|u| u.trim_matches(|c| c == '"' || c == '\'').to_string());
-        let text = read_file(path).map_err(|e| format!("cannot read empirical samples `{path}`: {e}"))?;
+        let text =
+            read_file(path).map_err(|e| format!("cannot read empirical samples `{path}`: {e}"))?;
         parse_samples_csv(&text, unit.as_deref()).map_err(|e| format!("{path}: {e}"))?
     } else {
         let mut v = Vec::new();
@@ -439,7 +444,9 @@ pub fn parse_samples_csv(text: &str, unit: Option<&str>) -> Result<Vec<f64>, Str
         let parsed = match cell.parse::<f64>() {
             Ok(x) => match unit {
                 Some(u) => parse_duration(&format!("{x}{u}")),
-                None => Err(format!("bare number `{cell}`: give the file's unit, e.g. unit = \"ms\"")),
+                None => Err(format!(
+                    "bare number `{cell}`: give the file's unit, e.g. unit = \"ms\""
+                )),
             },
             Err(_) => parse_duration(cell),
         };
@@ -491,11 +498,24 @@ impl Calls {
         let inner = t
             .strip_prefix("geometric(")
             .and_then(|r| r.strip_suffix(')'))
-            .ok_or_else(|| format!("`{t}` is not a call count: write a whole number or \"geometric(mean = 3)\""))?;
-        let v = inner.trim().strip_prefix("mean").map(|r| r.trim_start().trim_start_matches('=')).unwrap_or(inner);
-        let m: f64 = v.trim().parse().map_err(|_| format!("`{v}` is not a number"))?;
+            .ok_or_else(|| {
+                format!(
+                    "`{t}` is not a call count: write a whole number or \"geometric(mean = 3)\""
+                )
+            })?;
+        let v = inner
+            .trim()
+            .strip_prefix("mean")
+            .map(|r| r.trim_start().trim_start_matches('='))
+            .unwrap_or(inner);
+        let m: f64 = v
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{v}` is not a number"))?;
         if !(1.0..=1e5).contains(&m) {
-            return Err(format!("a geometric call count needs 1 <= mean <= 100000, found {m}"));
+            return Err(format!(
+                "a geometric call count needs 1 <= mean <= 100000, found {m}"
+            ));
         }
         Ok(Calls::Geometric(m))
     }
@@ -516,24 +536,39 @@ mod tests {
 
     #[test]
     fn parses_each_family() {
-        assert_eq!(parse("exp(50us)").unwrap(), Dist::Exponential { mean: 50e3 });
-        assert_eq!(parse("exp(mean = 2ms)").unwrap(), Dist::Exponential { mean: 2e6 });
+        assert_eq!(
+            parse("exp(50us)").unwrap(),
+            Dist::Exponential { mean: 50e3 }
+        );
+        assert_eq!(
+            parse("exp(mean = 2ms)").unwrap(),
+            Dist::Exponential { mean: 2e6 }
+        );
         assert_eq!(parse("2ms").unwrap(), Dist::Constant(2e6));
         assert_eq!(parse("const(1ms)").unwrap(), Dist::Constant(1e6));
         assert_eq!(
             parse("lognormal(mean = 1ms, cv = 1.0)").unwrap(),
             Dist::LogNormal { mean: 1e6, cv: 1.0 }
         );
-        assert_eq!(parse("gamma(1ms, 0.5)").unwrap(), Dist::Gamma { mean: 1e6, cv: 0.5 });
+        assert_eq!(
+            parse("gamma(1ms, 0.5)").unwrap(),
+            Dist::Gamma { mean: 1e6, cv: 0.5 }
+        );
         assert_eq!(
             parse("uniform(min = 1ms, max = 3ms)").unwrap(),
             Dist::Uniform { min: 1e6, max: 3e6 }
         );
         assert_eq!(
             parse("weibull(shape = 2, scale = 1ms)").unwrap(),
-            Dist::Weibull { shape: 2.0, scale: 1e6 }
+            Dist::Weibull {
+                shape: 2.0,
+                scale: 1e6
+            }
         );
-        assert_eq!(parse("empirical(1ms, 3ms)").unwrap(), Dist::Empirical(vec![1e6, 3e6]));
+        assert_eq!(
+            parse("empirical(1ms, 3ms)").unwrap(),
+            Dist::Empirical(vec![1e6, 3e6])
+        );
     }
 
     #[test]
@@ -560,8 +595,14 @@ mod tests {
 
     #[test]
     fn empirical_csv_with_header_and_units() {
-        assert_eq!(parse_samples_csv("latency\n1ms\n2ms\n", None).unwrap(), vec![1e6, 2e6]);
-        assert_eq!(parse_samples_csv("ms\n1\n2.5\n", Some("ms")).unwrap(), vec![1e6, 2.5e6]);
+        assert_eq!(
+            parse_samples_csv("latency\n1ms\n2ms\n", None).unwrap(),
+            vec![1e6, 2e6]
+        );
+        assert_eq!(
+            parse_samples_csv("ms\n1\n2.5\n", Some("ms")).unwrap(),
+            vec![1e6, 2.5e6]
+        );
         assert!(parse_samples_csv("1\n2\n", None).is_err());
         assert!(parse_samples_csv("1ms\nxx\n", None).is_err());
     }
@@ -569,10 +610,16 @@ mod tests {
     #[test]
     fn weibull_mean_matches_gamma_function() {
         // shape 1 is exponential: mean = scale.
-        let d = Dist::Weibull { shape: 1.0, scale: 5.0 };
+        let d = Dist::Weibull {
+            shape: 1.0,
+            scale: 5.0,
+        };
         assert!((d.mean() - 5.0).abs() < 1e-9);
         // shape 2: mean = scale * sqrt(pi) / 2.
-        let d = Dist::Weibull { shape: 2.0, scale: 2.0 };
+        let d = Dist::Weibull {
+            shape: 2.0,
+            scale: 2.0,
+        };
         assert!((d.mean() - std::f64::consts::PI.sqrt()).abs() < 1e-9);
     }
 
@@ -583,7 +630,10 @@ mod tests {
             Dist::Exponential { mean: 1e6 },
             Dist::LogNormal { mean: 1e6, cv: 1.5 },
             Dist::Gamma { mean: 1e6, cv: 0.5 },
-            Dist::Weibull { shape: 1.5, scale: 1e6 },
+            Dist::Weibull {
+                shape: 1.5,
+                scale: 1e6,
+            },
             Dist::Uniform { min: 0.0, max: 2e6 },
         ] {
             let s = d.sampler();
@@ -592,9 +642,16 @@ mod tests {
             let mean = xs.iter().sum::<f64>() / n as f64;
             let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
             let se = (var / n as f64).sqrt();
-            assert!((mean - d.mean()).abs() < 4.0 * se, "{d:?}: {mean} vs {}", d.mean());
+            assert!(
+                (mean - d.mean()).abs() < 4.0 * se,
+                "{d:?}: {mean} vs {}",
+                d.mean()
+            );
             let scv = var / (mean * mean);
-            assert!((scv - d.scv()).abs() < 0.1 * d.scv().max(0.1), "{d:?} scv {scv}");
+            assert!(
+                (scv - d.scv()).abs() < 0.1 * d.scv().max(0.1),
+                "{d:?} scv {scv}"
+            );
         }
     }
 

@@ -36,7 +36,9 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
     let (num, unit) = t.split_at(split);
     let unit = unit.trim();
     if num.is_empty() {
-        return Err(format!("`{t}` is not a duration: expected a number and a unit, e.g. \"2ms\""));
+        return Err(format!(
+            "`{t}` is not a duration: expected a number and a unit, e.g. \"2ms\""
+        ));
     }
     let value: f64 = num
         .parse()
@@ -69,7 +71,7 @@ pub fn format_duration(ns: u64) -> String {
     let f = ns as f64;
     let (v, u) = if ns == 0 {
         (0.0, "s")
-    } else if ns % (60 * NS_PER_SEC) == 0 {
+    } else if ns.is_multiple_of(60 * NS_PER_SEC) {
         (f / 60e9, "m")
     } else if f >= 1e9 {
         (f / 1e9, "s")
@@ -115,7 +117,11 @@ mod tests {
     fn rejects_bad_durations() {
         assert!(parse_duration("5").unwrap_err().contains("no unit"));
         assert!(parse_duration("-1ms").unwrap_err().contains("negative"));
-        assert!(parse_duration("3 parsecs").unwrap_err().contains("unknown time unit"));
+        assert!(
+            parse_duration("3 parsecs")
+                .unwrap_err()
+                .contains("unknown time unit")
+        );
         assert!(parse_duration("ms").is_err());
         assert!(parse_duration("").is_err());
         assert!(parse_duration("1e30h").is_err());
@@ -123,7 +129,14 @@ mod tests {
 
     #[test]
     fn formats_round_trip() {
-        for ns in [0u64, 7, 250_000, 1_500_000, 30 * NS_PER_SEC, 300 * NS_PER_SEC] {
+        for ns in [
+            0u64,
+            7,
+            250_000,
+            1_500_000,
+            30 * NS_PER_SEC,
+            300 * NS_PER_SEC,
+        ] {
             let s = format_duration(ns);
             assert_eq!(parse_duration(&s).unwrap() as u64, ns, "{s}");
         }

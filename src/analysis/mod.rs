@@ -51,7 +51,12 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
                 }
                 let candidates: u32 = pools.iter().map(|&p| tier.pools[p].instances).sum();
                 let frac = pool.instances as f64 / candidates.max(1) as f64;
-                for (i, step) in class.route.iter().enumerate().filter(|(_, st)| st.tier == ti) {
+                for (i, step) in class
+                    .route
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, st)| st.tier == ti)
+                {
                     let visits = lambda * class.share * step.calls.mean() * frac;
                     let mut hold_ns = pool.service[ci].mean();
                     if tier.hold {
@@ -72,7 +77,11 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
                 label: tier.pool_label(pi),
                 servers,
                 arrival_rps: rate,
-                utilization: if servers > 0 { work / servers as f64 } else { 0.0 },
+                utilization: if servers > 0 {
+                    work / servers as f64
+                } else {
+                    0.0
+                },
                 holds: tier.hold,
                 bounded: pool.queue.is_some(),
                 traffic: match (reads, writes) {
@@ -166,11 +175,14 @@ pub fn verdicts(loads: &[PoolLoad], summary: &Summary) -> (Vec<Verdict>, Option<
         // more than 0.5% of the arrival rate and more than one request per
         // ten seconds (a drifting few requests is noise, not overload).
         let arrivals = ps.arrival_rps.mean.max(0.0);
-        let growing = g.half_width.is_some_and(|h| g.mean - h > 0.0)
-            && g.mean > (0.005 * arrivals).max(0.1);
+        let growing =
+            g.half_width.is_some_and(|h| g.mean - h > 0.0) && g.mean > (0.005 * arrivals).max(0.1);
         let predicted = !load.bounded && load.utilization >= 1.0;
         let stability = if predicted || (growing && !load.bounded) {
-            Stability::Unstable { growth_rps: g.mean, predicted }
+            Stability::Unstable {
+                growth_rps: g.mean,
+                predicted,
+            }
         } else if load.bounded && (load.utilization >= 1.0 || ps.drop_fraction.mean > 0.01) {
             Stability::Overloaded
         } else {
@@ -182,7 +194,9 @@ pub fn verdicts(loads: &[PoolLoad], summary: &Summary) -> (Vec<Verdict>, Option<
             "closed workload".to_string()
         };
         let message = match &stability {
-            Stability::Unstable { predicted: true, .. } if !growing => format!(
+            Stability::Unstable {
+                predicted: true, ..
+            } if !growing => format!(
                 "{}: {offered} - unstable: it is offered more work than it can serve; the backlog builds up in the tiers that wait on it",
                 load.label
             ),
@@ -215,9 +229,16 @@ pub fn verdicts(loads: &[PoolLoad], summary: &Summary) -> (Vec<Verdict>, Option<
         .zip(&summary.pools)
         .enumerate()
         .filter(|(_, (l, s))| l.servers > 0 && s.service_utilization.mean.is_finite())
-        .max_by(|a, b| a.1.1.service_utilization.mean.total_cmp(&b.1.1.service_utilization.mean))
+        .max_by(|a, b| {
+            a.1.1
+                .service_utilization
+                .mean
+                .total_cmp(&b.1.1.service_utilization.mean)
+        })
         .map(|(p, (l, s))| {
-            let label = if l.label.contains(Role::Primary.as_str()) || l.label.contains(Role::Replicas.as_str()) {
+            let label = if l.label.contains(Role::Primary.as_str())
+                || l.label.contains(Role::Replicas.as_str())
+            {
                 format!("{} ({})", l.label, l.traffic)
             } else {
                 l.label.clone()

@@ -135,7 +135,10 @@ impl Model {
                         }
                     })
                     .collect();
-                ClassDef { cum_share: cum, steps }
+                ClassDef {
+                    cum_share: cum,
+                    steps,
+                }
             })
             .collect::<Vec<_>>();
         let think = match &s.arrivals {

@@ -8,7 +8,9 @@ use rand_distr::{Distribution, Exp1};
 use super::{Model, NONE, StepDef};
 use crate::engine::{EventQueue, SimRng, stream, stream_id};
 use crate::scenario::{Arrivals, Balance, MAX_STEPS};
-use crate::stats::{ClassObs, Conservation, InstanceObs, LatencyHistogram, PoolObs, RepObs, SampleObs};
+use crate::stats::{
+    ClassObs, Conservation, InstanceObs, LatencyHistogram, PoolObs, RepObs, SampleObs,
+};
 
 /// The model's events. Each is emitted and handled as its doc says.
 #[derive(Clone, Copy, Debug)]
@@ -195,7 +197,10 @@ impl<'m> Sim<'m> {
     fn run(&mut self) {
         self.q.schedule(self.window_start, Event::WindowStart);
         self.q.schedule(self.window_end, Event::WindowEnd);
-        self.q.schedule(self.m.sim.sample_every_ns.min(self.window_end), Event::Sample);
+        self.q.schedule(
+            self.m.sim.sample_every_ns.min(self.window_end),
+            Event::Sample,
+        );
         match &self.m.arrivals {
             Arrivals::Closed { users, .. } => {
                 for u in 0..*users {
@@ -279,7 +284,12 @@ impl<'m> Sim<'m> {
     fn new_request(&mut self, user: u32) {
         let now = self.q.now();
         let u: f64 = self.rng_class.random();
-        let class = self.m.classes.iter().position(|c| u < c.cum_share).unwrap_or(0);
+        let class = self
+            .m
+            .classes
+            .iter()
+            .position(|c| u < c.cum_share)
+            .unwrap_or(0);
         let r = Request {
             class: class as u16,
             step: 0,
@@ -434,7 +444,8 @@ impl<'m> Sim<'m> {
         st.c.waits += 1;
         st.c.wait_sum += u128::from(wait);
         let dur = self.m.pools[pool].service[class].sample(&mut st.rng);
-        self.q.schedule(now.saturating_add(dur), Event::Done { station: s, req });
+        self.q
+            .schedule(now.saturating_add(dur), Event::Done { station: s, req });
     }
 
     /// Frees one worker of `s` and starts the next waiting request, if any.
@@ -569,7 +580,11 @@ impl<'m> Sim<'m> {
             let db = (busy[p] - self.prev_pool_busy[p]) as f64;
             let dq = (queue[p] - self.prev_pool_queue[p]) as f64;
             let w = width.max(1) as f64;
-            util.push(if workers > 0 { db / (workers as f64 * w) } else { f64::NAN });
+            util.push(if workers > 0 {
+                db / (workers as f64 * w)
+            } else {
+                f64::NAN
+            });
             qlen.push(dq / w);
             if self.observing || now == self.window_end {
                 let present: u64 = (0..pool.count)

@@ -16,7 +16,11 @@ fn quote(s: &str) -> String {
 }
 
 fn num(x: f64) -> String {
-    if x.is_finite() { format!("{x:.6}") } else { String::new() }
+    if x.is_finite() {
+        format!("{x:.6}")
+    } else {
+        String::new()
+    }
 }
 
 fn cells(e: &Estimate) -> [String; 2] {
@@ -51,23 +55,64 @@ pub fn write_summary_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()>
         header.push(format!("{c}_hw95"));
     }
     writeln!(w, "{}", header.join(","))?;
-    let none = Estimate { mean: f64::NAN, half_width: None, n: 0 };
+    let none = Estimate {
+        mean: f64::NAN,
+        half_width: None,
+        n: 0,
+    };
     for (p, load) in r.pool_rows() {
         let ps = &r.summary.pools[p];
-        let offered = Estimate { mean: load.utilization, half_width: None, n: 1 };
+        let offered = Estimate {
+            mean: load.utilization,
+            half_width: None,
+            n: 1,
+        };
         let row = [
-            ps.arrival_rps, ps.throughput_rps, ps.utilization, ps.queue_mean, ps.wait_mean_ms,
-            ps.drops_rps, ps.drop_fraction, none, none, ps.latency_p50_ms, none, none,
-            ps.latency_p99_ms, none, ps.backlog_growth_rps, offered, ps.little_ratio,
+            ps.arrival_rps,
+            ps.throughput_rps,
+            ps.utilization,
+            ps.queue_mean,
+            ps.wait_mean_ms,
+            ps.drops_rps,
+            ps.drop_fraction,
+            none,
+            none,
+            ps.latency_p50_ms,
+            none,
+            none,
+            ps.latency_p99_ms,
+            none,
+            ps.backlog_growth_rps,
+            offered,
+            ps.little_ratio,
         ];
         write_row(w, "pool", &load.label, &row)?;
     }
-    let classes = r.scenario.classes.iter().map(|c| c.name.as_str()).zip(&r.summary.classes);
+    let classes = r
+        .scenario
+        .classes
+        .iter()
+        .map(|c| c.name.as_str())
+        .zip(&r.summary.classes);
     for (name, cs) in classes.chain(std::iter::once(("all", &r.summary.overall))) {
         let row = [
-            cs.offered_rps, cs.throughput_rps, none, none, none, none, none, cs.error_rate,
-            cs.latency_mean_ms, cs.latency_p50_ms, cs.latency_p90_ms, cs.latency_p95_ms,
-            cs.latency_p99_ms, cs.latency_p999_ms, none, none, none,
+            cs.offered_rps,
+            cs.throughput_rps,
+            none,
+            none,
+            none,
+            none,
+            none,
+            cs.error_rate,
+            cs.latency_mean_ms,
+            cs.latency_p50_ms,
+            cs.latency_p90_ms,
+            cs.latency_p95_ms,
+            cs.latency_p99_ms,
+            cs.latency_p999_ms,
+            none,
+            none,
+            none,
         ];
         write_row(w, "class", name, &row)?;
     }
@@ -87,7 +132,13 @@ fn write_row(w: &mut dyn Write, scope: &str, name: &str, row: &[Estimate]) -> io
 pub fn write_timeseries_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()> {
     let warmup_s = r.scenario.simulation.warmup_ns as f64 / 1e9;
     let mut header: Vec<String> = ["time_s", "phase"].iter().map(|s| s.to_string()).collect();
-    for c in ["offered_rps", "completed_rps", "dropped_rps", "latency_p50_ms", "latency_p99_ms"] {
+    for c in [
+        "offered_rps",
+        "completed_rps",
+        "dropped_rps",
+        "latency_p50_ms",
+        "latency_p99_ms",
+    ] {
         header.push(c.into());
         header.push(format!("{c}_hw95"));
     }
@@ -100,9 +151,19 @@ pub fn write_timeseries_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<
     }
     writeln!(w, "{}", header.join(","))?;
     for s in &r.summary.series {
-        let phase = if s.start_s < warmup_s { "warmup" } else { "observe" };
+        let phase = if s.start_s < warmup_s {
+            "warmup"
+        } else {
+            "observe"
+        };
         let mut row = vec![num(s.start_s), phase.to_string()];
-        for e in [&s.offered_rps, &s.completed_rps, &s.dropped_rps, &s.latency_p50_ms, &s.latency_p99_ms] {
+        for e in [
+            &s.offered_rps,
+            &s.completed_rps,
+            &s.dropped_rps,
+            &s.latency_p50_ms,
+            &s.latency_p99_ms,
+        ] {
             row.extend(cells(e));
         }
         for (p, _) in &pools {

@@ -20,7 +20,9 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
             "type": "schedule",
             "points": p.iter().map(|p| json!({ "at_s": ns_to_s(p.at_ns), "rate_rps": p.rate_rps, "ramp": p.ramp })).collect::<Vec<_>>(),
         }),
-        Arrivals::Closed { users, think } => json!({ "type": "closed", "users": users, "think_mean_ms": think.mean() / 1e6 }),
+        Arrivals::Closed { users, think } => {
+            json!({ "type": "closed", "users": users, "think_mean_ms": think.mean() / 1e6 })
+        }
     };
     let mut pools = Vec::new();
     for (p, load) in r.pool_rows() {

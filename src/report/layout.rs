@@ -17,7 +17,9 @@ pub enum OutputError {
 impl std::fmt::Display for OutputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            OutputError::Folder(p, e) => write!(f, "cannot write to output folder {}: {e}", p.display()),
+            OutputError::Folder(p, e) => {
+                write!(f, "cannot write to output folder {}: {e}", p.display())
+            }
             OutputError::File(p, e) => write!(f, "cannot write {}: {e}", p.display()),
         }
     }
@@ -77,7 +79,10 @@ impl OutputLayout {
         path: &Path,
         write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
     ) -> Result<(), OutputError> {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = path.with_file_name(format!(".{name}.tmp"));
         let err = |e| OutputError::File(path.to_path_buf(), e);
         let result = (|| {
@@ -103,14 +108,19 @@ mod tests {
         let l = OutputLayout::new(Some(&dir), "x");
         l.prepare().unwrap();
         let p = l.summary_csv();
-        let r = l.write_atomic(&p, &mut |w: &mut dyn Write| {
+        let r = l.write_atomic(&p, |w: &mut dyn Write| {
             w.write_all(b"half a fi")?;
             Err(io::Error::other("simulated failure"))
         });
         assert!(r.is_err());
         assert!(!p.exists());
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0, "no temporary file left");
-        l.write_atomic(&p, &mut |w: &mut dyn Write| w.write_all(b"ok")).unwrap();
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            0,
+            "no temporary file left"
+        );
+        l.write_atomic(&p, |w: &mut dyn Write| w.write_all(b"ok"))
+            .unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"ok");
         fs::remove_dir_all(&dir).unwrap();
     }

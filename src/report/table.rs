@@ -47,12 +47,28 @@ pub fn render_table(r: &RunReport<'_>) -> String {
         format_duration(sim.warmup_ns),
         sim.seed
     );
-    let _ = writeln!(out, "every figure: mean ± 95% half-width across replications\n");
-    let head = ["tier", "arrivals/s", "throughput/s", "util %", "queue", "wait ms", "p50 ms", "p99 ms", "drops/s"];
+    let _ = writeln!(
+        out,
+        "every figure: mean ± 95% half-width across replications\n"
+    );
+    let head = [
+        "tier",
+        "arrivals/s",
+        "throughput/s",
+        "util %",
+        "queue",
+        "wait ms",
+        "p50 ms",
+        "p99 ms",
+        "drops/s",
+    ];
     let mut rows: Vec<Vec<String>> = vec![head.iter().map(|h| h.to_string()).collect()];
     for (p, load) in r.pool_rows() {
         let ps = &r.summary.pools[p];
-        let unstable = r.verdicts.iter().any(|v| v.pool == p && matches!(v.stability, Stability::Unstable { .. }));
+        let unstable = r
+            .verdicts
+            .iter()
+            .any(|v| v.pool == p && matches!(v.stability, Stability::Unstable { .. }));
         let mark = if unstable { " (unstable)" } else { "" };
         rows.push(vec![
             format!("{}{mark}", load.label),
@@ -66,9 +82,11 @@ pub fn render_table(r: &RunReport<'_>) -> String {
             pm(&ps.drops_rps, 1.0),
         ]);
         let inst: Vec<_> = r.summary.instances.iter().filter(|i| i.pool == p).collect();
-        let (lo, hi) = inst.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), i| {
-            (lo.min(i.utilization.mean), hi.max(i.utilization.mean))
-        });
+        let (lo, hi) = inst
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), i| {
+                (lo.min(i.utilization.mean), hi.max(i.utilization.mean))
+            });
         if inst.len() > 1 && hi - lo > 0.05 {
             for i in inst {
                 let mut row = vec![String::new(); 9];
@@ -81,9 +99,24 @@ pub fn render_table(r: &RunReport<'_>) -> String {
     }
     out.push_str(&grid(&rows));
     out.push('\n');
-    let head = ["end to end", "offered/s", "throughput/s", "errors %", "mean ms", "p50 ms", "p90 ms", "p95 ms", "p99 ms", "p99.9 ms"];
+    let head = [
+        "end to end",
+        "offered/s",
+        "throughput/s",
+        "errors %",
+        "mean ms",
+        "p50 ms",
+        "p90 ms",
+        "p95 ms",
+        "p99 ms",
+        "p99.9 ms",
+    ];
     let mut rows: Vec<Vec<String>> = vec![head.iter().map(|h| h.to_string()).collect()];
-    let classes = s.classes.iter().map(|c| c.name.as_str()).zip(&r.summary.classes);
+    let classes = s
+        .classes
+        .iter()
+        .map(|c| c.name.as_str())
+        .zip(&r.summary.classes);
     let all = std::iter::once(("all", &r.summary.overall));
     let many = s.classes.len() > 1;
     for (name, c) in classes.filter(|_| many).chain(all) {
@@ -108,11 +141,18 @@ pub fn render_table(r: &RunReport<'_>) -> String {
         c.arrived, c.completed, c.dropped, c.in_flight
     );
     let _ = writeln!(out);
-    for v in r.verdicts.iter().filter(|v| v.stability != Stability::Stable) {
+    for v in r
+        .verdicts
+        .iter()
+        .filter(|v| v.stability != Stability::Stable)
+    {
         let _ = writeln!(out, "{}", v.message);
     }
     if r.verdicts.iter().all(|v| v.stability == Stability::Stable) {
-        let _ = writeln!(out, "every tier is stable (offered utilization below 1, no growing backlog)");
+        let _ = writeln!(
+            out,
+            "every tier is stable (offered utilization below 1, no growing backlog)"
+        );
     }
     if let Some(b) = r.bottleneck {
         let _ = writeln!(out, "{}", b.message);
@@ -124,7 +164,12 @@ pub fn render_table(r: &RunReport<'_>) -> String {
 fn grid(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let width: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().map(|r| r.get(c).map_or(0, |s| s.chars().count())).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .map(|r| r.get(c).map_or(0, |s| s.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for row in rows {
@@ -152,10 +197,14 @@ mod tests {
 
     #[test]
     fn plus_minus_formats_by_magnitude() {
-        let e = |m, h| Estimate { mean: m, half_width: h, n: 10 };
+        let e = |m, h| Estimate {
+            mean: m,
+            half_width: h,
+            n: 10,
+        };
         assert_eq!(pm(&e(600.12, Some(2.3)), 1.0), "600 ± 2");
         assert_eq!(pm(&e(0.4567, Some(0.0123)), 100.0), "45.7 ± 1.2");
-        assert_eq!(pm(&e(3.14159, None), 1.0), "3.14");
+        assert_eq!(pm(&e(3.456, None), 1.0), "3.46");
         assert_eq!(pm(&e(f64::NAN, None), 1.0), "-");
     }
 }

@@ -50,11 +50,13 @@ impl ScenarioError {
             } else {
                 format!("`{}`: {}", d.key, d.message)
             };
-            let mut groups = vec![Level::ERROR.primary_title(title).element(
-                Snippet::source(self.source.as_str())
-                    .path(self.path.as_str())
-                    .annotation(AnnotationKind::Primary.span(span).label(d.message.as_str())),
-            )];
+            let mut groups = vec![
+                Level::ERROR.primary_title(title).element(
+                    Snippet::source(self.source.as_str())
+                        .path(self.path.as_str())
+                        .annotation(AnnotationKind::Primary.span(span).label(d.message.as_str())),
+                ),
+            ];
             if let Some(h) = &d.hint {
                 groups.push(Group::with_title(Level::HELP.secondary_title(h.as_str())));
             }
@@ -139,7 +141,10 @@ mod tests {
 
     #[test]
     fn finds_typos() {
-        assert_eq!(did_you_mean("wokers", &["workers", "queue"]), Some("workers"));
+        assert_eq!(
+            did_you_mean("wokers", &["workers", "queue"]),
+            Some("workers")
+        );
         assert_eq!(did_you_mean("xyz", &["workers", "queue"]), None);
     }
 

@@ -72,7 +72,8 @@ pub fn parse(src: &str, path: &str, base_dir: Option<&Path>) -> Result<Scenario,
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<(Scenario, String), LoadError> {
-    let src = std::fs::read_to_string(path).map_err(|e| LoadError::Io(path.display().to_string(), e))?;
+    let src =
+        std::fs::read_to_string(path).map_err(|e| LoadError::Io(path.display().to_string(), e))?;
     let scenario = parse(&src, &path.display().to_string(), path.parent())?;
     Ok((scenario, src))
 }
@@ -185,8 +186,15 @@ replicas = { count = 0 }
 "#;
         let e = parse(src, "d.toml", None).unwrap_err();
         let msgs: Vec<&str> = e.diagnostics.iter().map(|d| d.message.as_str()).collect();
-        assert!(msgs.iter().any(|m| m.contains("no service time for class `checkout`")), "{msgs:?}");
-        assert!(msgs.iter().any(|m| m.contains("needs a `primary`")), "{msgs:?}");
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("no service time for class `checkout`")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter().any(|m| m.contains("needs a `primary`")),
+            "{msgs:?}"
+        );
     }
 
     #[test]
@@ -214,7 +222,10 @@ replicas = { count = 2, workers = 2, service = "exp(1ms)" }
         let s = parse(src, "c.toml", None).unwrap();
         assert_eq!(s.classes[0].access, Access::Read);
         assert_eq!(s.classes[1].access, Access::Write);
-        assert_eq!(s.classes[0].route[1].calls, crate::dist::Calls::Geometric(3.0));
+        assert_eq!(
+            s.classes[0].route[1].calls,
+            crate::dist::Calls::Geometric(3.0)
+        );
         assert_eq!(s.tiers[1].pools_for(Access::Read), vec![1]);
         assert_eq!(s.tiers[1].pools_for(Access::Write), vec![0]);
         assert_eq!(s.tiers[1].pools[0].service[1].mean(), 4e6);

@@ -69,7 +69,10 @@ impl Reader {
             let name = k.get_ref().as_ref();
             if !allowed.contains(&name) {
                 let hint = match did_you_mean(name, allowed) {
-                    Some(s) => format!("did you mean `{s}`? expected one of: {}", allowed.join(", ")),
+                    Some(s) => format!(
+                        "did you mean `{s}`? expected one of: {}",
+                        allowed.join(", ")
+                    ),
                     None => format!("expected one of: {}", allowed.join(", ")),
                 };
                 let key = join(path, name);
@@ -189,7 +192,9 @@ impl Reader {
 
     /// A duration string with a unit, in nanoseconds.
     pub fn duration(&mut self, v: &Value<'_>, key: &str) -> Option<u64> {
-        let hint = Some("write a number with a unit, e.g. \"250us\", \"2ms\", \"30s\", \"5m\"".to_string());
+        let hint = Some(
+            "write a number with a unit, e.g. \"250us\", \"2ms\", \"30s\", \"5m\"".to_string(),
+        );
         match v.get_ref() {
             DeValue::String(s) => match parse_duration(s) {
                 Ok(ns) => Some(ns.round() as u64),
@@ -222,7 +227,12 @@ impl Reader {
     /// A distribution string such as `"exp(2ms)"`.
     pub fn dist(&mut self, v: &Value<'_>, key: &str) -> Option<Dist> {
         let DeValue::String(s) = v.get_ref() else {
-            self.wrong_type(v, key, "a distribution string", Some(format!("one of {DIST_NAMES}")));
+            self.wrong_type(
+                v,
+                key,
+                "a distribution string",
+                Some(format!("one of {DIST_NAMES}")),
+            );
             return None;
         };
         let base = self.base_dir.clone();
@@ -236,7 +246,12 @@ impl Reader {
         match parse_dist(s, &read) {
             Ok(d) => Some(d),
             Err(e) => {
-                self.error(v.span(), key, e, Some(format!("distributions: {DIST_NAMES}")));
+                self.error(
+                    v.span(),
+                    key,
+                    e,
+                    Some(format!("distributions: {DIST_NAMES}")),
+                );
                 None
             }
         }
@@ -261,7 +276,12 @@ impl Reader {
     }
 
     /// One of a fixed set of words.
-    pub fn choice<T: Copy>(&mut self, v: &Value<'_>, key: &str, options: &[(&str, T)]) -> Option<T> {
+    pub fn choice<T: Copy>(
+        &mut self,
+        v: &Value<'_>,
+        key: &str,
+        options: &[(&str, T)],
+    ) -> Option<T> {
         let s = self.string(v, key)?;
         if let Some((_, t)) = options.iter().find(|(name, _)| *name == s) {
             return Some(*t);

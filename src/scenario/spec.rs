@@ -93,7 +93,10 @@ impl Arrivals {
                 let n = 10_000u64;
                 let span = to_ns.saturating_sub(from_ns).max(1);
                 let sum: f64 = (0..n)
-                    .map(|i| self.rate_at(from_ns + span * (2 * i + 1) / (2 * n)).unwrap_or(0.0))
+                    .map(|i| {
+                        self.rate_at(from_ns + span * (2 * i + 1) / (2 * n))
+                            .unwrap_or(0.0)
+                    })
                     .sum();
                 Some(sum / n as f64)
             }
@@ -314,19 +317,32 @@ mod tests {
 
     #[test]
     fn schedule_steps_and_ramps() {
+        const S: u64 = 1_000_000_000;
         let a = Arrivals::Schedule(vec![
-            RatePoint { at_ns: 0, rate_rps: 100.0, ramp: false },
-            RatePoint { at_ns: 10, rate_rps: 200.0, ramp: false },
-            RatePoint { at_ns: 20, rate_rps: 400.0, ramp: true },
+            RatePoint {
+                at_ns: 0,
+                rate_rps: 100.0,
+                ramp: false,
+            },
+            RatePoint {
+                at_ns: 10 * S,
+                rate_rps: 200.0,
+                ramp: false,
+            },
+            RatePoint {
+                at_ns: 20 * S,
+                rate_rps: 400.0,
+                ramp: true,
+            },
         ]);
         assert_eq!(a.rate_at(0), Some(100.0));
-        assert_eq!(a.rate_at(9), Some(100.0));
-        assert_eq!(a.rate_at(10), Some(200.0));
-        assert_eq!(a.rate_at(15), Some(300.0));
-        assert_eq!(a.rate_at(20), Some(400.0));
-        assert_eq!(a.rate_at(1000), Some(400.0));
+        assert_eq!(a.rate_at(9 * S), Some(100.0));
+        assert_eq!(a.rate_at(10 * S), Some(200.0));
+        assert_eq!(a.rate_at(15 * S), Some(300.0));
+        assert_eq!(a.rate_at(20 * S), Some(400.0));
+        assert_eq!(a.rate_at(1000 * S), Some(400.0));
         assert_eq!(a.peak_rate(), Some(400.0));
-        let m = a.mean_rate(10, 20).unwrap();
+        let m = a.mean_rate(10 * S, 20 * S).unwrap();
         assert!((m - 300.0).abs() < 0.1, "{m}");
     }
 }

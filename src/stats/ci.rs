@@ -21,20 +21,33 @@ impl Estimate {
         let xs: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
         let n = xs.len();
         if n == 0 {
-            return Estimate { mean: f64::NAN, half_width: None, n };
+            return Estimate {
+                mean: f64::NAN,
+                half_width: None,
+                n,
+            };
         }
         let mean = xs.iter().sum::<f64>() / n as f64;
         if n < 2 {
-            return Estimate { mean, half_width: None, n };
+            return Estimate {
+                mean,
+                half_width: None,
+                n,
+            };
         }
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
         let se = (var / n as f64).sqrt();
-        Estimate { mean, half_width: Some(t_quantile_975(n - 1) * se), n }
+        Estimate {
+            mean,
+            half_width: Some(t_quantile_975(n - 1) * se),
+            n,
+        }
     }
 
     /// Standard error (half-width / t).
     pub fn std_error(&self) -> Option<f64> {
-        self.half_width.map(|h| h / t_quantile_975(self.n.saturating_sub(1).max(1)))
+        self.half_width
+            .map(|h| h / t_quantile_975(self.n.saturating_sub(1).max(1)))
     }
 
     /// Half-width relative to the mean.
@@ -44,7 +57,8 @@ impl Estimate {
 
     /// Whether `value` lies in the interval.
     pub fn contains(&self, value: f64) -> bool {
-        self.half_width.is_some_and(|h| (self.mean - value).abs() <= h)
+        self.half_width
+            .is_some_and(|h| (self.mean - value).abs() <= h)
     }
 
     /// Multiplies mean and half-width (unit changes).
@@ -60,9 +74,9 @@ impl Estimate {
 /// The 97.5% quantile of Student's t with `df` degrees of freedom.
 pub fn t_quantile_975(df: usize) -> f64 {
     const TABLE: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-        2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
     ];
     match df {
         0 => f64::NAN,

@@ -172,18 +172,25 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
             arrival_rps: est(reps, |r| r.pools[p].arrivals as f64 / secs(r)),
             throughput_rps: est(reps, |r| r.pools[p].completions as f64 / secs(r)),
             utilization: est(reps, |r| {
-                ratio(r.pools[p].busy_ns, r.pools[p].workers as f64 * r.window_ns as f64)
+                ratio(
+                    r.pools[p].busy_ns,
+                    r.pools[p].workers as f64 * r.window_ns as f64,
+                )
             }),
             service_utilization: est(reps, |r| {
                 let p = &r.pools[p];
                 ratio(p.busy_ns - p.held_ns, p.workers as f64 * r.window_ns as f64)
             }),
             queue_mean: est(reps, |r| r.pools[p].queue_ns / r.window_ns as f64),
-            wait_mean_ms: est(reps, |r| ratio(r.pools[p].wait_sum_ns, r.pools[p].waits as f64) / 1e6),
+            wait_mean_ms: est(reps, |r| {
+                ratio(r.pools[p].wait_sum_ns, r.pools[p].waits as f64) / 1e6
+            }),
             latency_p50_ms: est(reps, |r| r.pools[p].sojourn.quantile_ns(0.5) / 1e6),
             latency_p99_ms: est(reps, |r| r.pools[p].sojourn.quantile_ns(0.99) / 1e6),
             drops_rps: est(reps, |r| r.pools[p].drops as f64 / secs(r)),
-            drop_fraction: est(reps, |r| ratio(r.pools[p].drops as f64, r.pools[p].arrivals as f64)),
+            drop_fraction: est(reps, |r| {
+                ratio(r.pools[p].drops as f64, r.pools[p].arrivals as f64)
+            }),
             backlog_growth_rps: est(reps, |r| r.pools[p].backlog_slope_per_s),
             little_ratio: est(reps, |r| {
                 let p = &r.pools[p];
@@ -200,10 +207,16 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
         .enumerate()
         .map(|(i, inst)| InstanceSummary {
             pool: inst.pool,
-            index: first.instances[..i].iter().filter(|x| x.pool == inst.pool).count(),
+            index: first.instances[..i]
+                .iter()
+                .filter(|x| x.pool == inst.pool)
+                .count(),
             arrival_rps: est(reps, |r| r.instances[i].arrivals as f64 / secs(r)),
             utilization: est(reps, |r| {
-                ratio(r.instances[i].busy_ns, r.instances[i].workers as f64 * r.window_ns as f64)
+                ratio(
+                    r.instances[i].busy_ns,
+                    r.instances[i].workers as f64 * r.window_ns as f64,
+                )
             }),
         })
         .collect();
@@ -230,7 +243,9 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
                 utilization: (0..s0.utilization.len())
                     .map(|p| est(reps, |r| r.series[i].utilization[p]))
                     .collect(),
-                queue: (0..s0.queue.len()).map(|p| est(reps, |r| r.series[i].queue[p])).collect(),
+                queue: (0..s0.queue.len())
+                    .map(|p| est(reps, |r| r.series[i].queue[p]))
+                    .collect(),
             }
         })
         .collect();
@@ -246,13 +261,18 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
     }
 }
 
-fn class_summary(reps: &[RepObs], get: impl for<'r> Fn(&'r RepObs) -> &'r ClassObs) -> ClassSummary {
+fn class_summary(
+    reps: &[RepObs],
+    get: impl for<'r> Fn(&'r RepObs) -> &'r ClassObs,
+) -> ClassSummary {
     let secs = |r: &RepObs| r.window_ns as f64 / NS_PER_SEC as f64;
     let q = |p: f64| est(reps, |r| get(r).latency.quantile_ns(p) / 1e6);
     ClassSummary {
         offered_rps: est(reps, |r| get(r).arrived as f64 / secs(r)),
         throughput_rps: est(reps, |r| get(r).finished_in_window as f64 / secs(r)),
-        error_rate: est(reps, |r| ratio(get(r).dropped as f64, get(r).arrived as f64)),
+        error_rate: est(reps, |r| {
+            ratio(get(r).dropped as f64, get(r).arrived as f64)
+        }),
         latency_mean_ms: est(reps, |r| get(r).latency.mean_ns() / 1e6),
         latency_p50_ms: q(0.5),
         latency_p90_ms: q(0.9),

@@ -1,0 +1,227 @@
+//! The binary as a user meets it: exit codes, files, messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn stacksim(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stacksim"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("RAYON_NUM_THREADS")
+        .output()
+        .expect("the binary runs")
+}
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("stacksim-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn run_without_a_file_uses_the_reference_scenario() {
+    let dir = temp("ref");
+    let out = stacksim(
+        &[
+            "run",
+            "--duration",
+            "10s",
+            "--warmup",
+            "1s",
+            "--replications",
+            "3",
+            "--out",
+            "o",
+        ],
+        &dir,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "secured-web-stack",
+        "edge-firewall",
+        "db primary",
+        "db replicas",
+        "±",
+        "p99.9 ms",
+        "bottleneck: db primary (writes)",
+    ] {
+        assert!(table.contains(needle), "missing {needle} in\n{table}");
+    }
+    for f in ["summary.json", "summary.csv", "timeseries.csv"] {
+        let p = dir.join("o").join(f);
+        assert!(
+            std::fs::metadata(&p)
+                .map(|m| m.len() > 100)
+                .unwrap_or(false),
+            "{f}"
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("o/summary.json")).unwrap()).unwrap();
+    assert_eq!(json["scenario"]["seed"], 2026);
+    assert!(
+        json["bottleneck"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("bottleneck: db primary")
+    );
+    assert_eq!(json["pools"].as_array().unwrap().len(), 7);
+    assert!(json["pools"][0]["stats"]["utilization"]["half_width"].is_number());
+    assert!(
+        json["provenance"]["scenario_source"]
+            .as_str()
+            .unwrap()
+            .contains("[[tier]]")
+    );
+    let csv = std::fs::read_to_string(dir.join("o/timeseries.csv")).unwrap();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .contains("utilization_db_primary")
+    );
+    assert_eq!(
+        csv.lines().count(),
+        1 + 11,
+        "one row per second, warm-up included"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn json_flag_prints_the_summary_and_same_seed_gives_same_bytes() {
+    let dir = temp("json");
+    let scenario = root().join("scenarios/validation/mm1.toml");
+    let s = scenario.to_str().unwrap();
+    let args = [
+        "run",
+        s,
+        "--json",
+        "--duration",
+        "20s",
+        "--replications",
+        "4",
+        "--out",
+        "o",
+    ];
+    let a = Command::new(env!("CARGO_BIN_EXE_stacksim"))
+        .args(args)
+        .current_dir(&dir)
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert_eq!(a.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&a.stdout).expect("stdout is JSON");
+    assert_eq!(v["scenario"]["replications"], 4);
+    let first = std::fs::read(dir.join("o/summary.json")).unwrap();
+    let b = Command::new(env!("CARGO_BIN_EXE_stacksim"))
+        .args(args)
+        .current_dir(&dir)
+        .env("RAYON_NUM_THREADS", "3")
+        .output()
+        .unwrap();
+    assert_eq!(b.status.code(), Some(0));
+    assert_eq!(a.stdout, b.stdout);
+    assert_eq!(
+        first,
+        std::fs::read(dir.join("o/summary.json")).unwrap(),
+        "summary.json differs across thread counts"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn invalid_scenario_exits_2_with_locations_and_writes_nothing() {
+    let dir = temp("bad");
+    std::fs::write(dir.join("bad.toml"), "name = \"bad\"\n[workload]\nrate = 0\n[[tier]]\nname = \"web\"\nwokers = 2\nservice = \"exp(2)\"\n").unwrap();
+    for cmd in [vec!["check", "bad.toml"], vec!["run", "bad.toml"]] {
+        let out = stacksim(&cmd, &dir);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("bad.toml:3:8"), "{err}");
+        assert!(err.contains("bad.toml:6:1"), "{err}");
+        assert!(err.contains("bad.toml:7:11"), "{err}");
+        assert!(err.contains("3 problems"), "{err}");
+    }
+    assert!(
+        !dir.join("output").exists(),
+        "nothing may be written for invalid input"
+    );
+    let missing = stacksim(&["check", "nope.toml"], &dir);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read nope.toml"));
+    let flag = stacksim(&["run", "--duration", "5"], &dir);
+    assert_eq!(flag.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&flag.stderr).contains("no unit"));
+    assert!(!dir.join("output").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn check_accepts_every_shipped_scenario() {
+    let dir = temp("check");
+    let mut n = 0;
+    for sub in ["scenarios", "scenarios/validation"] {
+        for e in std::fs::read_dir(root().join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                let out = stacksim(&["check", p.to_str().unwrap()], &dir);
+                assert_eq!(
+                    out.status.code(),
+                    Some(0),
+                    "{}: {}",
+                    p.display(),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 9);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn init_writes_the_reference_and_refuses_to_overwrite() {
+    let dir = temp("init");
+    let out = stacksim(&["init", "mine.toml"], &dir);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("mine.toml")).unwrap(),
+        stacksim::scenario::REFERENCE_TOML
+    );
+    let again = stacksim(&["init", "mine.toml"], &dir);
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(
+        stacksim(&["init", "mine.toml", "--force"], &dir)
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        stacksim(&["check", "mine.toml"], &dir).status.code(),
+        Some(0)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn unwritable_output_fails_before_simulating() {
+    let dir = temp("unwritable");
+    std::fs::write(dir.join("file"), "").unwrap();
+    let out = stacksim(&["run", "--out", "file/sub", "--duration", "1s"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write to output folder"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

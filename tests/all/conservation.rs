@@ -1,0 +1,115 @@
+//! Every request is accounted for, exactly: arrived = completed + dropped +
+//! in flight, for the whole run and for the window, per class.
+
+use crate::support::*;
+use stacksim::stats::RepObs;
+
+fn assert_conserved(name: &str, reps: &[RepObs]) {
+    for (i, r) in reps.iter().enumerate() {
+        let c = &r.conservation;
+        assert_eq!(
+            c.arrived,
+            c.completed + c.dropped + c.in_flight,
+            "{name} rep {i}: {c:?}"
+        );
+        let mut window = (0, 0, 0, 0);
+        for (k, cl) in r.classes.iter().enumerate() {
+            assert_eq!(
+                cl.arrived,
+                cl.completed + cl.dropped + cl.in_flight,
+                "{name} rep {i} class {k}"
+            );
+            window.0 += cl.arrived;
+            window.1 += cl.completed;
+            window.2 += cl.dropped;
+            window.3 += cl.in_flight;
+        }
+        let o = &r.overall;
+        assert_eq!(
+            window,
+            (o.arrived, o.completed, o.dropped, o.in_flight),
+            "{name} rep {i}: classes sum to all"
+        );
+        // Drops at pools are drops of user requests (one drop ends a request).
+        let pool_drops: u64 = r.pools.iter().map(|p| p.drops).sum();
+        assert!(
+            pool_drops <= c.dropped,
+            "{name}: window drops within whole-run drops"
+        );
+    }
+}
+
+fn short(mut s: stacksim::scenario::Scenario, secs: u64) -> stacksim::scenario::Scenario {
+    s.simulation.duration_ns = secs * 1_000_000_000;
+    s.simulation.warmup_ns = 2_000_000_000;
+    s.simulation.drain_ns = s.simulation.duration_ns;
+    s.simulation.replications = 3;
+    s
+}
+
+#[test]
+fn shipped_scenarios_conserve_requests() {
+    for rel in [
+        "scenarios/secured-web-stack.toml",
+        "scenarios/write-heavy.toml",
+        "scenarios/bench-web.toml",
+        "scenarios/validation/mmck.toml",
+        "scenarios/validation/read-write-split.toml",
+    ] {
+        let (reps, _) = run(&short(shipped(rel), 20));
+        assert_conserved(rel, &reps);
+    }
+}
+
+#[test]
+fn overload_without_drain_leaves_requests_in_flight_and_still_balances() {
+    let mut s = short(shipped("scenarios/write-heavy.toml"), 30);
+    s.simulation.drain_ns = 0;
+    let (reps, _) = run(&s);
+    assert_conserved("write-heavy, no drain", &reps);
+    assert!(
+        reps.iter().all(|r| r.conservation.in_flight > 100),
+        "an unstable stack ends with a backlog"
+    );
+}
+
+#[test]
+fn drops_holds_calls_and_closed_users_conserve() {
+    let s = parse(
+        r#"
+[simulation]
+duration = "20s"
+warmup = "1s"
+replications = 3
+drain = "1s"
+[workload]
+users = 40
+think = "exp(20ms)"
+classes = [
+  { name = "page", share = 0.7, calls = { db = "geometric(mean = 3)" } },
+  { name = "save", share = 0.3, access = "write", route = ["web", "db"] },
+]
+[[tier]]
+name = "web"
+instances = 2
+workers = 2
+queue = 1
+balance = "p2c"
+hold = true
+service = "exp(2ms)"
+[[tier]]
+name = "db"
+kind = "database"
+reads = "any"
+primary = { workers = 1, queue = 2, service = "exp(3ms)" }
+replicas = { count = 2, workers = 1, queue = 2, service = "exp(2ms)" }
+"#,
+    );
+    let (reps, sum) = run(&s);
+    assert_conserved("closed, bounded, holding", &reps);
+    assert!(
+        sum.overall.dropped > 0,
+        "the small queues must drop something"
+    );
+    assert!(sum.overall.completed > 0);
+}

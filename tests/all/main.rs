@@ -1,0 +1,11 @@
+//! The integration suite: one binary, a module per behaviour.
+
+mod architecture;
+mod cli;
+mod conservation;
+mod determinism;
+mod fuzz;
+mod scenario_errors;
+mod support;
+mod theory;
+mod workload;

@@ -1,0 +1,154 @@
+//! Bad input: every problem at once, located, with a hint.
+
+use stacksim::scenario::{self, ScenarioError};
+
+fn errors(src: &str) -> ScenarioError {
+    match scenario::parse(src, "bad.toml", Some(std::path::Path::new("/nonexistent"))) {
+        Ok(_) => panic!("should be rejected:\n{src}"),
+        Err(e) => e,
+    }
+}
+
+const EVERYTHING_WRONG: &str = r#"name = "bad"
+[simulation]
+duration = "-5s"
+warmup = 30
+replicas = 3
+[workload]
+rate = 0
+classes = [
+  { name = "read", share = 0.7 },
+  { name = "write", share = 0.2, route = ["web", "dbx"] },
+]
+[[tier]]
+name = "web"
+instances = 0
+workers = 0
+wokers = 3
+service = "lognormal(mean = 1ms)"
+balance = "fastest"
+hold = "yes"
+[[tier]]
+name = "db"
+kind = "database"
+replicas = { count = 1, service = "empirical(file = \"missing.csv\", unit = \"ms\")" }
+"#;
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let e = errors(EVERYTHING_WRONG);
+    let keys: Vec<&str> = e.diagnostics.iter().map(|d| d.key.as_str()).collect();
+    let expected = [
+        "simulation.duration",       // negative duration
+        "simulation.warmup",         // no unit
+        "simulation.replicas",       // unknown key
+        "workload.rate",             // non-positive rate
+        "workload.classes",          // shares sum to 0.9
+        "workload.classes[1].route", // unknown tier
+        "tier.web.instances",        // zero instances
+        "tier.web.workers",          // zero workers
+        "tier.web.wokers",           // typo
+        "tier.web.service",          // malformed distribution
+        "tier.web.balance",          // unknown algorithm
+        "tier.web.hold",             // wrong type
+        "tier.db",                   // no primary
+        "tier.db.replicas.service",  // unreadable CSV
+    ];
+    for k in expected {
+        assert!(keys.contains(&k), "no diagnostic for {k}; got {keys:?}");
+    }
+    let text = e.render(false);
+    assert!(
+        text.contains(&format!("{} problems", e.diagnostics.len())),
+        "{text}"
+    );
+    for d in &e.diagnostics {
+        assert!(
+            d.hint.is_some() || d.message.len() > 10,
+            "{d:?} says too little"
+        );
+        let (line, col) = e.line_col(d.span.start);
+        assert!(
+            text.contains(&format!("bad.toml:{line}:{col}")),
+            "no location for {d:?}\n{text}"
+        );
+    }
+    assert!(text.contains("did you mean `workers`"), "{text}");
+    assert!(text.contains("did you mean `db`"), "{text}");
+    assert!(text.contains("sum to 0.9"), "{text}");
+    assert!(text.contains("missing.csv"), "{text}");
+    assert!(text.contains("^"), "carets under the values: {text}");
+}
+
+#[test]
+fn each_problem_alone_is_caught() {
+    let base = r#"[workload]
+rate = 10
+[[tier]]
+name = "web"
+service = "exp(1ms)"
+"#;
+    assert!(scenario::parse(base, "ok.toml", None).is_ok());
+    let cases = [
+        (base.replace("rate = 10", "rate = -1"), "must be above zero"),
+        (
+            base.replace("rate = 10", "rate = \"fast\""),
+            "expected a number",
+        ),
+        (base.replace("exp(1ms)", "exp(1)"), "no unit"),
+        (
+            base.replace("exp(1ms)", "gauss(1ms)"),
+            "unknown distribution",
+        ),
+        (
+            base.replace("name = \"web\"", "name = \"web\"\nqueue = -3"),
+            "between 0",
+        ),
+        (
+            base.replace("name = \"web\"", "name = \"web\"\nkind = \"cache\""),
+            "unknown value `cache`",
+        ),
+        (
+            format!("{base}[[tier]]\nname = \"web\"\nservice = \"exp(1ms)\"\n"),
+            "defined twice",
+        ),
+        (base.replace("[workload]\nrate = 10\n", ""), "no [workload]"),
+        (
+            base.replace("rate = 10", "rate = 10\nusers = 5"),
+            "only one of",
+        ),
+        (base.replace("rate = 10", "users = 5"), "needs `think`"),
+        (base.replace("exp(1ms)", "uniform(3ms, 1ms)"), "min <= max"),
+        (
+            format!("{base}[simulation]\nsample_every = \"0s\"\n"),
+            "longer than zero",
+        ),
+        (
+            "tier = 3\n[workload]\nrate = 1\n".to_string(),
+            "expected an array",
+        ),
+        ("[workload\n".to_string(), ""),
+    ];
+    for (src, needle) in cases {
+        let e = errors(&src);
+        let text = e.render(false);
+        assert!(text.contains(needle), "expected `{needle}` in:\n{text}");
+        assert!(text.contains("bad.toml:"), "{text}");
+    }
+}
+
+#[test]
+fn empirical_csv_is_read_relative_to_the_scenario() {
+    let dir = std::env::temp_dir().join(format!("stacksim-emp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("samples.csv"), "latency_ms\n1\n2\n3\n").unwrap();
+    let src = r#"[workload]
+rate = 10
+[[tier]]
+name = "web"
+service = "empirical(file = \"samples.csv\", unit = \"ms\")"
+"#;
+    let s = scenario::parse(src, "e.toml", Some(&dir)).unwrap();
+    assert_eq!(s.tiers[0].pools[0].service[0].mean(), 2e6);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,113 @@
+//! Helpers shared by the integration tests.
+
+use std::path::Path;
+
+use stacksim::analysis;
+use stacksim::model::Model;
+use stacksim::scenario::{self, Scenario};
+use stacksim::stats::{Estimate, RepObs, Summary, summarize};
+use stacksim::sweep::run_replications;
+
+/// Loads a shipped scenario by its path under the repository root.
+pub fn shipped(rel: &str) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    scenario::load(&path)
+        .unwrap_or_else(|e| panic!("{rel}: {e}"))
+        .0
+}
+
+/// Parses a scenario from text.
+pub fn parse(src: &str) -> Scenario {
+    scenario::parse(src, "test.toml", None).unwrap_or_else(|e| panic!("{}", e.render(false)))
+}
+
+/// Runs every replication and returns them with their summary.
+pub fn run(s: &Scenario) -> (Vec<RepObs>, Summary) {
+    let model = Model::build(s);
+    let reps = run_replications(&model, s.simulation.replications, &|| {});
+    let summary = summarize(&reps);
+    (reps, summary)
+}
+
+/// Runs and also returns the verdicts.
+pub fn run_with_verdicts(
+    s: &Scenario,
+) -> (
+    Summary,
+    Vec<analysis::Verdict>,
+    Option<analysis::Bottleneck>,
+) {
+    let (_, summary) = run(s);
+    let loads = analysis::offered_load(s);
+    let (v, b) = analysis::verdicts(&loads, &summary);
+    (summary, v, b)
+}
+
+/// The fair check of ../shared/VALIDATION.md: the estimate is within four
+/// standard errors of the exact value, and the interval is narrow enough
+/// (relative half-width at most `max_rel_hw`) for that to mean something.
+#[track_caller]
+pub fn assert_agrees(what: &str, e: &Estimate, exact: f64, max_rel_hw: f64) {
+    let se = e.std_error().expect("needs at least two replications");
+    let rel = e.relative_half_width().unwrap_or(f64::INFINITY);
+    assert!(
+        rel <= max_rel_hw,
+        "{what}: interval too wide to test ({:.2}% > {:.2}%): run longer",
+        rel * 100.0,
+        max_rel_hw * 100.0
+    );
+    assert!(
+        (e.mean - exact).abs() <= 4.0 * se,
+        "{what}: estimate {:.5} ± {:.5} (se {:.5}) vs exact {exact:.5}: off by {:.1} se",
+        e.mean,
+        e.half_width.unwrap_or(f64::NAN),
+        se,
+        (e.mean - exact) / se
+    );
+}
+
+/// Erlang C: probability that an arrival waits in an M/M/c with offered load a = lambda/mu.
+pub fn erlang_c(c: u32, a: f64) -> f64 {
+    let mut term = 1.0; // a^k / k!
+    let mut sum = 0.0;
+    for k in 0..c {
+        sum += term;
+        term *= a / f64::from(k + 1);
+    }
+    // term is now a^c / c!
+    let top = term * f64::from(c) / (f64::from(c) - a);
+    top / (sum + top)
+}
+
+/// Mean response time (s) of an M/M/c.
+pub fn mmc_mean_response(lambda: f64, mean_service_s: f64, c: u32) -> f64 {
+    let mu = 1.0 / mean_service_s;
+    let a = lambda / mu;
+    erlang_c(c, a) / (f64::from(c) * mu - lambda) + mean_service_s
+}
+
+/// The q-quantile (s) of the M/M/c FCFS response time: T = S + W with S
+/// exponential(mu) and W = 0 with probability 1 - C, else exponential(c mu - lambda).
+pub fn mmc_response_quantile(lambda: f64, mean_service_s: f64, c: u32, q: f64) -> f64 {
+    let mu = 1.0 / mean_service_s;
+    let pw = erlang_c(c, lambda / mu);
+    let g = f64::from(c) * mu - lambda;
+    let tail = |t: f64| {
+        let conv = if (g - mu).abs() < 1e-12 {
+            (1.0 + mu * t) * (-mu * t).exp()
+        } else {
+            (g * (-mu * t).exp() - mu * (-g * t).exp()) / (g - mu)
+        };
+        (1.0 - pw) * (-mu * t).exp() + pw * conv
+    };
+    let (mut lo, mut hi) = (0.0, 1e4 * mean_service_s);
+    for _ in 0..200 {
+        let mid = (lo + hi) / 2.0;
+        if tail(mid) > 1.0 - q {
+            lo = mid
+        } else {
+            hi = mid
+        }
+    }
+    (lo + hi) / 2.0
+}

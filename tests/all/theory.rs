@@ -1,0 +1,240 @@
+//! Simulated results against closed forms, judged by the simulator's own
+//! intervals (../shared/VALIDATION.md): pass when within 4 standard errors
+//! and the interval is narrow enough to have power.
+
+use crate::support::*;
+
+#[test]
+fn mm1_mean_and_p99() {
+    // lambda = 70/s, mu = 100/s: mean response 1/(mu - lambda) = 33.33 ms;
+    // response time is exponential(mu - lambda): p99 = ln(100)/30 s = 153.5 ms.
+    let s = shipped("scenarios/validation/mm1.toml");
+    let (_, sum) = run(&s);
+    assert_agrees(
+        "M/M/1 mean",
+        &sum.overall.latency_mean_ms,
+        1000.0 / 30.0,
+        0.02,
+    );
+    assert_agrees(
+        "M/M/1 p99",
+        &sum.overall.latency_p99_ms,
+        1000.0 * 100f64.ln() / 30.0,
+        0.05,
+    );
+    // Utilization = rho = 0.7; throughput = lambda.
+    assert_agrees("M/M/1 utilization", &sum.pools[0].utilization, 0.7, 0.01);
+    assert_agrees("M/M/1 throughput", &sum.overall.throughput_rps, 70.0, 0.01);
+}
+
+#[test]
+fn mmc_mean_and_p99_against_erlang_c() {
+    // lambda = 300/s, S = 10 ms, c = 4: a = 3, rho = 0.75.
+    let s = shipped("scenarios/validation/mmc.toml");
+    let (_, sum) = run(&s);
+    let mean = mmc_mean_response(300.0, 0.010, 4) * 1000.0;
+    assert!((mean - 15.09).abs() < 0.01, "Erlang C sanity: {mean}");
+    assert_agrees("M/M/4 mean", &sum.overall.latency_mean_ms, mean, 0.02);
+    let p99 = mmc_response_quantile(300.0, 0.010, 4, 0.99) * 1000.0;
+    assert_agrees("M/M/4 p99", &sum.overall.latency_p99_ms, p99, 0.05);
+    // Wait in queue: Wq = C / (c mu - lambda).
+    let wq = erlang_c(4, 3.0) / (400.0 - 300.0) * 1000.0;
+    assert_agrees("M/M/4 mean wait", &sum.pools[0].wait_mean_ms, wq, 0.03);
+    // Little: Lq = lambda Wq.
+    assert_agrees(
+        "M/M/4 queue length",
+        &sum.pools[0].queue_mean,
+        300.0 * wq / 1000.0,
+        0.03,
+    );
+}
+
+#[test]
+fn md1_against_pollaczek_khinchine() {
+    // M/D/1: Wq = rho S / (2 (1 - rho)) = 0.7 x 10 / 0.6 = 11.667 ms; W = 21.667 ms.
+    let s = shipped("scenarios/validation/md1.toml");
+    let (_, sum) = run(&s);
+    assert_agrees(
+        "M/D/1 mean response",
+        &sum.overall.latency_mean_ms,
+        10.0 + 70.0 / 6.0,
+        0.02,
+    );
+    assert_agrees(
+        "M/D/1 mean wait",
+        &sum.pools[0].wait_mean_ms,
+        70.0 / 6.0,
+        0.02,
+    );
+}
+
+#[test]
+fn jackson_tandem_end_to_end() {
+    // Three M/M/1 in series at 100/s: 1/(200-100) + 1/(166.7-100) + 1/(142.9-100)
+    // = 10 + 15 + 23.33 ms.
+    let s = shipped("scenarios/validation/tandem.toml");
+    let (_, sum) = run(&s);
+    let per: Vec<f64> = [5.0, 6.0, 7.0]
+        .iter()
+        .map(|ms| 1000.0 / (1000.0 / ms - 100.0))
+        .collect();
+    assert_agrees(
+        "tandem end to end",
+        &sum.overall.latency_mean_ms,
+        per.iter().sum(),
+        0.02,
+    );
+    for (i, u) in [0.5, 0.6, 0.7].iter().enumerate() {
+        assert_agrees(
+            &format!("tandem station {i} utilization"),
+            &sum.pools[i].utilization,
+            *u,
+            0.01,
+        );
+    }
+}
+
+#[test]
+fn bounded_queue_against_mmck() {
+    // M/M/2/5, a = 2: p_n proportional to 1, 2, 2, 2, 2, 2 for n = 0..5, so the
+    // blocking probability is p_5 = 2/11 and the accepted throughput 200 x 9/11.
+    let s = shipped("scenarios/validation/mmck.toml");
+    let (_, sum) = run(&s);
+    assert_agrees(
+        "M/M/2/5 blocking",
+        &sum.overall.error_rate,
+        2.0 / 11.0,
+        0.02,
+    );
+    assert_agrees(
+        "M/M/2/5 throughput",
+        &sum.overall.throughput_rps,
+        200.0 * 9.0 / 11.0,
+        0.01,
+    );
+    assert_agrees(
+        "M/M/2/5 drops/s",
+        &sum.pools[0].drops_rps,
+        200.0 * 2.0 / 11.0,
+        0.02,
+    );
+    // Mean number present L = sum n p_n = (0 + 2 + 4 + 6 + 8 + 10)/11; response by Little.
+    let l = 30.0 / 11.0;
+    assert_agrees(
+        "M/M/2/5 response",
+        &sum.overall.latency_mean_ms,
+        1000.0 * l / (200.0 * 9.0 / 11.0),
+        0.02,
+    );
+}
+
+#[test]
+fn read_write_split_per_class() {
+    // Reads: 300/s split at random over two replicas -> each M/M/2 at 150/s,
+    // S = 4 ms. Writes: 100/s to the primary, M/M/2 with S = 10 ms.
+    let s = shipped("scenarios/validation/read-write-split.toml");
+    let (_, sum) = run(&s);
+    let read = mmc_mean_response(150.0, 0.004, 2) * 1000.0;
+    let write = mmc_mean_response(100.0, 0.010, 2) * 1000.0;
+    assert_agrees(
+        "reads via replicas",
+        &sum.classes[0].latency_mean_ms,
+        read,
+        0.02,
+    );
+    assert_agrees(
+        "writes via primary",
+        &sum.classes[1].latency_mean_ms,
+        write,
+        0.02,
+    );
+    assert_agrees("primary arrivals", &sum.pools[0].arrival_rps, 100.0, 0.01);
+    assert_agrees("replica arrivals", &sum.pools[1].arrival_rps, 300.0, 0.01);
+    assert_agrees("primary utilization", &sum.pools[0].utilization, 0.5, 0.01);
+    assert_agrees("replica utilization", &sum.pools[1].utilization, 0.3, 0.01);
+}
+
+#[test]
+fn bench_web_reproduces_its_analytic_mean() {
+    // Jackson network: every station an M/M/c at its traffic-equation rate.
+    let fw = mmc_mean_response(800.0, 0.0001, 1);
+    let lb = mmc_mean_response(800.0, 0.0002, 1);
+    let web = mmc_mean_response(400.0, 0.002, 4);
+    let app = mmc_mean_response(400.0, 0.005, 8);
+    let replica = mmc_mean_response(320.0, 0.003, 4);
+    let primary = mmc_mean_response(160.0, 0.010, 4);
+    let exact = (fw + lb + web + app + 0.8 * replica + 0.2 * primary) * 1000.0;
+    assert!((exact - 11.84).abs() < 0.005, "the issue's figure: {exact}");
+    let mut s = shipped("scenarios/bench-web.toml");
+    s.simulation.duration_ns = 120_000_000_000;
+    let (_, sum) = run(&s);
+    assert_agrees(
+        "bench-web end to end",
+        &sum.overall.latency_mean_ms,
+        exact,
+        0.02,
+    );
+}
+
+#[test]
+fn utilization_law_holds_exactly_with_constant_service() {
+    // U c T = busy time = completions x S, up to the services cut by the window
+    // edges: at most `workers` services at each edge.
+    let s = parse(
+        r#"
+[simulation]
+duration = "100s"
+warmup = "5s"
+replications = 3
+[workload]
+rate = 150
+[[tier]]
+name = "web"
+workers = 3
+service = "const(12ms)"
+"#,
+    );
+    let (reps, _) = run(&s);
+    for r in &reps {
+        let p = &r.pools[0];
+        let s_ns = 12e6;
+        let gap = (p.busy_ns - p.completions as f64 * s_ns).abs();
+        assert!(
+            gap <= 2.0 * 3.0 * s_ns,
+            "busy {} vs X S {}",
+            p.busy_ns,
+            p.completions as f64 * s_ns
+        );
+    }
+}
+
+#[test]
+fn interval_coverage_is_near_95_percent() {
+    // Calibration of the interval machinery: 200 small M/M/1 studies (rho 0.5,
+    // exact mean 20 ms), each 10 replications; about 95% of the intervals
+    // should contain the truth. Binomial(200, 0.95) has sd 1.5%: accept 88-99%.
+    let mut hits = 0;
+    let n = 200;
+    for seed in 0..n {
+        let s = parse(&format!(
+            r#"
+[simulation]
+duration = "60s"
+warmup = "2s"
+replications = 10
+seed = {seed}
+[workload]
+rate = 50
+[[tier]]
+name = "s"
+service = "exp(10ms)"
+"#
+        ));
+        let (_, sum) = run(&s);
+        if sum.overall.latency_mean_ms.contains(20.0) {
+            hits += 1;
+        }
+    }
+    let coverage = f64::from(hits) / f64::from(n);
+    assert!((0.88..=0.99).contains(&coverage), "coverage {coverage}");
+}

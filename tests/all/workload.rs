@@ -1,0 +1,297 @@
+//! Workload shapes, routing, holding and verdicts.
+
+use crate::support::*;
+use stacksim::analysis::Stability;
+
+#[test]
+fn rate_schedule_is_a_correct_nonhomogeneous_poisson_process() {
+    // Steps 100 -> 300/s at 20 s, then a ramp to 500/s at 40 s, holding
+    // after. Counts per one-second interval are Poisson with mean equal to
+    // the integral of the rate over the interval; summed over replications
+    // and interval groups they must sit within 4 sd of that integral.
+    let s = parse(
+        r#"
+[simulation]
+duration = "59s"
+warmup = "1s"
+replications = 20
+sample_every = "1s"
+[workload]
+schedule = [
+  { at = "0s", rate = 100 },
+  { at = "20s", rate = 300 },
+  { at = "40s", rate = 500, ramp = true },
+]
+[[tier]]
+name = "s"
+workers = 64
+service = "exp(1ms)"
+"#,
+    );
+    let (reps, _) = run(&s);
+    let rate = |t: f64| {
+        if t < 20.0 {
+            100.0
+        } else if t < 40.0 {
+            300.0 + (t - 20.0) * 10.0
+        } else {
+            500.0
+        }
+    };
+    // The ramp point at 40 s rises linearly from the point before it (300 at
+    // 20 s) to 500 at 40 s.
+    for (from, to) in [(0u64, 20u64), (20, 30), (30, 40), (40, 60)] {
+        let observed: u64 = reps
+            .iter()
+            .flat_map(|r| {
+                r.series.iter().filter(|x| {
+                    x.start_ns >= from * 1_000_000_000 && x.start_ns < to * 1_000_000_000
+                })
+            })
+            .map(|x| x.offered)
+            .sum();
+        let n = 2000;
+        let dt = (to - from) as f64 / n as f64;
+        let expected = reps.len() as f64
+            * (0..n)
+                .map(|i| rate(from as f64 + (i as f64 + 0.5) * dt) * dt)
+                .sum::<f64>();
+        let sd = expected.sqrt();
+        assert!(
+            (observed as f64 - expected).abs() <= 4.0 * sd,
+            "[{from}s, {to}s): {observed} arrivals vs {expected:.0} expected (sd {sd:.0})"
+        );
+    }
+}
+
+#[test]
+fn closed_workload_matches_exact_mva() {
+    // 10 users, exponential think 100 ms, one exponential server of 10 ms.
+    // Exact MVA: R(n) = S (1 + Q(n-1)), X(n) = n / (R(n) + Z), Q(n) = X(n) R(n).
+    let (s_ms, z_ms, users) = (10.0, 100.0, 10);
+    let (mut q, mut r, mut x) = (0.0, 0.0, 0.0);
+    for n in 1..=users {
+        r = s_ms * (1.0 + q);
+        x = f64::from(n) / (r + z_ms);
+        q = x * r;
+    }
+    let s = parse(
+        r#"
+[simulation]
+duration = "5m"
+warmup = "10s"
+replications = 20
+[workload]
+users = 10
+think = "exp(100ms)"
+[[tier]]
+name = "s"
+service = "exp(10ms)"
+"#,
+    );
+    let (_, sum) = run(&s);
+    assert_agrees(
+        "closed throughput",
+        &sum.overall.throughput_rps,
+        x * 1000.0,
+        0.01,
+    );
+    assert_agrees("closed response", &sum.overall.latency_mean_ms, r, 0.02);
+}
+
+#[test]
+fn geometric_calls_multiply_visits() {
+    // Each page makes geometric(mean 3) database calls: db visits = 3 x 100/s.
+    let s = parse(
+        r#"
+[simulation]
+duration = "2m"
+warmup = "5s"
+replications = 10
+[workload]
+rate = 100
+classes = [ { name = "page", share = 1, calls = { db = "geometric(mean = 3)" } } ]
+[[tier]]
+name = "app"
+workers = 8
+service = "exp(2ms)"
+[[tier]]
+name = "db"
+kind = "database"
+primary = { workers = 8, service = "exp(1ms)" }
+"#,
+    );
+    let (_, sum) = run(&s);
+    assert_agrees("app visits", &sum.pools[0].arrival_rps, 100.0, 0.01);
+    assert_agrees("db visits", &sum.pools[1].arrival_rps, 300.0, 0.01);
+}
+
+#[test]
+fn round_robin_alternates_exactly() {
+    let s = parse(
+        r#"
+[simulation]
+duration = "30s"
+warmup = "0s"
+replications = 2
+[workload]
+rate = 200
+[[tier]]
+name = "lb"
+kind = "load-balancer"
+balance = "roundrobin"
+service = "exp(100us)"
+[[tier]]
+name = "web"
+instances = 3
+workers = 4
+service = "exp(5ms)"
+"#,
+    );
+    let (reps, _) = run(&s);
+    for r in &reps {
+        let a: Vec<u64> = r
+            .instances
+            .iter()
+            .filter(|i| i.pool == 1)
+            .map(|i| i.arrivals)
+            .collect();
+        let (lo, hi) = (a.iter().min().unwrap(), a.iter().max().unwrap());
+        assert!(hi - lo <= 1, "round robin counts {a:?}");
+    }
+}
+
+#[test]
+fn holding_workers_are_busy_for_the_downstream_response() {
+    // app holds its worker while the database answers: the app's worker time
+    // per request is S_app + (db response), so U_app = lambda (S_app + W_db) / c,
+    // with the database an M/M/2 at 100/s and S = 8 ms (W_db from Erlang C).
+    let s = parse(
+        r#"
+[simulation]
+duration = "6m"
+warmup = "10s"
+replications = 10
+[workload]
+rate = 100
+[[tier]]
+name = "app"
+workers = 50
+hold = true
+service = "exp(4ms)"
+[[tier]]
+name = "db"
+kind = "database"
+primary = { workers = 2, service = "exp(8ms)" }
+"#,
+    );
+    let (_, sum) = run(&s);
+    let w_db = mmc_mean_response(100.0, 0.008, 2);
+    assert_agrees(
+        "holding app utilization",
+        &sum.pools[0].utilization,
+        100.0 * (0.004 + w_db) / 50.0,
+        0.01,
+    );
+    assert_agrees(
+        "app service utilization",
+        &sum.pools[0].service_utilization,
+        100.0 * 0.004 / 50.0,
+        0.01,
+    );
+}
+
+#[test]
+fn write_heavy_flags_the_saturated_primary() {
+    let mut s = shipped("scenarios/write-heavy.toml");
+    s.simulation.duration_ns = 60_000_000_000;
+    s.simulation.replications = 5;
+    let (_, verdicts, bottleneck) = run_with_verdicts(&s);
+    let primary = verdicts
+        .iter()
+        .find(|v| v.label == "db primary")
+        .expect("a primary verdict");
+    assert!(
+        matches!(
+            primary.stability,
+            Stability::Unstable {
+                predicted: true,
+                ..
+            }
+        ),
+        "{primary:?}"
+    );
+    assert!(primary.offered_utilization > 1.0);
+    let b = bottleneck.expect("a bottleneck");
+    assert_eq!(b.label, "db primary (writes)");
+    assert!(
+        b.message.starts_with("bottleneck: db primary (writes) at"),
+        "{}",
+        b.message
+    );
+    for v in verdicts
+        .iter()
+        .filter(|v| ["edge-firewall", "lb", "web", "db replicas"].contains(&v.label.as_str()))
+    {
+        assert_eq!(v.stability, Stability::Stable, "{v:?}");
+    }
+}
+
+#[test]
+fn reference_design_is_stable_with_the_primary_as_bottleneck() {
+    let mut s = shipped("scenarios/secured-web-stack.toml");
+    s.simulation.duration_ns = 60_000_000_000;
+    s.simulation.replications = 5;
+    let (_, verdicts, bottleneck) = run_with_verdicts(&s);
+    assert!(
+        verdicts.iter().all(|v| v.stability == Stability::Stable),
+        "{verdicts:?}"
+    );
+    assert_eq!(
+        bottleneck.expect("a bottleneck").label,
+        "db primary (writes)"
+    );
+}
+
+#[test]
+fn unstable_unbounded_station_is_detected_from_its_backlog() {
+    // Offered utilization 1.2 on an unbounded single server: the backlog
+    // grows at about lambda - mu = 20/s.
+    let s = parse(
+        r#"
+[simulation]
+duration = "60s"
+warmup = "5s"
+replications = 5
+[workload]
+rate = 120
+[[tier]]
+name = "s"
+service = "exp(10ms)"
+"#,
+    );
+    let (sum, verdicts, _) = run_with_verdicts(&s);
+    assert!(matches!(verdicts[0].stability, Stability::Unstable { .. }));
+    let g = &sum.pools[0].backlog_growth_rps;
+    assert!(g.mean > 15.0 && g.mean < 25.0, "growth {g:?}");
+}
+
+#[test]
+fn bounded_overload_is_stable_and_drops() {
+    let s = parse(
+        r#"
+[simulation]
+duration = "30s"
+warmup = "2s"
+replications = 3
+[workload]
+rate = 150
+[[tier]]
+name = "s"
+queue = 10
+service = "exp(10ms)"
+"#,
+    );
+    let (_, verdicts, _) = run_with_verdicts(&s);
+    assert_eq!(verdicts[0].stability, Stability::Overloaded);
+}
