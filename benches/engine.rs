@@ -1,1 +1,69 @@
-fn main() {}
+//! Speed of the kernel and of whole replications.
+//!
+//! `cargo bench` prints, per benchmark, the time and the throughput in items
+//! per second: events for the queue, simulated requests for replications.
+
+use std::path::Path;
+
+use divan::counter::ItemsCount;
+use stacksim::engine::EventQueue;
+use stacksim::model::{Model, run_replication};
+use stacksim::scenario;
+
+fn main() {
+    divan::main();
+}
+
+/// Push then pop `n` events with pseudo-random times: the hold model of
+/// event-list benchmarks, at a steady population of `n`.
+#[divan::bench(args = [1_000, 100_000])]
+fn event_queue_hold(bencher: divan::Bencher, n: usize) {
+    let mut q: EventQueue<u32> = EventQueue::with_capacity(n);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % 1_000_000
+    };
+    for i in 0..n {
+        q.schedule(next(), i as u32);
+    }
+    bencher.counter(ItemsCount::new(n)).bench_local(|| {
+        for _ in 0..n {
+            if let Some((t, e)) = q.pop() {
+                q.schedule(t + next(), e);
+            }
+        }
+    });
+}
+
+fn load(rel: &str, seconds: u64) -> Model {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    let (mut s, _) = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    s.simulation.duration_ns = seconds * 1_000_000_000;
+    s.simulation.warmup_ns = 1_000_000_000;
+    s.simulation.drain_ns = s.simulation.duration_ns;
+    Model::build(&s)
+}
+
+/// One replication of the speed reference model (800 requests/s), 60 s
+/// simulated: about 48,800 requests with full statistics.
+#[divan::bench(sample_count = 20)]
+fn replication_bench_web(bencher: divan::Bencher) {
+    let model = load("scenarios/bench-web.toml", 60);
+    let requests = run_replication(&model, 0).conservation.arrived as usize;
+    bencher
+        .counter(ItemsCount::new(requests))
+        .bench_local(|| run_replication(&model, 0));
+}
+
+/// One replication of the reference design (600 requests/s, holding app tier).
+#[divan::bench(sample_count = 20)]
+fn replication_secured_web_stack(bencher: divan::Bencher) {
+    let model = load("scenarios/secured-web-stack.toml", 60);
+    let requests = run_replication(&model, 0).conservation.arrived as usize;
+    bencher
+        .counter(ItemsCount::new(requests))
+        .bench_local(|| run_replication(&model, 0));
+}

@@ -120,9 +120,11 @@ fn check(file: &Path) -> u8 {
         Ok((s, _, path)) => {
             let loads = analysis::offered_load(&s);
             println!(
-                "{path}: ok - {} tiers, {} classes, {} replications × {} observed",
+                "{path}: ok - {} tier{}, {} class{}, {} replications × {} observed",
                 s.tiers.len(),
+                if s.tiers.len() == 1 { "" } else { "s" },
                 s.classes.len(),
+                if s.classes.len() == 1 { "" } else { "es" },
                 s.simulation.replications,
                 stacksim::units::format_duration(s.simulation.duration_ns)
             );

@@ -244,9 +244,18 @@ pub fn verdicts(loads: &[PoolLoad], summary: &Summary) -> (Vec<Verdict>, Option<
                 l.label.clone()
             };
             let u = s.service_utilization.mean;
+            let total = s.utilization.mean;
+            let held = if total - u > 0.01 {
+                format!(
+                    " serving ({:.0}% counting workers held on the tiers below)",
+                    total * 100.0
+                )
+            } else {
+                String::new()
+            };
             Bottleneck {
                 pool: p,
-                message: format!("bottleneck: {label} at {:.0}% utilization", u * 100.0),
+                message: format!("bottleneck: {label} at {:.0}% utilization{held}", u * 100.0),
                 label,
                 utilization: u,
             }

@@ -27,10 +27,11 @@ fn cells(e: &Estimate) -> [String; 2] {
     [num(e.mean), e.half_width.map_or(String::new(), num)]
 }
 
-const SUMMARY_COLUMNS: [&str; 17] = [
+const SUMMARY_COLUMNS: [&str; 18] = [
     "arrival_rps",
     "throughput_rps",
     "utilization",
+    "service_utilization",
     "queue_mean",
     "wait_mean_ms",
     "drops_rps",
@@ -48,6 +49,7 @@ const SUMMARY_COLUMNS: [&str; 17] = [
 ];
 
 /// Writes `summary.csv`: `scope` is `pool` or `class` (`all` for the total).
+/// Each row names its values by column, so a column can never shift.
 pub fn write_summary_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()> {
     let mut header = vec!["scope".to_string(), "name".to_string()];
     for c in SUMMARY_COLUMNS {
@@ -55,11 +57,6 @@ pub fn write_summary_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()>
         header.push(format!("{c}_hw95"));
     }
     writeln!(w, "{}", header.join(","))?;
-    let none = Estimate {
-        mean: f64::NAN,
-        half_width: None,
-        n: 0,
-    };
     for (p, load) in r.pool_rows() {
         let ps = &r.summary.pools[p];
         let offered = Estimate {
@@ -68,23 +65,19 @@ pub fn write_summary_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()>
             n: 1,
         };
         let row = [
-            ps.arrival_rps,
-            ps.throughput_rps,
-            ps.utilization,
-            ps.queue_mean,
-            ps.wait_mean_ms,
-            ps.drops_rps,
-            ps.drop_fraction,
-            none,
-            none,
-            ps.latency_p50_ms,
-            none,
-            none,
-            ps.latency_p99_ms,
-            none,
-            ps.backlog_growth_rps,
-            offered,
-            ps.little_ratio,
+            ("arrival_rps", ps.arrival_rps),
+            ("throughput_rps", ps.throughput_rps),
+            ("utilization", ps.utilization),
+            ("service_utilization", ps.service_utilization),
+            ("queue_mean", ps.queue_mean),
+            ("wait_mean_ms", ps.wait_mean_ms),
+            ("drops_rps", ps.drops_rps),
+            ("drop_fraction", ps.drop_fraction),
+            ("latency_p50_ms", ps.latency_p50_ms),
+            ("latency_p99_ms", ps.latency_p99_ms),
+            ("backlog_growth_rps", ps.backlog_growth_rps),
+            ("offered_utilization", offered),
+            ("little_ratio", ps.little_ratio),
         ];
         write_row(w, "pool", &load.label, &row)?;
     }
@@ -96,33 +89,37 @@ pub fn write_summary_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()>
         .zip(&r.summary.classes);
     for (name, cs) in classes.chain(std::iter::once(("all", &r.summary.overall))) {
         let row = [
-            cs.offered_rps,
-            cs.throughput_rps,
-            none,
-            none,
-            none,
-            none,
-            none,
-            cs.error_rate,
-            cs.latency_mean_ms,
-            cs.latency_p50_ms,
-            cs.latency_p90_ms,
-            cs.latency_p95_ms,
-            cs.latency_p99_ms,
-            cs.latency_p999_ms,
-            none,
-            none,
-            none,
+            ("arrival_rps", cs.offered_rps),
+            ("throughput_rps", cs.throughput_rps),
+            ("error_rate", cs.error_rate),
+            ("latency_mean_ms", cs.latency_mean_ms),
+            ("latency_p50_ms", cs.latency_p50_ms),
+            ("latency_p90_ms", cs.latency_p90_ms),
+            ("latency_p95_ms", cs.latency_p95_ms),
+            ("latency_p99_ms", cs.latency_p99_ms),
+            ("latency_p999_ms", cs.latency_p999_ms),
         ];
         write_row(w, "class", name, &row)?;
     }
     Ok(())
 }
 
-fn write_row(w: &mut dyn Write, scope: &str, name: &str, row: &[Estimate]) -> io::Result<()> {
+fn write_row(
+    w: &mut dyn Write,
+    scope: &str,
+    name: &str,
+    row: &[(&str, Estimate)],
+) -> io::Result<()> {
+    debug_assert!(
+        row.iter().all(|(c, _)| SUMMARY_COLUMNS.contains(c)),
+        "unknown column"
+    );
     let mut out = vec![scope.to_string(), quote(name)];
-    for e in row {
-        out.extend(cells(e));
+    for col in SUMMARY_COLUMNS {
+        match row.iter().find(|(c, _)| *c == col) {
+            Some((_, e)) => out.extend(cells(e)),
+            None => out.extend([String::new(), String::new()]),
+        }
     }
     writeln!(w, "{}", out.join(","))
 }

@@ -13,6 +13,9 @@ pub(crate) fn pm(e: &Estimate, scale: f64) -> String {
     if !m.is_finite() {
         return "-".into();
     }
+    if m == 0.0 && e.half_width.is_none_or(|h| h == 0.0) {
+        return "0".into();
+    }
     let d = decimals(m.abs().max(e.half_width.unwrap_or(0.0) * scale));
     match e.half_width {
         Some(h) => format!("{m:.d$} ± {:.d$}", h * scale),
@@ -206,5 +209,6 @@ mod tests {
         assert_eq!(pm(&e(0.4567, Some(0.0123)), 100.0), "45.7 ± 1.2");
         assert_eq!(pm(&e(3.456, None), 1.0), "3.46");
         assert_eq!(pm(&e(f64::NAN, None), 1.0), "-");
+        assert_eq!(pm(&e(0.0, Some(0.0)), 1.0), "0");
     }
 }
