@@ -11,7 +11,8 @@ use rand_distr::{Distribution, Exp1, Gamma, StandardNormal, Weibull};
 use crate::units::parse_duration;
 
 /// A validated distribution of durations; parameters in nanoseconds.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Dist {
     /// Always the same value.
@@ -460,7 +461,8 @@ pub fn parse_samples_csv(text: &str, unit: Option<&str>) -> Result<Vec<f64>, Str
 }
 
 /// How many times a request calls a tier on one visit of its route.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Calls {
     /// Exactly this many calls (at least 1).
     Fixed(u32),

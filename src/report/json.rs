@@ -91,6 +91,7 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
         "verdicts": r.verdicts,
         "bottleneck": r.bottleneck,
         "events": r.summary.events,
+        "resolved_scenario": s,
         "provenance": r.provenance,
     })
 }

@@ -240,7 +240,14 @@ fn read_arrivals(r: &mut Reader, w: &DeTable<'_>) -> Option<Arrivals> {
     if let Some(v) = users {
         let n = r.int(v, "workload.users", 1, 10_000_000);
         let think = match field(w, "think") {
-            Some(t) => r.dist(t, "workload.think"),
+            Some(t) => r.dist(t, "workload.think").and_then(|d| {
+                if d.mean() > 0.0 {
+                    Some(d)
+                } else {
+                    r.error(t.span(), "workload.think", "a think time must have a mean above zero".into(), Some("users that never think would send requests without simulated time passing".into()));
+                    None
+                }
+            }),
             None => {
                 r.error(
                     v.span(),
@@ -372,6 +379,15 @@ fn read_classes<'v, 'i>(r: &mut Reader, w: &'v DeTable<'i>) -> Vec<RawClass<'v, 
         return Vec::new();
     };
     let mut out: Vec<RawClass<'v, 'i>> = Vec::new();
+    if items.len() > 1000 {
+        r.error(
+            v.span(),
+            "workload.classes",
+            format!("{} classes; at most 1000 are supported", items.len()),
+            None,
+        );
+        return out;
+    }
     for (i, item) in items.iter().enumerate() {
         let key = format!("workload.classes[{i}]");
         let Some(t) = r.table(item, &key) else {

@@ -1,4 +1,7 @@
 //! The validated scenario: every value checked, every name resolved to an index.
+//! Serializes (durations in ns) as the resolved scenario in `summary.json`.
+
+use serde::Serialize;
 
 use crate::dist::{Calls, Dist};
 
@@ -6,7 +9,7 @@ use crate::dist::{Calls, Dist};
 pub const MAX_STEPS: usize = 16;
 
 /// A validated scenario, ready to build a model from.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Scenario {
     /// Scenario name, used for the output folder.
     pub name: String,
@@ -21,7 +24,7 @@ pub struct Scenario {
 }
 
 /// Run control.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Simulation {
     /// Observed simulated time per replication (ns).
     pub duration_ns: u64,
@@ -45,7 +48,8 @@ impl Simulation {
 }
 
 /// The arrival process.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Arrivals {
     /// Open Poisson arrivals at a constant rate.
     Poisson {
@@ -64,7 +68,7 @@ pub enum Arrivals {
 }
 
 /// One point of a rate schedule.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RatePoint {
     /// Time from the start of the run (ns).
     pub at_ns: u64,
@@ -131,7 +135,8 @@ fn schedule_rate(points: &[RatePoint], t: u64) -> f64 {
 }
 
 /// Whether a request reads or writes the database.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Access {
     /// Served by replicas, the primary or any, as the database says.
     Read,
@@ -140,7 +145,7 @@ pub enum Access {
 }
 
 /// A request class.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Class {
     /// Class name.
     pub name: String,
@@ -153,7 +158,7 @@ pub struct Class {
 }
 
 /// One step of a route.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Step {
     /// Index into [`Scenario::tiers`].
     pub tier: usize,
@@ -162,7 +167,8 @@ pub struct Step {
 }
 
 /// What a tier stands for (labels, defaults, later lints); the queueing is the same.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// A generic server.
     Server,
@@ -193,7 +199,8 @@ impl Kind {
 }
 
 /// How a request leaving a tier picks an instance of the next tier on its route.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Balance {
     /// Instances in turn.
     RoundRobin,
@@ -222,7 +229,8 @@ impl Balance {
 }
 
 /// Where a database sends reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ReadsTo {
     /// The replicas (the primary when there are none).
     Replicas,
@@ -233,7 +241,8 @@ pub enum ReadsTo {
 }
 
 /// A pool's role in its tier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// The instances of an ordinary tier.
     Instances,
@@ -255,7 +264,7 @@ impl Role {
 }
 
 /// A tier: one or more pools of identical instances.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Tier {
     /// Tier name.
     pub name: String,
@@ -272,7 +281,7 @@ pub struct Tier {
 }
 
 /// Identical instances sharing workers, queue limit and service times.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Pool {
     /// Role in the tier.
     pub role: Role,

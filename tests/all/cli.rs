@@ -87,14 +87,27 @@ fn run_without_a_file_uses_the_reference_scenario() {
     // summary.csv holds the same numbers as summary.json, column by column.
     let summary_csv = std::fs::read_to_string(dir.join("o/summary.csv")).unwrap();
     let header: Vec<&str> = summary_csv.lines().next().unwrap().split(',').collect();
-    let row: Vec<&str> = summary_csv.lines().find(|l| l.starts_with("pool,db primary,")).unwrap().split(',').collect();
+    let row: Vec<&str> = summary_csv
+        .lines()
+        .find(|l| l.starts_with("pool,db primary,"))
+        .unwrap()
+        .split(',')
+        .collect();
     let pools = json["pools"].as_array().unwrap();
     let primary = pools.iter().find(|p| p["label"] == "db primary").unwrap();
-    for col in ["utilization", "latency_p99_ms", "arrival_rps", "wait_mean_ms"] {
+    for col in [
+        "utilization",
+        "latency_p99_ms",
+        "arrival_rps",
+        "wait_mean_ms",
+    ] {
         let i = header.iter().position(|h| *h == col).unwrap();
         let from_csv: f64 = row[i].parse().unwrap();
         let from_json = primary["stats"][col]["mean"].as_f64().unwrap();
-        assert!((from_csv - from_json).abs() < 1e-6, "{col}: csv {from_csv} json {from_json}");
+        assert!(
+            (from_csv - from_json).abs() < 1e-6,
+            "{col}: csv {from_csv} json {from_json}"
+        );
     }
     let csv = std::fs::read_to_string(dir.join("o/timeseries.csv")).unwrap();
     assert!(
