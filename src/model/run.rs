@@ -127,6 +127,7 @@ struct Sim<'m> {
     bucket_start: u64,
     bucket: SampleObs,
     bucket_hist: LatencyHistogram,
+    bucket_class_hist: Vec<LatencyHistogram>,
     prev_pool_busy: Vec<u128>,
     prev_pool_queue: Vec<u128>,
     series: Vec<SampleObs>,
@@ -182,6 +183,9 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
         bucket_start: 0,
         bucket: SampleObs::default(),
         bucket_hist: LatencyHistogram::new(2),
+        bucket_class_hist: (0..m.classes.len())
+            .map(|_| LatencyHistogram::new(2))
+            .collect(),
         prev_pool_busy: vec![0; n_pools],
         prev_pool_queue: vec![0; n_pools],
         series: Vec::with_capacity(n_samples),
@@ -526,6 +530,7 @@ impl<'m> Sim<'m> {
         if now < self.window_end {
             self.bucket.completed += 1;
             self.bucket_hist.record(latency);
+            self.bucket_class_hist[r.class as usize].record(latency);
         }
         self.free_request(req, r.user);
     }
@@ -605,13 +610,22 @@ impl<'m> Sim<'m> {
             completed: self.bucket.completed,
             dropped: self.bucket.dropped,
             p50_ns: self.bucket_hist.quantile_ns(0.5),
+            p95_ns: self.bucket_hist.quantile_ns(0.95),
             p99_ns: self.bucket_hist.quantile_ns(0.99),
+            class_latency: self
+                .bucket_class_hist
+                .iter()
+                .map(|h| [h.quantile_ns(0.5), h.quantile_ns(0.95), h.quantile_ns(0.99)])
+                .collect(),
             utilization: util,
             queue: qlen,
         };
         self.series.push(obs);
         self.bucket = SampleObs::default();
         self.bucket_hist.reset();
+        for h in &mut self.bucket_class_hist {
+            h.reset();
+        }
         self.bucket_start = now;
         if now < self.window_end {
             let next = (now + self.m.sim.sample_every_ns).min(self.window_end);

@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use super::{RunReport, slug};
-use crate::stats::Estimate;
+use crate::stats::{Estimate, SeriesPoint};
 
 fn quote(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
@@ -124,27 +124,36 @@ fn write_row(
     writeln!(w, "{}", out.join(","))
 }
 
+/// The time-series columns shared by every run, each with its value.
+type SeriesColumn = (&'static str, fn(&SeriesPoint) -> &Estimate);
+const SERIES_COLUMNS: [SeriesColumn; 6] = [
+    ("offered_rps", |s| &s.offered_rps),
+    ("completed_rps", |s| &s.completed_rps),
+    ("dropped_rps", |s| &s.dropped_rps),
+    ("latency_p50_ms", |s| &s.latency_p50_ms),
+    ("latency_p95_ms", |s| &s.latency_p95_ms),
+    ("latency_p99_ms", |s| &s.latency_p99_ms),
+];
+
 /// Writes `timeseries.csv`: one row per interval, warm-up included
-/// (`phase` says which), per-pool utilization and queue columns.
+/// (`phase` says which), then per-class latency and per-pool utilization
+/// and queue columns.
 pub fn write_timeseries_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()> {
     let warmup_s = r.scenario.simulation.warmup_ns as f64 / 1e9;
-    let mut header: Vec<String> = ["time_s", "phase"].iter().map(|s| s.to_string()).collect();
-    for c in [
-        "offered_rps",
-        "completed_rps",
-        "dropped_rps",
-        "latency_p50_ms",
-        "latency_p99_ms",
-    ] {
-        header.push(c.into());
-        header.push(format!("{c}_hw95"));
-    }
+    let classes: Vec<String> = r.scenario.classes.iter().map(|c| slug(&c.name)).collect();
     let pools: Vec<(usize, String)> = r.pool_rows().map(|(p, l)| (p, slug(&l.label))).collect();
-    for (_, name) in &pools {
-        header.push(format!("utilization_{name}"));
-        header.push(format!("utilization_{name}_hw95"));
-        header.push(format!("queue_{name}"));
-        header.push(format!("queue_{name}_hw95"));
+    let mut names: Vec<String> = SERIES_COLUMNS.iter().map(|(n, _)| n.to_string()).collect();
+    for c in &classes {
+        names.extend(["p50", "p95", "p99"].map(|q| format!("latency_{q}_ms_{c}")));
+    }
+    for (_, p) in &pools {
+        names.push(format!("utilization_{p}"));
+        names.push(format!("queue_{p}"));
+    }
+    let mut header = vec!["time_s".to_string(), "phase".to_string()];
+    for n in names {
+        let hw = format!("{n}_hw95");
+        header.extend([n, hw]);
     }
     writeln!(w, "{}", header.join(","))?;
     for s in &r.summary.series {
@@ -154,19 +163,19 @@ pub fn write_timeseries_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<
             "observe"
         };
         let mut row = vec![num(s.start_s), phase.to_string()];
-        for e in [
-            &s.offered_rps,
-            &s.completed_rps,
-            &s.dropped_rps,
-            &s.latency_p50_ms,
-            &s.latency_p99_ms,
-        ] {
-            row.extend(cells(e));
+        for (_, get) in SERIES_COLUMNS {
+            row.extend(cells(get(s)));
+        }
+        for c in 0..classes.len() {
+            for e in &s.class_latency_ms[c] {
+                row.extend(cells(e));
+            }
         }
         for (p, _) in &pools {
             row.extend(cells(&s.utilization[*p]));
             row.extend(cells(&s.queue[*p]));
         }
+        debug_assert_eq!(row.len(), header.len());
         writeln!(w, "{}", row.join(","))?;
     }
     Ok(())

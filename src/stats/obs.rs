@@ -113,8 +113,12 @@ pub struct SampleObs {
     pub dropped: u64,
     /// Median end-to-end latency of completions in the interval (ns, NaN if none).
     pub p50_ns: f64,
+    /// 95th percentile of the same (ns, NaN if none).
+    pub p95_ns: f64,
     /// 99th percentile of the same (ns, NaN if none).
     pub p99_ns: f64,
+    /// Per class: p50, p95, p99 of completions in the interval (ns, NaN if none).
+    pub class_latency: Vec<[f64; 3]>,
     /// Per pool: time-average busy workers / workers.
     pub utilization: Vec<f64>,
     /// Per pool: time-average waiting requests.

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::ci::Estimate;
+use super::hist::LatencyHistogram;
 use super::obs::{ClassObs, Conservation, RepObs};
 use crate::units::NS_PER_SEC;
 
@@ -93,8 +94,12 @@ pub struct SeriesPoint {
     pub dropped_rps: Estimate,
     /// Median latency of completions in the interval (ms).
     pub latency_p50_ms: Estimate,
+    /// p95 latency of completions in the interval (ms).
+    pub latency_p95_ms: Estimate,
     /// p99 latency of completions in the interval (ms).
     pub latency_p99_ms: Estimate,
+    /// Per class: p50, p95, p99 in the interval (ms).
+    pub class_latency_ms: Vec<[Estimate; 3]>,
     /// Per pool utilization.
     pub utilization: Vec<Estimate>,
     /// Per pool mean queue length.
@@ -120,6 +125,9 @@ pub struct Summary {
     pub series: Vec<SeriesPoint>,
     /// Events processed in all replications.
     pub events: u64,
+    /// Pooled end-to-end latency distribution per class, then all classes:
+    /// `(latency_ms, fraction at or below)` points, increasing.
+    pub latency_cdf: Vec<Vec<(f64, f64)>>,
 }
 
 /// Conservation counts summed over replications.
@@ -164,6 +172,7 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
             conservation: ConservationTotals::default(),
             series: Vec::new(),
             events: 0,
+            latency_cdf: Vec::new(),
         };
     };
     let secs = |r: &RepObs| r.window_ns as f64 / NS_PER_SEC as f64;
@@ -239,7 +248,13 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
                 completed_rps: est(reps, |r| r.series[i].completed as f64 / width),
                 dropped_rps: est(reps, |r| r.series[i].dropped as f64 / width),
                 latency_p50_ms: est(reps, |r| r.series[i].p50_ns / 1e6),
+                latency_p95_ms: est(reps, |r| r.series[i].p95_ns / 1e6),
                 latency_p99_ms: est(reps, |r| r.series[i].p99_ns / 1e6),
+                class_latency_ms: (0..s0.class_latency.len())
+                    .map(|c| {
+                        [0, 1, 2].map(|k| est(reps, |r| r.series[i].class_latency[c][k] / 1e6))
+                    })
+                    .collect(),
                 utilization: (0..s0.utilization.len())
                     .map(|p| est(reps, |r| r.series[i].utilization[p]))
                     .collect(),
@@ -258,7 +273,35 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
         conservation,
         series,
         events: reps.iter().map(|r| r.events).sum(),
+        latency_cdf: (0..first.classes.len())
+            .map(|c| pooled_cdf(reps.iter().map(|r| &r.classes[c].latency)))
+            .chain(std::iter::once(pooled_cdf(
+                reps.iter().map(|r| &r.overall.latency),
+            )))
+            .collect(),
     }
+}
+
+/// Quantiles at which the pooled CDF is sampled: dense in the body, then
+/// the tail out to 99.99%.
+fn cdf_levels() -> impl Iterator<Item = f64> {
+    (1..200)
+        .map(|i| f64::from(i) / 200.0)
+        .chain([0.996, 0.998, 0.999, 0.9995, 0.9999])
+}
+
+/// The distribution of all replications' latencies together, as CDF points.
+fn pooled_cdf<'a>(hists: impl Iterator<Item = &'a LatencyHistogram>) -> Vec<(f64, f64)> {
+    let mut all = LatencyHistogram::new(3);
+    for h in hists {
+        all.merge(h);
+    }
+    if all.count() == 0 {
+        return Vec::new();
+    }
+    cdf_levels()
+        .map(|q| (all.quantile_ns(q) / 1e6, q))
+        .collect()
 }
 
 fn class_summary(
