@@ -76,6 +76,9 @@ struct RunArgs {
     /// Print the summary as JSON on stdout instead of the table.
     #[arg(long)]
     json: bool,
+    /// Skip the charts and the reports (faster).
+    #[arg(long)]
+    no_charts: bool,
 }
 
 /// Parses arguments and runs the command; returns the exit code.
@@ -280,6 +283,27 @@ fn run(a: &RunArgs) -> u8 {
             return EXIT_FAILURE;
         }
     }
+    let mut chart_secs = None;
+    if !a.no_charts {
+        let started = Instant::now();
+        let charts = match report::charts::render_all(&rr) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_FAILURE;
+            }
+        };
+        for c in &charts {
+            let png = layout.write_atomic(&layout.chart_png(c.name), |w| w.write_all(&c.png));
+            let svg =
+                layout.write_atomic(&layout.chart_svg(c.name), |w| w.write_all(c.svg.as_bytes()));
+            if let Err(e) = png.and(svg) {
+                eprintln!("error: {e}");
+                return EXIT_FAILURE;
+            }
+        }
+        chart_secs = Some(started.elapsed().as_secs_f64());
+    }
     if a.json {
         let mut out = std::io::stdout().lock();
         if report::write_summary_json(&rr, &mut out).is_err() {
@@ -288,8 +312,9 @@ fn run(a: &RunArgs) -> u8 {
     } else if !a.quiet {
         print!("{}", report::render_table(&rr));
         let requests = summary.conservation.arrived;
+        let charts = chart_secs.map_or(String::new(), |s| format!("; charts and reports {s:.2}s"));
         eprintln!(
-            "\nwrote {} ({} requests, {} events simulated in {:.2}s wall)",
+            "\nwrote {} ({} requests, {} events simulated in {:.2}s wall{charts})",
             layout.dir().display(),
             requests,
             summary.events,

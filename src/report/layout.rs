@@ -63,6 +63,26 @@ impl OutputLayout {
         self.dir.join("timeseries.csv")
     }
 
+    /// A chart as PNG: `<name>.png`.
+    pub fn chart_png(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.png"))
+    }
+
+    /// A chart as SVG: `<name>.svg`.
+    pub fn chart_svg(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.svg"))
+    }
+
+    /// `report.html`.
+    pub fn report_html(&self) -> PathBuf {
+        self.dir.join("report.html")
+    }
+
+    /// `report.md`.
+    pub fn report_md(&self) -> PathBuf {
+        self.dir.join("report.md")
+    }
+
     /// Creates the folder and proves it writable, before any simulation runs.
     pub fn prepare(&self) -> Result<(), OutputError> {
         let err = |e| OutputError::Folder(self.dir.clone(), e);

@@ -3,6 +3,7 @@
 //! check the bytes; [`OutputLayout`] is the only place that names files and
 //! writes them (atomically: temporary name, then rename).
 
+pub mod charts;
 mod csv;
 mod json;
 mod layout;

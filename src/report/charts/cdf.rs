@@ -1,0 +1,133 @@
+//! The end-to-end latency distribution as a CDF on a log time axis.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{
+    Chart, ChartError, LegendItem, axis_font, color, draw_empty, err, tick_font, title_font,
+    with_legend,
+};
+use crate::report::RunReport;
+
+/// A label, a colour, a line width and the CDF points.
+type Curve<'a> = (String, RGBColor, u32, &'a Vec<(f64, f64)>);
+
+pub(crate) struct LatencyCdf<'a> {
+    pub r: &'a RunReport<'a>,
+}
+
+impl Chart for LatencyCdf<'_> {
+    fn name(&self) -> &'static str {
+        "latency-cdf"
+    }
+
+    fn title(&self) -> String {
+        "End-to-end latency distribution".into()
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
+        let r = self.r;
+        let classes = &r.scenario.classes;
+        // Per class when there are several, then all requests (last, in black).
+        let mut curves: Vec<Curve<'_>> = Vec::new();
+        if classes.len() > 1 {
+            for (i, c) in classes.iter().enumerate() {
+                if let Some(cdf) = r.summary.latency_cdf.get(i) {
+                    curves.push((format!("class {}", c.name), color(i), 2, cdf));
+                }
+            }
+        }
+        if let Some(all) = r.summary.latency_cdf.last() {
+            curves.push(("all requests".into(), BLACK, 3, all));
+        }
+        let points = || {
+            curves
+                .iter()
+                .flat_map(|c| c.3.iter())
+                .filter(|(x, _)| x.is_finite() && *x > 0.0)
+        };
+        let (lo, hi) = points().fold((f64::INFINITY, 0.0f64), |(lo, hi), (x, _)| {
+            (lo.min(*x), hi.max(*x))
+        });
+        if !(lo.is_finite() && hi > 0.0) {
+            return draw_empty(root, &self.title(), "no request completed in this run");
+        }
+        let area = root.titled(&self.title(), title_font()).map_err(err)?;
+        let items: Vec<LegendItem> = curves
+            .iter()
+            .map(|(l, c, _, _)| LegendItem {
+                label: l.clone(),
+                color: *c,
+                filled: false,
+            })
+            .collect();
+        let plot = with_legend(&area, &items)?;
+        let (lo, hi) = (lo * 0.8, (hi * 1.25).max(lo * 10.0));
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(15)
+            .x_label_area_size(55)
+            .y_label_area_size(80)
+            .build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("end-to-end latency (ms, log scale)")
+            .y_desc("fraction of requests at or below")
+            .axis_desc_style(axis_font())
+            .label_style(tick_font())
+            .x_label_formatter(&|x| format_ms(*x))
+            .light_line_style(RGBColor(238, 238, 238))
+            .draw()
+            .map_err(err)?;
+        for q in [0.5, 0.99] {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(lo, q), (hi, q)],
+                    6,
+                    6,
+                    RGBColor(160, 160, 160).stroke_width(1),
+                ))
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    format!("p{}", q * 100.0),
+                    (lo * 1.05, q - 0.035),
+                    tick_font(),
+                )))
+                .map_err(err)?;
+        }
+        for (_, c, w, cdf) in &curves {
+            let pts: Vec<(f64, f64)> = cdf
+                .iter()
+                .copied()
+                .filter(|(x, _)| x.is_finite() && *x > 0.0)
+                .collect();
+            chart
+                .draw_series(LineSeries::new(pts, c.stroke_width(*w)))
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
+/// Tick labels for milliseconds: `0.5`, `2`, `40`, `1,000`.
+fn format_ms(x: f64) -> String {
+    if x >= 1000.0 {
+        let s = format!("{:.0}", x);
+        let mut out = String::new();
+        for (i, ch) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(ch);
+        }
+        out
+    } else if x >= 10.0 {
+        format!("{x:.0}")
+    } else if x >= 1.0 {
+        format!("{x:.1}").trim_end_matches(".0").to_string()
+    } else {
+        let s = format!("{x:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}

@@ -1,0 +1,77 @@
+//! Queue length over time per pool.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::throughput::over_time;
+use super::{
+    Chart, ChartError, LegendItem, axis_font, color, draw_empty, draw_estimate_line, err,
+    shade_warmup, tick_font, tick_label, title_font, with_legend, y_max,
+};
+use crate::report::RunReport;
+
+pub(crate) struct QueueLength<'a> {
+    pub r: &'a RunReport<'a>,
+}
+
+impl Chart for QueueLength<'_> {
+    fn name(&self) -> &'static str {
+        "queue"
+    }
+
+    fn title(&self) -> String {
+        "Queue length over time".into()
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
+        let r = self.r;
+        let pools: Vec<(usize, String)> =
+            r.pool_rows().map(|(p, l)| (p, l.label.clone())).collect();
+        if r.summary.series.is_empty() || pools.is_empty() {
+            return draw_empty(root, &self.title(), "no time series in this run");
+        }
+        let area = root.titled(&self.title(), title_font()).map_err(err)?;
+        let items: Vec<LegendItem> = pools
+            .iter()
+            .enumerate()
+            .map(|(i, (_, l))| LegendItem {
+                label: l.clone(),
+                color: color(i),
+                filled: false,
+            })
+            .collect();
+        let plot = with_legend(&area, &items)?;
+        let lines: Vec<_> = pools
+            .iter()
+            .map(|(p, _)| over_time(r, |s| s.queue[*p]))
+            .collect();
+        let top = y_max(lines.iter().flatten().map(|(_, e)| e));
+        let end = r.scenario.simulation.window_end_ns() as f64 / 1e9;
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(15)
+            .x_label_area_size(55)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0f64..end, 0f64..top)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("simulated time (s)")
+            .y_desc("requests waiting (time-average)")
+            .axis_desc_style(axis_font())
+            .label_style(tick_font())
+            .x_label_formatter(&tick_label)
+            .y_label_formatter(&tick_label)
+            .light_line_style(RGBColor(238, 238, 238))
+            .draw()
+            .map_err(err)?;
+        shade_warmup(
+            &mut chart,
+            r.scenario.simulation.warmup_ns as f64 / 1e9,
+            top,
+        )?;
+        for (i, points) in lines.iter().enumerate() {
+            draw_estimate_line(&mut chart, points, color(i), 2)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,240 @@
+//! The one chart style: fonts, colours, the legend panel, bands, warm-up
+//! shading and the empty state.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use super::{ChartError, err};
+use crate::stats::Estimate;
+
+/// Width of the legend panel on the right of every chart, so a legend never
+/// covers data.
+pub(crate) const LEGEND_WIDTH: u32 = 230;
+
+/// Tableau-10 colours: distinct, and readable for most colour vision.
+pub(crate) const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// Colour of the i-th series.
+pub(crate) fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Caption font.
+pub(crate) fn title_font() -> TextStyle<'static> {
+    TextStyle::from(("sans-serif", 26, FontStyle::Bold).into_font())
+}
+
+/// Axis title font.
+pub(crate) fn axis_font() -> TextStyle<'static> {
+    TextStyle::from(("sans-serif", 18).into_font())
+}
+
+/// Tick label font.
+pub(crate) fn tick_font() -> TextStyle<'static> {
+    TextStyle::from(("sans-serif", 15).into_font())
+}
+
+/// One legend entry.
+pub(crate) struct LegendItem {
+    pub label: String,
+    pub color: RGBColor,
+    /// A filled box instead of a line.
+    pub filled: bool,
+}
+
+/// Splits off the legend panel and draws the entries in it.
+pub(crate) fn with_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    items: &[LegendItem],
+) -> Result<DrawingArea<DB, Shift>, ChartError> {
+    let (w, _) = root.dim_in_pixel();
+    let (plot, legend) = root.split_horizontally(w.saturating_sub(LEGEND_WIDTH));
+    let font = TextStyle::from(("sans-serif", 16).into_font());
+    let mut y = 70;
+    for item in items {
+        if item.filled {
+            legend
+                .draw(&Rectangle::new(
+                    [(8, y - 7), (30, y + 7)],
+                    item.color.filled(),
+                ))
+                .map_err(err)?;
+        } else {
+            legend
+                .draw(&PathElement::new(
+                    vec![(6, y), (32, y)],
+                    item.color.stroke_width(3),
+                ))
+                .map_err(err)?;
+        }
+        let label: String = if item.label.chars().count() > 24 {
+            item.label.chars().take(23).chain(['…']).collect()
+        } else {
+            item.label.clone()
+        };
+        legend
+            .draw(&Text::new(label, (40, y - 9), font.clone()))
+            .map_err(err)?;
+        y += 26;
+    }
+    Ok(plot)
+}
+
+/// Points `(x, mean)` split into runs of finite values, so gaps stay gaps.
+pub(crate) fn segments(points: impl Iterator<Item = (f64, f64)>) -> Vec<Vec<(f64, f64)>> {
+    let mut out: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+    for (x, y) in points {
+        if y.is_finite() {
+            if let Some(last) = out.last_mut() {
+                last.push((x, y));
+            }
+        } else if out.last().is_some_and(|l| !l.is_empty()) {
+            out.push(Vec::new());
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// Draws a mean line with its 95% band for each run of finite values.
+pub(crate) fn draw_estimate_line<DB: DrawingBackend, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    points: &[(f64, Estimate)],
+    color: RGBColor,
+    width: u32,
+) -> Result<(), ChartError>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let band: Vec<(f64, f64, f64)> = points
+        .iter()
+        .filter(|(_, e)| e.mean.is_finite())
+        .map(|(x, e)| {
+            let h = e.half_width.unwrap_or(0.0);
+            (*x, (e.mean - h).max(0.0), e.mean + h)
+        })
+        .collect();
+    for seg in segments(points.iter().map(|(x, e)| (*x, e.mean))) {
+        let (lo, hi) = (seg[0].0, seg[seg.len() - 1].0);
+        let part: Vec<&(f64, f64, f64)> = band
+            .iter()
+            .filter(|(x, _, _)| *x >= lo && *x <= hi)
+            .collect();
+        if part.len() > 1 {
+            let mut poly: Vec<(f64, f64)> = part.iter().map(|(x, _, u)| (*x, *u)).collect();
+            poly.extend(part.iter().rev().map(|(x, l, _)| (*x, *l)));
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    poly,
+                    color.mix(0.18).filled(),
+                )))
+                .map_err(err)?;
+        }
+        chart
+            .draw_series(LineSeries::new(seg, color.stroke_width(width)))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Shades the warm-up `[0, warmup_s)` and labels it.
+pub(crate) fn shade_warmup<DB: DrawingBackend, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    warmup_s: f64,
+    y_top: f64,
+) -> Result<(), ChartError>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    if warmup_s <= 0.0 {
+        return Ok(());
+    }
+    chart
+        .draw_series(std::iter::once(Rectangle::new(
+            [(0.0, 0.0), (warmup_s, y_top)],
+            RGBColor(232, 232, 232).filled(),
+        )))
+        .map_err(err)?;
+    chart
+        .draw_series(std::iter::once(Text::new(
+            "warm-up",
+            (warmup_s * 0.05, y_top * 0.97),
+            tick_font(),
+        )))
+        .map_err(err)?;
+    Ok(())
+}
+
+/// A chart with nothing to show: its title, an empty frame and a message.
+pub(crate) fn draw_empty<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    message: &str,
+) -> Result<(), ChartError> {
+    let (w, h) = root.dim_in_pixel();
+    root.draw(&Text::new(title.to_string(), (30, 20), title_font()))
+        .map_err(err)?;
+    root.draw(&Rectangle::new(
+        [(60, 80), (w as i32 - 60, h as i32 - 60)],
+        RGBColor(180, 180, 180).stroke_width(1),
+    ))
+    .map_err(err)?;
+    let font = TextStyle::from(("sans-serif", 24).into_font()).color(&RGBColor(110, 110, 110));
+    let x = (w as i32 / 2) - (message.chars().count() as i32 * 6);
+    root.draw(&Text::new(
+        message.to_string(),
+        (x.max(70), h as i32 / 2),
+        font,
+    ))
+    .map_err(err)?;
+    Ok(())
+}
+
+/// Upper end of an axis showing `values` (mean + half-width), with headroom.
+pub(crate) fn y_max<'a>(values: impl Iterator<Item = &'a Estimate>) -> f64 {
+    let m = values
+        .filter(|e| e.mean.is_finite())
+        .map(|e| e.mean + e.half_width.unwrap_or(0.0))
+        .fold(0.0, f64::max);
+    if m > 0.0 { m * 1.12 } else { 1.0 }
+}
+
+/// `c` blended towards white by `f` (0 = unchanged, 1 = white): an opaque
+/// lighter shade that looks the same in PNG, SVG and the legend.
+pub(crate) fn lighten(c: RGBColor, f: f64) -> RGBColor {
+    let mix = |v: u8| (f64::from(v) + (255.0 - f64::from(v)) * f).round() as u8;
+    RGBColor(mix(c.0), mix(c.1), mix(c.2))
+}
+
+/// Tick labels without needless decimals: `600`, `2.5`, `0.04`.
+pub(crate) fn tick_label(v: &f64) -> String {
+    let a = v.abs();
+    let s = if a >= 100.0 || a == 0.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else if a >= 0.1 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    };
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}

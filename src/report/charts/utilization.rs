@@ -1,0 +1,154 @@
+//! Utilization per pool as horizontal bars: the part spent serving, the part
+//! held waiting on later tiers, the bottleneck highlighted, a 100% line.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::{
+    Chart, ChartError, LegendItem, axis_font, draw_empty, err, lighten, tick_font, tick_label,
+    title_font, with_legend,
+};
+use crate::report::RunReport;
+
+pub(crate) struct Utilization<'a> {
+    pub r: &'a RunReport<'a>,
+}
+
+const SERVING: RGBColor = RGBColor(31, 119, 180);
+const BOTTLENECK: RGBColor = RGBColor(214, 39, 40);
+
+impl Chart for Utilization<'_> {
+    fn name(&self) -> &'static str {
+        "utilization"
+    }
+
+    fn title(&self) -> String {
+        "Utilization per tier".into()
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
+        let r = self.r;
+        let rows: Vec<(usize, String)> = r.pool_rows().map(|(p, l)| (p, l.label.clone())).collect();
+        if rows.is_empty() {
+            return draw_empty(root, &self.title(), "no tiers with instances");
+        }
+        let area = root.titled(&self.title(), title_font()).map_err(err)?;
+        let items = [
+            LegendItem {
+                label: "serving".into(),
+                color: SERVING,
+                filled: true,
+            },
+            LegendItem {
+                label: "held on tiers below".into(),
+                color: lighten(SERVING, 0.6),
+                filled: true,
+            },
+            LegendItem {
+                label: "bottleneck".into(),
+                color: BOTTLENECK,
+                filled: true,
+            },
+            LegendItem {
+                label: "95% interval".into(),
+                color: BLACK,
+                filled: false,
+            },
+            LegendItem {
+                label: "100%: every worker busy".into(),
+                color: RGBColor(90, 90, 90),
+                filled: false,
+            },
+        ];
+        let plot = with_legend(&area, &items)?;
+        let n = rows.len();
+        let pct = |p: usize| {
+            let ps = &r.summary.pools[p];
+            let total = ps.utilization.mean * 100.0;
+            let serving = ps.service_utilization.mean * 100.0;
+            let hw = ps.utilization.half_width.unwrap_or(0.0) * 100.0;
+            (
+                if total.is_finite() { total } else { 0.0 },
+                if serving.is_finite() { serving } else { 0.0 },
+                hw,
+            )
+        };
+        let x_max = rows
+            .iter()
+            .map(|(p, _)| pct(*p).0 + pct(*p).2)
+            .fold(100.0, f64::max)
+            * 1.15;
+        // Rows from the top in route order: row i spans [span - 1 - i, span - i]
+        // on y; at least three rows of room, so a lone bar is not a slab.
+        let span = n.max(3);
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(15)
+            .x_label_area_size(55)
+            .y_label_area_size(190)
+            .build_cartesian_2d(0f64..x_max, 0f64..span as f64)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(0)
+            .x_desc("utilization (% of workers busy, time-average)")
+            .axis_desc_style(axis_font())
+            .label_style(tick_font())
+            .x_label_formatter(&tick_label)
+            .light_line_style(RGBColor(238, 238, 238))
+            .draw()
+            .map_err(err)?;
+        let bottleneck = r.bottleneck.map(|b| b.pool);
+        let label_font = tick_font().pos(Pos::new(HPos::Right, VPos::Center));
+        for (row, (p, label)) in rows.iter().enumerate() {
+            let y = (span - 1 - row) as f64;
+            let (total, serving, hw) = pct(*p);
+            let c = if Some(*p) == bottleneck {
+                BOTTLENECK
+            } else {
+                SERVING
+            };
+            let (y0, y1, mid) = (y + 0.18, y + 0.82, y + 0.5);
+            chart
+                .draw_series([
+                    Rectangle::new([(0.0, y0), (serving, y1)], c.filled()),
+                    Rectangle::new(
+                        [(serving, y0), (total.max(serving), y1)],
+                        lighten(c, 0.6).filled(),
+                    ),
+                ])
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![((total - hw).max(0.0), mid), (total + hw, mid)],
+                    BLACK.stroke_width(2),
+                )))
+                .map_err(err)?;
+            let text = if hw > 0.0 {
+                format!("{total:.1}% ± {hw:.1}")
+            } else {
+                format!("{total:.1}%")
+            };
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    text,
+                    (total + hw + x_max * 0.01, mid),
+                    tick_font().pos(Pos::new(HPos::Left, VPos::Center)),
+                )))
+                .map_err(err)?;
+            let (px, py) = chart.backend_coord(&(0.0, mid));
+            root.draw(&Text::new(label.clone(), (px - 10, py), label_font.clone()))
+                .map_err(err)?;
+        }
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(100.0, 0.0), (100.0, span as f64)],
+                8,
+                6,
+                RGBColor(90, 90, 90).stroke_width(2),
+            ))
+            .map_err(err)?;
+        Ok(())
+    }
+}
