@@ -302,6 +302,23 @@ fn run(a: &RunArgs) -> u8 {
                 return EXIT_FAILURE;
             }
         }
+        let topology = report::topology_svg(&rr);
+        let written = layout
+            .write_atomic(&layout.topology_svg(), |w| w.write_all(topology.as_bytes()))
+            .and_then(|()| {
+                layout.write_atomic(&layout.report_html(), |w| {
+                    report::write_report_html(&rr, &charts, w)
+                })
+            })
+            .and_then(|()| {
+                layout.write_atomic(&layout.report_md(), |w| {
+                    report::write_report_md(&rr, &charts, w)
+                })
+            });
+        if let Err(e) = written {
+            eprintln!("error: {e}");
+            return EXIT_FAILURE;
+        }
         chart_secs = Some(started.elapsed().as_secs_f64());
     }
     if a.json {

@@ -78,6 +78,11 @@ impl OutputLayout {
         self.dir.join("report.html")
     }
 
+    /// `topology.svg`.
+    pub fn topology_svg(&self) -> PathBuf {
+        self.dir.join("topology.svg")
+    }
+
     /// `report.md`.
     pub fn report_md(&self) -> PathBuf {
         self.dir.join("report.md")

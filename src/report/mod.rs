@@ -1,18 +1,27 @@
 //! Everything that leaves the program: the terminal table, `summary.json`,
-//! `summary.csv`, `timeseries.csv`. Writers take `impl Write` so tests can
+//! `summary.csv`, `timeseries.csv`, the charts, `topology.svg`,
+//! `report.html` and `report.md`. Writers take `impl Write` so tests can
 //! check the bytes; [`OutputLayout`] is the only place that names files and
 //! writes them (atomically: temporary name, then rename).
 
 pub mod charts;
 mod csv;
+mod html;
 mod json;
 mod layout;
+mod markdown;
+mod narrative;
 mod table;
+mod topology;
 
 pub use csv::{write_summary_csv, write_timeseries_csv};
+pub use html::write_report_html;
 pub use json::{summary_json, write_summary_json};
 pub use layout::{OutputError, OutputLayout};
+pub use markdown::write_report_md;
+pub use narrative::verdict_sentences;
 pub use table::render_table;
+pub use topology::topology_svg;
 
 use crate::analysis::{Bottleneck, PoolLoad, Verdict};
 use crate::scenario::Scenario;

@@ -35,25 +35,9 @@ fn decimals(x: f64) -> usize {
     }
 }
 
-/// Renders the whole terminal report.
-pub fn render_table(r: &RunReport<'_>) -> String {
-    let s = r.scenario;
-    let sim = &s.simulation;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "stacksim {} · {} · {} replications × {} observed after {} warm-up · seed {}",
-        r.provenance.version,
-        s.name,
-        sim.replications,
-        format_duration(sim.duration_ns),
-        format_duration(sim.warmup_ns),
-        sim.seed
-    );
-    let _ = writeln!(
-        out,
-        "every figure: mean ± 95% half-width across replications\n"
-    );
+/// The per-pool table, header first; instance rows follow their pool where
+/// instances differ by more than 5 utilization points.
+pub(crate) fn pool_table(r: &RunReport<'_>) -> Vec<Vec<String>> {
     let head = [
         "tier",
         "arrivals/s",
@@ -100,8 +84,11 @@ pub fn render_table(r: &RunReport<'_>) -> String {
             }
         }
     }
-    out.push_str(&grid(&rows));
-    out.push('\n');
+    rows
+}
+
+/// The end-to-end table, header first: each class (when there are several), then all.
+pub(crate) fn class_table(r: &RunReport<'_>) -> Vec<Vec<String>> {
     let head = [
         "end to end",
         "offered/s",
@@ -115,13 +102,14 @@ pub fn render_table(r: &RunReport<'_>) -> String {
         "p99.9 ms",
     ];
     let mut rows: Vec<Vec<String>> = vec![head.iter().map(|h| h.to_string()).collect()];
-    let classes = s
+    let classes = r
+        .scenario
         .classes
         .iter()
         .map(|c| c.name.as_str())
         .zip(&r.summary.classes);
     let all = std::iter::once(("all", &r.summary.overall));
-    let many = s.classes.len() > 1;
+    let many = r.scenario.classes.len() > 1;
     for (name, c) in classes.filter(|_| many).chain(all) {
         rows.push(vec![
             name.to_string(),
@@ -136,14 +124,44 @@ pub fn render_table(r: &RunReport<'_>) -> String {
             pm(&c.latency_p999_ms, 1.0),
         ]);
     }
-    out.push_str(&grid(&rows));
+    rows
+}
+
+/// One line saying what the run was.
+pub(crate) fn run_line(r: &RunReport<'_>) -> String {
+    let sim = &r.scenario.simulation;
+    format!(
+        "stacksim {} · {} · {} replications × {} observed after {} warm-up · seed {}",
+        r.provenance.version,
+        r.scenario.name,
+        sim.replications,
+        format_duration(sim.duration_ns),
+        format_duration(sim.warmup_ns),
+        sim.seed
+    )
+}
+
+/// The request accounting in one sentence.
+pub(crate) fn conservation_line(r: &RunReport<'_>) -> String {
     let c = &r.summary.conservation;
+    format!(
+        "requests: {} arrived = {} completed + {} dropped + {} in flight at the end (all replications, warm-up included)",
+        c.arrived, c.completed, c.dropped, c.in_flight
+    )
+}
+
+/// Renders the whole terminal report.
+pub fn render_table(r: &RunReport<'_>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", run_line(r));
     let _ = writeln!(
         out,
-        "\nrequests: {} arrived = {} completed + {} dropped + {} in flight at the end (all replications, warm-up included)",
-        c.arrived, c.completed, c.dropped, c.in_flight
+        "every figure: mean ± 95% half-width across replications\n"
     );
-    let _ = writeln!(out);
+    out.push_str(&grid(&pool_table(r)));
+    out.push('\n');
+    out.push_str(&grid(&class_table(r)));
+    let _ = writeln!(out, "\n{}\n", conservation_line(r));
     for v in r
         .verdicts
         .iter()

@@ -31,6 +31,7 @@ const TIER_KEYS: &[&str] = &[
     "service",
     "balance",
     "hold",
+    "tls",
 ];
 const DB_KEYS: &[&str] = &[
     "name",
@@ -41,6 +42,7 @@ const DB_KEYS: &[&str] = &[
     "replicas",
     "balance",
     "hold",
+    "tls",
 ];
 const PRIMARY_KEYS: &[&str] = &["workers", "queue", "service"];
 const REPLICA_KEYS: &[&str] = &["count", "workers", "queue", "service"];
@@ -541,6 +543,13 @@ fn read_tiers(
             r.choice(b, &join(&key, "balance"), BALANCES)
         });
         let hold = field(t, "hold").map_or(Some(false), |h| r.boolean(h, &join(&key, "hold")));
+        let tls = field(t, "tls").map_or(Some(false), |v| {
+            r.choice(
+                v,
+                &join(&key, "tls"),
+                &[("terminate", true), ("none", false)],
+            )
+        });
         let Some(name) = name else { continue };
         if tiers.iter().any(|x| x.name == name) {
             r.error(
@@ -551,7 +560,9 @@ fn read_tiers(
             );
             continue;
         }
-        if let (Some((pools, reads)), Some(balance), Some(hold)) = (tier, balance, hold) {
+        if let (Some((pools, reads)), Some(balance), Some(hold), Some(tls_terminates)) =
+            (tier, balance, hold, tls)
+        {
             tiers.push(Tier {
                 name,
                 kind,
@@ -559,6 +570,7 @@ fn read_tiers(
                 hold,
                 pools,
                 reads,
+                tls_terminates,
             });
         }
     }

@@ -278,6 +278,9 @@ pub struct Tier {
     pub pools: Vec<Pool>,
     /// Read routing (databases).
     pub reads: ReadsTo,
+    /// TLS from the client ends at this tier: later hops carry plaintext.
+    /// Descriptive (diagram and report); its CPU cost belongs in `service`.
+    pub tls_terminates: bool,
 }
 
 /// Identical instances sharing workers, queue limit and service times.

@@ -1,6 +1,7 @@
 //! The integration suite: one binary, a module per behaviour.
 
 mod architecture;
+mod charts;
 mod cli;
 mod conservation;
 mod determinism;

@@ -1,0 +1,105 @@
+//! `report.html`: one self-contained file (inline SVG, inline CSS, no
+//! script, nothing fetched) for a design review.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use super::RunReport;
+use super::charts::RenderedChart;
+use super::narrative::verdict_sentences;
+use super::table::{class_table, conservation_line, pool_table, run_line};
+use super::topology::{topology_svg, xml_escape};
+
+const CSS: &str = "body{font-family:'Noto Sans','DejaVu Sans',Arial,sans-serif;max-width:1240px;margin:2em auto;padding:0 1em;color:#222}\
+h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}\
+table{border-collapse:collapse;font-size:.9em;margin:.6em 0}th,td{padding:.3em .7em;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}\
+th:first-child,td:first-child{text-align:left}th{background:#f6f6f6}\
+.meta{color:#555}figure{margin:1.2em 0}figure svg{width:100%;height:auto;border:1px solid #eee}\
+figcaption{color:#555;font-size:.9em}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.85em}\
+li{margin:.35em 0}";
+
+fn html_table(rows: &[Vec<String>]) -> String {
+    let mut o = String::from("<table>");
+    for (i, row) in rows.iter().enumerate() {
+        o.push_str("<tr>");
+        for cell in row {
+            let tag = if i == 0 { "th" } else { "td" };
+            let _ = write!(o, "<{tag}>{}</{tag}>", xml_escape(cell));
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str("</table>");
+    o
+}
+
+/// Writes the HTML report; `charts` are inlined in order (empty with no charts).
+pub fn write_report_html(
+    r: &RunReport<'_>,
+    charts: &[RenderedChart],
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let p = r.provenance;
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>stacksim report: {}</title><style>{CSS}</style></head><body>",
+        xml_escape(&r.scenario.name)
+    );
+    let _ = write!(
+        o,
+        "<h1>stacksim report: {}</h1>",
+        xml_escape(&r.scenario.name)
+    );
+    let _ = write!(
+        o,
+        "<p class=\"meta\">{}<br>every figure: mean ± 95% half-width across replications</p>",
+        xml_escape(&run_line(r))
+    );
+    o.push_str("<h2 id=\"verdicts\">Verdicts</h2><ul>");
+    for s in verdict_sentences(r) {
+        let _ = write!(o, "<li>{}</li>", xml_escape(&s));
+    }
+    o.push_str("</ul>");
+    o.push_str("<h2 id=\"topology\">Topology</h2>");
+    o.push_str(&topology_svg(r));
+    o.push_str("<h2 id=\"summary\">Summary</h2>");
+    o.push_str(&html_table(&pool_table(r)));
+    o.push_str(&html_table(&class_table(r)));
+    let _ = write!(
+        o,
+        "<p class=\"meta\">{}</p>",
+        xml_escape(&conservation_line(r))
+    );
+    if !charts.is_empty() {
+        o.push_str("<h2 id=\"charts\">Charts</h2>");
+        for c in charts {
+            let _ = write!(
+                o,
+                "<figure id=\"chart-{0}\">{1}<figcaption>{2} (<a href=\"{0}.png\">{0}.png</a>, <a href=\"{0}.svg\">{0}.svg</a>)</figcaption></figure>",
+                c.name,
+                c.svg,
+                xml_escape(&c.title)
+            );
+        }
+    }
+    o.push_str("<h2 id=\"provenance\">Provenance</h2><table>");
+    for (k, v) in [
+        ("stacksim", p.version.as_str()),
+        ("seed", &r.scenario.simulation.seed.to_string()),
+        ("command line", p.command_line.as_str()),
+        ("scenario", p.scenario_path.as_str()),
+    ] {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+            xml_escape(k),
+            xml_escape(v)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "</table><details><summary>scenario file as read</summary><pre>{}</pre></details></body></html>",
+        xml_escape(&p.scenario_source)
+    );
+    w.write_all(o.as_bytes())
+}

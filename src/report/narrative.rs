@@ -1,0 +1,109 @@
+//! The verdicts in plain sentences, for the reports.
+
+use super::RunReport;
+use crate::analysis::Stability;
+use crate::scenario::{Access, Kind, Role};
+
+/// Sentences a design review can quote, most important first.
+pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let s = r.scenario;
+    if let Some(b) = r.bottleneck {
+        let ps = &r.summary.pools[b.pool];
+        let load = &r.loads[b.pool];
+        let tier = &s.tiers[load.tier];
+        let who = if tier.pools[load.pool].role == Role::Primary {
+            format!("The single {} primary, which takes every write,", tier.name)
+        } else {
+            format!("The {} tier", load.label)
+        };
+        let next = r
+            .pool_rows()
+            .filter(|(p, _)| *p != b.pool)
+            .map(|(p, _)| r.summary.pools[p].service_utilization.mean)
+            .filter(|u| u.is_finite())
+            .fold(0.0, f64::max);
+        let below = ((next * 10.0).floor() + 1.0) * 10.0;
+        out.push(format!(
+            "{who} runs at {:.0}% utilization; requests wait {:.1} ms on average there. It is the bottleneck: every other tier's workers spend under {below:.0}% of their time serving.",
+            b.utilization * 100.0,
+            ps.wait_mean_ms.mean,
+        ));
+    }
+    for v in r.verdicts {
+        match v.stability {
+            Stability::Stable => {}
+            _ => out.push(sentence(&v.message)),
+        }
+    }
+    let all = &r.summary.overall;
+    let drops = all.error_rate.mean * 100.0;
+    out.push(format!(
+        "End to end, the median request takes {:.1} ms and the 99th percentile {:.1} ms (± {:.1}); {}.",
+        all.latency_p50_ms.mean,
+        all.latency_p99_ms.mean,
+        all.latency_p99_ms.half_width.unwrap_or(f64::NAN),
+        if drops > 0.0 { format!("{drops:.2}% of requests were dropped at a full queue") } else { "no request was dropped".to_string() }
+    ));
+    for (ti, tier) in s
+        .tiers
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.kind == Kind::Database)
+    {
+        let writes: Vec<(usize, f64)> = s
+            .classes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.access == Access::Write && c.route.iter().any(|st| st.tier == ti))
+            .map(|(i, c)| (i, c.share))
+            .collect();
+        let share: f64 = writes.iter().map(|(_, w)| w).sum();
+        if share <= 0.0 {
+            continue;
+        }
+        let primary = &tier.pools[0];
+        let mean_s = writes
+            .iter()
+            .map(|(i, w)| primary.service[*i].mean() * w)
+            .sum::<f64>()
+            / share
+            / 1e9;
+        let cap = f64::from(primary.workers) / mean_s;
+        let replicas = tier.pools.get(1).map_or(0, |p| p.instances);
+        out.push(format!(
+            "Every write goes to the one primary of `{}`: with {} connection{} and {:.1} ms per write it can take about {:.0} writes/s at most, however many replicas ({replicas} now) serve reads, and while it is down no write succeeds.",
+            tier.name,
+            primary.workers,
+            if primary.workers == 1 { "" } else { "s" },
+            mean_s * 1e3,
+            cap,
+        ));
+    }
+    if let Some(t) = s.tiers.iter().position(|t| t.tls_terminates) {
+        let after: Vec<&str> = s.tiers[t + 1..].iter().map(|t| t.name.as_str()).collect();
+        if !after.is_empty() {
+            out.push(format!(
+                "TLS ends at `{}`: the hops to {} carry plaintext.",
+                s.tiers[t].name,
+                after
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    out
+}
+
+fn sentence(msg: &str) -> String {
+    let mut s = msg.to_string();
+    if let Some(first) = s.get(..1) {
+        s.replace_range(..1, &first.to_uppercase());
+    }
+    if !s.ends_with('.') {
+        s.push('.');
+    }
+    s
+}

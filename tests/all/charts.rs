@@ -1,0 +1,239 @@
+//! Charts and reports: every file there, decodable, complete.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use stacksim::analysis;
+use stacksim::report::charts::{HEIGHT, WIDTH, render_all};
+use stacksim::report::{Provenance, RunReport, verdict_sentences};
+
+use crate::support::*;
+
+const CHARTS: [&str; 5] = [
+    "throughput",
+    "latency",
+    "utilization",
+    "queue",
+    "latency-cdf",
+];
+
+fn run_cli(scenario: Option<&str>, out: &Path) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stacksim"));
+    cmd.arg("run");
+    if let Some(s) = scenario {
+        cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(s));
+    }
+    let o = cmd
+        .args([
+            "--duration",
+            "20s",
+            "--warmup",
+            "5s",
+            "--replications",
+            "3",
+            "--quiet",
+            "--out",
+        ])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("stacksim-charts-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn png_size(path: &Path) -> (u32, u32) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    (info.width, info.height)
+}
+
+fn check_outputs(dir: &Path, axis_titles: &[(&str, &[&str])]) {
+    for name in CHARTS {
+        let png = dir.join(format!("{name}.png"));
+        assert_eq!(png_size(&png), (WIDTH, HEIGHT), "{name}.png");
+        let svg = std::fs::read_to_string(dir.join(format!("{name}.svg"))).unwrap();
+        let doc = roxmltree::Document::parse(&svg)
+            .unwrap_or_else(|e| panic!("{name}.svg is not XML: {e}"));
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        let text: String = doc
+            .descendants()
+            .filter_map(|n| n.text())
+            .collect::<Vec<_>>()
+            .join(" ");
+        for (chart, titles) in axis_titles {
+            if *chart == name {
+                for t in *titles {
+                    assert!(text.contains(t), "{name}.svg lacks `{t}`");
+                }
+            }
+        }
+    }
+    let topo = std::fs::read_to_string(dir.join("topology.svg")).unwrap();
+    roxmltree::Document::parse(&topo).expect("topology.svg is XML");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    for name in CHARTS {
+        assert!(
+            html.contains(&format!("id=\"chart-{name}\"")),
+            "report.html lacks chart {name}"
+        );
+        assert!(
+            html.contains(&format!("href=\"{name}.png\"")),
+            "report.html lacks a link to {name}.png"
+        );
+    }
+    for needle in [
+        "<table>",
+        "p99.9 ms",
+        "Verdicts",
+        "Provenance",
+        "stacksim",
+        "<svg",
+    ] {
+        assert!(html.contains(needle), "report.html lacks {needle}");
+    }
+    // Self-contained: nothing to fetch (the only URLs are SVG namespaces).
+    assert!(
+        !html.contains("src=\"http") && !html.contains("<link") && !html.contains("<img"),
+        "report.html fetches something"
+    );
+    assert!(!html.contains("<script"), "no script");
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    for name in CHARTS {
+        assert!(
+            md.contains(&format!("({name}.png)")),
+            "report.md lacks {name}.png"
+        );
+    }
+    assert!(md.contains("| tier |") && md.contains("## Verdicts"));
+}
+
+#[test]
+fn reference_run_writes_every_chart_and_report() {
+    let dir = temp("ref");
+    run_cli(None, &dir);
+    check_outputs(
+        &dir,
+        &[
+            (
+                "throughput",
+                &["simulated time (s)", "requests/s", "offered", "completed"],
+            ),
+            ("latency", &["latency (ms)", "p99", "class write"]),
+            (
+                "utilization",
+                &[
+                    "utilization (% of workers busy, time-average)",
+                    "db primary",
+                    "bottleneck",
+                ],
+            ),
+            ("queue", &["requests waiting (time-average)", "db primary"]),
+            (
+                "latency-cdf",
+                &[
+                    "end-to-end latency (ms, log scale)",
+                    "fraction of requests at or below",
+                ],
+            ),
+        ],
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("It is the bottleneck"), "verdict sentence");
+    assert!(html.contains("TLS ends here"), "topology marks TLS");
+    assert!(html.contains("db primary"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn overloaded_run_renders_with_its_verdicts() {
+    // No faults exist yet; an unstable run is the other state worth rendering.
+    let dir = temp("wh");
+    run_cli(Some("scenarios/write-heavy.toml"), &dir);
+    check_outputs(&dir, &[]);
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("unstable"),
+        "the unstable primary is named in the report"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn no_charts_flag_skips_charts_and_reports() {
+    let dir = temp("nocharts");
+    let o = Command::new(env!("CARGO_BIN_EXE_stacksim"))
+        .args([
+            "run",
+            "--duration",
+            "5s",
+            "--replications",
+            "2",
+            "--quiet",
+            "--no-charts",
+            "--out",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert!(dir.join("summary.json").exists());
+    assert!(!dir.join("throughput.png").exists() && !dir.join("report.html").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn charts_with_nothing_to_show_render_an_empty_state() {
+    // Service takes an hour and nothing may drain: no request completes.
+    let s = parse(
+        r#"
+[simulation]
+duration = "10s"
+warmup = "0s"
+replications = 2
+drain = "0s"
+[workload]
+rate = 5
+[[tier]]
+name = "slow"
+workers = 1000
+service = "const(1h)"
+"#,
+    );
+    let (_, summary) = run(&s);
+    assert_eq!(summary.overall.completed, 0);
+    let loads = analysis::offered_load(&s);
+    let (verdicts, bottleneck) = analysis::verdicts(&loads, &summary);
+    let prov = Provenance {
+        version: "t".into(),
+        command_line: "t".into(),
+        scenario_path: "t".into(),
+        scenario_source: String::new(),
+    };
+    let rr = RunReport {
+        scenario: &s,
+        loads: &loads,
+        summary: &summary,
+        verdicts: &verdicts,
+        bottleneck: bottleneck.as_ref(),
+        provenance: &prov,
+    };
+    let charts = render_all(&rr).expect("empty charts still render");
+    let latency = charts.iter().find(|c| c.name == "latency").unwrap();
+    assert!(latency.svg.contains("no request completed in this run"));
+    let cdf = charts.iter().find(|c| c.name == "latency-cdf").unwrap();
+    assert!(cdf.svg.contains("no request completed in this run"));
+    assert!(charts.iter().all(|c| c.png.len() > 1000));
+    assert!(!verdict_sentences(&rr).is_empty());
+}
