@@ -14,7 +14,7 @@ const CSS: &str = "body{font-family:'Noto Sans','DejaVu Sans',Arial,sans-serif;m
 h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}\
 table{border-collapse:collapse;font-size:.9em;margin:.6em 0}th,td{padding:.3em .7em;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}\
 th:first-child,td:first-child{text-align:left}th{background:#f6f6f6}\
-.meta{color:#555}figure{margin:1.2em 0}figure svg{width:100%;height:auto;border:1px solid #eee}\
+.meta{color:#555}.topology svg{width:100%;height:auto}figure{margin:1.2em 0}figure svg{width:100%;height:auto;border:1px solid #eee}\
 figcaption{color:#555;font-size:.9em}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.85em}\
 li{margin:.35em 0}";
 
@@ -61,7 +61,7 @@ pub fn write_report_html(
     }
     o.push_str("</ul>");
     o.push_str("<h2 id=\"topology\">Topology</h2>");
-    o.push_str(&topology_svg(r));
+    let _ = write!(o, "<div class=\"topology\">{}</div>", topology_svg(r));
     o.push_str("<h2 id=\"summary\">Summary</h2>");
     o.push_str(&html_table(&pool_table(r)));
     o.push_str(&html_table(&class_table(r)));
