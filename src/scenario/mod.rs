@@ -8,6 +8,7 @@ mod build;
 pub mod diagnostic;
 mod read;
 pub mod spec;
+mod tiers;
 
 use std::path::Path;
 

@@ -1,0 +1,333 @@
+//! Reading the `[[tier]]` tables: pools of instances, databases, service times.
+
+use std::ops::Range;
+
+use toml::de::{DeTable, DeValue};
+
+use super::read::{Reader, Value, field, join};
+use super::spec::*;
+use crate::dist::Dist;
+
+const TIER_KEYS: &[&str] = &[
+    "name",
+    "kind",
+    "description",
+    "instances",
+    "workers",
+    "queue",
+    "service",
+    "balance",
+    "hold",
+    "tls",
+];
+const DB_KEYS: &[&str] = &[
+    "name",
+    "kind",
+    "description",
+    "reads",
+    "primary",
+    "replicas",
+    "balance",
+    "hold",
+    "tls",
+];
+const PRIMARY_KEYS: &[&str] = &["workers", "queue", "service"];
+const REPLICA_KEYS: &[&str] = &["count", "workers", "queue", "service"];
+
+const KINDS: &[(&str, Kind)] = &[
+    ("server", Kind::Server),
+    ("firewall", Kind::Firewall),
+    ("load-balancer", Kind::LoadBalancer),
+    ("web", Kind::Web),
+    ("app", Kind::App),
+    ("database", Kind::Database),
+];
+const BALANCES: &[(&str, Balance)] = &[
+    ("roundrobin", Balance::RoundRobin),
+    ("leastconn", Balance::LeastConn),
+    ("random", Balance::Random),
+    ("p2c", Balance::PowerOfTwo),
+    ("same", Balance::Same),
+];
+
+
+pub(crate) fn read_tiers(
+    r: &mut Reader,
+    doc: &DeTable<'_>,
+    classes: &[String],
+    access: &[Access],
+) -> Vec<Tier> {
+    let Some(v) = field(doc, "tier") else {
+        r.error(
+            0..0,
+            "tier",
+            "the scenario has no tiers".into(),
+            Some("add at least one [[tier]] table".into()),
+        );
+        return Vec::new();
+    };
+    let Some(items) = r.array(v, "tier") else {
+        return Vec::new();
+    };
+    if items.is_empty() {
+        r.error(
+            v.span(),
+            "tier",
+            "the scenario has no tiers".into(),
+            Some("add at least one [[tier]] table".into()),
+        );
+    }
+    let mut tiers: Vec<Tier> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let Some(t) = r.table(item, &format!("tier[{i}]")) else {
+            continue;
+        };
+        let name = match field(t, "name") {
+            Some(n) => r.string(n, &format!("tier[{i}].name")),
+            None => {
+                r.error(
+                    item.span(),
+                    &format!("tier[{i}]"),
+                    "a tier needs a `name`".into(),
+                    None,
+                );
+                None
+            }
+        };
+        let key = format!("tier.{}", name.as_deref().unwrap_or(&i.to_string()));
+        let kind = field(t, "kind").map_or(Some(Kind::Server), |k| {
+            r.choice(k, &join(&key, "kind"), KINDS)
+        });
+        let Some(kind) = kind else { continue };
+        let ctx = PoolCtx {
+            classes,
+            access,
+            key: &key,
+        };
+        let tier = if kind == Kind::Database {
+            r.check_keys(t, &key, DB_KEYS);
+            read_database(r, t, item.span(), &ctx)
+        } else {
+            r.check_keys(t, &key, TIER_KEYS);
+            read_pool(r, t, Role::Instances, &ctx).map(|p| (vec![p], ReadsTo::Replicas))
+        };
+        let default_balance = if kind == Kind::LoadBalancer {
+            Balance::RoundRobin
+        } else {
+            Balance::Random
+        };
+        let balance = field(t, "balance").map_or(Some(default_balance), |b| {
+            r.choice(b, &join(&key, "balance"), BALANCES)
+        });
+        let hold = field(t, "hold").map_or(Some(false), |h| r.boolean(h, &join(&key, "hold")));
+        let tls = field(t, "tls").map_or(Some(false), |v| {
+            r.choice(
+                v,
+                &join(&key, "tls"),
+                &[("terminate", true), ("none", false)],
+            )
+        });
+        let Some(name) = name else { continue };
+        if tiers.iter().any(|x| x.name == name) {
+            r.error(
+                item.span(),
+                &key,
+                format!("tier `{name}` is defined twice"),
+                Some("give each tier its own name".into()),
+            );
+            continue;
+        }
+        if let (Some((pools, reads)), Some(balance), Some(hold), Some(tls_terminates)) =
+            (tier, balance, hold, tls)
+        {
+            tiers.push(Tier {
+                name,
+                kind,
+                balance,
+                hold,
+                pools,
+                reads,
+                tls_terminates,
+            });
+        }
+    }
+    tiers
+}
+
+struct PoolCtx<'a> {
+    classes: &'a [String],
+    access: &'a [Access],
+    key: &'a str,
+}
+
+fn read_database(
+    r: &mut Reader,
+    t: &DeTable<'_>,
+    span: Range<usize>,
+    ctx: &PoolCtx<'_>,
+) -> Option<(Vec<Pool>, ReadsTo)> {
+    let reads = field(t, "reads").map_or(Some(ReadsTo::Replicas), |v| {
+        r.choice(
+            v,
+            &join(ctx.key, "reads"),
+            &[
+                ("replicas", ReadsTo::Replicas),
+                ("primary", ReadsTo::Primary),
+                ("any", ReadsTo::Any),
+            ],
+        )
+    });
+    let primary = match field(t, "primary") {
+        Some(v) => {
+            let key = join(ctx.key, "primary");
+            r.table(v, &key).and_then(|p| {
+                r.check_keys(p, &key, PRIMARY_KEYS);
+                read_pool(r, p, Role::Primary, &PoolCtx { key: &key, ..*ctx })
+            })
+        }
+        None => {
+            r.error(
+                span,
+                ctx.key,
+                "a database needs a `primary`".into(),
+                Some("add `primary = { workers = 32, service = \"exp(2ms)\" }`".into()),
+            );
+            None
+        }
+    };
+    let replicas = match field(t, "replicas") {
+        Some(v) => {
+            let key = join(ctx.key, "replicas");
+            r.table(v, &key).and_then(|p| {
+                r.check_keys(p, &key, REPLICA_KEYS);
+                read_pool(r, p, Role::Replicas, &PoolCtx { key: &key, ..*ctx })
+            })
+        }
+        None => Some(Pool {
+            role: Role::Replicas,
+            instances: 0,
+            workers: 1,
+            queue: None,
+            service: Vec::new(),
+        }),
+    };
+    Some((vec![primary?, replicas?], reads?))
+}
+
+fn read_pool(r: &mut Reader, t: &DeTable<'_>, role: Role, ctx: &PoolCtx<'_>) -> Option<Pool> {
+    let key = ctx.key;
+    let count_key = if role == Role::Replicas {
+        "count"
+    } else {
+        "instances"
+    };
+    let min_count = if role == Role::Replicas { 0 } else { 1 };
+    let instances = match (role, field(t, count_key)) {
+        (Role::Primary, _) => Some(1),
+        (_, Some(v)) => r.int(v, &join(key, count_key), min_count, 10_000),
+        (_, None) => Some(1),
+    };
+    let workers =
+        field(t, "workers").map_or(Some(1), |v| r.int(v, &join(key, "workers"), 1, 1_000_000));
+    let queue = match field(t, "queue") {
+        None => Some(None),
+        Some(v) if matches!(v.get_ref(), DeValue::String(s) if s == "unbounded") => Some(None),
+        Some(v) if matches!(v.get_ref(), DeValue::Integer(_)) => r
+            .int(v, &join(key, "queue"), 0, 100_000_000)
+            .map(|q| Some(q as u32)),
+        Some(v) => {
+            r.error(
+                v.span(),
+                &join(key, "queue"),
+                "expected a whole number or \"unbounded\"".into(),
+                Some("the queue is the waiting room per instance; 0 means none".into()),
+            );
+            None
+        }
+    };
+    let service = match field(t, "service") {
+        Some(v) => read_service(r, v, &join(key, "service"), ctx),
+        None if role == Role::Replicas && instances == Some(0) => Some(Vec::new()),
+        None => {
+            r.error(
+                r_span(t),
+                key,
+                "missing `service`".into(),
+                Some("add e.g. `service = \"exp(2ms)\"`".into()),
+            );
+            None
+        }
+    };
+    Some(Pool {
+        role,
+        instances: instances? as u32,
+        workers: workers? as u32,
+        queue: queue?,
+        service: service?,
+    })
+}
+
+/// A span for a table with no span of its own: its first key.
+fn r_span(t: &DeTable<'_>) -> Range<usize> {
+    t.iter().next().map_or(0..0, |(k, _)| k.span())
+}
+
+/// A service time: one distribution for all classes, or a table keyed by
+/// class name, `read`/`write`, or `default` (looked up in that order).
+fn read_service(r: &mut Reader, v: &Value<'_>, key: &str, ctx: &PoolCtx<'_>) -> Option<Vec<Dist>> {
+    match v.get_ref() {
+        DeValue::String(_) => {
+            let d = r.dist(v, key)?;
+            Some(vec![d; ctx.classes.len()])
+        }
+        DeValue::Table(t) => {
+            let mut allowed: Vec<&str> = ctx.classes.iter().map(String::as_str).collect();
+            for k in ["read", "write", "default"] {
+                if !allowed.contains(&k) {
+                    allowed.push(k);
+                }
+            }
+            r.check_keys(t, key, &allowed);
+            let mut parsed: Vec<(String, Option<Dist>)> = Vec::new();
+            for (k, dv) in t.iter() {
+                let name = k.get_ref().to_string();
+                let d = r.dist(dv, &join(key, &name));
+                parsed.push((name, d));
+            }
+            let lookup = |name: &str| parsed.iter().find(|(n, _)| n == name);
+            let mut out = Vec::new();
+            let mut ok = true;
+            for (c, access) in ctx.classes.iter().zip(ctx.access) {
+                let acc = if *access == Access::Write {
+                    "write"
+                } else {
+                    "read"
+                };
+                match lookup(c)
+                    .or_else(|| lookup(acc))
+                    .or_else(|| lookup("default"))
+                {
+                    Some((_, Some(d))) => out.push(d.clone()),
+                    Some((_, None)) => ok = false,
+                    None => {
+                        r.error(
+                            v.span(),
+                            key,
+                            format!("no service time for class `{c}`"),
+                            Some(format!(
+                                "add `{c} = \"...\"`, `{acc} = \"...\"` or `default = \"...\"`"
+                            )),
+                        );
+                        ok = false;
+                    }
+                }
+            }
+            ok.then_some(out)
+        }
+        _ => {
+            r.error(v.span(), key, "expected a distribution string or a table of them by class".into(), Some("e.g. service = \"exp(2ms)\" or service = { read = \"exp(2ms)\", write = \"exp(8ms)\" }".into()));
+            None
+        }
+    }
+}
+
