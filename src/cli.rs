@@ -276,6 +276,7 @@ fn run(a: &RunArgs) -> u8 {
         ),
         (layout.summary_csv(), report::write_summary_csv),
         (layout.timeseries_csv(), report::write_timeseries_csv),
+        (layout.faults_csv(), report::write_faults_csv),
     ];
     for (file, writer) in writes {
         if let Err(e) = layout.write_atomic(&file, |w| writer(&rr, w)) {

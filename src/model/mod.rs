@@ -5,13 +5,18 @@
 //! (workers, a FIFO accept queue, a service time per class). Firewalls,
 //! balancers, web and app servers and the database are the same mechanism
 //! with different settings: the database is a primary pool and a replica
-//! pool, and reads and writes pick their pool by the class's access.
+//! pool, and reads and writes pick their stations by the class's access and
+//! by which station is the primary now (failover can change it).
 
+mod faults;
 mod run;
 
 use crate::dist::{Calls, Sampler};
 use crate::engine::stream_id;
-use crate::scenario::{Arrivals, Balance, Scenario, Simulation};
+use crate::scenario::{
+    Access, Arrivals, Balance, Client, Failover, FaultKind, FaultTarget, HealthCheck, Kind,
+    ReadsTo, Role, Scenario, Simulation,
+};
 
 pub use run::run_replication;
 
@@ -26,6 +31,10 @@ pub(crate) struct StationDef {
     pub queue_cap: u32,
     pub index_in_pool: u32,
     pub stream: u32,
+    /// Health checks run on this station by a tier that sends to it.
+    pub health_check: Option<HealthCheck>,
+    /// `web#1`, `db primary`: for the fault timeline.
+    pub label: String,
 }
 
 /// A pool of identical instances.
@@ -35,20 +44,34 @@ pub(crate) struct PoolDef {
     pub count: u32,
     /// Service time per class.
     pub service: Vec<Sampler>,
+    /// Random failures: time to failure, time to repair.
+    pub failures: Option<(Sampler, Sampler)>,
+}
+
+/// Where a step sends a request.
+#[derive(Clone, Debug)]
+pub(crate) enum Target {
+    /// A fixed set of stations.
+    Stations(Vec<u32>),
+    /// A database, whose primary and replicas can change.
+    Db { db: u32, access: Access },
 }
 
 /// One step of a class's route, with everything the hot loop needs resolved.
 #[derive(Clone, Debug)]
 pub(crate) struct StepDef {
     pub calls: Calls,
-    /// Stations a request may be sent to at this step.
-    pub candidates: Vec<u32>,
+    pub target: Target,
     /// How the instance is picked (the previous tier's balance).
     pub policy: Balance,
     /// Which round-robin counter the policy uses (the sending tier's).
     pub rr_slot: usize,
     /// The worker stays busy until the request finishes the steps after this.
     pub holds: bool,
+    /// The tier's own response deadline (`timeout`), ns.
+    pub timeout_ns: Option<u64>,
+    /// The sender retries a refused connection on another instance this often.
+    pub redispatch: u32,
 }
 
 /// A class: its share and its route.
@@ -58,12 +81,37 @@ pub(crate) struct ClassDef {
     pub steps: Vec<StepDef>,
 }
 
+/// A database tier: its stations and failover settings.
+#[derive(Clone, Debug)]
+pub(crate) struct DbDef {
+    pub name: String,
+    pub primary: u32,
+    pub replicas: Vec<u32>,
+    pub primary_pool: u32,
+    pub replica_pool: u32,
+    pub reads: ReadsTo,
+    pub failover: Option<Failover>,
+    pub writes_wait: bool,
+}
+
+/// A scripted fault resolved to stations.
+#[derive(Clone, Debug)]
+pub(crate) struct FaultDef {
+    pub at_ns: u64,
+    pub duration_ns: u64,
+    pub stations: Vec<u32>,
+    pub kind: FaultKind,
+}
+
 /// The runnable model. Immutable: replications share it.
 #[derive(Clone, Debug)]
 pub struct Model {
     pub(crate) stations: Vec<StationDef>,
     pub(crate) pools: Vec<PoolDef>,
     pub(crate) classes: Vec<ClassDef>,
+    pub(crate) dbs: Vec<DbDef>,
+    pub(crate) faults: Vec<FaultDef>,
+    pub(crate) client: Client,
     pub(crate) arrivals: Arrivals,
     pub(crate) think: Option<Sampler>,
     pub(crate) sim: Simulation,
@@ -83,76 +131,143 @@ impl Model {
                 idx.push(pools.len());
                 let first = stations.len() as u32;
                 for i in 0..p.instances {
+                    let label = match p.role {
+                        Role::Instances if p.instances == 1 => tier.name.clone(),
+                        Role::Instances => format!("{}#{i}", tier.name),
+                        Role::Primary => format!("{} primary", tier.name),
+                        Role::Replicas => format!("{} replica#{i}", tier.name),
+                    };
                     stations.push(StationDef {
                         pool: pools.len() as u32,
                         workers: p.workers,
                         queue_cap: p.queue.unwrap_or(u32::MAX),
                         index_in_pool: i,
                         stream: stream_id(&format!("service/{}/{}/{i}", tier.name, pi)),
+                        health_check: None,
+                        label,
                     });
                 }
                 pools.push(PoolDef {
                     first_station: first,
                     count: p.instances,
                     service: p.service.iter().map(|d| d.sampler()).collect(),
+                    failures: p
+                        .failures
+                        .as_ref()
+                        .map(|f| (f.time_to_failure.sampler(), f.time_to_repair.sampler())),
                 });
             }
             pool_index.push(idx);
         }
-        let mut cum = 0.0;
-        let classes = s
-            .classes
+        let tier_stations = |t: usize| -> Vec<u32> {
+            pool_index[t]
+                .iter()
+                .flat_map(|&p| pools[p].first_station..pools[p].first_station + pools[p].count)
+                .collect()
+        };
+        // Databases, in tier order.
+        let mut dbs = Vec::new();
+        let mut db_of_tier = vec![None; s.tiers.len()];
+        for (ti, tier) in s
+            .tiers
             .iter()
-            .map(|c| {
-                cum += c.share;
-                let steps = c
-                    .route
-                    .iter()
-                    .enumerate()
-                    .map(|(i, step)| {
-                        let tier = &s.tiers[step.tier];
-                        let candidates = tier
-                            .pools_for(c.access)
-                            .into_iter()
-                            .flat_map(|p| {
-                                let pd = &pools[pool_index[step.tier][p]];
-                                pd.first_station..pd.first_station + pd.count
-                            })
-                            .collect();
-                        let (policy, rr_slot) = match i.checked_sub(1) {
-                            Some(prev) => {
-                                let t = c.route[prev].tier;
-                                (s.tiers[t].balance, t)
-                            }
-                            None => (Balance::Random, s.tiers.len()),
-                        };
-                        StepDef {
-                            calls: step.calls,
-                            candidates,
-                            policy,
-                            rr_slot,
-                            holds: tier.hold && i + 1 < c.route.len(),
-                        }
-                    })
-                    .collect();
-                ClassDef {
-                    cum_share: cum,
-                    steps,
+            .enumerate()
+            .filter(|(_, t)| t.kind == Kind::Database)
+        {
+            let (pp, rp) = (pool_index[ti][0], pool_index[ti][1]);
+            db_of_tier[ti] = Some(dbs.len() as u32);
+            dbs.push(DbDef {
+                name: tier.name.clone(),
+                primary: pools[pp].first_station,
+                replicas: (pools[rp].first_station..pools[rp].first_station + pools[rp].count)
+                    .collect(),
+                primary_pool: pp as u32,
+                replica_pool: rp as u32,
+                reads: tier.reads,
+                failover: tier.failover,
+                writes_wait: tier.writes_wait,
+            });
+        }
+        let mut cum = 0.0;
+        let mut classes = Vec::new();
+        for c in &s.classes {
+            cum += c.share;
+            let mut steps = Vec::new();
+            for (i, step) in c.route.iter().enumerate() {
+                let tier = &s.tiers[step.tier];
+                let target = match db_of_tier[step.tier] {
+                    Some(db) => Target::Db {
+                        db,
+                        access: c.access,
+                    },
+                    None => Target::Stations(tier_stations(step.tier)),
+                };
+                let sender = i.checked_sub(1).map(|prev| &s.tiers[c.route[prev].tier]);
+                if let Some(hc) = sender.and_then(|t| t.health_check) {
+                    for st in tier_stations(step.tier) {
+                        stations[st as usize].health_check.get_or_insert(hc);
+                    }
+                }
+                steps.push(StepDef {
+                    calls: step.calls,
+                    target,
+                    policy: sender.map_or(Balance::Random, |t| t.balance),
+                    rr_slot: i
+                        .checked_sub(1)
+                        .map_or(s.tiers.len(), |prev| c.route[prev].tier),
+                    holds: tier.hold && i + 1 < c.route.len(),
+                    timeout_ns: tier.timeout_ns,
+                    redispatch: sender.filter(|t| t.redispatch).map_or(0, |t| t.retries),
+                });
+            }
+            classes.push(ClassDef {
+                cum_share: cum,
+                steps,
+            });
+        }
+        if let Some(last) = classes.last_mut() {
+            last.cum_share = f64::INFINITY; // rounding can never leave a draw unassigned
+        }
+        let faults = s
+            .faults
+            .iter()
+            .map(|f| {
+                let tier = &s.tiers[f.tier];
+                let stations = match f.target {
+                    FaultTarget::Tier => tier_stations(f.tier),
+                    FaultTarget::Instance(i) => {
+                        vec![pools[pool_index[f.tier][0]].first_station + i]
+                    }
+                    FaultTarget::Role(role) => tier
+                        .pools
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, p)| p.role == role)
+                        .flat_map(|(pi, _)| {
+                            let p = &pools[pool_index[f.tier][pi]];
+                            p.first_station..p.first_station + p.count
+                        })
+                        .collect(),
+                };
+                FaultDef {
+                    at_ns: f.at_ns,
+                    duration_ns: f.duration_ns,
+                    stations,
+                    kind: f.kind,
                 }
             })
-            .collect::<Vec<_>>();
+            .collect();
         let think = match &s.arrivals {
             Arrivals::Closed { think, .. } => Some(think.sampler()),
             _ => None,
         };
-        let mut classes = classes;
-        if let Some(last) = classes.last_mut() {
-            last.cum_share = f64::INFINITY; // rounding can never leave a draw unassigned
-        }
         Model {
             stations,
             pools,
             classes,
+            dbs,
+            faults,
+            client: s.client,
             arrivals: s.arrivals.clone(),
             think,
             sim: s.simulation.clone(),

@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use super::{RunReport, slug};
-use crate::stats::{Estimate, SeriesPoint};
+use crate::stats::{Cause, Estimate, SeriesPoint};
 
 fn quote(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
@@ -27,7 +27,7 @@ fn cells(e: &Estimate) -> [String; 2] {
     [num(e.mean), e.half_width.map_or(String::new(), num)]
 }
 
-const SUMMARY_COLUMNS: [&str; 18] = [
+const SUMMARY_COLUMNS: [&str; 28] = [
     "arrival_rps",
     "throughput_rps",
     "utilization",
@@ -36,7 +36,17 @@ const SUMMARY_COLUMNS: [&str; 18] = [
     "wait_mean_ms",
     "drops_rps",
     "drop_fraction",
+    "availability",
     "error_rate",
+    "error_rate_queue_full",
+    "error_rate_timeout",
+    "error_rate_backend_down",
+    "error_rate_no_backend",
+    "error_rate_no_primary",
+    "error_rate_crash",
+    "attempts_per_request",
+    "wasted_fraction",
+    "down_fraction",
     "latency_mean_ms",
     "latency_p50_ms",
     "latency_p90_ms",
@@ -78,6 +88,8 @@ pub fn write_summary_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()>
             ("backlog_growth_rps", ps.backlog_growth_rps),
             ("offered_utilization", offered),
             ("little_ratio", ps.little_ratio),
+            ("wasted_fraction", ps.wasted_fraction),
+            ("down_fraction", ps.down_fraction),
         ];
         write_row(w, "pool", &load.label, &row)?;
     }
@@ -91,7 +103,33 @@ pub fn write_summary_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()>
         let row = [
             ("arrival_rps", cs.offered_rps),
             ("throughput_rps", cs.throughput_rps),
+            ("availability", cs.availability),
             ("error_rate", cs.error_rate),
+            (
+                "error_rate_queue_full",
+                cs.error_rate_by_cause[Cause::QueueFull.index()],
+            ),
+            (
+                "error_rate_timeout",
+                cs.error_rate_by_cause[Cause::Timeout.index()],
+            ),
+            (
+                "error_rate_backend_down",
+                cs.error_rate_by_cause[Cause::BackendDown.index()],
+            ),
+            (
+                "error_rate_no_backend",
+                cs.error_rate_by_cause[Cause::NoBackend.index()],
+            ),
+            (
+                "error_rate_no_primary",
+                cs.error_rate_by_cause[Cause::NoPrimary.index()],
+            ),
+            (
+                "error_rate_crash",
+                cs.error_rate_by_cause[Cause::Crash.index()],
+            ),
+            ("attempts_per_request", cs.attempts_per_request),
             ("latency_mean_ms", cs.latency_mean_ms),
             ("latency_p50_ms", cs.latency_p50_ms),
             ("latency_p90_ms", cs.latency_p90_ms),
@@ -129,7 +167,7 @@ type SeriesColumn = (&'static str, fn(&SeriesPoint) -> &Estimate);
 const SERIES_COLUMNS: [SeriesColumn; 6] = [
     ("offered_rps", |s| &s.offered_rps),
     ("completed_rps", |s| &s.completed_rps),
-    ("dropped_rps", |s| &s.dropped_rps),
+    ("failed_rps", |s| &s.failed_rps),
     ("latency_p50_ms", |s| &s.latency_p50_ms),
     ("latency_p95_ms", |s| &s.latency_p95_ms),
     ("latency_p99_ms", |s| &s.latency_p99_ms),
@@ -143,6 +181,11 @@ pub fn write_timeseries_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<
     let classes: Vec<String> = r.scenario.classes.iter().map(|c| slug(&c.name)).collect();
     let pools: Vec<(usize, String)> = r.pool_rows().map(|(p, l)| (p, slug(&l.label))).collect();
     let mut names: Vec<String> = SERIES_COLUMNS.iter().map(|(n, _)| n.to_string()).collect();
+    names.extend(
+        Cause::ALL
+            .iter()
+            .map(|c| format!("failed_{}_rps", c.as_str())),
+    );
     for c in &classes {
         names.extend(["p50", "p95", "p99"].map(|q| format!("latency_{q}_ms_{c}")));
     }
@@ -166,6 +209,9 @@ pub fn write_timeseries_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<
         for (_, get) in SERIES_COLUMNS {
             row.extend(cells(get(s)));
         }
+        for e in &s.errors_rps {
+            row.extend(cells(e));
+        }
         for c in 0..classes.len() {
             for e in &s.class_latency_ms[c] {
                 row.extend(cells(e));
@@ -177,6 +223,24 @@ pub fn write_timeseries_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<
         }
         debug_assert_eq!(row.len(), header.len());
         writeln!(w, "{}", row.join(","))?;
+    }
+    Ok(())
+}
+
+/// Writes `faults.csv`: every component event of every replication (a
+/// header alone when nothing failed).
+pub fn write_faults_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()> {
+    writeln!(w, "replication,time_s,component,event")?;
+    for (rep, events) in r.summary.timelines.iter().enumerate() {
+        for e in events {
+            writeln!(
+                w,
+                "{rep},{},{},{}",
+                num(e.time_s),
+                quote(&e.component),
+                e.event
+            )?;
+        }
     }
     Ok(())
 }

@@ -7,7 +7,9 @@ use std::io::{self, Write};
 use super::RunReport;
 use super::charts::RenderedChart;
 use super::narrative::verdict_sentences;
-use super::table::{class_table, conservation_line, pool_table, run_line};
+use super::table::{
+    class_table, conservation_line, failure_lines, failure_table, pool_table, run_line,
+};
 use super::topology::{topology_svg, xml_escape};
 
 const CSS: &str = "body{font-family:'Noto Sans','DejaVu Sans',Arial,sans-serif;max-width:1240px;margin:2em auto;padding:0 1em;color:#222}\
@@ -65,6 +67,12 @@ pub fn write_report_html(
     o.push_str("<h2 id=\"summary\">Summary</h2>");
     o.push_str(&html_table(&pool_table(r)));
     o.push_str(&html_table(&class_table(r)));
+    if let Some(t) = failure_table(r) {
+        o.push_str(&html_table(&t));
+    }
+    for line in failure_lines(r) {
+        let _ = write!(o, "<p>{}</p>", xml_escape(&line));
+    }
     let _ = write!(
         o,
         "<p class=\"meta\">{}</p>",

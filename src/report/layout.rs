@@ -63,6 +63,11 @@ impl OutputLayout {
         self.dir.join("timeseries.csv")
     }
 
+    /// `faults.csv`.
+    pub fn faults_csv(&self) -> PathBuf {
+        self.dir.join("faults.csv")
+    }
+
     /// A chart as PNG: `<name>.png`.
     pub fn chart_png(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}.png"))

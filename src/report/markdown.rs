@@ -6,7 +6,9 @@ use std::io::{self, Write};
 use super::RunReport;
 use super::charts::RenderedChart;
 use super::narrative::verdict_sentences;
-use super::table::{class_table, conservation_line, pool_table, run_line};
+use super::table::{
+    class_table, conservation_line, failure_lines, failure_table, pool_table, run_line,
+};
 
 fn md_table(rows: &[Vec<String>]) -> String {
     let mut o = String::new();
@@ -46,6 +48,13 @@ pub fn write_report_md(
     o.push_str(&md_table(&pool_table(r)));
     o.push('\n');
     o.push_str(&md_table(&class_table(r)));
+    if let Some(t) = failure_table(r) {
+        o.push('\n');
+        o.push_str(&md_table(&t));
+    }
+    for line in failure_lines(r) {
+        let _ = writeln!(o, "\n{line}");
+    }
     let _ = writeln!(o, "\n{}\n", conservation_line(r));
     if !charts.is_empty() {
         let _ = writeln!(o, "## Charts\n");

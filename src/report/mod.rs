@@ -14,7 +14,7 @@ mod narrative;
 mod table;
 mod topology;
 
-pub use csv::{write_summary_csv, write_timeseries_csv};
+pub use csv::{write_faults_csv, write_summary_csv, write_timeseries_csv};
 pub use html::write_report_html;
 pub use json::{summary_json, write_summary_json};
 pub use layout::{OutputError, OutputLayout};

@@ -37,14 +37,43 @@ pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
         }
     }
     let all = &r.summary.overall;
-    let drops = all.error_rate.mean * 100.0;
+    let failed = all.error_rate.mean * 100.0;
+    let causes: Vec<String> = crate::stats::Cause::ALL
+        .iter()
+        .filter(|c| all.failed_by_cause[c.index()] > 0)
+        .map(|c| {
+            format!(
+                "{} {:.2}%",
+                c.describe(),
+                all.error_rate_by_cause[c.index()].mean * 100.0
+            )
+        })
+        .collect();
     out.push(format!(
         "End to end, the median request takes {:.1} ms and the 99th percentile {:.1} ms (± {:.1}); {}.",
         all.latency_p50_ms.mean,
         all.latency_p99_ms.mean,
         all.latency_p99_ms.half_width.unwrap_or(f64::NAN),
-        if drops > 0.0 { format!("{drops:.2}% of requests were dropped at a full queue") } else { "no request was dropped".to_string() }
+        if failed > 0.0 {
+            format!("{:.2}% of requests failed ({}), availability {:.3}%", failed, causes.join(", "), all.availability.mean * 100.0)
+        } else {
+            "no request failed".to_string()
+        }
     ));
+    if all.attempts_per_request.mean > 1.0005 {
+        out.push(format!(
+            "Client retries sent {:.2} attempts per request: the stack carried {:.0}% more work than users asked for.",
+            all.attempts_per_request.mean,
+            (all.attempts_per_request.mean - 1.0) * 100.0
+        ));
+    }
+    if r.summary.write_outages.iter().any(|o| !o.is_empty()) {
+        out.push(format!(
+            "Writes had no primary for {:.1} s per replication on average (± {:.1}).",
+            r.summary.write_outage_s.mean,
+            r.summary.write_outage_s.half_width.unwrap_or(f64::NAN)
+        ));
+    }
     for (ti, tier) in s
         .tiers
         .iter()

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::RunReport;
 use crate::analysis::Stability;
-use crate::stats::Estimate;
+use crate::stats::{Cause, Estimate};
 use crate::units::format_duration;
 
 /// Formats `mean ± half-width` with decimals suited to the magnitude.
@@ -127,6 +127,85 @@ pub(crate) fn class_table(r: &RunReport<'_>) -> Vec<Vec<String>> {
     rows
 }
 
+/// Availability and errors by cause, header first; `None` when nothing failed
+/// and nobody retried.
+pub(crate) fn failure_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
+    let all = &r.summary.overall;
+    let retried = r.summary.conservation.attempts > r.summary.conservation.arrived;
+    if all.failed == 0 && !retried && r.summary.timelines.iter().all(Vec::is_empty) {
+        return None;
+    }
+    let causes: Vec<Cause> = Cause::ALL
+        .iter()
+        .copied()
+        .filter(|c| all.failed_by_cause[c.index()] > 0)
+        .collect();
+    let mut head: Vec<String> = vec![
+        "availability".into(),
+        "available %".into(),
+        "failed %".into(),
+    ];
+    head.extend(causes.iter().map(|c| format!("{} %", c.describe())));
+    head.push("attempts/request".into());
+    let mut rows = vec![head];
+    let classes = r
+        .scenario
+        .classes
+        .iter()
+        .map(|c| c.name.as_str())
+        .zip(&r.summary.classes);
+    let many = r.scenario.classes.len() > 1;
+    for (name, c) in classes
+        .filter(|_| many)
+        .chain(std::iter::once(("all", all)))
+    {
+        let mut row = vec![
+            name.to_string(),
+            pm(&c.availability, 100.0),
+            pm(&c.error_rate, 100.0),
+        ];
+        row.extend(
+            causes
+                .iter()
+                .map(|k| pm(&c.error_rate_by_cause[k.index()], 100.0)),
+        );
+        row.push(pm(&c.attempts_per_request, 1.0));
+        rows.push(row);
+    }
+    Some(rows)
+}
+
+/// Lines on outages and wasted work, when there were any.
+pub(crate) fn failure_lines(r: &RunReport<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let outage = &r.summary.write_outage_s;
+    if r.summary.write_outages.iter().any(|o| !o.is_empty()) {
+        out.push(format!(
+            "write outage: no database primary for {} s per replication (inside the window)",
+            pm(outage, 1.0)
+        ));
+    }
+    for (p, load) in r.pool_rows() {
+        let ps = &r.summary.pools[p];
+        if ps.down_fraction.mean > 0.0 {
+            out.push(format!(
+                "{}: down {}% of the time, {} failures per replication",
+                load.label,
+                pm(&ps.down_fraction, 100.0),
+                pm(&ps.failures, 1.0)
+            ));
+        }
+        if ps.wasted_fraction.mean > 0.0 {
+            out.push(format!(
+                "{}: {}% of its busy time served requests already abandoned (wasted work)",
+                load.label,
+                pm(&ps.wasted_fraction, 100.0)
+            ));
+        }
+    }
+    out
+}
+
 /// One line saying what the run was.
 pub(crate) fn run_line(r: &RunReport<'_>) -> String {
     let sim = &r.scenario.simulation;
@@ -145,8 +224,8 @@ pub(crate) fn run_line(r: &RunReport<'_>) -> String {
 pub(crate) fn conservation_line(r: &RunReport<'_>) -> String {
     let c = &r.summary.conservation;
     format!(
-        "requests: {} arrived = {} completed + {} dropped + {} in flight at the end (all replications, warm-up included)",
-        c.arrived, c.completed, c.dropped, c.in_flight
+        "requests: {} arrived = {} completed + {} failed + {} in flight at the end (all replications, warm-up included); {} attempts",
+        c.arrived, c.completed, c.failed, c.in_flight, c.attempts
     )
 }
 
@@ -161,6 +240,13 @@ pub fn render_table(r: &RunReport<'_>) -> String {
     out.push_str(&grid(&pool_table(r)));
     out.push('\n');
     out.push_str(&grid(&class_table(r)));
+    if let Some(t) = failure_table(r) {
+        out.push('\n');
+        out.push_str(&grid(&t));
+    }
+    for line in failure_lines(r) {
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(out, "\n{}\n", conservation_line(r));
     for v in r
         .verdicts

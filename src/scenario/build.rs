@@ -5,13 +5,21 @@ use std::ops::Range;
 use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::did_you_mean;
+use super::faults::{read_client, read_faults};
 use super::read::{Reader, Value, field, join};
-use super::tiers::read_tiers;
 use super::spec::*;
+use super::tiers::read_tiers;
 use crate::dist::Calls;
 use crate::units::NS_PER_SEC;
 
-const TOP_KEYS: &[&str] = &["name", "description", "simulation", "workload", "tier"];
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "simulation",
+    "workload",
+    "tier",
+    "fault",
+];
 const SIM_KEYS: &[&str] = &[
     "duration",
     "warmup",
@@ -20,7 +28,9 @@ const SIM_KEYS: &[&str] = &[
     "sample_every",
     "drain",
 ];
-const WORKLOAD_KEYS: &[&str] = &["rate", "schedule", "users", "think", "classes"];
+const WORKLOAD_KEYS: &[&str] = &[
+    "rate", "schedule", "users", "think", "classes", "timeout", "retry",
+];
 const CLASS_KEYS: &[&str] = &["name", "share", "access", "route", "calls"];
 /// A class as read, before routes are resolved against tier names.
 struct RawClass<'v, 'i> {
@@ -87,6 +97,11 @@ pub(crate) fn read_scenario(
     let accesses: Vec<Access> = raw_classes.iter().map(|c| c.access).collect();
     let tiers = read_tiers(r, doc, &class_names, &accesses);
     let declared = declared_tier_names(doc);
+    let client = match workload {
+        Some(w) => read_client(r, w),
+        None => Some(Client::default()),
+    };
+    let faults = read_faults(r, doc, &tiers, &declared);
     let classes = resolve_routes(r, raw_classes, &tiers, &declared);
     check_warmup_vs_schedule(r, doc, &simulation, &arrivals);
     if !r.diags.is_empty() {
@@ -98,6 +113,8 @@ pub(crate) fn read_scenario(
         arrivals: arrivals?,
         classes: classes?,
         tiers,
+        client: client?,
+        faults: faults?,
     })
 }
 

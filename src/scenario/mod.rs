@@ -6,6 +6,7 @@
 
 mod build;
 pub mod diagnostic;
+mod faults;
 mod read;
 pub mod spec;
 mod tiers;

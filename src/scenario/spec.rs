@@ -3,6 +3,9 @@
 
 use serde::Serialize;
 
+pub use super::faults::{
+    Client, Failover, Failures, Fault, FaultKind, FaultTarget, HealthCheck, Retry,
+};
 use crate::dist::{Calls, Dist};
 
 /// The longest route a class may have (steps), so request state stays inline.
@@ -21,6 +24,10 @@ pub struct Scenario {
     pub classes: Vec<Class>,
     /// Tiers in declaration order.
     pub tiers: Vec<Tier>,
+    /// Client timeout and retries.
+    pub client: Client,
+    /// Scripted outages and slowdowns.
+    pub faults: Vec<Fault>,
 }
 
 /// Run control.
@@ -281,6 +288,19 @@ pub struct Tier {
     /// TLS from the client ends at this tier: later hops carry plaintext.
     /// Descriptive (diagram and report); its CPU cost belongs in `service`.
     pub tls_terminates: bool,
+    /// A request that entered this tier and is not answered within this
+    /// time fails (HAProxy's `timeout server`), in ns.
+    pub timeout_ns: Option<u64>,
+    /// Health checks this tier runs on the instances it sends to.
+    pub health_check: Option<HealthCheck>,
+    /// Connection retries when the chosen instance is down.
+    pub retries: u32,
+    /// The last connection retry may go to another instance.
+    pub redispatch: bool,
+    /// Database failover (databases).
+    pub failover: Option<Failover>,
+    /// Writes wait for a primary instead of failing while there is none.
+    pub writes_wait: bool,
 }
 
 /// Identical instances sharing workers, queue limit and service times.
@@ -296,6 +316,8 @@ pub struct Pool {
     pub queue: Option<u32>,
     /// Service time per class, indexed like [`Scenario::classes`].
     pub service: Vec<Dist>,
+    /// Random failures of each instance.
+    pub failures: Option<Failures>,
 }
 
 impl Tier {

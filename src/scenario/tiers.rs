@@ -4,6 +4,7 @@ use std::ops::Range;
 
 use toml::de::{DeTable, DeValue};
 
+use super::faults::{read_failover, read_failures, read_health_check};
 use super::read::{Reader, Value, field, join};
 use super::spec::*;
 use crate::dist::Dist;
@@ -19,6 +20,11 @@ const TIER_KEYS: &[&str] = &[
     "balance",
     "hold",
     "tls",
+    "timeout",
+    "health_check",
+    "retries",
+    "redispatch",
+    "failures",
 ];
 const DB_KEYS: &[&str] = &[
     "name",
@@ -30,9 +36,15 @@ const DB_KEYS: &[&str] = &[
     "balance",
     "hold",
     "tls",
+    "timeout",
+    "health_check",
+    "retries",
+    "redispatch",
+    "failover",
+    "writes_during_outage",
 ];
-const PRIMARY_KEYS: &[&str] = &["workers", "queue", "service"];
-const REPLICA_KEYS: &[&str] = &["count", "workers", "queue", "service"];
+const PRIMARY_KEYS: &[&str] = &["workers", "queue", "service", "failures"];
+const REPLICA_KEYS: &[&str] = &["count", "workers", "queue", "service", "failures"];
 
 const KINDS: &[(&str, Kind)] = &[
     ("server", Kind::Server),
@@ -49,7 +61,6 @@ const BALANCES: &[(&str, Balance)] = &[
     ("p2c", Balance::PowerOfTwo),
     ("same", Balance::Same),
 ];
-
 
 pub(crate) fn read_tiers(
     r: &mut Reader,
@@ -127,6 +138,11 @@ pub(crate) fn read_tiers(
                 &[("terminate", true), ("none", false)],
             )
         });
+        let replicas = tier
+            .as_ref()
+            .and_then(|(p, _)| p.get(1))
+            .map(|p| p.instances);
+        let settings = read_settings(r, t, &key, replicas);
         let Some(name) = name else { continue };
         if tiers.iter().any(|x| x.name == name) {
             r.error(
@@ -137,8 +153,8 @@ pub(crate) fn read_tiers(
             );
             continue;
         }
-        if let (Some((pools, reads)), Some(balance), Some(hold), Some(tls_terminates)) =
-            (tier, balance, hold, tls)
+        if let (Some((pools, reads)), Some(balance), Some(hold), Some(tls_terminates), Some(x)) =
+            (tier, balance, hold, tls, settings)
         {
             tiers.push(Tier {
                 name,
@@ -148,10 +164,64 @@ pub(crate) fn read_tiers(
                 pools,
                 reads,
                 tls_terminates,
+                timeout_ns: x.timeout_ns,
+                health_check: x.health_check,
+                retries: x.retries,
+                redispatch: x.redispatch,
+                failover: x.failover,
+                writes_wait: x.writes_wait,
             });
         }
     }
     tiers
+}
+
+/// The failure-handling settings of a tier.
+struct Settings {
+    timeout_ns: Option<u64>,
+    health_check: Option<HealthCheck>,
+    retries: u32,
+    redispatch: bool,
+    failover: Option<Failover>,
+    writes_wait: bool,
+}
+
+fn read_settings(
+    r: &mut Reader,
+    t: &DeTable<'_>,
+    key: &str,
+    replicas: Option<u32>,
+) -> Option<Settings> {
+    let timeout_ns = match field(t, "timeout") {
+        Some(v) => Some(r.positive_duration(v, &join(key, "timeout"))?),
+        None => None,
+    };
+    let health_check = match field(t, "health_check") {
+        Some(v) => Some(read_health_check(r, v, &join(key, "health_check"))?),
+        None => None,
+    };
+    let retries = field(t, "retries").map_or(Some(0), |v| r.int(v, &join(key, "retries"), 0, 100));
+    let redispatch =
+        field(t, "redispatch").map_or(Some(false), |v| r.boolean(v, &join(key, "redispatch")));
+    let failover = match field(t, "failover") {
+        Some(v) => Some(read_failover(r, v, &join(key, "failover"), replicas)?),
+        None => None,
+    };
+    let writes_wait = field(t, "writes_during_outage").map_or(Some(false), |v| {
+        r.choice(
+            v,
+            &join(key, "writes_during_outage"),
+            &[("fail", false), ("wait", true)],
+        )
+    });
+    Some(Settings {
+        timeout_ns,
+        health_check,
+        retries: retries? as u32,
+        redispatch: redispatch?,
+        failover,
+        writes_wait: writes_wait?,
+    })
 }
 
 struct PoolCtx<'a> {
@@ -209,6 +279,7 @@ fn read_database(
             workers: 1,
             queue: None,
             service: Vec::new(),
+            failures: None,
         }),
     };
     Some((vec![primary?, replicas?], reads?))
@@ -227,6 +298,7 @@ fn read_pool(r: &mut Reader, t: &DeTable<'_>, role: Role, ctx: &PoolCtx<'_>) -> 
         (_, Some(v)) => r.int(v, &join(key, count_key), min_count, 10_000),
         (_, None) => Some(1),
     };
+    let failures = read_failures(r, t, key);
     let workers =
         field(t, "workers").map_or(Some(1), |v| r.int(v, &join(key, "workers"), 1, 1_000_000));
     let queue = match field(t, "queue") {
@@ -264,6 +336,7 @@ fn read_pool(r: &mut Reader, t: &DeTable<'_>, role: Role, ctx: &PoolCtx<'_>) -> 
         workers: workers? as u32,
         queue: queue?,
         service: service?,
+        failures: failures?,
     })
 }
 
@@ -330,4 +403,3 @@ fn read_service(r: &mut Reader, v: &Value<'_>, key: &str, ctx: &PoolCtx<'_>) -> 
         }
     }
 }
-

@@ -1,13 +1,81 @@
 //! What one replication observed, in raw counts and integrals. The model
 //! fills these in; [`super::summary`] turns R of them into estimates.
 
+use serde::Serialize;
+
 use super::hist::LatencyHistogram;
+
+/// Why an attempt failed. Every failed request has exactly one cause: that
+/// of its last attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// An accept queue was full.
+    QueueFull,
+    /// The client's or a tier's timeout expired.
+    Timeout,
+    /// The chosen instance was down (connection refused).
+    BackendDown,
+    /// Every instance of the next tier was marked down by health checks.
+    NoBackend,
+    /// The database had no primary (a write, or a read routed to the primary).
+    NoPrimary,
+    /// The instance crashed while the request was in its queue, in service,
+    /// or holding one of its workers.
+    Crash,
+}
+
+/// Number of causes.
+pub const N_CAUSES: usize = 6;
+
+impl Cause {
+    /// Every cause, in index order.
+    pub const ALL: [Cause; N_CAUSES] = [
+        Cause::QueueFull,
+        Cause::Timeout,
+        Cause::BackendDown,
+        Cause::NoBackend,
+        Cause::NoPrimary,
+        Cause::Crash,
+    ];
+
+    /// Column-safe name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::QueueFull => "queue_full",
+            Cause::Timeout => "timeout",
+            Cause::BackendDown => "backend_down",
+            Cause::NoBackend => "no_backend",
+            Cause::NoPrimary => "no_primary",
+            Cause::Crash => "crash",
+        }
+    }
+
+    /// Words for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Cause::QueueFull => "queue full",
+            Cause::Timeout => "timeout",
+            Cause::BackendDown => "backend down",
+            Cause::NoBackend => "no backend up",
+            Cause::NoPrimary => "no primary",
+            Cause::Crash => "crash",
+        }
+    }
+
+    /// Index into per-cause arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
 
 /// Observations of one pool (a tier, or a database role) over the window.
 #[derive(Clone, Debug)]
 pub struct PoolObs {
     /// Workers across the pool's instances.
     pub workers: u32,
+    /// Instances.
+    pub instances: u32,
     /// Visits arriving in the window (each call counts).
     pub arrivals: u64,
     /// Services completed in the window.
@@ -18,6 +86,13 @@ pub struct PoolObs {
     pub busy_ns: f64,
     /// Of `busy_ns`, the part where workers were held waiting on later tiers.
     pub held_ns: f64,
+    /// Service time spent on requests whose user had already given up
+    /// (timed out, failed elsewhere): wasted work (worker-ns).
+    pub wasted_ns: f64,
+    /// Integral of instances down over the window (instance-ns).
+    pub down_ns: f64,
+    /// Instance failures in the window.
+    pub failures: u64,
     /// Integral of waiting requests over the window (request-ns).
     pub queue_ns: f64,
     /// Sum of waits of services that started in the window (ns).
@@ -57,11 +132,13 @@ pub struct ClassObs {
     /// User requests completed inside the window, whenever they arrived:
     /// the throughput numerator.
     pub finished_in_window: u64,
-    /// Of those, dropped somewhere (a full queue).
-    pub dropped: u64,
-    /// Of those, still in flight when the run stopped.
+    /// Of those that arrived, failed, by the cause of their last attempt.
+    pub failed: [u64; N_CAUSES],
+    /// Of those, still in flight (or waiting to retry) when the run stopped.
     pub in_flight: u64,
-    /// End-to-end latency of the completed ones.
+    /// Attempts made for them (first attempts and retries).
+    pub attempts: u64,
+    /// End-to-end latency of the completed ones, from their first attempt.
     pub latency: LatencyHistogram,
 }
 
@@ -72,10 +149,16 @@ impl ClassObs {
             arrived: 0,
             completed: 0,
             finished_in_window: 0,
-            dropped: 0,
+            failed: [0; N_CAUSES],
             in_flight: 0,
+            attempts: 0,
             latency: LatencyHistogram::new(3),
         }
+    }
+
+    /// Failed requests, all causes.
+    pub fn failed_total(&self) -> u64 {
+        self.failed.iter().sum()
     }
 }
 
@@ -92,10 +175,12 @@ pub struct Conservation {
     pub arrived: u64,
     /// Completed end to end.
     pub completed: u64,
-    /// Dropped at a full queue.
-    pub dropped: u64,
-    /// Still in the system when the run stopped.
+    /// Failed, with a cause.
+    pub failed: u64,
+    /// Still in the system (or waiting to retry) when the run stopped.
     pub in_flight: u64,
+    /// Attempts made, retries included.
+    pub attempts: u64,
 }
 
 /// One time-series interval `[start, start + width)`.
@@ -109,8 +194,8 @@ pub struct SampleObs {
     pub offered: u64,
     /// User requests completing in the interval.
     pub completed: u64,
-    /// User requests dropped in the interval.
-    pub dropped: u64,
+    /// Failed attempts in the interval, by cause.
+    pub errors: [u64; N_CAUSES],
     /// Median end-to-end latency of completions in the interval (ns, NaN if none).
     pub p50_ns: f64,
     /// 95th percentile of the same (ns, NaN if none).
@@ -125,9 +210,34 @@ pub struct SampleObs {
     pub queue: Vec<f64>,
 }
 
+/// Something that happened to a component: the fault timeline.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimelineEvent {
+    /// When (s from the start of the run).
+    pub time_s: f64,
+    /// Which component: `web#1`, `db primary`, `db`.
+    pub component: String,
+    /// What: `down`, `up`, `marked_down`, `marked_up`, `slow_start`,
+    /// `slow_end`, `primary_lost`, `failover_detected`, `promoted`, `primary_back`.
+    pub event: &'static str,
+}
+
+/// A period when a database took no writes.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WriteOutage {
+    /// The database tier.
+    pub database: String,
+    /// Start (s from the beginning of the run).
+    pub start_s: f64,
+    /// End, or `None` if it lasted past the end of the run.
+    pub end_s: Option<f64>,
+}
+
 /// Everything one replication observed.
 #[derive(Clone, Debug)]
 pub struct RepObs {
+    /// Start of the observation window (ns).
+    pub window_start_ns: u64,
     /// Observation window length (ns).
     pub window_ns: u64,
     /// Per pool, in (tier, pool) order.
@@ -142,6 +252,10 @@ pub struct RepObs {
     pub conservation: Conservation,
     /// The time series, warm-up included.
     pub series: Vec<SampleObs>,
+    /// The fault timeline.
+    pub timeline: Vec<TimelineEvent>,
+    /// Periods without a write primary.
+    pub write_outages: Vec<WriteOutage>,
     /// Events processed (for speed figures).
     pub events: u64,
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::ci::Estimate;
 use super::hist::LatencyHistogram;
-use super::obs::{ClassObs, Conservation, RepObs};
+use super::obs::{ClassObs, Conservation, N_CAUSES, RepObs, TimelineEvent, WriteOutage};
 use crate::units::NS_PER_SEC;
 
 /// Estimates for one pool.
@@ -33,6 +33,12 @@ pub struct PoolSummary {
     pub drop_fraction: Estimate,
     /// Growth of requests present over the window (per s): near 0 when stable.
     pub backlog_growth_rps: Estimate,
+    /// Share of busy worker time spent on requests already abandoned (wasted).
+    pub wasted_fraction: Estimate,
+    /// Share of instance time spent down.
+    pub down_fraction: Estimate,
+    /// Instance failures per replication window.
+    pub failures: Estimate,
     /// Little's law check: time-average waiting / (arrival rate x mean wait); near 1.
     pub little_ratio: Estimate,
 }
@@ -57,8 +63,14 @@ pub struct ClassSummary {
     pub offered_rps: Estimate,
     /// User requests completed per second in the window.
     pub throughput_rps: Estimate,
-    /// Dropped / arrived.
+    /// Completed / offered (user requests arriving in the window).
+    pub availability: Estimate,
+    /// Failed / offered.
     pub error_rate: Estimate,
+    /// Failed / offered, per cause (index order of `Cause::ALL`).
+    pub error_rate_by_cause: Vec<Estimate>,
+    /// Attempts per user request (retry amplification).
+    pub attempts_per_request: Estimate,
     /// Mean end-to-end latency (ms).
     pub latency_mean_ms: Estimate,
     /// Percentiles of end-to-end latency (ms).
@@ -75,8 +87,10 @@ pub struct ClassSummary {
     pub arrived: u64,
     /// Completed (of those that arrived in the window).
     pub completed: u64,
-    /// Dropped.
-    pub dropped: u64,
+    /// Failed.
+    pub failed: u64,
+    /// Failed, per cause.
+    pub failed_by_cause: Vec<u64>,
     /// Still in flight when the run stopped.
     pub in_flight: u64,
 }
@@ -90,8 +104,10 @@ pub struct SeriesPoint {
     pub offered_rps: Estimate,
     /// Completed user requests/s.
     pub completed_rps: Estimate,
-    /// Dropped user requests/s.
-    pub dropped_rps: Estimate,
+    /// Failed attempts/s, all causes.
+    pub failed_rps: Estimate,
+    /// Failed attempts/s per cause (index order of `Cause::ALL`).
+    pub errors_rps: Vec<Estimate>,
     /// Median latency of completions in the interval (ms).
     pub latency_p50_ms: Estimate,
     /// p95 latency of completions in the interval (ms).
@@ -125,6 +141,12 @@ pub struct Summary {
     pub series: Vec<SeriesPoint>,
     /// Events processed in all replications.
     pub events: u64,
+    /// Time without a write primary inside the window, per replication (s).
+    pub write_outage_s: Estimate,
+    /// Write outages, per replication.
+    pub write_outages: Vec<Vec<WriteOutage>>,
+    /// Fault timelines, per replication.
+    pub timelines: Vec<Vec<TimelineEvent>>,
     /// Pooled end-to-end latency distribution per class, then all classes:
     /// `(latency_ms, fraction at or below)` points, increasing.
     pub latency_cdf: Vec<Vec<(f64, f64)>>,
@@ -137,17 +159,20 @@ pub struct ConservationTotals {
     pub arrived: u64,
     /// Completed.
     pub completed: u64,
-    /// Dropped.
-    pub dropped: u64,
+    /// Failed.
+    pub failed: u64,
     /// In flight at the end.
     pub in_flight: u64,
+    /// Attempts, retries included.
+    pub attempts: u64,
 }
 
 impl ConservationTotals {
     fn add(&mut self, c: &Conservation) {
         self.arrived += c.arrived;
         self.completed += c.completed;
-        self.dropped += c.dropped;
+        self.failed += c.failed;
+        self.attempts += c.attempts;
         self.in_flight += c.in_flight;
     }
 }
@@ -172,6 +197,9 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
             conservation: ConservationTotals::default(),
             series: Vec::new(),
             events: 0,
+            write_outage_s: Estimate::from_values([]),
+            write_outages: Vec::new(),
+            timelines: Vec::new(),
             latency_cdf: Vec::new(),
         };
     };
@@ -201,6 +229,14 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
                 ratio(r.pools[p].drops as f64, r.pools[p].arrivals as f64)
             }),
             backlog_growth_rps: est(reps, |r| r.pools[p].backlog_slope_per_s),
+            wasted_fraction: est(reps, |r| ratio(r.pools[p].wasted_ns, r.pools[p].busy_ns)),
+            down_fraction: est(reps, |r| {
+                ratio(
+                    r.pools[p].down_ns,
+                    f64::from(r.pools[p].instances) * r.window_ns as f64,
+                )
+            }),
+            failures: est(reps, |r| r.pools[p].failures as f64),
             little_ratio: est(reps, |r| {
                 let p = &r.pools[p];
                 let lq = p.queue_ns / r.window_ns as f64;
@@ -246,7 +282,12 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
                 start_s: s0.start_ns as f64 / NS_PER_SEC as f64,
                 offered_rps: est(reps, |r| r.series[i].offered as f64 / width),
                 completed_rps: est(reps, |r| r.series[i].completed as f64 / width),
-                dropped_rps: est(reps, |r| r.series[i].dropped as f64 / width),
+                failed_rps: est(reps, |r| {
+                    r.series[i].errors.iter().sum::<u64>() as f64 / width
+                }),
+                errors_rps: (0..N_CAUSES)
+                    .map(|k| est(reps, |r| r.series[i].errors[k] as f64 / width))
+                    .collect(),
                 latency_p50_ms: est(reps, |r| r.series[i].p50_ns / 1e6),
                 latency_p95_ms: est(reps, |r| r.series[i].p95_ns / 1e6),
                 latency_p99_ms: est(reps, |r| r.series[i].p99_ns / 1e6),
@@ -273,6 +314,18 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
         conservation,
         series,
         events: reps.iter().map(|r| r.events).sum(),
+        write_outage_s: est(reps, |r| {
+            let (w0, w1) = (
+                r.window_start_ns as f64 / 1e9,
+                (r.window_start_ns + r.window_ns) as f64 / 1e9,
+            );
+            r.write_outages
+                .iter()
+                .map(|o| (o.end_s.unwrap_or(w1).min(w1) - o.start_s.max(w0)).max(0.0))
+                .sum()
+        }),
+        write_outages: reps.iter().map(|r| r.write_outages.clone()).collect(),
+        timelines: reps.iter().map(|r| r.timeline.clone()).collect(),
         latency_cdf: (0..first.classes.len())
             .map(|c| pooled_cdf(reps.iter().map(|r| &r.classes[c].latency)))
             .chain(std::iter::once(pooled_cdf(
@@ -313,8 +366,21 @@ fn class_summary(
     ClassSummary {
         offered_rps: est(reps, |r| get(r).arrived as f64 / secs(r)),
         throughput_rps: est(reps, |r| get(r).finished_in_window as f64 / secs(r)),
+        availability: est(reps, |r| {
+            ratio(get(r).completed as f64, get(r).arrived as f64)
+        }),
         error_rate: est(reps, |r| {
-            ratio(get(r).dropped as f64, get(r).arrived as f64)
+            ratio(get(r).failed_total() as f64, get(r).arrived as f64)
+        }),
+        error_rate_by_cause: (0..N_CAUSES)
+            .map(|k| {
+                est(reps, |r| {
+                    ratio(get(r).failed[k] as f64, get(r).arrived as f64)
+                })
+            })
+            .collect(),
+        attempts_per_request: est(reps, |r| {
+            ratio(get(r).attempts as f64, get(r).arrived as f64)
         }),
         latency_mean_ms: est(reps, |r| get(r).latency.mean_ns() / 1e6),
         latency_p50_ms: q(0.5),
@@ -324,7 +390,10 @@ fn class_summary(
         latency_p999_ms: q(0.999),
         arrived: reps.iter().map(|r| get(r).arrived).sum(),
         completed: reps.iter().map(|r| get(r).completed).sum(),
-        dropped: reps.iter().map(|r| get(r).dropped).sum(),
+        failed: reps.iter().map(|r| get(r).failed_total()).sum(),
+        failed_by_cause: (0..N_CAUSES)
+            .map(|k| reps.iter().map(|r| get(r).failed[k]).sum())
+            .collect(),
         in_flight: reps.iter().map(|r| get(r).in_flight).sum(),
     }
 }

@@ -1,4 +1,4 @@
-//! Every request is accounted for, exactly: arrived = completed + dropped +
+//! Every request is accounted for, exactly: arrived = completed + failed +
 //! in flight, for the whole run and for the window, per class.
 
 use crate::support::*;
@@ -9,31 +9,31 @@ fn assert_conserved(name: &str, reps: &[RepObs]) {
         let c = &r.conservation;
         assert_eq!(
             c.arrived,
-            c.completed + c.dropped + c.in_flight,
+            c.completed + c.failed + c.in_flight,
             "{name} rep {i}: {c:?}"
         );
         let mut window = (0, 0, 0, 0);
         for (k, cl) in r.classes.iter().enumerate() {
             assert_eq!(
                 cl.arrived,
-                cl.completed + cl.dropped + cl.in_flight,
+                cl.completed + cl.failed_total() + cl.in_flight,
                 "{name} rep {i} class {k}"
             );
             window.0 += cl.arrived;
             window.1 += cl.completed;
-            window.2 += cl.dropped;
+            window.2 += cl.failed_total();
             window.3 += cl.in_flight;
         }
         let o = &r.overall;
         assert_eq!(
             window,
-            (o.arrived, o.completed, o.dropped, o.in_flight),
+            (o.arrived, o.completed, o.failed_total(), o.in_flight),
             "{name} rep {i}: classes sum to all"
         );
         // Drops at pools are drops of user requests (one drop ends a request).
         let pool_drops: u64 = r.pools.iter().map(|p| p.drops).sum();
         assert!(
-            pool_drops <= c.dropped,
+            pool_drops <= c.failed,
             "{name}: window drops within whole-run drops"
         );
     }
@@ -108,7 +108,7 @@ replicas = { count = 2, workers = 1, queue = 2, service = "exp(2ms)" }
     let (reps, sum) = run(&s);
     assert_conserved("closed, bounded, holding", &reps);
     assert!(
-        sum.overall.dropped > 0,
+        sum.overall.failed > 0,
         "the small queues must drop something"
     );
     assert!(sum.overall.completed > 0);

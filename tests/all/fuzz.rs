@@ -74,7 +74,7 @@ proptest! {
                 let model = Model::build(&s);
                 let reps = run_replications(&model, 1, &|| {});
                 let c = reps[0].conservation;
-                prop_assert_eq!(c.arrived, c.completed + c.dropped + c.in_flight);
+                prop_assert_eq!(c.arrived, c.completed + c.failed + c.in_flight);
             }
             Err(e) => {
                 prop_assert!(!e.diagnostics.is_empty());

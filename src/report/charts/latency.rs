@@ -6,8 +6,9 @@ use plotters::prelude::*;
 
 use super::throughput::over_time;
 use super::{
-    Chart, ChartError, LegendItem, axis_font, draw_empty, draw_estimate_line, err, shade_warmup,
-    tick_font, tick_label, title_font, with_legend, y_max,
+    Chart, ChartError, LegendItem, axis_font, band_legend, draw_bands, draw_empty,
+    draw_estimate_line, err, fault_bands, shade_warmup, tick_font, tick_label, title_font,
+    with_legend, y_max,
 };
 use crate::report::RunReport;
 use crate::stats::Estimate;
@@ -67,6 +68,8 @@ impl Chart for LatencyOverTime<'_> {
                 filled: true,
             });
         }
+        let bands = fault_bands(r);
+        items.extend(band_legend(&bands));
         let plot = with_legend(&area, &items)?;
         // Panels: all requests, then each class (when there is more than one).
         type Getter<'g> = Box<dyn Fn(usize, &crate::stats::SeriesPoint) -> Estimate + 'g>;
@@ -111,6 +114,7 @@ impl Chart for LatencyOverTime<'_> {
                 r.scenario.simulation.warmup_ns as f64 / 1e9,
                 top,
             )?;
+            draw_bands(&mut chart, &bands, top)?;
             for (points, c) in lines.iter().zip(COLORS) {
                 draw_estimate_line(&mut chart, points, c, 2)?;
             }

@@ -5,8 +5,9 @@ use plotters::prelude::*;
 
 use super::throughput::over_time;
 use super::{
-    Chart, ChartError, LegendItem, axis_font, color, draw_empty, draw_estimate_line, err,
-    shade_warmup, tick_font, tick_label, title_font, with_legend, y_max,
+    Chart, ChartError, LegendItem, axis_font, band_legend, color, draw_bands, draw_empty,
+    draw_estimate_line, err, fault_bands, shade_warmup, tick_font, tick_label, title_font,
+    with_legend, y_max,
 };
 use crate::report::RunReport;
 
@@ -31,7 +32,7 @@ impl Chart for QueueLength<'_> {
             return draw_empty(root, &self.title(), "no time series in this run");
         }
         let area = root.titled(&self.title(), title_font()).map_err(err)?;
-        let items: Vec<LegendItem> = pools
+        let mut items: Vec<LegendItem> = pools
             .iter()
             .enumerate()
             .map(|(i, (_, l))| LegendItem {
@@ -40,6 +41,8 @@ impl Chart for QueueLength<'_> {
                 filled: false,
             })
             .collect();
+        let bands = fault_bands(r);
+        items.extend(band_legend(&bands));
         let plot = with_legend(&area, &items)?;
         let lines: Vec<_> = pools
             .iter()
@@ -69,6 +72,7 @@ impl Chart for QueueLength<'_> {
             r.scenario.simulation.warmup_ns as f64 / 1e9,
             top,
         )?;
+        draw_bands(&mut chart, &bands, top)?;
         for (i, points) in lines.iter().enumerate() {
             draw_estimate_line(&mut chart, points, color(i), 2)?;
         }

@@ -238,3 +238,126 @@ pub(crate) fn tick_label(v: &f64) -> String {
         s
     }
 }
+
+/// A period to shade on time charts.
+pub(crate) struct Band {
+    pub start_s: f64,
+    pub end_s: f64,
+    pub kind: BandKind,
+}
+
+/// What a band shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BandKind {
+    Down,
+    MarkedDown,
+    WriteOutage,
+    Slow,
+}
+
+impl BandKind {
+    pub(crate) const ALL: [BandKind; 4] = [
+        BandKind::Down,
+        BandKind::MarkedDown,
+        BandKind::WriteOutage,
+        BandKind::Slow,
+    ];
+
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            BandKind::Down => "instance down",
+            BandKind::MarkedDown => "marked down by checks",
+            BandKind::WriteOutage => "no write primary",
+            BandKind::Slow => "slowdown",
+        }
+    }
+
+    pub(crate) fn color(self) -> RGBColor {
+        match self {
+            BandKind::Down => RGBColor(245, 183, 177),
+            BandKind::MarkedDown => RGBColor(250, 215, 160),
+            BandKind::WriteOutage => RGBColor(215, 189, 226),
+            BandKind::Slow => RGBColor(174, 214, 241),
+        }
+    }
+}
+
+/// The fault periods of the first replication, from its timeline.
+pub(crate) fn fault_bands(r: &crate::report::RunReport<'_>) -> Vec<Band> {
+    let end = r.scenario.simulation.window_end_ns() as f64 / 1e9;
+    let mut out = Vec::new();
+    let Some(events) = r.summary.timelines.first() else {
+        return out;
+    };
+    let pairs = [
+        ("down", "up", BandKind::Down),
+        ("marked_down", "marked_up", BandKind::MarkedDown),
+        ("slow_start", "slow_end", BandKind::Slow),
+    ];
+    for (open, close, kind) in pairs {
+        let mut started: Vec<(&str, f64)> = Vec::new();
+        for e in events {
+            if e.event == open {
+                started.push((&e.component, e.time_s));
+            } else if e.event == close
+                && let Some(i) = started.iter().position(|(c, _)| *c == e.component)
+            {
+                let (_, t) = started.remove(i);
+                out.push(Band {
+                    start_s: t,
+                    end_s: e.time_s.min(end),
+                    kind,
+                });
+            }
+        }
+        out.extend(started.into_iter().map(|(_, t)| Band {
+            start_s: t,
+            end_s: end,
+            kind,
+        }));
+    }
+    if let Some(outages) = r.summary.write_outages.first() {
+        out.extend(outages.iter().map(|o| Band {
+            start_s: o.start_s,
+            end_s: o.end_s.unwrap_or(end).min(end),
+            kind: BandKind::WriteOutage,
+        }));
+    }
+    out.retain(|b| b.start_s < end);
+    out
+}
+
+/// Legend entries for the band kinds present.
+pub(crate) fn band_legend(bands: &[Band]) -> Vec<LegendItem> {
+    BandKind::ALL
+        .iter()
+        .filter(|k| bands.iter().any(|b| b.kind == **k))
+        .map(|k| LegendItem {
+            label: format!("{} (rep. 1)", k.label()),
+            color: k.color(),
+            filled: true,
+        })
+        .collect()
+}
+
+/// Shades the fault bands across the full height.
+pub(crate) fn draw_bands<DB: DrawingBackend, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    bands: &[Band],
+    y_top: f64,
+) -> Result<(), ChartError>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    for b in bands {
+        let end = b.end_s.max(b.start_s + 0.2);
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(b.start_s, 0.0), (end, y_top)],
+                b.kind.color().mix(0.55).filled(),
+            )))
+            .map_err(err)?;
+    }
+    Ok(())
+}

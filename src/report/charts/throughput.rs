@@ -1,15 +1,17 @@
-//! Throughput over time: offered, completed and dropped requests/s, with
-//! 95% bands across replications and the warm-up shaded.
+//! Throughput over time: offered and completed requests/s, failed attempts
+//! stacked by cause, with 95% bands across replications, the warm-up shaded
+//! and fault periods marked.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    Chart, ChartError, LegendItem, axis_font, draw_empty, draw_estimate_line, err, shade_warmup,
-    tick_font, tick_label, title_font, with_legend, y_max,
+    Chart, ChartError, LegendItem, axis_font, band_legend, draw_bands, draw_empty,
+    draw_estimate_line, err, fault_bands, shade_warmup, tick_font, tick_label, title_font,
+    with_legend, y_max,
 };
 use crate::report::RunReport;
-use crate::stats::{Estimate, SeriesPoint};
+use crate::stats::{Cause, Estimate, SeriesPoint};
 
 pub(crate) struct Throughput<'a> {
     pub r: &'a RunReport<'a>,
@@ -29,6 +31,15 @@ pub(crate) fn over_time(
         .collect()
 }
 
+const CAUSE_COLORS: [RGBColor; 6] = [
+    RGBColor(214, 39, 40),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(188, 189, 34),
+];
+
 impl Chart for Throughput<'_> {
     fn name(&self) -> &'static str {
         "throughput"
@@ -43,40 +54,59 @@ impl Chart for Throughput<'_> {
         if r.summary.series.is_empty() {
             return draw_empty(root, &self.title(), "no time series in this run");
         }
-        // Offered last and thinner, so it shows on top of completed where they agree.
-        let lines = [
-            (
-                "completed",
-                RGBColor(44, 160, 44),
-                over_time(r, |s| s.completed_rps),
-            ),
-            (
-                "dropped (queue full)",
-                RGBColor(214, 39, 40),
-                over_time(r, |s| s.dropped_rps),
-            ),
-            (
-                "offered",
-                RGBColor(40, 40, 40),
-                over_time(r, |s| s.offered_rps),
-            ),
-        ];
-        let area = root.titled(&self.title(), title_font()).map_err(err)?;
-        let mut items: Vec<LegendItem> = lines
-            .iter()
-            .map(|(l, c, _)| LegendItem {
-                label: l.to_string(),
-                color: *c,
-                filled: false,
-            })
+        let completed = over_time(r, |s| s.completed_rps);
+        let offered = over_time(r, |s| s.offered_rps);
+        // Causes that occurred, stacked in index order (mean rates).
+        let causes: Vec<usize> = (0..Cause::ALL.len())
+            .filter(|&k| r.summary.series.iter().any(|s| s.errors_rps[k].mean > 0.0))
             .collect();
+        let bands = fault_bands(r);
+        let area = root.titled(&self.title(), title_font()).map_err(err)?;
+        let mut items = vec![
+            LegendItem {
+                label: "offered".into(),
+                color: RGBColor(40, 40, 40),
+                filled: false,
+            },
+            LegendItem {
+                label: "completed".into(),
+                color: RGBColor(44, 160, 44),
+                filled: false,
+            },
+        ];
+        if causes.is_empty() {
+            items.push(LegendItem {
+                label: "failed: none".into(),
+                color: CAUSE_COLORS[0],
+                filled: false,
+            });
+        }
+        for &k in &causes {
+            items.push(LegendItem {
+                label: format!("failed: {}", Cause::ALL[k].describe()),
+                color: CAUSE_COLORS[k],
+                filled: true,
+            });
+        }
         items.push(LegendItem {
             label: "95% interval".into(),
             color: RGBColor(205, 205, 205),
             filled: true,
         });
+        items.extend(band_legend(&bands));
         let plot = with_legend(&area, &items)?;
-        let top = y_max(lines.iter().flat_map(|(_, _, p)| p.iter().map(|(_, e)| e)));
+        let stacked_top = r
+            .summary
+            .series
+            .iter()
+            .map(|s| {
+                causes
+                    .iter()
+                    .map(|&k| s.errors_rps[k].mean.max(0.0))
+                    .sum::<f64>()
+            })
+            .fold(0.0, f64::max);
+        let top = y_max(offered.iter().chain(&completed).map(|(_, e)| e)).max(stacked_top * 1.12);
         let end = r.scenario.simulation.window_end_ns() as f64 / 1e9;
         let mut chart = ChartBuilder::on(&plot)
             .margin(15)
@@ -100,9 +130,41 @@ impl Chart for Throughput<'_> {
             r.scenario.simulation.warmup_ns as f64 / 1e9,
             top,
         )?;
-        for (i, (_, c, points)) in lines.iter().enumerate() {
-            draw_estimate_line(&mut chart, points, *c, if i == 2 { 1 } else { 3 })?;
+        draw_bands(&mut chart, &bands, top)?;
+        // Failed attempts: areas stacked by cause.
+        let dt = r.scenario.simulation.sample_every_ns as f64 / 1e9;
+        let mut base: Vec<f64> = vec![0.0; r.summary.series.len()];
+        for &k in &causes {
+            let mut upper = Vec::with_capacity(base.len());
+            for (i, s) in r.summary.series.iter().enumerate() {
+                upper.push(base[i] + s.errors_rps[k].mean.max(0.0));
+            }
+            let xs: Vec<f64> = r
+                .summary
+                .series
+                .iter()
+                .map(|s| (s.start_s + dt / 2.0).min(end))
+                .collect();
+            let mut poly: Vec<(f64, f64)> = xs.iter().zip(&upper).map(|(x, y)| (*x, *y)).collect();
+            poly.extend(xs.iter().zip(&base).rev().map(|(x, y)| (*x, *y)));
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    poly,
+                    CAUSE_COLORS[k].mix(0.75).filled(),
+                )))
+                .map_err(err)?;
+            base = upper;
         }
+        if causes.is_empty() {
+            chart
+                .draw_series(LineSeries::new(
+                    vec![(0.0, 0.0), (end, 0.0)],
+                    CAUSE_COLORS[0].stroke_width(3),
+                ))
+                .map_err(err)?;
+        }
+        draw_estimate_line(&mut chart, &completed, RGBColor(44, 160, 44), 3)?;
+        draw_estimate_line(&mut chart, &offered, RGBColor(40, 40, 40), 1)?;
         Ok(())
     }
 }

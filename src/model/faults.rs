@@ -1,0 +1,269 @@
+//! Failures on the running model: random and scripted outages, slowdowns,
+//! HAProxy-style health checks, and database failover.
+
+use rand::RngExt;
+
+use super::run::{Event, Phase, Sim};
+use crate::scenario::FaultKind;
+use crate::stats::{Cause, TimelineEvent, WriteOutage};
+
+impl Sim<'_> {
+    fn note(&mut self, component: &str, event: &'static str) {
+        self.timeline.push(TimelineEvent {
+            time_s: self.q.now() as f64 / 1e9,
+            component: component.to_string(),
+            event,
+        });
+    }
+
+    /// Schedules the first random failure of every failing station, every
+    /// scripted fault, and the first health check of every checked station.
+    pub(super) fn schedule_faults(&mut self) {
+        let m = self.m;
+        for (s, def) in m.stations.iter().enumerate() {
+            if let Some((ttf, _)) = &m.pools[def.pool as usize].failures {
+                let t = ttf.sample(&mut self.rng_fail);
+                self.q.schedule(t, Event::Fail(s as u32));
+            }
+            if let Some(hc) = def.health_check {
+                let phase = (hc.interval_ns as f64 * self.rng_fail.random::<f64>()) as u64;
+                self.q.schedule(phase, Event::HealthCheck(s as u32));
+            }
+        }
+        for (i, f) in m.faults.iter().enumerate() {
+            self.q.schedule(f.at_ns, Event::FaultStart(i as u32));
+            self.q.schedule(
+                f.at_ns.saturating_add(f.duration_ns),
+                Event::FaultEnd(i as u32),
+            );
+        }
+    }
+
+    pub(super) fn on_random_failure(&mut self, s: u32) {
+        self.go_down(s);
+        let pool = self.m.stations[s as usize].pool as usize;
+        if let Some((_, ttr)) = &self.m.pools[pool].failures {
+            let t = ttr.sample(&mut self.rng_fail);
+            self.q.schedule_in(t, Event::Repair(s));
+        }
+    }
+
+    pub(super) fn on_random_repair(&mut self, s: u32) {
+        self.go_up(s);
+        let pool = self.m.stations[s as usize].pool as usize;
+        if let Some((ttf, _)) = &self.m.pools[pool].failures {
+            let t = ttf.sample(&mut self.rng_fail);
+            self.q.schedule_in(t, Event::Fail(s));
+        }
+    }
+
+    pub(super) fn on_fault(&mut self, f: u32, starts: bool) {
+        let m = self.m;
+        let fault = &m.faults[f as usize];
+        for &s in &fault.stations {
+            match (fault.kind, starts) {
+                (FaultKind::Down, true) => self.go_down(s),
+                (FaultKind::Down, false) => self.go_up(s),
+                (FaultKind::Slow(k), start) => {
+                    let st = &mut self.stations[s as usize];
+                    st.slow = if start { st.slow * k } else { st.slow / k };
+                    let label = &m.stations[s as usize].label;
+                    self.note(label, if start { "slow_start" } else { "slow_end" });
+                }
+            }
+        }
+    }
+
+    /// A station crashes: everything queued, in service or holding one of
+    /// its workers fails with cause `Crash`.
+    fn go_down(&mut self, s: u32) {
+        let st = &mut self.stations[s as usize];
+        st.down_reasons += 1;
+        if st.down_reasons > 1 {
+            return;
+        }
+        self.touch(s);
+        let now = self.q.now();
+        let st = &mut self.stations[s as usize];
+        st.up = false;
+        st.last_crash = Some(now);
+        st.c.failures += 1;
+        let m = self.m;
+        self.note(&m.stations[s as usize].label, "down");
+        let victims: Vec<u32> = (0..self.slab.len() as u32)
+            .filter(|&i| {
+                let r = &self.slab[i as usize];
+                if r.phase == Phase::Free || r.phase == Phase::Backoff {
+                    return false;
+                }
+                let here = matches!(r.phase, Phase::Queued | Phase::InService) && r.station == s;
+                let steps = &m.classes[r.class as usize].steps;
+                here || (0..steps.len()).any(|k| r.inst[k] == s && steps[k].holds)
+            })
+            .collect();
+        let st = &mut self.stations[s as usize];
+        st.busy = 0;
+        st.held = 0;
+        st.queue.clear();
+        for v in victims {
+            self.fail_attempt(v, Cause::Crash);
+        }
+        for db in 0..self.dbs.len() {
+            if self.dbs[db].primary.contains(&s) {
+                self.primary_lost(db as u32);
+            }
+        }
+    }
+
+    fn go_up(&mut self, s: u32) {
+        let st = &mut self.stations[s as usize];
+        st.down_reasons = st.down_reasons.saturating_sub(1);
+        if st.down_reasons > 0 || st.up {
+            return;
+        }
+        self.touch(s);
+        self.stations[s as usize].up = true;
+        let m = self.m;
+        self.note(&m.stations[s as usize].label, "up");
+        for db in 0..self.dbs.len() {
+            let def = &m.dbs[db];
+            let is_member = def.primary == s || def.replicas.contains(&s);
+            if !is_member {
+                continue;
+            }
+            let d = &mut self.dbs[db];
+            if d.primary.is_empty() && d.last_primary == s {
+                // The lost primary is back before any promotion: it takes
+                // writes again and a failover in progress is called off.
+                d.epoch = d.epoch.wrapping_add(1);
+                d.primary.push(s);
+                self.note(&def.name, "primary_back");
+                self.primary_restored(db as u32);
+            } else if !d.primary.contains(&s) && !d.replicas.contains(&s) {
+                // A former primary rejoins as a replica.
+                d.replicas.push(s);
+                self.stations[s as usize].service_pool = def.replica_pool;
+                self.rebuild_any(db as u32);
+            }
+        }
+    }
+
+    fn rebuild_any(&mut self, db: u32) {
+        let d = &mut self.dbs[db as usize];
+        d.any.clear();
+        let (p, r) = (d.primary.clone(), d.replicas.clone());
+        d.any.extend(p);
+        d.any.extend(r);
+    }
+
+    fn primary_lost(&mut self, db: u32) {
+        let now = self.q.now();
+        let m = self.m;
+        let def = &m.dbs[db as usize];
+        let d = &mut self.dbs[db as usize];
+        d.primary.clear();
+        d.outage_start.get_or_insert(now);
+        d.epoch = d.epoch.wrapping_add(1);
+        let epoch = d.epoch;
+        self.rebuild_any(db);
+        self.note(&def.name, "primary_lost");
+        if let Some(f) = def.failover {
+            self.q
+                .schedule_in(f.detection_ns, Event::FailoverDetected { db, epoch });
+        }
+    }
+
+    pub(super) fn on_failover_detected(&mut self, db: u32, epoch: u32) {
+        let d = &self.dbs[db as usize];
+        if d.epoch != epoch || !d.primary.is_empty() {
+            return;
+        }
+        let m = self.m;
+        let def = &m.dbs[db as usize];
+        self.note(&def.name, "failover_detected");
+        if let Some(f) = def.failover {
+            self.q
+                .schedule_in(f.promotion_ns, Event::Promoted { db, epoch });
+        }
+    }
+
+    pub(super) fn on_promoted(&mut self, db: u32, epoch: u32) {
+        let m = self.m;
+        let def = &m.dbs[db as usize];
+        let d = &self.dbs[db as usize];
+        if d.epoch != epoch || !d.primary.is_empty() {
+            return;
+        }
+        let Some(pos) = d
+            .replicas
+            .iter()
+            .position(|&r| self.stations[r as usize].up)
+        else {
+            self.note(&def.name, "promotion_failed");
+            return; // no live replica: writes wait for the primary's repair
+        };
+        let d = &mut self.dbs[db as usize];
+        let s = d.replicas.remove(pos);
+        d.primary.push(s);
+        d.last_primary = s;
+        self.stations[s as usize].service_pool = def.primary_pool;
+        self.note(&m.stations[s as usize].label, "promoted");
+        self.primary_restored(db);
+    }
+
+    /// A database has a primary again: close the outage, send waiting writes.
+    fn primary_restored(&mut self, db: u32) {
+        self.rebuild_any(db);
+        let now = self.q.now();
+        let m = self.m;
+        let d = &mut self.dbs[db as usize];
+        if let Some(start) = d.outage_start.take() {
+            self.outages.push(WriteOutage {
+                database: m.dbs[db as usize].name.clone(),
+                start_s: start as f64 / 1e9,
+                end_s: Some(now as f64 / 1e9),
+            });
+        }
+        let waiting: Vec<(u32, u32)> = self.dbs[db as usize].pending.drain(..).collect();
+        for (req, epoch) in waiting {
+            let r = &self.slab[req as usize];
+            if r.epoch == epoch && r.phase == Phase::Pending {
+                self.slab[req as usize].phase = Phase::Transit;
+                self.visit(req);
+            }
+        }
+    }
+
+    pub(super) fn on_health_check(&mut self, s: u32) {
+        let Some(hc) = self.m.stations[s as usize].health_check else {
+            return;
+        };
+        let st = &mut self.stations[s as usize];
+        if st.up {
+            st.pass_row += 1;
+            st.fail_row = 0;
+            if !st.marked_up && st.pass_row >= hc.rise {
+                st.marked_up = true;
+                let m = self.m;
+                self.note(&m.stations[s as usize].label, "marked_up");
+            }
+        } else {
+            self.q.schedule_in(hc.timeout_ns, Event::CheckFailed(s));
+        }
+        self.q.schedule_in(hc.interval_ns, Event::HealthCheck(s));
+    }
+
+    pub(super) fn on_check_failed(&mut self, s: u32) {
+        let Some(hc) = self.m.stations[s as usize].health_check else {
+            return;
+        };
+        let st = &mut self.stations[s as usize];
+        st.fail_row += 1;
+        st.pass_row = 0;
+        if st.marked_up && st.fail_row >= hc.fall {
+            st.marked_up = false;
+            let m = self.m;
+            self.note(&m.stations[s as usize].label, "marked_down");
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! Failures, health checks, failover, timeouts, retries and scripted faults:
+//! their validated form and how they are read.
+
+use serde::Serialize;
+use toml::de::DeTable;
+
+use super::read::{Reader, Value, field, join};
+use super::spec::{Role, Tier};
+use crate::dist::Dist;
+
+/// Random failures of each instance of a pool.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Failures {
+    /// Time from a repair (or the start) to the next failure.
+    pub time_to_failure: Dist,
+    /// Time from a failure to its repair.
+    pub time_to_repair: Dist,
+}
+
+/// HAProxy-style health checks of the instances a tier sends to.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct HealthCheck {
+    /// Time between checks of one instance (ns).
+    pub interval_ns: u64,
+    /// How long a check of a dead instance takes to fail (ns).
+    pub timeout_ns: u64,
+    /// Consecutive failed checks that mark an instance down.
+    pub fall: u32,
+    /// Consecutive passed checks that mark it up again.
+    pub rise: u32,
+}
+
+/// Database failover: detection, then promotion of a replica.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Failover {
+    /// From the primary's failure to its detection (ns).
+    pub detection_ns: u64,
+    /// From detection to a replica taking writes (ns).
+    pub promotion_ns: u64,
+}
+
+/// Client retries of failed or timed-out requests.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Retry {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// Backoff before the first retry (ns); doubles per retry.
+    pub backoff_ns: u64,
+    /// Cap on the backoff (ns).
+    pub max_backoff_ns: u64,
+    /// Full jitter: the wait is uniform on [0, backoff].
+    pub jitter: bool,
+    /// Retry budget: retries may be at most this fraction of first attempts.
+    pub budget: Option<f64>,
+}
+
+/// What the client does: timeout and retries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Client {
+    /// End-to-end timeout per attempt (ns).
+    pub timeout_ns: Option<u64>,
+    /// Retries of failed attempts.
+    pub retry: Option<Retry>,
+}
+
+/// Which instances a scripted fault hits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultTarget {
+    /// Every instance of the tier.
+    Tier,
+    /// One instance (index in the tier's first pool).
+    Instance(u32),
+    /// A database role.
+    Role(Role),
+}
+
+/// What a scripted fault does.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// The instances crash and stay down for the duration.
+    Down,
+    /// Service times are multiplied by the factor for the duration.
+    Slow(f64),
+}
+
+/// A scripted fault.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Fault {
+    /// Start (ns from the beginning of the run).
+    pub at_ns: u64,
+    /// Length (ns).
+    pub duration_ns: u64,
+    /// Tier index.
+    pub tier: usize,
+    /// Which instances.
+    pub target: FaultTarget,
+    /// Outage or slowdown.
+    pub kind: FaultKind,
+}
+
+/// Reads `failures = { time_to_failure = "...", time_to_repair = "..." }`.
+pub(crate) fn read_failures(
+    r: &mut Reader,
+    t: &DeTable<'_>,
+    key: &str,
+) -> Option<Option<Failures>> {
+    let Some(v) = field(t, "failures") else {
+        return Some(None);
+    };
+    let key = join(key, "failures");
+    let ft = r.table(v, &key)?;
+    r.check_keys(ft, &key, &["time_to_failure", "time_to_repair"]);
+    let mut get = |name: &str| match field(ft, name) {
+        Some(d) => r.dist(d, &join(&key, name)).and_then(|d| {
+            if d.mean() > 0.0 {
+                Some(d)
+            } else {
+                r.error(
+                    d_span(ft, name),
+                    &join(&key, name),
+                    "must have a mean above zero".into(),
+                    None,
+                );
+                None
+            }
+        }),
+        None => {
+            r.error(v.span(), &key, format!("`failures` needs `{name}`"), Some("e.g. failures = { time_to_failure = \"exp(6h)\", time_to_repair = \"exp(10m)\" }".into()));
+            None
+        }
+    };
+    let ttf = get("time_to_failure");
+    let ttr = get("time_to_repair");
+    Some(Some(Failures {
+        time_to_failure: ttf?,
+        time_to_repair: ttr?,
+    }))
+}
+
+fn d_span(t: &DeTable<'_>, name: &str) -> std::ops::Range<usize> {
+    field(t, name).map_or(0..0, |v| v.span())
+}
+
+/// Reads `health_check = { interval, timeout, fall, rise }`.
+pub(crate) fn read_health_check(r: &mut Reader, v: &Value<'_>, key: &str) -> Option<HealthCheck> {
+    let t = r.table(v, key)?;
+    r.check_keys(t, key, &["interval", "timeout", "fall", "rise"]);
+    let interval = field(t, "interval").map_or(Some(2_000_000_000), |x| {
+        r.positive_duration(x, &join(key, "interval"))
+    });
+    let timeout = field(t, "timeout").map_or(Some(1_000_000_000), |x| {
+        r.positive_duration(x, &join(key, "timeout"))
+    });
+    let fall = field(t, "fall").map_or(Some(3), |x| r.int(x, &join(key, "fall"), 1, 1000));
+    let rise = field(t, "rise").map_or(Some(2), |x| r.int(x, &join(key, "rise"), 1, 1000));
+    let (interval_ns, timeout_ns) = (interval?, timeout?);
+    if timeout_ns >= interval_ns {
+        r.error(
+            field(t, "timeout").map_or(v.span(), |x| x.span()),
+            &join(key, "timeout"),
+            "a health check's timeout must be shorter than its interval".into(),
+            Some(
+                "checks start every `interval`; one cannot still be waiting when the next begins"
+                    .into(),
+            ),
+        );
+        return None;
+    }
+    Some(HealthCheck {
+        interval_ns,
+        timeout_ns,
+        fall: fall? as u32,
+        rise: rise? as u32,
+    })
+}
+
+/// Reads `failover = { detection, promotion }` for a database.
+pub(crate) fn read_failover(
+    r: &mut Reader,
+    v: &Value<'_>,
+    key: &str,
+    replicas: Option<u32>,
+) -> Option<Failover> {
+    let t = r.table(v, key)?;
+    r.check_keys(t, key, &["detection", "promotion"]);
+    let detection = field(t, "detection").map_or(Some(10_000_000_000), |x| {
+        r.duration(x, &join(key, "detection"))
+    });
+    let promotion = field(t, "promotion").map_or(Some(20_000_000_000), |x| {
+        r.duration(x, &join(key, "promotion"))
+    });
+    if replicas == Some(0) {
+        r.error(
+            v.span(),
+            key,
+            "failover needs a replica to promote, and this database has none".into(),
+            Some("add `replicas = { count = 1, ... }` or remove `failover`".into()),
+        );
+        return None;
+    }
+    Some(Failover {
+        detection_ns: detection?,
+        promotion_ns: promotion?,
+    })
+}
+
+/// Reads the client's `timeout` and `retry` from `[workload]`.
+pub(crate) fn read_client(r: &mut Reader, w: &DeTable<'_>) -> Option<Client> {
+    let timeout_ns = match field(w, "timeout") {
+        Some(v) => Some(r.positive_duration(v, "workload.timeout")?),
+        None => None,
+    };
+    let retry = match field(w, "retry") {
+        Some(v) => Some(read_retry(r, v, "workload.retry")?),
+        None => None,
+    };
+    Some(Client { timeout_ns, retry })
+}
+
+fn read_retry(r: &mut Reader, v: &Value<'_>, key: &str) -> Option<Retry> {
+    let t = r.table(v, key)?;
+    r.check_keys(
+        t,
+        key,
+        &["attempts", "backoff", "max_backoff", "jitter", "budget"],
+    );
+    let attempts =
+        field(t, "attempts").map_or(Some(3), |x| r.int(x, &join(key, "attempts"), 1, 100));
+    let backoff =
+        field(t, "backoff").map_or(Some(100_000_000), |x| r.duration(x, &join(key, "backoff")));
+    let max_backoff = field(t, "max_backoff").map_or(Some(10_000_000_000), |x| {
+        r.duration(x, &join(key, "max_backoff"))
+    });
+    let jitter = field(t, "jitter").map_or(Some(true), |x| r.boolean(x, &join(key, "jitter")));
+    let budget = match field(t, "budget") {
+        Some(x) => Some(r.positive(x, &join(key, "budget"), 10.0)?),
+        None => None,
+    };
+    let (backoff_ns, max_backoff_ns) = (backoff?, max_backoff?);
+    if max_backoff_ns < backoff_ns {
+        r.error(
+            field(t, "max_backoff").map_or(v.span(), |x| x.span()),
+            &join(key, "max_backoff"),
+            "must be at least `backoff`".into(),
+            None,
+        );
+        return None;
+    }
+    Some(Retry {
+        attempts: attempts? as u32,
+        backoff_ns,
+        max_backoff_ns,
+        jitter: jitter?,
+        budget,
+    })
+}
+
+/// Reads the `[[fault]]` array against the tiers.
+pub(crate) fn read_faults(
+    r: &mut Reader,
+    doc: &DeTable<'_>,
+    tiers: &[Tier],
+    declared: &[String],
+) -> Option<Vec<Fault>> {
+    let Some(v) = field(doc, "fault") else {
+        return Some(Vec::new());
+    };
+    let items = r.array(v, "fault")?;
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        let key = format!("fault[{i}]");
+        let Some(t) = r.table(item, &key) else {
+            ok = false;
+            continue;
+        };
+        r.check_keys(
+            t,
+            &key,
+            &[
+                "at", "duration", "tier", "instance", "role", "kind", "factor",
+            ],
+        );
+        match read_fault(r, t, item, &key, tiers, declared) {
+            Some(f) => out.push(f),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn read_fault(
+    r: &mut Reader,
+    t: &DeTable<'_>,
+    item: &Value<'_>,
+    key: &str,
+    tiers: &[Tier],
+    declared: &[String],
+) -> Option<Fault> {
+    let need = |r: &mut Reader, name: &str| {
+        if field(t, name).is_none() {
+            r.error(item.span(), key, format!("a fault needs `{name}`"), Some("e.g. { at = \"2m\", duration = \"30s\", tier = \"db\", role = \"primary\", kind = \"down\" }".into()));
+        }
+        field(t, name)
+    };
+    let at = need(r, "at").and_then(|v| r.duration(v, &join(key, "at")));
+    let duration = need(r, "duration").and_then(|v| r.positive_duration(v, &join(key, "duration")));
+    let kind_word = field(t, "kind").map_or(Some("down"), |v| {
+        r.choice(v, &join(key, "kind"), &[("down", "down"), ("slow", "slow")])
+    });
+    let factor = match (kind_word, field(t, "factor")) {
+        (Some("slow"), Some(v)) => r.positive(v, &join(key, "factor"), 1e6),
+        (Some("slow"), None) => {
+            r.error(
+                item.span(),
+                key,
+                "a slowdown needs `factor`".into(),
+                Some("e.g. factor = 5: service times five times longer".into()),
+            );
+            None
+        }
+        (_, Some(v)) => {
+            r.error(
+                v.span(),
+                &join(key, "factor"),
+                "`factor` applies to kind = \"slow\" only".into(),
+                None,
+            );
+            None
+        }
+        (_, None) => Some(1.0),
+    };
+    let tier_v = need(r, "tier")?;
+    let name = r.string(tier_v, &join(key, "tier"))?;
+    let Some(ti) = tiers.iter().position(|x| x.name == name) else {
+        if !declared.contains(&name) {
+            let names: Vec<&str> = declared.iter().map(String::as_str).collect();
+            r.error(
+                tier_v.span(),
+                &join(key, "tier"),
+                format!("no tier named `{name}`"),
+                Some(format!("tiers: {}", names.join(", "))),
+            );
+        }
+        return None;
+    };
+    let tier = &tiers[ti];
+    let target = match (field(t, "instance"), field(t, "role")) {
+        (Some(a), Some(_)) => {
+            r.error(
+                a.span(),
+                key,
+                "give `instance` or `role`, not both".into(),
+                None,
+            );
+            return None;
+        }
+        (Some(v), None) => {
+            let n = tier.pools[0].instances;
+            let idx = r.int(v, &join(key, "instance"), 0, i64::from(u32::MAX))?;
+            if idx >= i64::from(n) {
+                r.error(
+                    v.span(),
+                    &join(key, "instance"),
+                    format!("tier `{name}` has no instance {idx}"),
+                    Some(format!(
+                        "instances are numbered 0 to {}",
+                        n.saturating_sub(1)
+                    )),
+                );
+                return None;
+            }
+            FaultTarget::Instance(idx as u32)
+        }
+        (None, Some(v)) => {
+            let role = r.choice(
+                v,
+                &join(key, "role"),
+                &[("primary", Role::Primary), ("replicas", Role::Replicas)],
+            )?;
+            let has = tier.pools.iter().any(|p| p.role == role && p.instances > 0);
+            if !has {
+                r.error(
+                    v.span(),
+                    &join(key, "role"),
+                    format!("tier `{name}` has no {} to fail", role.as_str()),
+                    Some("roles belong to database tiers".into()),
+                );
+                return None;
+            }
+            FaultTarget::Role(role)
+        }
+        (None, None) => FaultTarget::Tier,
+    };
+    let kind = match kind_word? {
+        "slow" => FaultKind::Slow(factor?),
+        _ => FaultKind::Down,
+    };
+    Some(Fault {
+        at_ns: at?,
+        duration_ns: duration?,
+        tier: ti,
+        target,
+        kind,
+    })
+}
