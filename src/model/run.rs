@@ -106,7 +106,7 @@ pub(super) struct Station {
     pub held: u32,
     /// Requests that entered and have not been answered end to end (leastconn).
     pub open: u32,
-    pub queue: VecDeque<u32>,
+    pub queue: VecDeque<Waiting>,
     pub last_ns: u64,
     pub busy_area: u128,
     pub held_area: u128,
@@ -128,6 +128,16 @@ pub(super) struct Station {
     /// The pool whose service times this station uses (a promoted replica
     /// serves with the primary's).
     pub service_pool: u32,
+}
+
+/// An entry of an accept queue. A request whose attempt ended while it
+/// waited (a timeout) stays queued: the server does not know its client
+/// gave up, so it is still served, as wasted work.
+#[derive(Clone, Copy)]
+pub(super) struct Waiting {
+    pub req: u32,
+    pub epoch: u32,
+    pub class: u16,
 }
 
 /// Cumulative per-station counters.
@@ -522,6 +532,10 @@ impl<'m> Sim<'m> {
         let now = self.q.now();
         let r = &mut self.slab[req as usize];
         r.attempt += 1;
+        debug_assert!(
+            r.attempt <= self.m.client.retry.map_or(1, |x| x.attempts),
+            "attempts over the limit"
+        );
         r.phase = Phase::Transit;
         let (epoch, born, class) = (r.epoch, r.born, r.class as usize);
         self.cons.attempts += 1;
@@ -690,12 +704,17 @@ impl<'m> Sim<'m> {
         let r = &mut self.slab[req as usize];
         r.at_station = now;
         r.station = s;
+        let w = Waiting {
+            req,
+            epoch: r.epoch,
+            class: r.class,
+        };
         if st.busy < workers {
             st.open += 1;
-            self.start(s, req);
+            self.start(s, w);
         } else if (st.queue.len() as u64) < u64::from(cap) {
             st.open += 1;
-            st.queue.push_back(req);
+            st.queue.push_back(w);
             r.phase = Phase::Queued;
         } else {
             st.c.drops += 1;
@@ -703,17 +722,19 @@ impl<'m> Sim<'m> {
         }
     }
 
-    fn start(&mut self, s: u32, req: u32) {
+    fn start(&mut self, s: u32, w: Waiting) {
         let now = self.q.now();
+        let Waiting { req, epoch, class } = w;
+        let class = class as usize;
         let r = &mut self.slab[req as usize];
-        r.phase = Phase::InService;
-        r.station = s;
-        let wait = now - r.at_station;
-        let (class, epoch) = (r.class as usize, r.epoch);
         let st = &mut self.stations[s as usize];
         st.busy += 1;
-        st.c.waits += 1;
-        st.c.wait_sum += u128::from(wait);
+        if r.epoch == epoch {
+            r.phase = Phase::InService;
+            r.station = s;
+            st.c.waits += 1;
+            st.c.wait_sum += u128::from(now - r.at_station);
+        }
         let mut dur = self.m.pools[st.service_pool as usize].service[class].sample(&mut st.rng);
         if st.slow != 1.0 {
             dur = (dur as f64 * st.slow) as u64;
@@ -831,19 +852,9 @@ impl<'m> Sim<'m> {
     pub(super) fn fail_attempt(&mut self, req: u32, cause: Cause) {
         let r = self.slab[req as usize];
         match r.phase {
-            Phase::Queued => {
-                let s = r.station;
-                if self.stations[s as usize].up {
-                    self.touch(s);
-                    let q = &mut self.stations[s as usize].queue;
-                    if let Some(i) = q.iter().position(|&x| x == req) {
-                        q.remove(i);
-                    }
-                }
-                self.stations[s as usize].open -= 1;
-            }
-            // The service runs on; its Done finds the attempt gone (wasted work).
-            Phase::InService => self.stations[r.station as usize].open -= 1,
+            // A queued or running service goes on without its client: it is
+            // served anyway, and its Done finds the attempt gone (wasted work).
+            Phase::Queued | Phase::InService => self.stations[r.station as usize].open -= 1,
             Phase::Pending => {
                 for d in &mut self.dbs {
                     d.pending.retain(|&(x, g)| !(x == req && g == r.epoch));

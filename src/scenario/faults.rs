@@ -208,15 +208,13 @@ pub(crate) fn read_failover(
 
 /// Reads the client's `timeout` and `retry` from `[workload]`.
 pub(crate) fn read_client(r: &mut Reader, w: &DeTable<'_>) -> Option<Client> {
-    let timeout_ns = match field(w, "timeout") {
-        Some(v) => Some(r.positive_duration(v, "workload.timeout")?),
-        None => None,
-    };
-    let retry = match field(w, "retry") {
-        Some(v) => Some(read_retry(r, v, "workload.retry")?),
-        None => None,
-    };
-    Some(Client { timeout_ns, retry })
+    // Read both before giving up, so both report their problems.
+    let timeout_ns = field(w, "timeout").map(|v| r.positive_duration(v, "workload.timeout"));
+    let retry = field(w, "retry").map(|v| read_retry(r, v, "workload.retry"));
+    Some(Client {
+        timeout_ns: timeout_ns.map_or(Some(None), |t| t.map(Some))?,
+        retry: retry.map_or(Some(None), |t| t.map(Some))?,
+    })
 }
 
 fn read_retry(r: &mut Reader, v: &Value<'_>, key: &str) -> Option<Retry> {

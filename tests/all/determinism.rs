@@ -4,16 +4,18 @@ use crate::support::*;
 use stacksim::analysis;
 use stacksim::model::Model;
 use stacksim::report::{
-    Provenance, RunReport, write_summary_csv, write_summary_json, write_timeseries_csv,
+    Provenance, RunReport, write_faults_csv, write_summary_csv, write_summary_json,
+    write_timeseries_csv,
 };
 use stacksim::stats::summarize;
 use stacksim::sweep::run_replications;
 
 fn outputs(rel: &str, threads: usize) -> Vec<u8> {
     let mut s = shipped(rel);
-    s.simulation.duration_ns = 20_000_000_000;
+    // Long enough for primary-failover's crash at 120 s to happen.
+    s.simulation.duration_ns = 160_000_000_000;
     s.simulation.warmup_ns = 2_000_000_000;
-    s.simulation.replications = 6;
+    s.simulation.replications = 4;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -41,6 +43,7 @@ fn outputs(rel: &str, threads: usize) -> Vec<u8> {
     write_summary_json(&rr, &mut out).unwrap();
     write_summary_csv(&rr, &mut out).unwrap();
     write_timeseries_csv(&rr, &mut out).unwrap();
+    write_faults_csv(&rr, &mut out).unwrap();
     out
 }
 
@@ -49,6 +52,8 @@ fn byte_identical_across_thread_counts() {
     for rel in [
         "scenarios/secured-web-stack.toml",
         "scenarios/write-heavy.toml",
+        "scenarios/primary-failover.toml",
+        "scenarios/retry-storm.toml",
     ] {
         let one = outputs(rel, 1);
         let four = outputs(rel, 4);

@@ -5,6 +5,7 @@ mod charts;
 mod cli;
 mod conservation;
 mod determinism;
+mod failures;
 mod fuzz;
 mod scenario_errors;
 mod support;

@@ -152,3 +152,77 @@ service = "empirical(file = \"samples.csv\", unit = \"ms\")"
     assert_eq!(s.tiers[0].pools[0].service[0].mean(), 2e6);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn nonsensical_fault_settings_are_located() {
+    let src = r#"[workload]
+rate = 10
+timeout = "-1s"
+retry = { attempts = 0, backoff = "2s", max_backoff = "1s" }
+[[tier]]
+name = "lb"
+kind = "load-balancer"
+service = "exp(100us)"
+health_check = { interval = "1s", timeout = "2s" }
+[[tier]]
+name = "web"
+instances = 2
+service = "exp(1ms)"
+[[tier]]
+name = "app"
+service = "exp(1ms)"
+failures = { time_to_failure = "exp(1h)" }
+[[tier]]
+name = "db"
+kind = "database"
+primary = { workers = 2, service = "exp(1ms)" }
+[[tier]]
+name = "db2"
+kind = "database"
+failover = { detection = "10s", promotion = "20s" }
+primary = { workers = 2, service = "exp(1ms)" }
+[[fault]]
+at = "-5s"
+duration = "10s"
+tier = "web"
+[[fault]]
+at = "1m"
+duration = "10s"
+tier = "web"
+instance = 2
+[[fault]]
+at = "1m"
+duration = "10s"
+tier = "cache"
+[[fault]]
+at = "1m"
+duration = "10s"
+tier = "web"
+kind = "slow"
+[[fault]]
+at = "1m"
+duration = "10s"
+tier = "db"
+role = "replicas"
+"#;
+    let e = errors(src);
+    let text = e.render(false);
+    for needle in [
+        "is negative",                               // workload.timeout and fault[0].at
+        "must be at least 1, found 0",               // retry attempts 0
+        "must be at least `backoff`",                // max_backoff < backoff
+        "timeout must be shorter than its interval", // health check
+        "`failures` needs `time_to_repair`",         // incomplete failures
+        "failover needs a replica to promote",       // nothing to promote
+        "has no instance 2",                         // unknown instance
+        "no tier named `cache`",                     // unknown tier
+        "a slowdown needs `factor`",                 // slow without factor
+        "has no replicas to fail",                   // role without instances
+    ] {
+        assert!(text.contains(needle), "expected `{needle}` in:\n{text}");
+    }
+    for d in &e.diagnostics {
+        let (line, col) = e.line_col(d.span.start);
+        assert!(text.contains(&format!("bad.toml:{line}:{col}")), "{d:?}");
+    }
+}

@@ -265,9 +265,9 @@ impl BandKind {
 
     pub(crate) fn label(self) -> &'static str {
         match self {
-            BandKind::Down => "instance down",
-            BandKind::MarkedDown => "marked down by checks",
-            BandKind::WriteOutage => "no write primary",
+            BandKind::Down => "down",
+            BandKind::MarkedDown => "marked down",
+            BandKind::WriteOutage => "no primary",
             BandKind::Slow => "slowdown",
         }
     }

@@ -1,0 +1,309 @@
+//! Failures, health checks, failover, timeouts and retries.
+
+use stacksim::analysis::Stability;
+use stacksim::stats::{Cause, RepObs};
+
+use crate::support::*;
+
+fn assert_conserved(name: &str, reps: &[RepObs]) {
+    for (i, r) in reps.iter().enumerate() {
+        let c = &r.conservation;
+        assert_eq!(
+            c.arrived,
+            c.completed + c.failed + c.in_flight,
+            "{name} rep {i}: {c:?}"
+        );
+        assert!(
+            c.attempts >= c.arrived,
+            "{name}: every request makes at least one attempt"
+        );
+        for cl in r.classes.iter().chain([&r.overall]) {
+            assert_eq!(
+                cl.arrived,
+                cl.completed + cl.failed_total() + cl.in_flight,
+                "{name} rep {i}"
+            );
+        }
+    }
+}
+
+#[test]
+fn availability_of_one_component_matches_mtbf_over_mtbf_plus_mttr() {
+    // Exponential up times (mean 20 s) and repairs (mean 5 s): the long-run
+    // fraction of time up is 20 / 25 = 0.8, and Poisson arrivals see the
+    // time average (PASTA), so 80% of requests find it up.
+    let s = parse(
+        r#"
+[simulation]
+duration = "4000s"
+warmup = "0s"
+replications = 20
+sample_every = "10s"
+[workload]
+rate = 10
+[[tier]]
+name = "web"
+workers = 4
+service = "exp(1ms)"
+failures = { time_to_failure = "exp(20s)", time_to_repair = "exp(5s)" }
+"#,
+    );
+    let (reps, sum) = run(&s);
+    assert_conserved("mtbf", &reps);
+    let up = stacksim::stats::Estimate::from_values(
+        reps.iter()
+            .map(|r| 1.0 - r.pools[0].down_ns / r.window_ns as f64),
+    );
+    assert_agrees("time up", &up, 0.8, 0.02);
+    assert_agrees("request availability", &sum.overall.availability, 0.8, 0.02);
+    // Requests sent to a dead instance, or in service when it crashed: nothing else.
+    let by = |c: Cause| sum.overall.failed_by_cause[c.index()];
+    assert_eq!(
+        by(Cause::BackendDown) + by(Cause::Crash),
+        sum.overall.failed
+    );
+}
+
+#[test]
+fn health_checks_detect_within_fall_intervals_and_stop_errors() {
+    // web#0 crashes at 30 s for 60 s. Checks every 2 s (random phase),
+    // timeout 0.5 s, fall 3, rise 2: the third failed check starts within
+    // [2 x 2, 3 x 2) s of the crash and fails 0.5 s later.
+    let s = parse(
+        r#"
+[simulation]
+duration = "120s"
+warmup = "0s"
+replications = 20
+[workload]
+rate = 200
+[[tier]]
+name = "lb"
+kind = "load-balancer"
+service = "exp(100us)"
+health_check = { interval = "2s", timeout = "500ms", fall = 3, rise = 2 }
+[[tier]]
+name = "web"
+instances = 2
+workers = 8
+service = "exp(5ms)"
+[[fault]]
+at = "30s"
+duration = "60s"
+tier = "web"
+instance = 0
+"#,
+    );
+    let (reps, sum) = run(&s);
+    assert_conserved("health", &reps);
+    for (i, r) in reps.iter().enumerate() {
+        let when = |event: &str| {
+            r.timeline
+                .iter()
+                .find(|e| e.component == "web#0" && e.event == event)
+                .map(|e| e.time_s)
+        };
+        let down = when("marked_down").expect("marked down");
+        let detect = down - 30.0;
+        assert!(
+            (4.5..=6.5).contains(&detect),
+            "rep {i}: detection after {detect} s"
+        );
+        let up = when("marked_up").expect("marked up after repair");
+        let back = up - 90.0;
+        // Repair at 90 s; the second passed check comes within [1 x 2, 2 x 2] s.
+        assert!(
+            (2.0..=4.0).contains(&back),
+            "rep {i}: marked up {back} s after repair"
+        );
+        // Once marked down, no request goes to web#0: errors stop.
+        let errors_after: u64 = r
+            .series
+            .iter()
+            .filter(|x| x.start_ns as f64 / 1e9 >= down.ceil() && (x.start_ns as f64 / 1e9) < 89.0)
+            .map(|x| x.errors.iter().sum::<u64>())
+            .sum();
+        assert_eq!(
+            errors_after, 0,
+            "rep {i}: errors after the instance was marked down"
+        );
+    }
+    // Before detection about half the requests hit the dead instance for ~5.5 s.
+    assert!(sum.overall.failed > 0);
+}
+
+#[test]
+fn primary_failover_window_is_detection_plus_promotion_and_reads_go_on() {
+    let s = shipped("scenarios/primary-failover.toml");
+    let mut short = s.clone();
+    short.simulation.duration_ns = 200_000_000_000;
+    short.simulation.replications = 4;
+    let (reps, sum) = run(&short);
+    assert_conserved("failover", &reps);
+    for r in &reps {
+        assert_eq!(r.write_outages.len(), 1, "{:?}", r.write_outages);
+        let o = &r.write_outages[0];
+        // Crash at exactly 120 s; detection 10 s, promotion 20 s.
+        assert_eq!(o.start_s, 120.0);
+        assert_eq!(o.end_s, Some(150.0));
+        let events: Vec<&str> = r.timeline.iter().map(|e| e.event).collect();
+        for e in ["down", "primary_lost", "failover_detected", "promoted"] {
+            assert!(events.contains(&e), "{events:?}");
+        }
+    }
+    assert!((sum.write_outage_s.mean - 30.0).abs() < 1e-9);
+    let read = &sum.classes[0];
+    assert_eq!(read.failed, 0, "the read path is unaffected");
+    let write = &sum.classes[1];
+    assert!(write.failed_by_cause[Cause::NoPrimary.index()] > 0);
+}
+
+#[test]
+fn without_a_replica_writes_fail_until_the_primary_is_repaired() {
+    let s = parse(
+        r#"
+[simulation]
+duration = "60s"
+warmup = "0s"
+replications = 3
+[workload]
+rate = 100
+classes = [ { name = "read", share = 0.5 }, { name = "write", share = 0.5 } ]
+[[tier]]
+name = "db"
+kind = "database"
+reads = "primary"
+primary = { workers = 4, service = "exp(2ms)" }
+[[fault]]
+at = "10s"
+duration = "20s"
+tier = "db"
+role = "primary"
+"#,
+    );
+    let (reps, sum) = run(&s);
+    assert_conserved("no replica", &reps);
+    for r in &reps {
+        assert_eq!(r.write_outages.len(), 1);
+        assert_eq!(
+            (r.write_outages[0].start_s, r.write_outages[0].end_s),
+            (10.0, Some(30.0))
+        );
+    }
+    // Reads routed to the primary fail too; about a third of the window.
+    for c in &sum.classes {
+        assert!(c.failed_by_cause[Cause::NoPrimary.index()] > 0);
+    }
+}
+
+#[test]
+fn writes_can_wait_for_the_primary() {
+    let s = parse(
+        r#"
+[simulation]
+duration = "60s"
+warmup = "0s"
+replications = 3
+[workload]
+rate = 50
+classes = [ { name = "write", share = 1 } ]
+[[tier]]
+name = "db"
+kind = "database"
+writes_during_outage = "wait"
+primary = { workers = 4, service = "exp(2ms)" }
+[[fault]]
+at = "10s"
+duration = "5s"
+tier = "db"
+role = "primary"
+"#,
+    );
+    let (reps, sum) = run(&s);
+    assert_conserved("wait", &reps);
+    // Only writes in service at the crash fail; the rest wait up to 5 s.
+    assert!(sum.overall.failed_by_cause[Cause::NoPrimary.index()] == 0);
+    assert!(
+        sum.overall.latency_p999_ms.mean > 1000.0,
+        "some writes waited for the repair"
+    );
+}
+
+#[test]
+fn timeouts_end_attempts_and_count_wasted_work() {
+    // One slow worker (mean 50 ms) at 90% load with a 100 ms client timeout:
+    // many attempts time out while queued; the server still serves them.
+    let s = parse(
+        r#"
+[simulation]
+duration = "60s"
+warmup = "5s"
+replications = 4
+[workload]
+rate = 18
+timeout = "100ms"
+[[tier]]
+name = "api"
+service = "exp(50ms)"
+"#,
+    );
+    let (reps, sum) = run(&s);
+    assert_conserved("timeouts", &reps);
+    let t = sum.overall.failed_by_cause[Cause::Timeout.index()];
+    assert!(t > 0 && t == sum.overall.failed);
+    assert!(
+        sum.pools[0].wasted_fraction.mean > 0.0,
+        "timed-out work is still done"
+    );
+    // No attempt completes later than the timeout.
+    assert!(sum.overall.latency_p999_ms.mean <= 100.0);
+}
+
+#[test]
+fn retries_respect_the_attempt_limit() {
+    let s = shipped("scenarios/retry-storm.toml");
+    let (reps, sum) = run(&s);
+    assert_conserved("retry-storm", &reps);
+    // 5 attempts at most per request (also asserted in the model on every attempt).
+    for r in &reps {
+        assert!(r.conservation.attempts <= 5 * r.conservation.arrived);
+    }
+    assert!(
+        sum.overall.attempts_per_request.mean > 3.0,
+        "a storm retries a lot"
+    );
+}
+
+/// Completed / offered over the last minute of the window, per replication.
+fn final_minute_goodput(rel: &str) -> stacksim::stats::Estimate {
+    let s = shipped(rel);
+    let (reps, _) = run(&s);
+    stacksim::stats::Estimate::from_values(reps.iter().map(|r| {
+        let end = r.window_start_ns + r.window_ns;
+        let last: Vec<_> = r
+            .series
+            .iter()
+            .filter(|x| x.start_ns >= end - 60_000_000_000)
+            .collect();
+        let done: u64 = last.iter().map(|x| x.completed).sum();
+        let offered: u64 = last.iter().map(|x| x.offered).sum();
+        done as f64 / offered as f64
+    }))
+}
+
+#[test]
+fn retry_storm_persists_with_retries_and_recovers_without() {
+    let storm = final_minute_goodput("scenarios/retry-storm.toml");
+    let budget = final_minute_goodput("scenarios/retry-storm-budget.toml");
+    let none = final_minute_goodput("scenarios/retry-storm-no-retries.toml");
+    // The slowdown ended at 70 s; by 180-240 s the stack either recovered or not.
+    assert!(storm.mean < 0.05, "storm goodput {storm:?}");
+    assert!(budget.mean > 0.95, "budget goodput {budget:?}");
+    assert!(none.mean > 0.95, "no-retry goodput {none:?}");
+    let s = shipped("scenarios/retry-storm.toml");
+    let (_, verdicts, _) = run_with_verdicts(&s);
+    assert!(
+        matches!(verdicts[0].stability, Stability::Unstable { .. }),
+        "the storm is flagged: {verdicts:?}"
+    );
+}
