@@ -86,7 +86,10 @@ impl Sim<'_> {
         let now = self.q.now();
         let st = &mut self.stations[s as usize];
         st.up = false;
-        st.last_crash = Some(now);
+        st.crashes = st.crashes.wrapping_add(1);
+        // Orphans running here stop now; what they did so far was wasted.
+        st.wasted_acc += i128::from(st.orphans) * i128::from(now);
+        st.orphans = 0;
         st.c.failures += 1;
         let m = self.m;
         self.note(&m.stations[s as usize].label, "down");

@@ -23,15 +23,11 @@ pub(super) enum Event {
     /// A closed-workload user finishes thinking. Emitted at start and when
     /// the user's request ends.
     Wake(u32),
-    /// A service ends. Emitted when service starts; `epoch` tells whether the
-    /// request is still the same attempt, `start` whether the station has
-    /// crashed since.
-    Done {
-        station: u32,
-        req: u32,
-        epoch: u32,
-        start: u64,
-    },
+    /// A service ends. Emitted when service starts. `tag` packs the
+    /// attempt's epoch (low 24 bits: is the request still that attempt?) and
+    /// the station's crash count (high 8 bits: was the service lost in a
+    /// crash?), keeping the event at 16 bytes.
+    Done { station: u32, req: u32, tag: u32 },
     /// Close a time-series interval. Emitted at start and by its own handler.
     Sample,
     /// Start observing: snapshot counters. Emitted at start.
@@ -91,6 +87,8 @@ pub(super) struct Request {
     /// When the user request arrived (its first attempt).
     pub born: u64,
     pub at_station: u64,
+    /// When the current service started.
+    pub service_start: u64,
     pub station: u32,
     pub phase: Phase,
     /// Per step: the station whose last call this request finished (open
@@ -118,7 +116,13 @@ pub(super) struct Station {
     pub up: bool,
     /// Outages in force (random and scripted can overlap).
     pub down_reasons: u32,
-    pub last_crash: Option<u64>,
+    /// Crashes so far (its low 8 bits tag services in progress).
+    pub crashes: u32,
+    /// Services running for attempts that already ended (wasted work).
+    pub orphans: u32,
+    /// Wasted worker-ns, as a running sum: orphan ends added, their starts
+    /// subtracted; `orphans x now` completes it at any instant.
+    pub wasted_acc: i128,
     /// Health checks' verdict; always true when unchecked.
     pub marked_up: bool,
     pub fail_row: u32,
@@ -149,7 +153,7 @@ pub(super) struct Counters {
     pub waits: u64,
     pub failures: u64,
     pub wait_sum: u128,
-    pub wasted: u128,
+    pub wasted: i128,
     pub busy_area: u128,
     pub held_area: u128,
     pub queue_area: u128,
@@ -267,6 +271,10 @@ pub(super) struct Sim<'m> {
     events: u64,
 }
 
+/// The epoch bits carried by a `Done` event (24: a slot would need 16
+/// million attempt ends within one service time to alias).
+const EPOCH_MASK: u32 = 0x00FF_FFFF;
+
 /// Reserve of the retry budget: retries allowed before any deposit.
 const RETRY_RESERVE: f64 = 10.0;
 
@@ -316,7 +324,9 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
                 rng: stream(seed, rep, d.stream),
                 up: true,
                 down_reasons: 0,
-                last_crash: None,
+                crashes: 0,
+                orphans: 0,
+                wasted_acc: 0,
                 marked_up: true,
                 fail_row: 0,
                 pass_row: 0,
@@ -401,12 +411,7 @@ impl<'m> Sim<'m> {
                         self.new_request(user);
                     }
                 }
-                Event::Done {
-                    station,
-                    req,
-                    epoch,
-                    start,
-                } => self.on_done(station, req, epoch, start),
+                Event::Done { station, req, tag } => self.on_done(station, req, tag),
                 Event::Sample => self.on_sample(),
                 Event::WindowStart => self.on_window_start(),
                 Event::WindowEnd => self.on_window_end(),
@@ -500,6 +505,7 @@ impl<'m> Sim<'m> {
             attempt: 0,
             born: now,
             at_station: now,
+            service_start: now,
             station: NONE,
             phase: Phase::Transit,
             inst: [NONE; MAX_STEPS],
@@ -732,20 +738,25 @@ impl<'m> Sim<'m> {
         if r.epoch == epoch {
             r.phase = Phase::InService;
             r.station = s;
+            r.service_start = now;
             st.c.waits += 1;
             st.c.wait_sum += u128::from(now - r.at_station);
+        } else {
+            // Served for a client that already left.
+            st.orphans += 1;
+            st.wasted_acc -= i128::from(now);
         }
         let mut dur = self.m.pools[st.service_pool as usize].service[class].sample(&mut st.rng);
         if st.slow != 1.0 {
             dur = (dur as f64 * st.slow) as u64;
         }
+        let tag = (epoch & EPOCH_MASK) | ((st.crashes & 0xFF) << 24);
         self.q.schedule(
             now.saturating_add(dur),
             Event::Done {
                 station: s,
                 req,
-                epoch,
-                start: now,
+                tag,
             },
         );
     }
@@ -760,18 +771,17 @@ impl<'m> Sim<'m> {
         }
     }
 
-    fn on_done(&mut self, s: u32, req: u32, epoch: u32, start: u64) {
-        if self.stations[s as usize]
-            .last_crash
-            .is_some_and(|c| start <= c)
-        {
+    fn on_done(&mut self, s: u32, req: u32, tag: u32) {
+        let st = &mut self.stations[s as usize];
+        if tag >> 24 != st.crashes & 0xFF {
             return; // the service was lost when the station crashed
         }
         let now = self.q.now();
-        self.stations[s as usize].c.completions += 1;
-        if self.slab[req as usize].epoch != epoch {
+        st.c.completions += 1;
+        if self.slab[req as usize].epoch & EPOCH_MASK != tag & EPOCH_MASK {
             // The attempt ended elsewhere (timeout, failure): wasted work.
-            self.stations[s as usize].c.wasted += u128::from(now - start);
+            st.orphans -= 1;
+            st.wasted_acc += i128::from(now);
             self.release(s);
             return;
         }
@@ -854,7 +864,15 @@ impl<'m> Sim<'m> {
         match r.phase {
             // A queued or running service goes on without its client: it is
             // served anyway, and its Done finds the attempt gone (wasted work).
-            Phase::Queued | Phase::InService => self.stations[r.station as usize].open -= 1,
+            Phase::Queued => self.stations[r.station as usize].open -= 1,
+            Phase::InService => {
+                let st = &mut self.stations[r.station as usize];
+                st.open -= 1;
+                if st.up {
+                    st.orphans += 1;
+                    st.wasted_acc -= i128::from(r.service_start);
+                }
+            }
             Phase::Pending => {
                 for d in &mut self.dbs {
                     d.pending.retain(|&(x, g)| !(x == req && g == r.epoch));
@@ -998,10 +1016,12 @@ impl<'m> Sim<'m> {
     }
 
     fn snapshot(&mut self) {
+        let now = self.q.now();
         for s in 0..self.stations.len() as u32 {
             self.touch(s);
         }
         for st in &mut self.stations {
+            st.c.wasted = st.wasted_acc + i128::from(st.orphans) * i128::from(now);
             st.c.busy_area = st.busy_area;
             st.c.held_area = st.held_area;
             st.c.queue_area = st.queue_area;
@@ -1088,7 +1108,7 @@ impl<'m> Sim<'m> {
             p.drops += w.drops;
             p.busy_ns += w.busy_area as f64;
             p.held_ns += w.held_area as f64;
-            p.wasted_ns += w.wasted as f64;
+            p.wasted_ns += w.wasted.max(0) as f64;
             p.down_ns += w.down_area as f64;
             p.failures += w.failures;
             p.queue_ns += w.queue_area as f64;
