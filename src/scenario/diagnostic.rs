@@ -25,6 +25,9 @@ pub struct ScenarioError {
     pub path: String,
     /// The source text, for carets.
     pub source: String,
+    /// The `--set` overrides applied, as `KEY=VALUE`; a diagnostic whose
+    /// span lies past the end of the source points at one of them.
+    pub overrides: Vec<String>,
     /// The problems in source order.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -44,6 +47,21 @@ impl ScenarioError {
         };
         let mut out = String::new();
         for d in &self.diagnostics {
+            if let Some(i) = d.span.start.checked_sub(self.source.len() + 1) {
+                // From a --set override: there is no file text to point at.
+                let ov = self.overrides.get(i).map_or("?", String::as_str);
+                let title = format!("`{}`: {}", d.key, d.message);
+                let mut groups =
+                    vec![Level::ERROR.primary_title(title).element(
+                        Level::NOTE.message(format!("from the command line: --set {ov}")),
+                    )];
+                if let Some(h) = &d.hint {
+                    groups.push(Group::with_title(Level::HELP.secondary_title(h.as_str())));
+                }
+                out.push_str(&renderer.render(&groups));
+                out.push_str("\n\n");
+                continue;
+            }
             let span = clamp_span(&self.source, d.span.clone());
             let title = if d.key.is_empty() {
                 d.message.clone()
@@ -76,6 +94,11 @@ impl ScenarioError {
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for d in &self.diagnostics {
+            if let Some(i) = d.span.start.checked_sub(self.source.len() + 1) {
+                let ov = self.overrides.get(i).map_or("?", String::as_str);
+                writeln!(f, "--set {ov}: {}: {}", d.key, d.message)?;
+                continue;
+            }
             let (l, c) = self.line_col(d.span.start);
             writeln!(f, "{}:{l}:{c}: {}: {}", self.path, d.key, d.message)?;
         }
@@ -162,6 +185,7 @@ mod tests {
         let e = ScenarioError {
             path: "s.toml".into(),
             source: "[simulation]\nduration = \"5\"\n".into(),
+            overrides: Vec::new(),
             diagnostics: vec![Diagnostic {
                 span: 24..27,
                 key: "simulation.duration".into(),

@@ -7,6 +7,7 @@
 mod build;
 pub mod diagnostic;
 mod faults;
+mod overrides;
 mod read;
 pub mod spec;
 mod tiers;
@@ -16,6 +17,7 @@ use std::path::Path;
 use toml::de::DeTable;
 
 pub use diagnostic::{Diagnostic, ScenarioError};
+pub use overrides::Override;
 pub use spec::*;
 
 /// The reference design, embedded so `stacksim run` works with no file.
@@ -26,9 +28,20 @@ pub const REFERENCE_PATH: &str = "<built-in secured-web-stack.toml>";
 /// Parses and validates a scenario from text. `path` is used in messages;
 /// `base_dir` resolves relative file names (empirical CSVs).
 pub fn parse(src: &str, path: &str, base_dir: Option<&Path>) -> Result<Scenario, ScenarioError> {
+    parse_with(src, path, base_dir, &[])
+}
+
+/// Parses and validates a scenario with `--set` overrides applied first.
+pub fn parse_with(
+    src: &str,
+    path: &str,
+    base_dir: Option<&Path>,
+    overrides: &[Override],
+) -> Result<Scenario, ScenarioError> {
     let fail = |diagnostics: Vec<Diagnostic>| ScenarioError {
         path: path.to_string(),
         source: src.to_string(),
+        overrides: overrides.iter().map(Override::text).collect(),
         diagnostics,
     };
     let (doc, errors) = DeTable::parse_recoverable(src);
@@ -44,6 +57,9 @@ pub fn parse(src: &str, path: &str, base_dir: Option<&Path>) -> Result<Scenario,
             .collect();
         return Err(fail(diags));
     }
+    let mut doc = doc.into_inner();
+    // Path problems are reported together with everything validation finds.
+    let path_problems = overrides::apply(&mut doc, overrides, src.len());
     let default_name = Path::new(path)
         .file_stem()
         .and_then(|s| s.to_str())
@@ -54,10 +70,11 @@ pub fn parse(src: &str, path: &str, base_dir: Option<&Path>) -> Result<Scenario,
         diags: Vec::new(),
         base_dir: base_dir.map(Path::to_path_buf),
     };
-    match build::read_scenario(&mut reader, doc.get_ref(), &default_name) {
-        Some(s) if reader.diags.is_empty() => Ok(s),
+    match build::read_scenario(&mut reader, &doc, &default_name) {
+        Some(s) if reader.diags.is_empty() && path_problems.is_empty() => Ok(s),
         _ => {
-            let mut diags = reader.diags;
+            let mut diags = path_problems;
+            diags.extend(reader.diags);
             if diags.is_empty() {
                 diags.push(Diagnostic {
                     span: 0..0,
@@ -74,9 +91,14 @@ pub fn parse(src: &str, path: &str, base_dir: Option<&Path>) -> Result<Scenario,
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<(Scenario, String), LoadError> {
+    load_with(path, &[])
+}
+
+/// Reads a scenario file, applies overrides, validates.
+pub fn load_with(path: &Path, overrides: &[Override]) -> Result<(Scenario, String), LoadError> {
     let src =
         std::fs::read_to_string(path).map_err(|e| LoadError::Io(path.display().to_string(), e))?;
-    let scenario = parse(&src, &path.display().to_string(), path.parent())?;
+    let scenario = parse_with(&src, &path.display().to_string(), path.parent(), overrides)?;
     Ok((scenario, src))
 }
 

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use stacksim::analysis;
 use stacksim::model::Model;
 use stacksim::report::{self, OutputLayout, Provenance, RunReport};
-use stacksim::scenario::{self, LoadError, REFERENCE_PATH, REFERENCE_TOML, Scenario};
+use stacksim::scenario::{self, LoadError, Override, REFERENCE_PATH, REFERENCE_TOML, Scenario};
 use stacksim::stats;
 use stacksim::sweep;
 use stacksim::units::parse_duration;
@@ -39,6 +39,9 @@ enum Command {
     Check {
         /// Scenario file.
         file: PathBuf,
+        /// Override a scenario key, e.g. --set workload.rate=900 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Write the reference scenario out as a starting point.
     Init {
@@ -55,6 +58,9 @@ enum Command {
 struct RunArgs {
     /// Scenario file; the built-in reference scenario when omitted.
     file: Option<PathBuf>,
+    /// Override a scenario key, e.g. --set workload.rate=900 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Output folder (default: output/<scenario name>).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -86,7 +92,7 @@ pub fn main() -> u8 {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run(&args),
-        Command::Check { file } => check(&file),
+        Command::Check { file, set } => check(&file, &set),
         Command::Init { path, force } => init(&path, force),
     }
 }
@@ -95,11 +101,25 @@ fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-fn load(file: Option<&Path>) -> Result<(Scenario, String, String), u8> {
+/// Parses `--set` arguments; a malformed one is a usage error.
+pub(crate) fn overrides(set: &[String]) -> Result<Vec<Override>, u8> {
+    set.iter()
+        .map(|s| Override::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            eprintln!("error: --set {e}");
+            EXIT_INVALID
+        })
+}
+
+/// Loads a scenario (or the built-in one) with overrides; on problems,
+/// prints them and returns the exit code.
+pub(crate) fn load(file: Option<&Path>, set: &[String]) -> Result<(Scenario, String, String), u8> {
+    let ovs = overrides(set)?;
     let (result, path) = match file {
-        Some(f) => (scenario::load(f), f.display().to_string()),
+        Some(f) => (scenario::load_with(f, &ovs), f.display().to_string()),
         None => (
-            scenario::parse(REFERENCE_TOML, REFERENCE_PATH, None)
+            scenario::parse_with(REFERENCE_TOML, REFERENCE_PATH, None, &ovs)
                 .map(|s| (s, REFERENCE_TOML.to_string()))
                 .map_err(LoadError::from),
             REFERENCE_PATH.to_string(),
@@ -118,8 +138,8 @@ fn load(file: Option<&Path>) -> Result<(Scenario, String, String), u8> {
     }
 }
 
-fn check(file: &Path) -> u8 {
-    match load(Some(file)) {
+fn check(file: &Path, set: &[String]) -> u8 {
+    match load(Some(file), set) {
         Ok((s, _, path)) => {
             let loads = analysis::offered_load(&s);
             println!(
@@ -209,7 +229,7 @@ fn apply_overrides(s: &mut Scenario, a: &RunArgs) -> Result<(), String> {
 }
 
 fn run(a: &RunArgs) -> u8 {
-    let (mut scenario, source, path) = match load(a.file.as_deref()) {
+    let (mut scenario, source, path) = match load(a.file.as_deref(), &a.set) {
         Ok(x) => x,
         Err(code) => return code,
     };

@@ -1,0 +1,198 @@
+//! `--set KEY=VALUE`: override any scenario key by its dotted path before
+//! validation, so an override is checked exactly like the file.
+//!
+//! Paths follow the file: `workload.rate`, `simulation.seed`,
+//! `tier.app.workers` (a `[[tier]]` is named by its `name`),
+//! `tier.db.replicas.count`. A value is read as TOML when it is valid TOML
+//! (`900`, `true`, `[1, 2]`), else as a string (`2ms`, `exp(3ms)`).
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::diagnostic::{Diagnostic, did_you_mean};
+
+/// One `KEY=VALUE` override.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Override {
+    /// Dotted path.
+    pub key: String,
+    /// The value as written.
+    pub value: String,
+}
+
+impl Override {
+    /// Parses `KEY=VALUE`.
+    pub fn parse(text: &str) -> Result<Override, String> {
+        let (k, v) = text
+            .split_once('=')
+            .ok_or_else(|| format!("`{text}` is not KEY=VALUE, e.g. workload.rate=900"))?;
+        let key = k.trim();
+        if key.is_empty() || key.split('.').any(str::is_empty) {
+            return Err(format!(
+                "`{k}` is not a dotted key path, e.g. tier.app.workers"
+            ));
+        }
+        Ok(Override {
+            key: key.to_string(),
+            value: v.trim().to_string(),
+        })
+    }
+
+    /// `KEY=VALUE` as given.
+    pub fn text(&self) -> String {
+        format!("{}={}", self.key, self.value)
+    }
+}
+
+/// The span that marks override `i` in diagnostics: past the end of the file.
+pub(crate) fn override_span(src_len: usize, i: usize) -> Range<usize> {
+    let at = src_len + 1 + i;
+    at..at
+}
+
+/// Gives every span in a value the override's span.
+fn respan<'a>(v: DeValue<'a>, span: &Range<usize>) -> DeValue<'a> {
+    match v {
+        DeValue::Array(a) => {
+            let mut out = toml::de::DeArray::new();
+            for x in a.iter() {
+                out.push(Spanned::new(
+                    span.clone(),
+                    respan(x.get_ref().clone(), span),
+                ));
+            }
+            DeValue::Array(out)
+        }
+        DeValue::Table(t) => {
+            let mut out = DeTable::new();
+            for (k, x) in t.iter() {
+                out.insert(
+                    Spanned::new(span.clone(), k.get_ref().clone()),
+                    Spanned::new(span.clone(), respan(x.get_ref().clone(), span)),
+                );
+            }
+            DeValue::Table(out)
+        }
+        other => other,
+    }
+}
+
+fn value_of<'a>(text: &'a str, span: &Range<usize>) -> DeValue<'a> {
+    match DeValue::parse(text) {
+        Ok(v) => respan(v.into_inner(), span),
+        Err(_) => DeValue::String(Cow::Borrowed(text)),
+    }
+}
+
+/// Applies the overrides to the document, in order. Path problems (a tier
+/// that does not exist, a key under a value that is not a table) become
+/// diagnostics; everything else is left to validation.
+pub(crate) fn apply<'a>(
+    doc: &mut DeTable<'a>,
+    overrides: &'a [Override],
+    src_len: usize,
+) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for (i, ov) in overrides.iter().enumerate() {
+        let span = override_span(src_len, i);
+        let parts: Vec<&'a str> = ov.key.split('.').collect();
+        if let Err(message) = set(doc, &parts, value_of(&ov.value, &span), &span) {
+            diags.push(Diagnostic {
+                span: span.clone(),
+                key: ov.key.clone(),
+                message: message.0,
+                hint: message.1,
+            });
+        }
+    }
+    diags
+}
+
+type PathError = (String, Option<String>);
+
+fn set<'a>(
+    t: &mut DeTable<'a>,
+    parts: &[&'a str],
+    value: DeValue<'a>,
+    span: &Range<usize>,
+) -> Result<(), PathError> {
+    let (&head, rest) = parts
+        .split_first()
+        .ok_or_else(|| ("empty key".to_string(), None))?;
+    if rest.is_empty() {
+        t.insert(
+            Spanned::new(span.clone(), Cow::Borrowed(head)),
+            Spanned::new(span.clone(), value),
+        );
+        return Ok(());
+    }
+    if head == "tier" {
+        let name = rest[0];
+        let Some(DeValue::Array(items)) = t.get_mut("tier").map(|v| v.get_mut()) else {
+            return Err(("the scenario has no tiers".into(), None));
+        };
+        let names: Vec<String> = items
+            .iter()
+            .filter_map(|x| match x.get_ref() {
+                DeValue::Table(tt) => match tt.get("name").map(|n| n.get_ref()) {
+                    Some(DeValue::String(s)) => Some(s.to_string()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        let Some(pos) = names.iter().position(|n| n == name) else {
+            let all: Vec<&str> = names.iter().map(String::as_str).collect();
+            let hint = match did_you_mean(name, &all) {
+                Some(m) => format!("did you mean `{m}`? tiers: {}", all.join(", ")),
+                None => format!("tiers: {}", all.join(", ")),
+            };
+            return Err((format!("no tier named `{name}`"), Some(hint)));
+        };
+        let Some(DeValue::Table(tt)) = items.iter_mut().nth(pos).map(|x| x.get_mut()) else {
+            return Err(("a tier is not a table".into(), None));
+        };
+        if rest.len() == 1 {
+            return Err((
+                format!("`tier.{name}` needs a key, e.g. tier.{name}.workers"),
+                None,
+            ));
+        }
+        return set(tt, &rest[1..], value, span);
+    }
+    if t.get(head).is_none() {
+        t.insert(
+            Spanned::new(span.clone(), Cow::Borrowed(head)),
+            Spanned::new(span.clone(), DeValue::Table(DeTable::new())),
+        );
+    }
+    match t.get_mut(head).map(|v| v.get_mut()) {
+        Some(DeValue::Table(inner)) => set(inner, rest, value, span),
+        _ => Err((
+            format!("`{head}` is not a table, so it has no key `{}`", rest[0]),
+            None,
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_key_value() {
+        assert_eq!(
+            Override::parse("workload.rate=900").unwrap(),
+            Override {
+                key: "workload.rate".into(),
+                value: "900".into()
+            }
+        );
+        assert!(Override::parse("workload.rate").is_err());
+        assert!(Override::parse("a..b=1").is_err());
+        assert!(Override::parse("=1").is_err());
+    }
+}
