@@ -2,6 +2,8 @@
 //! utilization per pool, before the run), stability verdicts and the
 //! bottleneck (after it).
 
+pub mod slo;
+
 use serde::Serialize;
 
 use crate::scenario::{Role, Scenario};

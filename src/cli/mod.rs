@@ -5,6 +5,10 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+mod capacity;
+mod compare;
+mod sweep;
+
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -13,15 +17,14 @@ use stacksim::model::Model;
 use stacksim::report::{self, OutputLayout, Provenance, RunReport};
 use stacksim::scenario::{self, LoadError, Override, REFERENCE_PATH, REFERENCE_TOML, Scenario};
 use stacksim::stats;
-use stacksim::sweep;
 use stacksim::units::parse_duration;
 
 /// Exit code for success.
-pub const EXIT_OK: u8 = 0;
+pub(crate) const EXIT_OK: u8 = 0;
 /// Exit code for a failure while running (I/O and the like).
-pub const EXIT_FAILURE: u8 = 1;
+pub(crate) const EXIT_FAILURE: u8 = 1;
 /// Exit code for invalid input or usage.
-pub const EXIT_INVALID: u8 = 2;
+pub(crate) const EXIT_INVALID: u8 = 2;
 
 /// stacksim: a discrete-event capacity simulator for web stacks.
 #[derive(Parser, Debug)]
@@ -43,6 +46,14 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// Run a scenario over a grid of settings, points and replications in parallel.
+    Sweep(sweep::SweepArgs),
+    /// Combine the outputs of a sharded sweep into the single-machine result.
+    Merge(sweep::MergeArgs),
+    /// Find the highest arrival rate at which every SLO holds with 95% confidence.
+    Capacity(capacity::CapacityArgs),
+    /// Compare two scenarios with common random numbers: paired differences.
+    Compare(compare::CompareArgs),
     /// Write the reference scenario out as a starting point.
     Init {
         /// Where to write it.
@@ -64,18 +75,8 @@ struct RunArgs {
     /// Output folder (default: output/<scenario name>).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Master seed.
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Number of independent replications.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    replications: Option<u32>,
-    /// Observed simulated time per replication, e.g. 60s, 5m.
-    #[arg(long, value_name = "DURATION")]
-    duration: Option<String>,
-    /// Warm-up deleted before observing, e.g. 30s.
-    #[arg(long, value_name = "DURATION")]
-    warmup: Option<String>,
+    #[command(flatten)]
+    sim: SimFlags,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -87,6 +88,23 @@ struct RunArgs {
     no_charts: bool,
 }
 
+/// Run-length flags shared by every command that simulates.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct SimFlags {
+    /// Master seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Number of independent replications.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub replications: Option<u32>,
+    /// Observed simulated time per replication, e.g. 60s, 5m.
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Warm-up deleted before observing, e.g. 30s.
+    #[arg(long, value_name = "DURATION")]
+    pub warmup: Option<String>,
+}
+
 /// Parses arguments and runs the command; returns the exit code.
 pub fn main() -> u8 {
     let cli = Cli::parse();
@@ -94,10 +112,39 @@ pub fn main() -> u8 {
         Command::Run(args) => run(&args),
         Command::Check { file, set } => check(&file, &set),
         Command::Init { path, force } => init(&path, force),
+        Command::Sweep(args) => sweep::sweep(&args),
+        Command::Merge(args) => sweep::merge(&args),
+        Command::Capacity(args) => capacity::capacity(&args),
+        Command::Compare(args) => compare::compare(&args),
     }
 }
 
-fn color() -> bool {
+/// A progress bar on stderr when it is a terminal; hidden otherwise.
+pub(crate) fn progress(total: u64, what: &str, quiet: bool) -> ProgressBar {
+    let target = if quiet || !std::io::stderr().is_terminal() {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    };
+    let bar = ProgressBar::with_draw_target(Some(total), target);
+    let template = format!("{{bar:30}} {{pos}}/{{len}} {what}  {{elapsed}} (ETA {{eta}})");
+    if let Ok(style) = ProgressStyle::with_template(&template) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// A run report's provenance for this process.
+pub(crate) fn provenance(path: &str, source: &str) -> Provenance {
+    Provenance {
+        version: stacksim::VERSION.to_string(),
+        command_line: std::env::args().collect::<Vec<_>>().join(" "),
+        scenario_path: path.to_string(),
+        scenario_source: source.to_string(),
+    }
+}
+
+pub(crate) fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
@@ -196,7 +243,8 @@ fn init(path: &Path, force: bool) -> u8 {
     }
 }
 
-fn apply_overrides(s: &mut Scenario, a: &RunArgs) -> Result<(), String> {
+/// Applies the run-length flags to a scenario.
+pub(crate) fn apply_sim_flags(s: &mut Scenario, a: &SimFlags) -> Result<(), String> {
     let sim = &mut s.simulation;
     if let Some(seed) = a.seed {
         sim.seed = seed;
@@ -233,7 +281,7 @@ fn run(a: &RunArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    if let Err(e) = apply_overrides(&mut scenario, a) {
+    if let Err(e) = apply_sim_flags(&mut scenario, &a.sim) {
         eprintln!("error: {e}");
         return EXIT_INVALID;
     }
@@ -256,31 +304,14 @@ fn run(a: &RunArgs) -> u8 {
     }
     let model = Model::build(&scenario);
     let reps = scenario.simulation.replications;
-    let bar = ProgressBar::with_draw_target(
-        Some(u64::from(reps)),
-        if a.quiet || !std::io::stderr().is_terminal() {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        },
-    );
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:30} {pos}/{len} replications  {elapsed} (ETA {eta})")
-    {
-        bar.set_style(style);
-    }
+    let bar = progress(u64::from(reps), "replications", a.quiet);
     let started = Instant::now();
-    let observations = sweep::run_replications(&model, reps, &|| bar.inc(1));
+    let observations = stacksim::sweep::run_replications(&model, reps, &|| bar.inc(1));
     bar.finish_and_clear();
     let wall = started.elapsed();
     let summary = stats::summarize(&observations);
     let (verdicts, bottleneck) = analysis::verdicts(&loads, &summary);
-    let provenance = Provenance {
-        version: stacksim::VERSION.to_string(),
-        command_line: std::env::args().collect::<Vec<_>>().join(" "),
-        scenario_path: path,
-        scenario_source: source,
-    };
+    let provenance = provenance(&path, &source);
     let rr = RunReport {
         scenario: &scenario,
         loads: &loads,

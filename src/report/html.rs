@@ -12,7 +12,7 @@ use super::table::{
 };
 use super::topology::{topology_svg, xml_escape};
 
-const CSS: &str = "body{font-family:'Noto Sans','DejaVu Sans',Arial,sans-serif;max-width:1240px;margin:2em auto;padding:0 1em;color:#222}\
+pub(crate) const CSS: &str = "body{font-family:'Noto Sans','DejaVu Sans',Arial,sans-serif;max-width:1240px;margin:2em auto;padding:0 1em;color:#222}\
 h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}\
 table{border-collapse:collapse;font-size:.9em;margin:.6em 0}th,td{padding:.3em .7em;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}\
 th:first-child,td:first-child{text-align:left}th{background:#f6f6f6}\

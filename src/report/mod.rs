@@ -11,6 +11,7 @@ mod json;
 mod layout;
 mod markdown;
 mod narrative;
+pub mod sweep;
 mod table;
 mod topology;
 

@@ -268,7 +268,7 @@ pub fn render_table(r: &RunReport<'_>) -> String {
 }
 
 /// Left-aligns the first column, right-aligns the rest.
-fn grid(rows: &[Vec<String>]) -> String {
+pub(crate) fn grid(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let width: Vec<usize> = (0..cols)
         .map(|c| {

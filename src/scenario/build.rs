@@ -19,6 +19,7 @@ const TOP_KEYS: &[&str] = &[
     "workload",
     "tier",
     "fault",
+    "sweep",
 ];
 const SIM_KEYS: &[&str] = &[
     "duration",
@@ -102,6 +103,7 @@ pub(crate) fn read_scenario(
         None => Some(Client::default()),
     };
     let faults = read_faults(r, doc, &tiers, &declared);
+    let sweep = read_sweep(r, doc);
     let classes = resolve_routes(r, raw_classes, &tiers, &declared);
     check_warmup_vs_schedule(r, doc, &simulation, &arrivals);
     if !r.diags.is_empty() {
@@ -115,7 +117,60 @@ pub(crate) fn read_scenario(
         tiers,
         client: client?,
         faults: faults?,
+        sweep: sweep?,
     })
+}
+
+/// `[sweep]`: `"key" = "100..2000:100"` (a range) or `"key" = [0, 1, 2]`.
+fn read_sweep(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<super::Axis>> {
+    let Some(v) = field(doc, "sweep") else {
+        return Some(Vec::new());
+    };
+    let t = r.table(v, "sweep")?;
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (k, val) in t.iter() {
+        let key = k.get_ref().to_string();
+        let spec = match val.get_ref() {
+            DeValue::String(s) => Some(s.to_string()),
+            DeValue::Array(items) => {
+                let parts: Vec<String> = items
+                    .iter()
+                    .map(|x| match x.get_ref() {
+                        DeValue::String(s) => s.to_string(),
+                        DeValue::Integer(i) => i.to_string(),
+                        DeValue::Float(f) => f.as_str().to_string(),
+                        DeValue::Boolean(b) => b.to_string(),
+                        _ => String::new(),
+                    })
+                    .collect();
+                Some(parts.join(","))
+            }
+            _ => None,
+        };
+        match spec.map(|s| super::Axis::from_spec(&key, &s)) {
+            Some(Ok(a)) => out.push(a),
+            Some(Err(e)) => {
+                r.error(
+                    val.span(),
+                    &format!("sweep.{key}"),
+                    e,
+                    Some("a range \"100..2000:100\" or a list [0, 1, 2]".into()),
+                );
+                ok = false;
+            }
+            None => {
+                r.error(
+                    val.span(),
+                    &format!("sweep.{key}"),
+                    "expected a range string or a list".into(),
+                    Some("e.g. \"workload.rate\" = \"100..2000:100\"".into()),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
 }
 
 fn read_simulation(r: &mut Reader, doc: &DeTable<'_>) -> Option<Simulation> {

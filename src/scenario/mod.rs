@@ -4,6 +4,7 @@
 //! Stages: TOML text -> spanned document ([`toml::de::DeTable`]) -> walked by
 //! `build` with a `Reader` that records problems -> [`Scenario`].
 
+pub mod axis;
 mod build;
 pub mod diagnostic;
 mod faults;
@@ -16,6 +17,7 @@ use std::path::Path;
 
 use toml::de::DeTable;
 
+pub use axis::Axis;
 pub use diagnostic::{Diagnostic, ScenarioError};
 pub use overrides::Override;
 pub use spec::*;

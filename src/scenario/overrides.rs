@@ -152,7 +152,7 @@ fn set<'a>(
             };
             return Err((format!("no tier named `{name}`"), Some(hint)));
         };
-        let Some(DeValue::Table(tt)) = items.iter_mut().nth(pos).map(|x| x.get_mut()) else {
+        let Some(DeValue::Table(tt)) = items.get_mut(pos).map(|x| x.get_mut()) else {
             return Err(("a tier is not a table".into(), None));
         };
         if rest.len() == 1 {

@@ -28,6 +28,8 @@ pub struct Scenario {
     pub client: Client,
     /// Scripted outages and slowdowns.
     pub faults: Vec<Fault>,
+    /// Sweep axes from a `[sweep]` table (used by `stacksim sweep`).
+    pub sweep: Vec<super::Axis>,
 }
 
 /// Run control.

@@ -1,13 +1,23 @@
-//! Parallel replications (and, later, sweep points): the only rayon user.
+//! Parallel replications, sweep points and the capacity search: the only
+//! rayon user.
 //!
-//! Replications run in parallel and are gathered in index order, then
-//! reduced sequentially, so results are the same bytes whatever the number
-//! of threads.
+//! Everything runs in parallel and is gathered in index order, then reduced
+//! sequentially, so results are the same bytes whatever the number of
+//! threads. Points share the seed, so every point draws the same random
+//! numbers for the same consumers (common random numbers): differences
+//! between points come from the settings, not from the draws.
+
+mod capacity;
+
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
 use crate::model::{Model, run_replication};
+use crate::scenario::Scenario;
 use crate::stats::RepObs;
+
+pub use capacity::{CapacityOptions, CapacityResult, Outcome, Probe, find_capacity};
 
 /// Runs replications `0..n` of `model` in parallel; `on_done` is called once
 /// per finished replication (from worker threads) for progress display.
@@ -20,4 +30,49 @@ pub fn run_replications(model: &Model, n: u32, on_done: &(dyn Fn() + Sync)) -> V
             obs
         })
         .collect()
+}
+
+/// One point of a sweep.
+pub struct PointJob<'a> {
+    /// Index in the full grid (kept through sharding and resuming).
+    pub index: usize,
+    /// The scenario with the point's overrides applied.
+    pub scenario: &'a Scenario,
+}
+
+/// Runs every replication of every point at once, in parallel. As each
+/// point's last replication finishes, `on_point` gets its index and its
+/// replications in index order (from a worker thread; points finish in any
+/// order). `on_rep` is called after every replication, for progress.
+pub fn run_points(
+    jobs: &[PointJob<'_>],
+    on_rep: &(dyn Fn() + Sync),
+    on_point: &(dyn Fn(usize, Vec<RepObs>) + Sync),
+) {
+    let models: Vec<Model> = jobs.iter().map(|j| Model::build(j.scenario)).collect();
+    let slots: Vec<Mutex<(Vec<Option<RepObs>>, u32)>> = jobs
+        .iter()
+        .map(|j| {
+            let r = j.scenario.simulation.replications;
+            Mutex::new(((0..r).map(|_| None).collect(), r))
+        })
+        .collect();
+    let tasks: Vec<(usize, u32)> = jobs
+        .iter()
+        .enumerate()
+        .flat_map(|(k, j)| (0..j.scenario.simulation.replications).map(move |r| (k, r)))
+        .collect();
+    tasks.into_par_iter().for_each(|(k, rep)| {
+        let obs = run_replication(&models[k], rep);
+        on_rep();
+        let finished = {
+            let mut slot = slots[k].lock().unwrap_or_else(|e| e.into_inner());
+            slot.0[rep as usize] = Some(obs);
+            slot.1 -= 1;
+            (slot.1 == 0).then(|| slot.0.drain(..).flatten().collect::<Vec<_>>())
+        };
+        if let Some(all) = finished {
+            on_point(jobs[k].index, all);
+        }
+    });
 }

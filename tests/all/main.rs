@@ -9,5 +9,6 @@ mod failures;
 mod fuzz;
 mod scenario_errors;
 mod support;
+mod sweep;
 mod theory;
 mod workload;

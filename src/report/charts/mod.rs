@@ -8,6 +8,7 @@ mod cdf;
 mod latency;
 mod queue;
 mod style;
+mod sweep;
 mod throughput;
 mod utilization;
 
@@ -120,6 +121,21 @@ pub fn render_all(r: &RunReport<'_>) -> Result<Vec<RenderedChart>, ChartError> {
         render(&queue::QueueLength { r })?,
         render(&cdf::LatencyCdf { r })?,
     ])
+}
+
+/// Renders the sweep charts from the points, in grid order.
+pub fn render_sweep(
+    points: &[crate::report::sweep::PointResult],
+) -> Result<Vec<RenderedChart>, ChartError> {
+    use sweep::{SweepChart, SweepKind};
+    [
+        SweepKind::Latency,
+        SweepKind::Throughput,
+        SweepKind::Bottleneck,
+    ]
+    .into_iter()
+    .map(|kind| render(&SweepChart { kind, points }))
+    .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,260 @@
+//! Sweep charts: latency, throughput and bottleneck utilization against the
+//! offered load, one line per variant (the values of every varied key but
+//! the arrival rate), with 95% bands.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{
+    Chart, ChartError, LegendItem, axis_font, color, draw_empty, draw_estimate_line, err,
+    tick_font, tick_label, title_font, with_legend,
+};
+use crate::report::sweep::{Est, PointResult};
+use crate::stats::Estimate;
+
+/// Which sweep chart.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SweepKind {
+    Latency,
+    Throughput,
+    Bottleneck,
+}
+
+pub(crate) struct SweepChart<'a> {
+    pub kind: SweepKind,
+    pub points: &'a [PointResult],
+}
+
+const RATE_KEY: &str = "workload.rate";
+
+fn est(e: Est, scale: f64) -> Estimate {
+    Estimate {
+        mean: e.mean.map_or(f64::NAN, |m| m * scale),
+        half_width: e.hw.map(|h| h * scale),
+        n: 2,
+    }
+}
+
+/// Points grouped by variant, each sorted by offered load.
+fn variants(points: &[PointResult]) -> Vec<(String, Vec<&PointResult>)> {
+    let mut out: Vec<(String, Vec<&PointResult>)> = Vec::new();
+    for p in points {
+        let v = p.variant(RATE_KEY);
+        match out.iter_mut().find(|(k, _)| *k == v) {
+            Some((_, list)) => list.push(p),
+            None => out.push((v, vec![p])),
+        }
+    }
+    for (_, list) in &mut out {
+        list.sort_by(|a, b| {
+            a.offered_rps
+                .mean
+                .unwrap_or(0.0)
+                .total_cmp(&b.offered_rps.mean.unwrap_or(0.0))
+        });
+    }
+    out
+}
+
+impl Chart for SweepChart<'_> {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            SweepKind::Latency => "sweep-latency",
+            SweepKind::Throughput => "sweep-throughput",
+            SweepKind::Bottleneck => "sweep-bottleneck",
+        }
+    }
+
+    fn title(&self) -> String {
+        match self.kind {
+            SweepKind::Latency => "Latency against offered load (p50 dashed, p99 solid)".into(),
+            SweepKind::Throughput => "Throughput against offered load".into(),
+            SweepKind::Bottleneck => "Bottleneck utilization against offered load".into(),
+        }
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
+        let groups = variants(self.points);
+        let x_max = self
+            .points
+            .iter()
+            .filter_map(|p| p.offered_rps.mean)
+            .fold(0.0, f64::max);
+        if groups.is_empty() || x_max <= 0.0 {
+            return draw_empty(root, &self.title(), "no sweep points");
+        }
+        let series = |p: &PointResult| -> Vec<Estimate> {
+            match self.kind {
+                SweepKind::Latency => vec![est(p.latency_p50_ms, 1.0), est(p.latency_p99_ms, 1.0)],
+                SweepKind::Throughput => vec![est(p.throughput_rps, 1.0)],
+                SweepKind::Bottleneck => vec![Estimate {
+                    mean: p.bottleneck_utilization.map_or(f64::NAN, |u| u * 100.0),
+                    half_width: None,
+                    n: 1,
+                }],
+            }
+        };
+        let y_top = self
+            .points
+            .iter()
+            .flat_map(&series)
+            .filter(|e| e.mean.is_finite())
+            .map(|e| e.mean + e.half_width.unwrap_or(0.0))
+            .fold(
+                if self.kind == SweepKind::Bottleneck {
+                    100.0
+                } else {
+                    0.0
+                },
+                f64::max,
+            )
+            * 1.1;
+        let y_top = if y_top > 0.0 { y_top } else { 1.0 };
+        let area = root.titled(&self.title(), title_font()).map_err(err)?;
+        let mut items: Vec<LegendItem> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, (v, _))| LegendItem {
+                label: v.clone(),
+                color: color(i),
+                filled: false,
+            })
+            .collect();
+        if self.kind == SweepKind::Throughput {
+            items.push(LegendItem {
+                label: "throughput = offered".into(),
+                color: RGBColor(150, 150, 150),
+                filled: false,
+            });
+        }
+        if self.kind == SweepKind::Latency {
+            items.push(LegendItem {
+                label: "(past the knee the".into(),
+                color: WHITE,
+                filled: true,
+            });
+            items.push(LegendItem {
+                label: "stack is unstable)".into(),
+                color: WHITE,
+                filled: true,
+            });
+        }
+        let plot = with_legend(&area, &items)?;
+        let y_desc = match self.kind {
+            SweepKind::Latency => "end-to-end latency (ms, log scale)",
+            SweepKind::Throughput => "completed requests/s",
+            SweepKind::Bottleneck => "bottleneck utilization serving (%)",
+        };
+        let x_range = 0f64..x_max * 1.05;
+        if self.kind == SweepKind::Latency {
+            let lo = self
+                .points
+                .iter()
+                .filter_map(|p| p.latency_p50_ms.mean)
+                .filter(|m| *m > 0.0)
+                .fold(f64::INFINITY, f64::min);
+            let lo = if lo.is_finite() { lo * 0.7 } else { 0.1 };
+            let mut chart = ChartBuilder::on(&plot)
+                .margin(15)
+                .x_label_area_size(55)
+                .y_label_area_size(80)
+                .build_cartesian_2d(x_range, (lo..y_top.max(lo * 10.0)).log_scale())
+                .map_err(err)?;
+            chart
+                .configure_mesh()
+                .x_desc("offered load (requests/s)")
+                .y_desc(y_desc)
+                .axis_desc_style(axis_font())
+                .label_style(tick_font())
+                .x_label_formatter(&tick_label)
+                .y_label_formatter(&tick_label)
+                .light_line_style(RGBColor(238, 238, 238))
+                .draw()
+                .map_err(err)?;
+            draw_groups(&mut chart, &groups, self.kind, &series)
+        } else {
+            let mut chart = ChartBuilder::on(&plot)
+                .margin(15)
+                .x_label_area_size(55)
+                .y_label_area_size(80)
+                .build_cartesian_2d(x_range, 0f64..y_top)
+                .map_err(err)?;
+            chart
+                .configure_mesh()
+                .x_desc("offered load (requests/s)")
+                .y_desc(y_desc)
+                .axis_desc_style(axis_font())
+                .label_style(tick_font())
+                .x_label_formatter(&tick_label)
+                .y_label_formatter(&tick_label)
+                .light_line_style(RGBColor(238, 238, 238))
+                .draw()
+                .map_err(err)?;
+            if self.kind == SweepKind::Throughput {
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        vec![(0.0, 0.0), (x_max, x_max)],
+                        6,
+                        6,
+                        RGBColor(150, 150, 150).stroke_width(1),
+                    ))
+                    .map_err(err)?;
+            }
+            if self.kind == SweepKind::Bottleneck {
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        vec![(0.0, 100.0), (x_max * 1.05, 100.0)],
+                        8,
+                        6,
+                        BLACK.stroke_width(1),
+                    ))
+                    .map_err(err)?;
+            }
+            draw_groups(&mut chart, &groups, self.kind, &series)
+        }
+    }
+}
+
+/// Draws each variant's lines and markers.
+fn draw_groups<DB: DrawingBackend, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    groups: &[(String, Vec<&PointResult>)],
+    kind: SweepKind,
+    series: &dyn Fn(&PointResult) -> Vec<Estimate>,
+) -> Result<(), ChartError>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    for (i, (_, list)) in groups.iter().enumerate() {
+        let xs: Vec<f64> = list
+            .iter()
+            .map(|p| p.offered_rps.mean.unwrap_or(f64::NAN))
+            .collect();
+        let lines: Vec<Vec<Estimate>> = list.iter().map(|p| series(p)).collect();
+        for k in 0..lines.first().map_or(0, Vec::len) {
+            let pts: Vec<(f64, Estimate)> =
+                xs.iter().zip(&lines).map(|(x, l)| (*x, l[k])).collect();
+            if kind == SweepKind::Latency && k == 0 {
+                let line: Vec<(f64, f64)> = pts
+                    .iter()
+                    .filter(|(_, e)| e.mean.is_finite())
+                    .map(|(x, e)| (*x, e.mean))
+                    .collect();
+                chart
+                    .draw_series(DashedLineSeries::new(line, 6, 4, color(i).stroke_width(2)))
+                    .map_err(err)?;
+            } else {
+                draw_estimate_line(chart, &pts, color(i), 2)?;
+            }
+            chart
+                .draw_series(
+                    pts.iter()
+                        .filter(|(_, e)| e.mean.is_finite())
+                        .map(|(x, e)| Circle::new((*x, e.mean), 3, color(i).filled())),
+                )
+                .map_err(err)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,366 @@
+//! Sweep results: one [`PointResult`] per grid point, appended to
+//! `points.jsonl` as each finishes, then `sweep.csv`, `sweep.json`, charts
+//! and `report.html` built from all of them in grid order. Everything final
+//! is a function of the point results alone, so resumed and merged sweeps
+//! give the same bytes as one uninterrupted run.
+
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
+
+use super::RunReport;
+use crate::analysis::Stability;
+use crate::scenario::Axis;
+use crate::stats::Estimate;
+
+/// An estimate that survives a JSON round trip (NaN becomes `None`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Est {
+    /// Mean across replications.
+    pub mean: Option<f64>,
+    /// 95% half-width.
+    pub hw: Option<f64>,
+}
+
+impl From<Estimate> for Est {
+    fn from(e: Estimate) -> Est {
+        Est {
+            mean: e.mean.is_finite().then_some(e.mean),
+            hw: e.half_width.filter(|h| h.is_finite()),
+        }
+    }
+}
+
+/// One pool's figures at a point.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PoolPoint {
+    /// `web`, `db primary`.
+    pub label: String,
+    /// Utilization, held workers included.
+    pub utilization: Est,
+    /// Utilization serving.
+    pub service_utilization: Est,
+}
+
+/// Everything the sweep outputs need about one point.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PointResult {
+    /// Index in the full grid.
+    pub index: usize,
+    /// The varied keys and their values at this point.
+    pub values: Vec<(String, String)>,
+    /// Offered user requests/s.
+    pub offered_rps: Est,
+    /// Completed user requests/s.
+    pub throughput_rps: Est,
+    /// Completed / offered.
+    pub availability: Est,
+    /// Failed / offered.
+    pub error_rate: Est,
+    /// End-to-end latency (ms).
+    pub latency_mean_ms: Est,
+    /// Median (ms).
+    pub latency_p50_ms: Est,
+    /// 95th percentile (ms).
+    pub latency_p95_ms: Est,
+    /// 99th percentile (ms).
+    pub latency_p99_ms: Est,
+    /// Per pool.
+    pub pools: Vec<PoolPoint>,
+    /// The bottleneck's label.
+    pub bottleneck: Option<String>,
+    /// Its serving utilization.
+    pub bottleneck_utilization: Option<f64>,
+    /// Labels of pools with no steady state.
+    pub unstable: Vec<String>,
+}
+
+impl PointResult {
+    /// Builds a point's result from its run report.
+    pub fn from_run(index: usize, values: Vec<(String, String)>, r: &RunReport<'_>) -> PointResult {
+        let all = &r.summary.overall;
+        PointResult {
+            index,
+            values,
+            offered_rps: all.offered_rps.into(),
+            throughput_rps: all.throughput_rps.into(),
+            availability: all.availability.into(),
+            error_rate: all.error_rate.into(),
+            latency_mean_ms: all.latency_mean_ms.into(),
+            latency_p50_ms: all.latency_p50_ms.into(),
+            latency_p95_ms: all.latency_p95_ms.into(),
+            latency_p99_ms: all.latency_p99_ms.into(),
+            pools: r
+                .pool_rows()
+                .map(|(p, l)| PoolPoint {
+                    label: l.label.clone(),
+                    utilization: r.summary.pools[p].utilization.into(),
+                    service_utilization: r.summary.pools[p].service_utilization.into(),
+                })
+                .collect(),
+            bottleneck: r.bottleneck.map(|b| b.label.clone()),
+            bottleneck_utilization: r
+                .bottleneck
+                .map(|b| b.utilization)
+                .filter(|u| u.is_finite()),
+            unstable: r
+                .verdicts
+                .iter()
+                .filter(|v| matches!(v.stability, Stability::Unstable { .. }))
+                .map(|v| v.label.clone())
+                .collect(),
+        }
+    }
+
+    /// `stable` or `unstable: db primary, app`.
+    pub fn verdict(&self) -> String {
+        if self.unstable.is_empty() {
+            "stable".into()
+        } else {
+            format!("unstable: {}", self.unstable.join(", "))
+        }
+    }
+
+    /// The point's values except `key`, as a series label.
+    pub fn variant(&self, except: &str) -> String {
+        let v: Vec<String> = self
+            .values
+            .iter()
+            .filter(|(k, _)| k != except)
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if v.is_empty() {
+            "all points".into()
+        } else {
+            v.join(", ")
+        }
+    }
+}
+
+/// Appends one point as a JSON line.
+pub fn write_point_line(p: &PointResult, w: &mut dyn Write) -> io::Result<()> {
+    let mut line = serde_json::to_vec(p)?;
+    line.push(b'\n');
+    w.write_all(&line)
+}
+
+/// Reads the points of a `points.jsonl`; a torn last line (an interrupted
+/// write) is skipped.
+pub fn read_point_lines(text: &str) -> Vec<PointResult> {
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// What a sweep was: for the outputs and for checking a resume or a merge.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepMeta {
+    /// stacksim version.
+    pub version: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Scenario text as read.
+    pub scenario_source: String,
+    /// `--set` overrides common to every point.
+    pub overrides: Vec<String>,
+    /// The axes.
+    pub axes: Vec<Axis>,
+    /// Points in the full grid.
+    pub points: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Replications per point.
+    pub replications: u32,
+}
+
+fn num(x: Option<f64>) -> String {
+    x.map_or(String::new(), |v| format!("{v:.6}"))
+}
+
+/// Writes `sweep.csv`: a row per point in grid order.
+pub fn write_sweep_csv(
+    meta: &SweepMeta,
+    points: &[PointResult],
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let mut head: Vec<String> = meta.axes.iter().map(|a| a.key.clone()).collect();
+    for c in [
+        "offered_rps",
+        "throughput_rps",
+        "availability",
+        "error_rate",
+        "latency_mean_ms",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "latency_p99_ms",
+    ] {
+        head.push(c.into());
+        head.push(format!("{c}_hw95"));
+    }
+    let labels: Vec<String> = points.first().map_or(Vec::new(), |p| {
+        p.pools.iter().map(|x| x.label.clone()).collect()
+    });
+    for l in &labels {
+        let s = super::slug(l);
+        head.extend([format!("utilization_{s}"), format!("utilization_{s}_hw95")]);
+    }
+    head.extend([
+        "bottleneck".into(),
+        "bottleneck_utilization".into(),
+        "verdict".into(),
+    ]);
+    writeln!(w, "{}", head.join(","))?;
+    for p in points {
+        let mut row: Vec<String> = p.values.iter().map(|(_, v)| v.clone()).collect();
+        for e in [
+            p.offered_rps,
+            p.throughput_rps,
+            p.availability,
+            p.error_rate,
+            p.latency_mean_ms,
+            p.latency_p50_ms,
+            p.latency_p95_ms,
+            p.latency_p99_ms,
+        ] {
+            row.extend([num(e.mean), num(e.hw)]);
+        }
+        for l in &labels {
+            let e = p
+                .pools
+                .iter()
+                .find(|x| &x.label == l)
+                .map(|x| x.utilization);
+            row.extend([num(e.and_then(|e| e.mean)), num(e.and_then(|e| e.hw))]);
+        }
+        row.push(p.bottleneck.clone().unwrap_or_default());
+        row.push(num(p.bottleneck_utilization));
+        row.push(p.verdict());
+        writeln!(
+            w,
+            "{}",
+            row.iter()
+                .map(|c| if c.contains(',') {
+                    format!("\"{c}\"")
+                } else {
+                    c.clone()
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes `sweep.json`: the sweep's definition and every point.
+pub fn write_sweep_json(
+    meta: &SweepMeta,
+    points: &[PointResult],
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let doc = serde_json::json!({ "sweep": meta, "points": points });
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    w.write_all(b"\n")
+}
+
+fn pm(e: Est, scale: f64) -> String {
+    super::table::pm(
+        &Estimate {
+            mean: e.mean.map_or(f64::NAN, |m| m),
+            half_width: e.hw,
+            n: 2,
+        },
+        scale,
+    )
+}
+
+/// The sweep as a table, header first.
+pub(crate) fn sweep_rows(meta: &SweepMeta, points: &[PointResult]) -> Vec<Vec<String>> {
+    let mut head: Vec<String> = meta.axes.iter().map(|a| a.key.clone()).collect();
+    head.extend(
+        [
+            "offered/s",
+            "throughput/s",
+            "available %",
+            "p50 ms",
+            "p99 ms",
+            "bottleneck",
+            "verdict",
+        ]
+        .map(String::from),
+    );
+    let mut rows = vec![head];
+    for p in points {
+        let mut row: Vec<String> = p.values.iter().map(|(_, v)| v.clone()).collect();
+        row.extend([
+            pm(p.offered_rps, 1.0),
+            pm(p.throughput_rps, 1.0),
+            pm(p.availability, 100.0),
+            pm(p.latency_p50_ms, 1.0),
+            pm(p.latency_p99_ms, 1.0),
+            match (&p.bottleneck, p.bottleneck_utilization) {
+                (Some(b), Some(u)) => format!("{b} {:.0}%", u * 100.0),
+                _ => "-".into(),
+            },
+            p.verdict(),
+        ]);
+        rows.push(row);
+    }
+    rows
+}
+
+/// The sweep table for the terminal.
+pub fn render_sweep_table(meta: &SweepMeta, points: &[PointResult]) -> String {
+    let mut out = format!(
+        "stacksim {} · sweep of {} · {} points × {} replications · seed {}\nevery figure: mean ± 95% half-width across replications\n\n",
+        meta.version, meta.scenario, meta.points, meta.replications, meta.seed
+    );
+    out.push_str(&super::table::grid(&sweep_rows(meta, points)));
+    out
+}
+
+/// Writes the sweep's `report.html`: table, charts inline, definition.
+pub fn write_sweep_html(
+    meta: &SweepMeta,
+    points: &[PointResult],
+    charts: &[super::charts::RenderedChart],
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    use super::topology::xml_escape;
+    let mut o = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>stacksim sweep: {0}</title><style>{1}</style></head><body><h1>stacksim sweep: {0}</h1>",
+        xml_escape(&meta.scenario),
+        super::html::CSS
+    );
+    let axes: Vec<String> = meta
+        .axes
+        .iter()
+        .map(|a| format!("{} ∈ {{{}}}", a.key, a.values.join(", ")))
+        .collect();
+    o.push_str(&format!(
+        "<p class=\"meta\">stacksim {} · {} points × {} replications · seed {} · every figure: mean ± 95% half-width<br>{}</p>",
+        xml_escape(&meta.version),
+        meta.points,
+        meta.replications,
+        meta.seed,
+        xml_escape(&axes.join("; "))
+    ));
+    o.push_str("<h2>Points</h2><table>");
+    for (i, row) in sweep_rows(meta, points).iter().enumerate() {
+        let tag = if i == 0 { "th" } else { "td" };
+        o.push_str("<tr>");
+        for c in row {
+            o.push_str(&format!("<{tag}>{}</{tag}>", xml_escape(c)));
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str("</table><h2>Charts</h2>");
+    for c in charts {
+        o.push_str(&format!("<figure id=\"chart-{0}\">{1}<figcaption>{2} (<a href=\"{0}.png\">{0}.png</a>)</figcaption></figure>", c.name, c.svg, xml_escape(&c.title)));
+    }
+    o.push_str(&format!(
+        "<h2>Provenance</h2><p>overrides at every point: {}</p><details><summary>scenario file as read</summary><pre>{}</pre></details></body></html>\n",
+        xml_escape(&if meta.overrides.is_empty() { "none".to_string() } else { meta.overrides.join(" ") }),
+        xml_escape(&meta.scenario_source)
+    ));
+    w.write_all(o.as_bytes())
+}
