@@ -3,7 +3,7 @@
 
 use rand::RngExt;
 
-use super::run::{Event, Phase, Sim};
+use super::state::{Event, Phase, Sim};
 use crate::scenario::FaultKind;
 use crate::stats::{Cause, TimelineEvent, WriteOutage};
 

@@ -9,7 +9,10 @@
 //! by which station is the primary now (failover can change it).
 
 mod faults;
+mod observe;
+mod route;
 mod run;
+mod state;
 
 use crate::dist::{Calls, Sampler};
 use crate::engine::stream_id;

@@ -1,0 +1,209 @@
+//! Observation: time-series samples, the window's snapshots, and the
+//! replication's final record.
+
+use super::state::{Event, Phase, Sim};
+use crate::stats::{InstanceObs, PoolObs, RepObs, SampleObs, WriteOutage};
+
+impl Sim<'_> {
+    /// Closes every station's integrals at now and sums them per pool.
+    fn pool_areas(&mut self) -> (Vec<u128>, Vec<u128>) {
+        for s in 0..self.stations.len() as u32 {
+            self.touch(s);
+        }
+        let n = self.m.pools.len();
+        let (mut busy, mut queue) = (vec![0u128; n], vec![0u128; n]);
+        for (st, def) in self.stations.iter().zip(&self.m.stations) {
+            busy[def.pool as usize] += st.busy_area;
+            queue[def.pool as usize] += st.queue_area;
+        }
+        (busy, queue)
+    }
+
+    fn present(&self, p: usize) -> u64 {
+        let pool = &self.m.pools[p];
+        (0..pool.count)
+            .map(|i| {
+                let st = &self.stations[(pool.first_station + i) as usize];
+                u64::from(st.busy) + st.queue.len() as u64
+            })
+            .sum()
+    }
+
+    pub(super) fn on_sample(&mut self) {
+        let now = self.q.now();
+        let width = now - self.bucket_start;
+        let (busy, queue) = self.pool_areas();
+        let mut util = Vec::with_capacity(busy.len());
+        let mut qlen = Vec::with_capacity(busy.len());
+        for (p, pool) in self.m.pools.iter().enumerate() {
+            let workers: u64 = (0..pool.count)
+                .map(|i| u64::from(self.m.stations[(pool.first_station + i) as usize].workers))
+                .sum();
+            let db = (busy[p] - self.prev_pool_busy[p]) as f64;
+            let dq = (queue[p] - self.prev_pool_queue[p]) as f64;
+            let w = width.max(1) as f64;
+            util.push(if workers > 0 {
+                db / (workers as f64 * w)
+            } else {
+                f64::NAN
+            });
+            qlen.push(dq / w);
+            if self.observing || now == self.window_end {
+                let present = self.present(p);
+                self.trends[p].add((now - self.window_start) as f64 / 1e9, present as f64);
+            }
+        }
+        self.prev_pool_busy = busy;
+        self.prev_pool_queue = queue;
+        let obs = SampleObs {
+            start_ns: self.bucket_start,
+            width_ns: width,
+            offered: self.bucket.offered,
+            completed: self.bucket.completed,
+            errors: self.bucket.errors,
+            p50_ns: self.bucket_hist.quantile_ns(0.5),
+            p95_ns: self.bucket_hist.quantile_ns(0.95),
+            p99_ns: self.bucket_hist.quantile_ns(0.99),
+            class_latency: self
+                .bucket_class_hist
+                .iter()
+                .map(|h| [h.quantile_ns(0.5), h.quantile_ns(0.95), h.quantile_ns(0.99)])
+                .collect(),
+            utilization: util,
+            queue: qlen,
+        };
+        self.series.push(obs);
+        self.bucket = SampleObs::default();
+        self.bucket_hist.reset();
+        for h in &mut self.bucket_class_hist {
+            h.reset();
+        }
+        self.bucket_start = now;
+        if now < self.window_end {
+            let next = (now + self.m.sim.sample_every_ns).min(self.window_end);
+            self.q.schedule(next, Event::Sample);
+        }
+    }
+
+    fn snapshot(&mut self) {
+        let now = self.q.now();
+        for s in 0..self.stations.len() as u32 {
+            self.touch(s);
+        }
+        for st in &mut self.stations {
+            st.c.wasted = st.wasted_acc + i128::from(st.orphans) * i128::from(now);
+            st.c.busy_area = st.busy_area;
+            st.c.held_area = st.held_area;
+            st.c.queue_area = st.queue_area;
+            st.c.down_area = st.down_area;
+        }
+    }
+
+    pub(super) fn on_window_start(&mut self) {
+        self.snapshot();
+        for st in &mut self.stations {
+            st.at_start = st.c;
+        }
+        self.observing = true;
+    }
+
+    pub(super) fn on_window_end(&mut self) {
+        self.snapshot();
+        self.observing = false;
+        self.accepting = false;
+        for p in 0..self.m.pools.len() {
+            self.present_at_end[p] = self.present(p);
+        }
+        // Freeze the window: from here on `at_start` holds the window's share.
+        for st in &mut self.stations {
+            st.at_start = st.c.minus(&st.at_start);
+        }
+    }
+
+    pub(super) fn finish(mut self) -> RepObs {
+        let window_ns = self.window_end - self.window_start;
+        if self.accepting {
+            // Cannot happen (the window end is always scheduled before the
+            // stop); kept so the accounting stays total.
+            self.on_window_end();
+        }
+        for (d, def) in self.dbs.iter().zip(&self.m.dbs) {
+            if let Some(start) = d.outage_start {
+                self.outages.push(WriteOutage {
+                    database: def.name.clone(),
+                    start_s: start as f64 / 1e9,
+                    end_s: None,
+                });
+            }
+        }
+        // Whatever is still in the slab is in flight (or waiting to retry).
+        self.cons.in_flight = self.live() as u64;
+        for i in 0..self.slab.len() {
+            let r = self.slab[i];
+            if r.phase != Phase::Free && self.in_window(r.born) {
+                self.classes[r.class as usize].in_flight += 1;
+                self.overall.in_flight += 1;
+            }
+        }
+        let mut pools: Vec<PoolObs> = self
+            .pool_hist
+            .into_iter()
+            .enumerate()
+            .map(|(p, sojourn)| PoolObs {
+                workers: 0,
+                instances: self.m.pools[p].count,
+                arrivals: 0,
+                completions: 0,
+                drops: 0,
+                busy_ns: 0.0,
+                held_ns: 0.0,
+                wasted_ns: 0.0,
+                down_ns: 0.0,
+                failures: 0,
+                queue_ns: 0.0,
+                wait_sum_ns: 0.0,
+                waits: 0,
+                sojourn,
+                backlog_slope_per_s: self.trends[p].slope(),
+                present_at_end: self.present_at_end[p],
+            })
+            .collect();
+        let mut instances = Vec::with_capacity(self.stations.len());
+        for (st, def) in self.stations.iter().zip(&self.m.stations) {
+            let w = &st.at_start; // the window's share, frozen at window end
+            let p = &mut pools[def.pool as usize];
+            p.workers += def.workers;
+            p.arrivals += w.arrivals;
+            p.completions += w.completions;
+            p.drops += w.drops;
+            p.busy_ns += w.busy_area as f64;
+            p.held_ns += w.held_area as f64;
+            p.wasted_ns += w.wasted.max(0) as f64;
+            p.down_ns += w.down_area as f64;
+            p.failures += w.failures;
+            p.queue_ns += w.queue_area as f64;
+            p.wait_sum_ns += w.wait_sum as f64;
+            p.waits += w.waits;
+            instances.push(InstanceObs {
+                pool: def.pool as usize,
+                workers: def.workers,
+                arrivals: w.arrivals,
+                drops: w.drops,
+                busy_ns: w.busy_area as f64,
+            });
+        }
+        RepObs {
+            window_start_ns: self.window_start,
+            window_ns,
+            pools,
+            instances,
+            classes: self.classes,
+            overall: self.overall,
+            conservation: self.cons,
+            series: self.series,
+            timeline: self.timeline,
+            write_outages: self.outages,
+            events: self.events,
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Routing: which station a request goes to at its current step.
+
+use rand::RngExt;
+
+use super::state::{DbState, Pick, Sim};
+use super::{Model, NONE, StepDef, Target};
+use crate::scenario::{Access, Balance, ReadsTo};
+use crate::stats::Cause;
+
+impl<'m> Sim<'m> {
+    /// Picks the instance for the request's current step, among those the
+    /// health checks have not marked down.
+    pub(super) fn pick(&mut self, req: u32) -> Pick {
+        let step = self.step_def(req);
+        let prev = {
+            let r = &self.slab[req as usize];
+            match r.step.checked_sub(1).map(|k| r.inst[k as usize]) {
+                Some(s) if s != NONE => self.m.stations[s as usize].index_in_pool as usize,
+                _ => 0,
+            }
+        };
+        let cands: &[u32] = match candidates(self.m, &self.dbs, step) {
+            Ok(c) => c,
+            Err(p) => return p,
+        };
+        let n = cands.len();
+        let stations = &self.stations;
+        let usable = |s: u32| stations[s as usize].marked_up;
+        let open = |s: u32| stations[s as usize].open;
+        let first = if n == 1 {
+            0
+        } else {
+            match step.policy {
+                Balance::Random => self.rng_balance.random_range(0..n),
+                Balance::RoundRobin => {
+                    let c = &mut self.rr[step.rr_slot];
+                    *c += 1;
+                    ((*c - 1) % n as u64) as usize
+                }
+                Balance::LeastConn => {
+                    let c = &mut self.rr[step.rr_slot];
+                    let start = (*c % n as u64) as usize;
+                    *c += 1;
+                    let mut best = start;
+                    for k in 1..n {
+                        let i = (start + k) % n;
+                        let better = !usable(cands[best]) || open(cands[i]) < open(cands[best]);
+                        if usable(cands[i]) && better {
+                            best = i;
+                        }
+                    }
+                    best
+                }
+                Balance::PowerOfTwo => {
+                    let a = self.rng_balance.random_range(0..n);
+                    let b = (a + 1 + self.rng_balance.random_range(0..n - 1)) % n;
+                    let b_better = open(cands[b]) < open(cands[a]);
+                    if usable(cands[b]) && (b_better || !usable(cands[a])) {
+                        b
+                    } else {
+                        a
+                    }
+                }
+                Balance::Same => prev % n,
+            }
+        };
+        (0..n)
+            .map(|k| cands[(first + k) % n])
+            .find(|&s| usable(s))
+            .map_or(Pick::Fail(Cause::NoBackend), Pick::Station)
+    }
+}
+
+/// The stations a request at `step` may be sent to, or why there are none.
+pub(super) fn candidates<'a>(
+    m: &'a Model,
+    dbs: &'a [DbState],
+    step: &'a StepDef,
+) -> Result<&'a [u32], Pick> {
+    match &step.target {
+        Target::Stations(c) => Ok(c),
+        Target::Db { db, access } => {
+            let def = &m.dbs[*db as usize];
+            let d = &dbs[*db as usize];
+            let set: &[u32] = match (access, def.reads) {
+                (Access::Write, _) | (Access::Read, ReadsTo::Primary) => &d.primary,
+                (Access::Read, ReadsTo::Replicas) if !d.replicas.is_empty() => &d.replicas,
+                (Access::Read, ReadsTo::Replicas) => &d.primary,
+                (Access::Read, ReadsTo::Any) => &d.any,
+            };
+            if set.is_empty() {
+                if *access == Access::Write && def.writes_wait {
+                    return Err(Pick::Wait(*db));
+                }
+                return Err(Pick::Fail(Cause::NoPrimary));
+            }
+            Ok(set)
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! The run-time state of one replication: events, requests, stations,
+//! database roles, and the simulation that owns them.
+
+use std::collections::VecDeque;
+
+use super::Model;
+use crate::engine::{EventQueue, SimRng};
+use crate::scenario::MAX_STEPS;
+use crate::stats::{
+    Cause, ClassObs, Conservation, LatencyHistogram, N_CAUSES, SampleObs, TimelineEvent,
+    WriteOutage,
+};
+
+/// The model's events. Each is emitted and handled as its doc says.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Event {
+    /// Next open arrival. Emitted at start and by its own handler.
+    Arrival,
+    /// A closed-workload user finishes thinking. Emitted at start and when
+    /// the user's request ends.
+    Wake(u32),
+    /// A service ends. Emitted when service starts. `tag` packs the
+    /// attempt's epoch (low 24 bits: is the request still that attempt?) and
+    /// the station's crash count (high 8 bits: was the service lost in a
+    /// crash?), keeping the event at 16 bytes.
+    Done { station: u32, req: u32, tag: u32 },
+    /// Close a time-series interval. Emitted at start and by its own handler.
+    Sample,
+    /// Start observing: snapshot counters. Emitted at start.
+    WindowStart,
+    /// Stop observing and stop arrivals. Emitted at start.
+    WindowEnd,
+    /// A random failure of a station. Emitted at start and on repair.
+    Fail(u32),
+    /// A random repair. Emitted on failure.
+    Repair(u32),
+    /// A scripted fault begins. Emitted at start.
+    FaultStart(u32),
+    /// A scripted fault ends. Emitted at start.
+    FaultEnd(u32),
+    /// A health check of a station. Emitted at start and by itself.
+    HealthCheck(u32),
+    /// A health check of a dead station has timed out. Emitted by HealthCheck.
+    CheckFailed(u32),
+    /// A database's primary loss is detected. Emitted on the loss.
+    FailoverDetected { db: u32, epoch: u32 },
+    /// A replica becomes the primary. Emitted on detection.
+    Promoted { db: u32, epoch: u32 },
+    /// A deadline of an attempt (client or tier timeout). Emitted when the
+    /// attempt starts or enters a tier with a timeout.
+    Timeout { req: u32, epoch: u32 },
+    /// A failed attempt is tried again. Emitted on failure, after backoff.
+    Retry { req: u32, epoch: u32 },
+}
+
+/// Where an attempt is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// The slot is free.
+    Free,
+    /// Between stations (never across an event).
+    Transit,
+    /// In a station's accept queue.
+    Queued,
+    /// Being served.
+    InService,
+    /// A write waiting for a database primary.
+    Pending,
+    /// Waiting to retry.
+    Backoff,
+}
+
+/// A request in flight. Lives in a slab slot reused after it leaves.
+#[derive(Clone, Copy)]
+pub(super) struct Request {
+    pub class: u16,
+    pub step: u16,
+    pub calls_left: u32,
+    pub user: u32,
+    /// Bumped whenever the slot's attempt ends: stale events compare it.
+    pub epoch: u32,
+    pub attempt: u32,
+    /// When the user request arrived (its first attempt).
+    pub born: u64,
+    pub at_station: u64,
+    /// When the current service started.
+    pub service_start: u64,
+    pub station: u32,
+    pub phase: Phase,
+    /// Per step: the station whose last call this request finished (open
+    /// connection; a held worker where the step holds), or NONE.
+    pub inst: [u32; MAX_STEPS],
+}
+
+/// Run-time state of one station. Counters are cumulative from time zero;
+/// the window is a difference of snapshots.
+pub(super) struct Station {
+    pub busy: u32,
+    /// Of the busy workers, those held waiting on later tiers.
+    pub held: u32,
+    /// Requests that entered and have not been answered end to end (leastconn).
+    pub open: u32,
+    pub queue: VecDeque<Waiting>,
+    pub last_ns: u64,
+    pub busy_area: u128,
+    pub held_area: u128,
+    pub queue_area: u128,
+    pub down_area: u128,
+    pub c: Counters,
+    pub at_start: Counters,
+    pub rng: SimRng,
+    pub up: bool,
+    /// Outages in force (random and scripted can overlap).
+    pub down_reasons: u32,
+    /// Crashes so far (its low 8 bits tag services in progress).
+    pub crashes: u32,
+    /// Services running for attempts that already ended (wasted work).
+    pub orphans: u32,
+    /// Wasted worker-ns, as a running sum: orphan ends added, their starts
+    /// subtracted; `orphans x now` completes it at any instant.
+    pub wasted_acc: i128,
+    /// Health checks' verdict; always true when unchecked.
+    pub marked_up: bool,
+    pub fail_row: u32,
+    pub pass_row: u32,
+    /// Service-time multiplier (scripted slowdowns).
+    pub slow: f64,
+    /// The pool whose service times this station uses (a promoted replica
+    /// serves with the primary's).
+    pub service_pool: u32,
+}
+
+/// An entry of an accept queue. A request whose attempt ended while it
+/// waited (a timeout) stays queued: the server does not know its client
+/// gave up, so it is still served, as wasted work.
+#[derive(Clone, Copy)]
+pub(super) struct Waiting {
+    pub req: u32,
+    pub epoch: u32,
+    pub class: u16,
+}
+
+/// Cumulative per-station counters.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Counters {
+    pub arrivals: u64,
+    pub drops: u64,
+    pub completions: u64,
+    pub waits: u64,
+    pub failures: u64,
+    pub wait_sum: u128,
+    pub wasted: i128,
+    pub busy_area: u128,
+    pub held_area: u128,
+    pub queue_area: u128,
+    pub down_area: u128,
+}
+
+impl Counters {
+    pub(super) fn minus(&self, o: &Counters) -> Counters {
+        Counters {
+            arrivals: self.arrivals - o.arrivals,
+            drops: self.drops - o.drops,
+            completions: self.completions - o.completions,
+            waits: self.waits - o.waits,
+            failures: self.failures - o.failures,
+            wait_sum: self.wait_sum - o.wait_sum,
+            wasted: self.wasted - o.wasted,
+            busy_area: self.busy_area - o.busy_area,
+            held_area: self.held_area - o.held_area,
+            queue_area: self.queue_area - o.queue_area,
+            down_area: self.down_area - o.down_area,
+        }
+    }
+}
+
+/// A database's changing roles.
+pub(super) struct DbState {
+    /// The current primary (zero or one station).
+    pub primary: Vec<u32>,
+    /// Stations serving reads as replicas.
+    pub replicas: Vec<u32>,
+    /// Primary and replicas (reads = "any").
+    pub any: Vec<u32>,
+    /// The station that last held the primary role.
+    pub last_primary: u32,
+    /// Writes waiting for a primary: (request, epoch).
+    pub pending: VecDeque<(u32, u32)>,
+    /// Bumped to cancel a failover in progress.
+    pub epoch: u32,
+    pub outage_start: Option<u64>,
+}
+
+/// Per-pool least-squares accumulators for the backlog trend.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Trend {
+    n: f64,
+    st: f64,
+    sy: f64,
+    stt: f64,
+    sty: f64,
+}
+
+impl Trend {
+    pub(super) fn add(&mut self, t: f64, y: f64) {
+        self.n += 1.0;
+        self.st += t;
+        self.sy += y;
+        self.stt += t * t;
+        self.sty += t * y;
+    }
+    pub(super) fn slope(&self) -> f64 {
+        let d = self.n * self.stt - self.st * self.st;
+        if self.n < 3.0 || d <= 0.0 {
+            0.0
+        } else {
+            (self.n * self.sty - self.st * self.sy) / d
+        }
+    }
+}
+
+/// Where an attempt goes next.
+pub(super) enum Pick {
+    Station(u32),
+    Fail(Cause),
+    /// A write waits for database `db` to have a primary.
+    Wait(u32),
+}
+
+pub(super) struct Sim<'m> {
+    pub m: &'m Model,
+    pub q: EventQueue<Event>,
+    pub stations: Vec<Station>,
+    pub slab: Vec<Request>,
+    pub free: Vec<u32>,
+    pub rr: Vec<u64>,
+    pub dbs: Vec<DbState>,
+    pub rng_arrivals: SimRng,
+    pub rng_class: SimRng,
+    pub rng_calls: SimRng,
+    pub rng_balance: SimRng,
+    pub rng_think: SimRng,
+    pub rng_fail: SimRng,
+    pub rng_retry: SimRng,
+    pub retry_tokens: f64,
+    pub window_start: u64,
+    pub window_end: u64,
+    pub observing: bool,
+    pub accepting: bool,
+    // observations
+    pub pool_hist: Vec<LatencyHistogram>,
+    pub classes: Vec<ClassObs>,
+    pub overall: ClassObs,
+    pub cons: Conservation,
+    pub timeline: Vec<TimelineEvent>,
+    pub outages: Vec<WriteOutage>,
+    // current time-series interval
+    pub bucket_start: u64,
+    pub bucket: SampleObs,
+    pub bucket_hist: LatencyHistogram,
+    pub bucket_class_hist: Vec<LatencyHistogram>,
+    pub prev_pool_busy: Vec<u128>,
+    pub prev_pool_queue: Vec<u128>,
+    pub series: Vec<SampleObs>,
+    pub trends: Vec<Trend>,
+    pub present_at_end: Vec<u64>,
+    pub events: u64,
+}
+
+/// The epoch bits carried by a `Done` event (24: a slot would need 16
+/// million attempt ends within one service time to alias).
+pub(super) const EPOCH_MASK: u32 = 0x00FF_FFFF;
+
+/// Reserve of the retry budget: retries allowed before any deposit.
+pub(super) const RETRY_RESERVE: f64 = 10.0;
+
+/// Failure causes have fixed indices; keep the array sizes in step.
+const _: () = assert!(N_CAUSES == Cause::ALL.len());
