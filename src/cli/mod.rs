@@ -7,6 +7,7 @@ use std::time::Instant;
 
 mod capacity;
 mod compare;
+mod perf;
 mod sweep;
 
 use clap::{Args, Parser, Subcommand};
@@ -54,6 +55,8 @@ enum Command {
     Capacity(capacity::CapacityArgs),
     /// Compare two scenarios with common random numbers: paired differences.
     Compare(compare::CompareArgs),
+    /// Measure simulated requests/s, events/s and peak memory for a scenario.
+    Perf(perf::PerfArgs),
     /// Write the reference scenario out as a starting point.
     Init {
         /// Where to write it.
@@ -116,6 +119,7 @@ pub fn main() -> u8 {
         Command::Merge(args) => sweep::merge(&args),
         Command::Capacity(args) => capacity::capacity(&args),
         Command::Compare(args) => compare::compare(&args),
+        Command::Perf(args) => perf::perf(&args),
     }
 }
 

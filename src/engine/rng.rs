@@ -1,12 +1,19 @@
 //! Reproducible random streams: one per random consumer, derived from
 //! `(seed, replication, consumer)`, so adding a tier does not shift the draws
 //! of the others (common random numbers between scenario variants).
+//!
+//! The key comes from the seed and the ChaCha8 stream number from
+//! `(replication, consumer)`, so the streams cannot overlap. Each consumer
+//! then draws from a Xoshiro256++ generator seeded with 256 bits of its own
+//! ChaCha8 stream: a fixed, named algorithm, a quarter of ChaCha's state and
+//! several times faster per draw, which matters on the hot path (one
+//! service-time draw per visit).
 
-use rand::SeedableRng;
-use rand::rngs::ChaCha8Rng;
+use rand::rngs::{ChaCha8Rng, Xoshiro256PlusPlus};
+use rand::{RngExt, SeedableRng};
 
 /// The generator every consumer uses.
-pub type SimRng = ChaCha8Rng;
+pub type SimRng = Xoshiro256PlusPlus;
 
 /// A stable 32-bit id for a consumer named by its role, e.g. `"service/web/0"`
 /// (FNV-1a: fixed forever, unlike `std`'s hasher).
@@ -25,13 +32,12 @@ pub fn stream_id(role: &str) -> u32 {
 pub fn stream(seed: u64, replication: u32, consumer: u32) -> SimRng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream((u64::from(replication) << 32) | u64::from(consumer));
-    rng
+    Xoshiro256PlusPlus::from_seed(rng.random::<[u8; 32]>())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::RngExt;
 
     #[test]
     fn streams_are_reproducible_and_distinct() {

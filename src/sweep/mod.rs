@@ -32,6 +32,11 @@ pub fn run_replications(model: &Model, n: u32, on_done: &(dyn Fn() + Sync)) -> V
         .collect()
 }
 
+/// Threads the parallel runs use (RAYON_NUM_THREADS, or one per core).
+pub fn threads() -> usize {
+    rayon::current_num_threads()
+}
+
 /// One point of a sweep.
 pub struct PointJob<'a> {
     /// Index in the full grid (kept through sharding and resuming).

@@ -1,0 +1,85 @@
+//! `stacksim perf`: simulated requests per second and peak memory for any
+//! scenario, on one core and on all of them.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::{EXIT_FAILURE, EXIT_INVALID, EXIT_OK, SimFlags, apply_sim_flags, load};
+use stacksim::model::{Model, run_replication};
+use stacksim::sweep::run_replications;
+
+#[derive(Args, Debug)]
+pub(crate) struct PerfArgs {
+    /// Scenario file; the built-in reference scenario when omitted.
+    file: Option<PathBuf>,
+    /// Override a scenario key (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    #[command(flatten)]
+    sim: SimFlags,
+    /// Also time the replications on every core, for the parallel speed-up.
+    #[arg(long)]
+    parallel: bool,
+}
+
+/// Peak resident memory of this process (Linux: VmHWM), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+pub(crate) fn perf(a: &PerfArgs) -> u8 {
+    let (mut s, _, path) = match load(a.file.as_deref(), &a.set) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    if let Err(e) = apply_sim_flags(&mut s, &a.sim) {
+        eprintln!("error: {e}");
+        return EXIT_INVALID;
+    }
+    let model = Model::build(&s);
+    let n = s.simulation.replications;
+    // One core: the replications one after another on this thread.
+    let started = Instant::now();
+    let (mut requests, mut events) = (0u64, 0u64);
+    for rep in 0..n {
+        let obs = run_replication(&model, rep);
+        requests += obs.conservation.arrived;
+        events += obs.events;
+    }
+    let one = started.elapsed().as_secs_f64();
+    if one <= 0.0 {
+        eprintln!("error: the run was too short to time");
+        return EXIT_FAILURE;
+    }
+    println!(
+        "scenario: {path} ({n} replications of {} s simulated)",
+        s.simulation.window_end_ns() as f64 / 1e9
+    );
+    println!("one core: {requests} requests, {events} events in {one:.2} s");
+    println!(
+        "  {:.3} million simulated requests/s, {:.2} million events/s",
+        requests as f64 / one / 1e6,
+        events as f64 / one / 1e6
+    );
+    if a.parallel {
+        let threads = stacksim::sweep::threads();
+        let started = Instant::now();
+        let reps = run_replications(&model, n, &|| {});
+        let all = started.elapsed().as_secs_f64();
+        let check: u64 = reps.iter().map(|r| r.conservation.arrived).sum();
+        println!(
+            "{threads} threads: {check} requests in {all:.2} s: speed-up {:.2}x",
+            one / all
+        );
+    }
+    match peak_rss_mib() {
+        Some(m) => println!("peak resident memory: {m:.1} MiB"),
+        None => println!("peak resident memory: not available on this system"),
+    }
+    EXIT_OK
+}
