@@ -2,6 +2,8 @@
 //! utilization per pool, before the run), stability verdicts and the
 //! bottleneck (after it).
 
+pub mod lints;
+pub mod queueing;
 pub mod slo;
 
 use serde::Serialize;
@@ -26,6 +28,8 @@ pub struct PoolLoad {
     /// holding tier it also counts the downstream service time, without
     /// queueing, so it is a lower bound. NaN for closed workloads.
     pub utilization: f64,
+    /// Offered utilization from the pool's own service alone (no holding).
+    pub service_utilization: f64,
     /// True if the worker is held while later tiers answer.
     pub holds: bool,
     /// True if the accept queue is bounded (overload drops instead of growing).
@@ -45,6 +49,7 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
         for (pi, pool) in tier.pools.iter().enumerate() {
             let mut rate = 0.0;
             let mut work = 0.0;
+            let mut own_work = 0.0;
             let (mut reads, mut writes) = (false, false);
             for (ci, class) in s.classes.iter().enumerate() {
                 let pools = tier.pools_for(class.access);
@@ -61,6 +66,7 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
                 {
                     let visits = lambda * class.share * step.calls.mean() * frac;
                     let mut hold_ns = pool.service[ci].mean();
+                    own_work += visits * hold_ns / 1e9;
                     if tier.hold {
                         hold_ns += downstream_service_ns(s, ci, i);
                     }
@@ -81,6 +87,11 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
                 arrival_rps: rate,
                 utilization: if servers > 0 {
                     work / servers as f64
+                } else {
+                    0.0
+                },
+                service_utilization: if servers > 0 {
+                    own_work / servers as f64
                 } else {
                     0.0
                 },

@@ -8,6 +8,7 @@ use std::time::Instant;
 mod capacity;
 mod compare;
 mod perf;
+mod review;
 mod sweep;
 
 use clap::{Args, Parser, Subcommand};
@@ -55,6 +56,8 @@ enum Command {
     Capacity(capacity::CapacityArgs),
     /// Compare two scenarios with common random numbers: paired differences.
     Compare(compare::CompareArgs),
+    /// Review a design: lints and an analytic capacity model (with --simulate, beside the simulation).
+    Review(review::ReviewArgs),
     /// Measure simulated requests/s, events/s and peak memory for a scenario.
     Perf(perf::PerfArgs),
     /// Write the reference scenario out as a starting point.
@@ -120,6 +123,7 @@ pub fn main() -> u8 {
         Command::Capacity(args) => capacity::capacity(&args),
         Command::Compare(args) => compare::compare(&args),
         Command::Perf(args) => perf::perf(&args),
+        Command::Review(args) => review::review(&args),
     }
 }
 

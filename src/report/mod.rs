@@ -22,6 +22,11 @@ pub use layout::{OutputError, OutputLayout};
 pub use markdown::write_report_md;
 pub use narrative::verdict_sentences;
 pub use table::render_table;
+
+/// Left-aligned first column, right-aligned rest: the terminal table layout.
+pub fn text_grid(rows: &[Vec<String>]) -> String {
+    table::grid(rows)
+}
 pub use topology::topology_svg;
 
 use crate::analysis::{Bottleneck, PoolLoad, Verdict};

@@ -109,19 +109,22 @@ pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
             cap,
         ));
     }
-    if let Some(t) = s.tiers.iter().position(|t| t.tls_terminates) {
-        let after: Vec<&str> = s.tiers[t + 1..].iter().map(|t| t.name.as_str()).collect();
-        if !after.is_empty() {
-            out.push(format!(
-                "TLS ends at `{}`: the hops to {} carry plaintext.",
-                s.tiers[t].name,
-                after
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
+    let plain: Vec<String> = (1..s.tiers.len())
+        .filter(|&i| s.hop_encrypted(i) == Some(false))
+        .map(|i| format!("`{}`", s.tiers[i].name))
+        .collect();
+    if !plain.is_empty() {
+        let ends: Vec<&str> = s
+            .tiers
+            .iter()
+            .filter(|t| t.tls == crate::scenario::Tls::Terminate)
+            .map(|t| t.name.as_str())
+            .collect();
+        out.push(format!(
+            "TLS ends at `{}`: the hops to {} carry plaintext.",
+            ends.join("`, `"),
+            plain.join(", ")
+        ));
     }
     out
 }

@@ -60,15 +60,19 @@ pub fn topology_svg(r: &RunReport<'_>) -> String {
         mid + 14,
         xml_escape(&arrivals_label(r))
     );
-    let tls_at = s.tiers.iter().position(|t| t.tls_terminates);
+    let tls_ends: Vec<bool> = s
+        .tiers
+        .iter()
+        .map(|t| t.tls != crate::scenario::Tls::None)
+        .collect();
     let bottleneck = r.bottleneck.map(|b| b.pool);
     let mut global = 0usize;
     for (ti, tier) in s.tiers.iter().enumerate() {
         let x = x0 + (ti as i32 + 1) * (BOX_W + GAP);
         // Arrow from the previous column.
-        let hop = match tls_at {
-            Some(t) if ti <= t => "TLS",
-            Some(_) => "plaintext",
+        let hop = match s.hop_encrypted(ti) {
+            Some(true) => "TLS",
+            Some(false) => "plaintext",
             None => "",
         };
         let color = if hop == "plaintext" {
@@ -167,10 +171,15 @@ pub fn topology_svg(r: &RunReport<'_>) -> String {
                 );
             }
         }
-        if tls_at == Some(ti) {
+        if tls_ends[ti] {
+            let label = if tier.tls == crate::scenario::Tls::Reencrypt {
+                "TLS ends, re-encrypted"
+            } else {
+                "TLS ends here"
+            };
             let _ = write!(
                 o,
-                r##"<text x="{}" y="{}" text-anchor="middle" font-size="12" fill="#c0392b" font-weight="bold">TLS ends here</text>"##,
+                r##"<text x="{}" y="{}" text-anchor="middle" font-size="12" fill="#c0392b" font-weight="bold">{label}</text>"##,
                 x + BOX_W / 2,
                 top - 10
             );

@@ -249,6 +249,38 @@ pub enum ReadsTo {
     Any,
 }
 
+/// What a tier does with the client's TLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tls {
+    /// Passes traffic on as it came.
+    None,
+    /// TLS ends here: the hop onward carries plaintext.
+    Terminate,
+    /// TLS ends here and the hop onward is encrypted again.
+    Reencrypt,
+}
+
+impl Scenario {
+    /// Whether the hop into tier `i` (from the users for `i = 0`) is
+    /// encrypted, following the tiers in declaration order; `None` when no
+    /// tier says anything about TLS.
+    pub fn hop_encrypted(&self, i: usize) -> Option<bool> {
+        if self.tiers.iter().all(|t| t.tls == Tls::None) {
+            return None;
+        }
+        let mut encrypted = true;
+        for t in &self.tiers[..i.min(self.tiers.len())] {
+            match t.tls {
+                Tls::Terminate => encrypted = false,
+                Tls::Reencrypt => encrypted = true,
+                Tls::None => {}
+            }
+        }
+        Some(encrypted)
+    }
+}
+
 /// A pool's role in its tier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -287,9 +319,9 @@ pub struct Tier {
     pub pools: Vec<Pool>,
     /// Read routing (databases).
     pub reads: ReadsTo,
-    /// TLS from the client ends at this tier: later hops carry plaintext.
-    /// Descriptive (diagram and report); its CPU cost belongs in `service`.
-    pub tls_terminates: bool,
+    /// What this tier does with TLS. Descriptive (diagram, report, review);
+    /// its CPU cost belongs in `service`.
+    pub tls: Tls,
     /// A request that entered this tier and is not answered within this
     /// time fails (HAProxy's `timeout server`), in ns.
     pub timeout_ns: Option<u64>,

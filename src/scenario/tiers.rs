@@ -131,11 +131,15 @@ pub(crate) fn read_tiers(
             r.choice(b, &join(&key, "balance"), BALANCES)
         });
         let hold = field(t, "hold").map_or(Some(false), |h| r.boolean(h, &join(&key, "hold")));
-        let tls = field(t, "tls").map_or(Some(false), |v| {
+        let tls = field(t, "tls").map_or(Some(Tls::None), |v| {
             r.choice(
                 v,
                 &join(&key, "tls"),
-                &[("terminate", true), ("none", false)],
+                &[
+                    ("terminate", Tls::Terminate),
+                    ("reencrypt", Tls::Reencrypt),
+                    ("none", Tls::None),
+                ],
             )
         });
         let replicas = tier
@@ -153,7 +157,7 @@ pub(crate) fn read_tiers(
             );
             continue;
         }
-        if let (Some((pools, reads)), Some(balance), Some(hold), Some(tls_terminates), Some(x)) =
+        if let (Some((pools, reads)), Some(balance), Some(hold), Some(tls), Some(x)) =
             (tier, balance, hold, tls, settings)
         {
             tiers.push(Tier {
@@ -163,7 +167,7 @@ pub(crate) fn read_tiers(
                 hold,
                 pools,
                 reads,
-                tls_terminates,
+                tls,
                 timeout_ns: x.timeout_ns,
                 health_check: x.health_check,
                 retries: x.retries,

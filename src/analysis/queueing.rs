@@ -1,0 +1,196 @@
+//! An analytic capacity model of a scenario: each pool's instances as M/M/c
+//! queues at their traffic-equation rates (Erlang C), the utilization law's
+//! throughput bound, and an end-to-end mean.
+//!
+//! Assumptions, stated so a reader knows when to distrust it: Poisson
+//! arrivals at every station (exact for a Jackson network: random balancing,
+//! exponential service, unbounded queues); general service corrected with
+//! the Allen-Cunneen factor (1 + cs²)/2; even spread over instances; no
+//! blocking; a holding tier's worker time is its service plus the downstream
+//! service without queueing (a lower bound). Closed workloads are not modelled.
+
+use serde::Serialize;
+
+use super::{PoolLoad, offered_load};
+use crate::scenario::Scenario;
+
+/// The analytic figures of one pool.
+#[derive(Clone, Debug, Serialize)]
+pub struct PoolModel {
+    /// `web`, `db primary`.
+    pub label: String,
+    /// Offered utilization (traffic equations).
+    pub utilization: f64,
+    /// Probability an arrival waits (Erlang C), NaN if unstable.
+    pub wait_probability: f64,
+    /// Mean wait (ms), infinite if unstable.
+    pub wait_ms: f64,
+    /// Mean time at the pool, wait + service (ms).
+    pub response_ms: f64,
+    /// Arrival rate of user requests at which this pool's own service
+    /// saturates it (requests/s): the utilization law's bound.
+    pub saturation_rps: f64,
+}
+
+/// The analytic model of a scenario.
+#[derive(Clone, Debug, Serialize)]
+pub struct AnalyticModel {
+    /// Per pool with instances, in (tier, pool) order (index into the loads).
+    pub pools: Vec<(usize, PoolModel)>,
+    /// The pool that saturates first (utilization law).
+    pub bottleneck: Option<String>,
+    /// The highest user arrival rate the stack can carry (requests/s).
+    pub max_throughput_rps: f64,
+    /// Mean end-to-end response (ms): visits x per-pool response, summed.
+    pub end_to_end_ms: f64,
+}
+
+/// Erlang C: probability of waiting in an M/M/c with offered load `a`.
+pub fn erlang_c(c: u64, a: f64) -> f64 {
+    if a >= c as f64 {
+        return 1.0;
+    }
+    // Iterate in a numerically stable form: B(k) = a B(k-1) / (k + a B(k-1)) (Erlang B).
+    let mut b = 1.0;
+    for k in 1..=c {
+        b = a * b / (k as f64 + a * b);
+    }
+    let rho = a / c as f64;
+    b / (1.0 - rho + rho * b)
+}
+
+/// Builds the analytic model (open workloads only: `None` for closed ones).
+pub fn analytic_model(s: &Scenario) -> Option<AnalyticModel> {
+    let lambda = s
+        .arrivals
+        .mean_rate(s.simulation.warmup_ns, s.simulation.window_end_ns())?;
+    let loads = offered_load(s);
+    let mut pools = Vec::new();
+    let mut e2e = 0.0;
+    for (i, load) in loads.iter().enumerate().filter(|(_, l)| l.servers > 0) {
+        let m = pool_model(s, load, lambda);
+        // Visits of each class at this pool, times the response there.
+        let tier = &s.tiers[load.tier];
+        for (ci, class) in s.classes.iter().enumerate() {
+            let pools_for = tier.pools_for(class.access);
+            if !pools_for.contains(&load.pool) {
+                continue;
+            }
+            let cands: u32 = pools_for.iter().map(|&p| tier.pools[p].instances).sum();
+            let frac = tier.pools[load.pool].instances as f64 / f64::from(cands.max(1));
+            let visits: f64 = class
+                .route
+                .iter()
+                .filter(|st| st.tier == load.tier)
+                .map(|st| st.calls.mean())
+                .sum();
+            let own = tier.pools[load.pool].service[ci].mean() / 1e6;
+            // Wait is shared by classes; service is the class's own.
+            e2e += class.share * visits * frac * (m.wait_ms + own);
+        }
+        pools.push((i, m));
+    }
+    let bottleneck = pools
+        .iter()
+        .min_by(|a, b| a.1.saturation_rps.total_cmp(&b.1.saturation_rps))
+        .map(|(_, m)| m.label.clone());
+    let max = pools
+        .iter()
+        .map(|(_, m)| m.saturation_rps)
+        .fold(f64::INFINITY, f64::min);
+    Some(AnalyticModel {
+        pools,
+        bottleneck,
+        max_throughput_rps: max,
+        end_to_end_ms: e2e,
+    })
+}
+
+fn pool_model(s: &Scenario, load: &PoolLoad, lambda: f64) -> PoolModel {
+    let tier = &s.tiers[load.tier];
+    let pool = &tier.pools[load.pool];
+    let c = u64::from(pool.workers);
+    // Visits per second at one instance, and the busy servers they need.
+    let visits_per_s = load.arrival_rps / f64::from(pool.instances.max(1));
+    let rho = load.utilization;
+    let a = rho * c as f64;
+    // Squared cv of the service time over the classes' mix of visits.
+    let (mut w, mut m1, mut m2) = (0.0, 0.0, 0.0);
+    for (ci, class) in s.classes.iter().enumerate() {
+        if !tier.pools_for(class.access).contains(&load.pool) {
+            continue;
+        }
+        let visits: f64 = class
+            .route
+            .iter()
+            .filter(|st| st.tier == load.tier)
+            .map(|st| st.calls.mean())
+            .sum();
+        let d = &pool.service[ci];
+        let mean = d.mean();
+        w += class.share * visits;
+        m1 += class.share * visits * mean;
+        m2 += class.share * visits * mean * mean * (1.0 + d.scv());
+    }
+    let scv = if m1 > 0.0 {
+        (m2 / w) / (m1 / w).powi(2) - 1.0
+    } else {
+        1.0
+    };
+    // Mean time a visit keeps a worker (service, plus downstream when holding), ms.
+    let hold_ms = if visits_per_s > 0.0 {
+        a / visits_per_s * 1e3
+    } else {
+        0.0
+    };
+    let (pw, wait_ms) = if rho >= 1.0 {
+        (f64::NAN, f64::INFINITY)
+    } else if visits_per_s > 0.0 {
+        let pw = erlang_c(c, a);
+        (
+            pw,
+            pw * hold_ms / (c as f64 - a) * (1.0 + scv.max(0.0)) / 2.0,
+        )
+    } else {
+        (0.0, 0.0)
+    };
+    PoolModel {
+        label: load.label.clone(),
+        utilization: rho,
+        wait_probability: pw,
+        wait_ms,
+        response_ms: wait_ms + hold_ms,
+        saturation_rps: if load.service_utilization > 0.0 {
+            lambda / load.service_utilization
+        } else {
+            f64::INFINITY
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erlang_c_known_values() {
+        // M/M/1: P(wait) = rho.
+        assert!((erlang_c(1, 0.7) - 0.7).abs() < 1e-12);
+        // M/M/4 at a = 3: 0.5094 (tables).
+        assert!((erlang_c(4, 3.0) - 0.509_4).abs() < 1e-4);
+        assert_eq!(erlang_c(2, 2.5), 1.0);
+    }
+
+    #[test]
+    fn bench_web_model_gives_its_analytic_mean() {
+        let src = include_str!("../../scenarios/bench-web.toml");
+        let s = crate::scenario::parse(src, "bench-web.toml", None).unwrap();
+        let m = analytic_model(&s).unwrap();
+        assert!(
+            (m.end_to_end_ms - 11.84).abs() < 0.01,
+            "{}",
+            m.end_to_end_ms
+        );
+        assert_eq!(m.bottleneck.as_deref(), Some("db primary"));
+    }
+}

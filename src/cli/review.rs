@@ -1,0 +1,152 @@
+//! `stacksim review`: lints and an analytic capacity model of a scenario,
+//! optionally beside the simulated figures.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{EXIT_INVALID, EXIT_OK, SimFlags, apply_sim_flags, load};
+use stacksim::analysis::lints::{Severity, lint};
+use stacksim::analysis::queueing::analytic_model;
+use stacksim::analysis::{self};
+use stacksim::model::Model;
+use stacksim::stats::summarize;
+use stacksim::sweep::run_replications;
+
+#[derive(Args, Debug)]
+pub(crate) struct ReviewArgs {
+    /// Scenario file; the built-in reference scenario when omitted.
+    file: Option<PathBuf>,
+    /// Override a scenario key (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Also simulate, and print the simulated figures beside the analytic ones.
+    #[arg(long)]
+    simulate: bool,
+    #[command(flatten)]
+    sim: SimFlags,
+    /// Print the review as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn ms(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.2}")
+    } else {
+        "unstable".into()
+    }
+}
+
+pub(crate) fn review(a: &ReviewArgs) -> u8 {
+    let (mut s, _, path) = match load(a.file.as_deref(), &a.set) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    if let Err(e) = apply_sim_flags(&mut s, &a.sim) {
+        eprintln!("error: {e}");
+        return EXIT_INVALID;
+    }
+    let lints = lint(&s);
+    let model = analytic_model(&s);
+    let simulated = a.simulate.then(|| {
+        let reps = run_replications(&Model::build(&s), s.simulation.replications, &|| {});
+        let summary = summarize(&reps);
+        let loads = analysis::offered_load(&s);
+        let (_, bottleneck) = analysis::verdicts(&loads, &summary);
+        (summary, bottleneck)
+    });
+    if a.json {
+        let doc = serde_json::json!({
+            "scenario": path,
+            "lints": lints,
+            "analytic": model,
+            "simulated": simulated.as_ref().map(|(sum, b)| serde_json::json!({
+                "pools": sum.pools, "end_to_end_mean_ms": sum.overall.latency_mean_ms, "bottleneck": b,
+            })),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return EXIT_OK;
+    }
+    println!("review of {} ({path})\n", s.name);
+    if lints.is_empty() {
+        println!("lints: none");
+    }
+    for l in &lints {
+        let sev = match l.severity {
+            Severity::High => "HIGH",
+            Severity::Warning => "warn",
+            Severity::Info => "info",
+        };
+        println!("[{sev}] {}: {}\n       fix: {}", l.id, l.message, l.fix);
+    }
+    let Some(m) = model else {
+        println!("\nanalytic model: not available for closed workloads");
+        return EXIT_OK;
+    };
+    println!(
+        "\nanalytic model (traffic equations, M/M/c with Erlang C per instance, Allen-Cunneen for non-exponential service):"
+    );
+    let mut rows = vec![vec![
+        "tier".to_string(),
+        "offered util %".into(),
+        "P(wait)".into(),
+        "wait ms".into(),
+        "saturates at req/s".into(),
+    ]];
+    if simulated.is_some() {
+        rows[0].extend(["simulated util %".to_string(), "simulated wait ms".into()]);
+    }
+    for (p, pm) in &m.pools {
+        let mut row = vec![
+            pm.label.clone(),
+            format!("{:.1}", pm.utilization * 100.0),
+            if pm.wait_probability.is_finite() {
+                format!("{:.3}", pm.wait_probability)
+            } else {
+                "1".into()
+            },
+            ms(pm.wait_ms),
+            format!("{:.0}", pm.saturation_rps),
+        ];
+        if let Some((sum, _)) = &simulated {
+            let ps = &sum.pools[*p];
+            row.push(format!(
+                "{:.1} ± {:.1}",
+                ps.utilization.mean * 100.0,
+                ps.utilization.half_width.unwrap_or(0.0) * 100.0
+            ));
+            row.push(format!(
+                "{:.2} ± {:.2}",
+                ps.wait_mean_ms.mean,
+                ps.wait_mean_ms.half_width.unwrap_or(0.0)
+            ));
+        }
+        rows.push(row);
+    }
+    print!("{}", stacksim::report::text_grid(&rows));
+    println!(
+        "bottleneck (utilization law): {}; the stack saturates at {:.0} requests/s",
+        m.bottleneck.as_deref().unwrap_or("-"),
+        m.max_throughput_rps
+    );
+    println!("end-to-end mean (analytic): {} ms", ms(m.end_to_end_ms));
+    if let Some((sum, b)) = &simulated {
+        let e = sum.overall.latency_mean_ms;
+        println!(
+            "end-to-end mean (simulated): {:.2} ± {:.2} ms",
+            e.mean,
+            e.half_width.unwrap_or(0.0)
+        );
+        if let Some(b) = b {
+            println!(
+                "bottleneck (simulated): {}",
+                b.message.trim_start_matches("bottleneck: ")
+            );
+        }
+        println!(
+            "where they differ, look for holding tiers (workers wait on the tiers below), bounded queues (drops), non-random balancing, failures and closed loops: the model leaves them out"
+        );
+    }
+    EXIT_OK
+}

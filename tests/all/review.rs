@@ -1,0 +1,92 @@
+//! `stacksim review`: lints and the analytic model.
+
+use stacksim::analysis::lints::{Severity, lint};
+use stacksim::analysis::queueing::analytic_model;
+use stacksim::scenario::Arrivals;
+
+use crate::support::*;
+
+#[test]
+fn lints_name_the_reference_designs_three_weaknesses_and_not_the_improved_ones() {
+    let ids = |rel: &str| -> Vec<(&'static str, Severity)> {
+        lint(&shipped(rel))
+            .iter()
+            .map(|l| (l.id, l.severity))
+            .collect()
+    };
+    let reference = ids("scenarios/secured-web-stack.toml");
+    for id in [
+        "single-primary",
+        "plaintext-hops",
+        "co-located",
+        "no-health-check",
+        "single-instance",
+    ] {
+        assert!(
+            reference.iter().any(|(x, _)| *x == id),
+            "{id} missing from {reference:?}"
+        );
+    }
+    let improved = ids("scenarios/secured-web-stack-improved.toml");
+    assert!(
+        improved.iter().all(|(_, sev)| *sev == Severity::Info),
+        "the improved design still has {improved:?}"
+    );
+    assert!(
+        improved.iter().any(|(x, _)| *x == "write-ceiling"),
+        "the write ceiling is a fact of one primary, not a fault"
+    );
+}
+
+#[test]
+fn analytic_bottleneck_matches_the_simulated_one_on_every_shipped_scenario() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for sub in ["scenarios", "scenarios/examples", "scenarios/validation"] {
+        for e in std::fs::read_dir(root.join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_none_or(|x| x != "toml") {
+                continue;
+            }
+            let rel = p.strip_prefix(root).unwrap().to_str().unwrap().to_string();
+            let mut s = shipped(&rel);
+            // The model has no failures, retries or closed loops: skip those runs.
+            if !s.faults.is_empty()
+                || s.client.retry.is_some()
+                || matches!(s.arrivals, Arrivals::Closed { .. })
+            {
+                continue;
+            }
+            s.simulation.duration_ns = s.simulation.duration_ns.min(60_000_000_000);
+            s.simulation.replications = 3;
+            let m = analytic_model(&s).expect("open workload");
+            let (_, _, bottleneck) = run_with_verdicts(&s);
+            let simulated = bottleneck.expect("a bottleneck").pool;
+            let analytic = m
+                .pools
+                .iter()
+                .min_by(|a, b| a.1.saturation_rps.total_cmp(&b.1.saturation_rps))
+                .unwrap()
+                .0;
+            assert_eq!(
+                analytic, simulated,
+                "{rel}: analytic {:?} vs simulated pool {simulated}",
+                m.bottleneck
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} scenarios checked");
+}
+
+#[test]
+fn analytic_end_to_end_agrees_with_simulation_on_a_jackson_network() {
+    // bench-web is a Jackson network: the model is exact there.
+    let s = shipped("scenarios/bench-web.toml");
+    let m = analytic_model(&s).unwrap();
+    assert!(
+        (m.end_to_end_ms - 11.84).abs() < 0.01,
+        "{}",
+        m.end_to_end_ms
+    );
+}
