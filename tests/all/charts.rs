@@ -171,6 +171,53 @@ fn overloaded_run_renders_with_its_verdicts() {
 }
 
 #[test]
+fn a_run_with_faults_renders_fault_bands_and_failure_causes() {
+    let dir = temp("faults");
+    let o = Command::new(env!("CARGO_BIN_EXE_stacksim"))
+        .arg("run")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/primary-failover.toml"))
+        .args([
+            "--duration",
+            "150s",
+            "--replications",
+            "3",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    check_outputs(
+        &dir,
+        &[
+            (
+                "throughput",
+                &["down (rep. 1)", "no primary (rep. 1)", "failed: no primary"],
+            ),
+            ("latency", &["down (rep. 1)"]),
+            ("queue", &["no primary (rep. 1)"]),
+        ],
+    );
+    let faults = std::fs::read_to_string(dir.join("faults.csv")).unwrap();
+    assert!(
+        faults.contains(",db primary,down") && faults.contains(",db,failover_detected"),
+        "{faults}"
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("Writes had no primary for 30.0 s"),
+        "the outage is in the verdicts"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn no_charts_flag_skips_charts_and_reports() {
     let dir = temp("nocharts");
     let o = Command::new(env!("CARGO_BIN_EXE_stacksim"))
