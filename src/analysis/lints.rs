@@ -151,7 +151,7 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
         })
         .flat_map(|w| [w[0].name.as_str(), w[1].name.as_str()])
         .collect();
-    if same.len() >= 4 {
+    if same.len() >= 4 && s.hosts.is_empty() {
         let mut names = same.clone();
         names.dedup();
         push(
@@ -167,6 +167,47 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
             ),
             "give the busiest component (usually the database or the app) hosts of its own",
         );
+    }
+    // Components placed on the same machines.
+    for (h, host) in s.hosts.iter().enumerate() {
+        let on: Vec<String> = s
+            .tiers
+            .iter()
+            .flat_map(|t| {
+                t.pools
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.host == Some(h) && p.instances > 0)
+                    .map(|(pi, _)| t.pool_label(pi))
+            })
+            .collect();
+        if on.len() >= 3 {
+            push(
+                "co-located",
+                Severity::Warning,
+                format!(
+                    "{} all run on host `{}`: they compete for its {} cores, and one machine's crash takes them all",
+                    on.iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    host.name,
+                    host.cores
+                ),
+                "give the database (and any CPU-heavy tier) machines of its own",
+            );
+        }
+        if host.monitoring.is_none() {
+            push(
+                "no-monitoring",
+                Severity::Warning,
+                format!(
+                    "host `{}` has no monitoring agent: its failures and saturation go unseen",
+                    host.name
+                ),
+                "add `monitoring = { interval = \"10s\", cost = \"exp(20ms)\" }`",
+            );
+        }
     }
     if s.client.timeout_ns.is_none() {
         push(

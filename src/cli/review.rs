@@ -145,7 +145,7 @@ pub(crate) fn review(a: &ReviewArgs) -> u8 {
             );
         }
         println!(
-            "where they differ, look for holding tiers (workers wait on the tiers below), bounded queues (drops), non-random balancing, failures and closed loops: the model leaves them out"
+            "where they differ, look for holding tiers (workers wait on the tiers below), bounded queues (drops), non-random balancing, shared host cores, failures and closed loops: the model leaves them out"
         );
     }
     EXIT_OK

@@ -30,6 +30,7 @@ impl Sim<'_> {
                 self.q.schedule(phase, Event::HealthCheck(s as u32));
             }
         }
+        self.schedule_agents();
         for (i, f) in m.faults.iter().enumerate() {
             self.q.schedule(f.at_ns, Event::FaultStart(i as u32));
             self.q.schedule(
@@ -108,6 +109,7 @@ impl Sim<'_> {
         st.busy = 0;
         st.held = 0;
         st.queue.clear();
+        self.host_lose_station(s);
         for v in victims {
             self.fail_attempt(v, Cause::Crash);
         }

@@ -9,6 +9,7 @@
 //! by which station is the primary now (failover can change it).
 
 mod faults;
+mod hosts;
 mod observe;
 mod route;
 mod run;
@@ -38,6 +39,26 @@ pub(crate) struct StationDef {
     pub health_check: Option<HealthCheck>,
     /// `web#1`, `db primary`: for the fault timeline.
     pub label: String,
+    /// The machine it runs on (an index into [`Model::hosts`]).
+    pub host: Option<u32>,
+    /// Extra CPU per request: firewall rules (ns).
+    pub extra_ns: u64,
+    /// TLS work per request.
+    pub tls: Option<crate::scenario::TlsCost>,
+    /// Connection-tracking limit.
+    pub conntrack: Option<u32>,
+    /// Network latency of the hop into this station.
+    pub network: Option<Sampler>,
+}
+
+/// One machine.
+#[derive(Clone, Debug)]
+pub(crate) struct HostDef {
+    pub cores: u32,
+    /// Index of its group in the scenario's hosts.
+    pub group: u32,
+    /// Monitoring agent: interval and CPU per sample.
+    pub monitoring: Option<(u64, Sampler)>,
 }
 
 /// A pool of identical instances.
@@ -115,6 +136,7 @@ pub struct Model {
     pub(crate) dbs: Vec<DbDef>,
     pub(crate) faults: Vec<FaultDef>,
     pub(crate) client: Client,
+    pub(crate) hosts: Vec<HostDef>,
     pub(crate) arrivals: Arrivals,
     pub(crate) think: Option<Sampler>,
     pub(crate) sim: Simulation,
@@ -124,12 +146,30 @@ pub struct Model {
 impl Model {
     /// Builds the model. The scenario is already validated, so this cannot fail.
     pub fn build(s: &Scenario) -> Model {
+        let mut hosts = Vec::new();
+        let mut host_first = Vec::new();
+        for (g, h) in s.hosts.iter().enumerate() {
+            host_first.push(hosts.len() as u32);
+            for _ in 0..h.instances {
+                hosts.push(HostDef {
+                    cores: h.cores,
+                    group: g as u32,
+                    monitoring: h
+                        .monitoring
+                        .as_ref()
+                        .map(|m| (m.interval_ns, m.cost.sampler())),
+                });
+            }
+        }
         let mut stations = Vec::new();
         let mut pools = Vec::new();
         // (tier, pool) -> global pool index
         let mut pool_index: Vec<Vec<usize>> = Vec::new();
         for tier in &s.tiers {
             let mut idx = Vec::new();
+            // Machines are dealt to the tier's instances in turn, pool after
+            // pool: a database's primary on the first, its replicas on the next.
+            let mut slot = 0u32;
             for (pi, p) in tier.pools.iter().enumerate() {
                 idx.push(pools.len());
                 let first = stations.len() as u32;
@@ -148,8 +188,16 @@ impl Model {
                         stream: stream_id(&format!("service/{}/{}/{i}", tier.name, pi)),
                         health_check: None,
                         label,
+                        host: p
+                            .host
+                            .map(|g| host_first[g] + (slot + i) % s.hosts[g].instances),
+                        extra_ns: u64::from(tier.costs.rules).saturating_mul(tier.costs.rule_ns),
+                        tls: tier.costs.tls.clone(),
+                        conntrack: tier.costs.conntrack,
+                        network: tier.costs.network.as_ref().map(|d| d.sampler()),
                     });
                 }
+                slot += p.instances;
                 pools.push(PoolDef {
                     first_station: first,
                     count: p.instances,
@@ -271,6 +319,7 @@ impl Model {
             dbs,
             faults,
             client: s.client,
+            hosts,
             arrivals: s.arrivals.clone(),
             think,
             sim: s.simulation.clone(),

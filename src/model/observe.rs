@@ -2,7 +2,7 @@
 //! replication's final record.
 
 use super::state::{Event, Phase, Sim};
-use crate::stats::{InstanceObs, PoolObs, RepObs, SampleObs, WriteOutage};
+use crate::stats::{HostObs, InstanceObs, PoolObs, RepObs, SampleObs, WriteOutage};
 
 impl Sim<'_> {
     /// Closes every station's integrals at now and sums them per pool.
@@ -104,6 +104,11 @@ impl Sim<'_> {
         for st in &mut self.stations {
             st.at_start = st.c;
         }
+        for h in 0..self.hosts.len() as u32 {
+            self.touch_host(h);
+            let host = &mut self.hosts[h as usize];
+            host.window = (host.busy_area, host.agent_area);
+        }
         self.observing = true;
     }
 
@@ -117,6 +122,14 @@ impl Sim<'_> {
         // Freeze the window: from here on `at_start` holds the window's share.
         for st in &mut self.stations {
             st.at_start = st.c.minus(&st.at_start);
+        }
+        for h in 0..self.hosts.len() as u32 {
+            self.touch_host(h);
+            let host = &mut self.hosts[h as usize];
+            host.window = (
+                host.busy_area - host.window.0,
+                host.agent_area - host.window.1,
+            );
         }
     }
 
@@ -192,6 +205,20 @@ impl Sim<'_> {
                 busy_ns: w.busy_area as f64,
             });
         }
+        let groups = self
+            .m
+            .hosts
+            .iter()
+            .map(|h| h.group as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut hosts = vec![HostObs::default(); groups];
+        for (state, def) in self.hosts.iter().zip(&self.m.hosts) {
+            let g = &mut hosts[def.group as usize];
+            g.cores += def.cores;
+            g.busy_ns += state.window.0 as f64;
+            g.agent_ns += state.window.1 as f64;
+        }
         RepObs {
             window_start_ns: self.window_start,
             window_ns,
@@ -203,6 +230,7 @@ impl Sim<'_> {
             series: self.series,
             timeline: self.timeline,
             write_outages: self.outages,
+            hosts,
             events: self.events,
         }
     }

@@ -9,8 +9,8 @@ use rand_distr::{Distribution, Exp1};
 
 use super::route::candidates;
 use super::state::{
-    Counters, DbState, EPOCH_MASK, Event, Phase, Pick, RETRY_RESERVE, Request, Sim, Station, Trend,
-    Waiting,
+    Counters, DbState, EPOCH_MASK, Event, HostState, Phase, Pick, RETRY_RESERVE, Request, Sim,
+    Station, Trend, Waiting,
 };
 use super::{Model, NONE, StepDef};
 use crate::engine::{EventQueue, stream, stream_id};
@@ -44,6 +44,20 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
         .collect();
     let mut sim = Sim {
         m,
+        hosts: m
+            .hosts
+            .iter()
+            .map(|_| HostState {
+                busy: 0,
+                queue: VecDeque::new(),
+                last_ns: 0,
+                busy_area: 0,
+                agent_area: 0,
+                agents: 0,
+                window: (0, 0),
+            })
+            .collect(),
+        rng_tls: s("tls"),
         q: EventQueue::with_capacity(1024),
         stations: m
             .stations
@@ -71,6 +85,7 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
                 pass_row: 0,
                 slow: 1.0,
                 service_pool: d.pool,
+                cores_held: 0,
             })
             .collect(),
         slab: Vec::with_capacity(1024),
@@ -166,6 +181,17 @@ impl<'m> Sim<'m> {
                         self.fail_attempt(req, Cause::Timeout);
                     }
                 }
+                Event::Deliver {
+                    station,
+                    req,
+                    epoch,
+                } => {
+                    if self.slab[req as usize].epoch == epoch {
+                        self.arrive(station, req);
+                    }
+                }
+                Event::AgentTick(h) => self.on_agent_tick(h),
+                Event::AgentDone(h) => self.on_agent_done(h),
                 Event::Retry { req, epoch } => {
                     if self.slab[req as usize].epoch == epoch {
                         self.start_attempt(req);
@@ -327,7 +353,21 @@ impl<'m> Sim<'m> {
 
     pub(super) fn visit(&mut self, req: u32) {
         match self.pick(req) {
-            Pick::Station(s) => self.arrive(s, req),
+            Pick::Station(s) => match &self.m.stations[s as usize].network {
+                None => self.arrive(s, req),
+                Some(net) => {
+                    let delay = net.sample(&mut self.rng_tls);
+                    let epoch = self.slab[req as usize].epoch;
+                    self.q.schedule_in(
+                        delay,
+                        Event::Deliver {
+                            station: s,
+                            req,
+                            epoch,
+                        },
+                    );
+                }
+            },
             Pick::Fail(cause) => self.fail_attempt(req, cause),
             Pick::Wait(db) => {
                 let r = &mut self.slab[req as usize];
@@ -383,6 +423,12 @@ impl<'m> Sim<'m> {
         self.touch(s);
         let st = &mut self.stations[s as usize];
         st.c.arrivals += 1;
+        if def.conntrack.is_some_and(|limit| st.open >= limit) {
+            // A new connection with the tracking table full is dropped.
+            st.c.drops += 1;
+            self.fail_attempt(req, Cause::ConntrackFull);
+            return;
+        }
         let r = &mut self.slab[req as usize];
         r.at_station = now;
         r.station = s;
@@ -404,10 +450,11 @@ impl<'m> Sim<'m> {
         }
     }
 
+    /// Gives a request a worker of `s`, then a core (or a place in its
+    /// host's queue), then its service.
     fn start(&mut self, s: u32, w: Waiting) {
         let now = self.q.now();
-        let Waiting { req, epoch, class } = w;
-        let class = class as usize;
+        let Waiting { req, epoch, .. } = w;
         let r = &mut self.slab[req as usize];
         let st = &mut self.stations[s as usize];
         st.busy += 1;
@@ -422,7 +469,24 @@ impl<'m> Sim<'m> {
             st.orphans += 1;
             st.wasted_acc -= i128::from(now);
         }
-        let mut dur = self.m.pools[st.service_pool as usize].service[class].sample(&mut st.rng);
+        match self.m.stations[s as usize].host {
+            None => self.begin(s, w),
+            Some(h) => self.acquire_core(h, s, w),
+        }
+    }
+
+    /// The service itself: its time drawn now, with the tier's extra CPU.
+    pub(super) fn begin(&mut self, s: u32, w: Waiting) {
+        let now = self.q.now();
+        let Waiting { req, epoch, class } = w;
+        let def = &self.m.stations[s as usize];
+        let st = &mut self.stations[s as usize];
+        let mut dur =
+            self.m.pools[st.service_pool as usize].service[class as usize].sample(&mut st.rng);
+        dur = dur.saturating_add(def.extra_ns);
+        if let Some(tls) = &def.tls {
+            dur = dur.saturating_add(tls_work(tls, &mut self.rng_tls));
+        }
         if st.slow != 1.0 {
             dur = (dur as f64 * st.slow) as u64;
         }
@@ -454,6 +518,10 @@ impl<'m> Sim<'m> {
         }
         let now = self.q.now();
         st.c.completions += 1;
+        if let Some(h) = self.m.stations[s as usize].host {
+            self.release_core(h, s);
+        }
+        let st = &mut self.stations[s as usize];
         if self.slab[req as usize].epoch & EPOCH_MASK != tag & EPOCH_MASK {
             // The attempt ended elsewhere (timeout, failure): wasted work.
             st.orphans -= 1;
@@ -610,4 +678,18 @@ impl<'m> Sim<'m> {
             self.q.schedule_in(t, Event::Wake(user));
         }
     }
+}
+
+/// Extra CPU for TLS on one request: per-request crypto, and a handshake
+/// (full or resumed) once per keep-alive connection.
+fn tls_work(t: &crate::scenario::TlsCost, rng: &mut crate::engine::SimRng) -> u64 {
+    let mut ns = t.per_request_ns;
+    if rng.random::<f64>() * t.requests_per_connection < 1.0 {
+        ns += if rng.random::<f64>() < t.resumption {
+            t.resumed_handshake_ns
+        } else {
+            t.full_handshake_ns
+        };
+    }
+    ns
 }

@@ -51,6 +51,12 @@ pub(super) enum Event {
     Timeout { req: u32, epoch: u32 },
     /// A failed attempt is tried again. Emitted on failure, after backoff.
     Retry { req: u32, epoch: u32 },
+    /// A request reaches a station after its network hop. Emitted by visit.
+    Deliver { station: u32, req: u32, epoch: u32 },
+    /// A host's monitoring agent samples. Emitted at start and by itself.
+    AgentTick(u32),
+    /// A monitoring sample's CPU work ends. Emitted when it gets a core.
+    AgentDone(u32),
 }
 
 /// Where an attempt is.
@@ -128,6 +134,8 @@ pub(super) struct Station {
     /// The pool whose service times this station uses (a promoted replica
     /// serves with the primary's).
     pub service_pool: u32,
+    /// Cores of its host this station's services hold now.
+    pub cores_held: u32,
 }
 
 /// An entry of an accept queue. A request whose attempt ended while it
@@ -227,8 +235,33 @@ pub(super) enum Pick {
     Wait(u32),
 }
 
+/// Work waiting for a core of a host.
+#[derive(Clone, Copy)]
+pub(super) enum HostTask {
+    /// A service whose request already holds a worker at `station`.
+    Service { station: u32, w: Waiting },
+    /// A monitoring agent's sample.
+    Agent,
+}
+
+/// Run-time state of one machine: a pool of cores, FIFO.
+pub(super) struct HostState {
+    pub busy: u32,
+    pub queue: VecDeque<HostTask>,
+    pub last_ns: u64,
+    /// Integral of busy cores (core-ns), cumulative.
+    pub busy_area: u128,
+    /// Of it, monitoring agents' (core-ns), cumulative.
+    pub agent_area: u128,
+    pub agents: u32,
+    /// `(busy_area, agent_area)` at the window start, then the window's share.
+    pub window: (u128, u128),
+}
+
 pub(super) struct Sim<'m> {
     pub m: &'m Model,
+    pub hosts: Vec<HostState>,
+    pub rng_tls: SimRng,
     pub q: EventQueue<Event>,
     pub stations: Vec<Station>,
     pub slab: Vec<Request>,

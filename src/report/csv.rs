@@ -27,7 +27,7 @@ fn cells(e: &Estimate) -> [String; 2] {
     [num(e.mean), e.half_width.map_or(String::new(), num)]
 }
 
-const SUMMARY_COLUMNS: [&str; 28] = [
+const SUMMARY_COLUMNS: [&str; 29] = [
     "arrival_rps",
     "throughput_rps",
     "utilization",
@@ -44,6 +44,7 @@ const SUMMARY_COLUMNS: [&str; 28] = [
     "error_rate_no_backend",
     "error_rate_no_primary",
     "error_rate_crash",
+    "error_rate_conntrack_full",
     "attempts_per_request",
     "wasted_fraction",
     "down_fraction",
@@ -128,6 +129,10 @@ pub fn write_summary_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()>
             (
                 "error_rate_crash",
                 cs.error_rate_by_cause[Cause::Crash.index()],
+            ),
+            (
+                "error_rate_conntrack_full",
+                cs.error_rate_by_cause[Cause::ConntrackFull.index()],
             ),
             ("attempts_per_request", cs.attempts_per_request),
             ("latency_mean_ms", cs.latency_mean_ms),

@@ -87,6 +87,10 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
         },
         "pools": pools,
         "end_to_end": { "classes": classes, "overall": r.summary.overall },
+        "hosts": r.scenario.hosts.iter().zip(&r.summary.hosts).map(|(h, s)| json!({
+            "name": h.name, "machines": h.instances, "cores_each": h.cores,
+            "utilization": s.utilization, "monitoring_share": s.monitoring,
+        })).collect::<Vec<_>>(),
         "conservation": r.summary.conservation,
         "failure_causes": crate::stats::Cause::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
         "write_outage_s": r.summary.write_outage_s,

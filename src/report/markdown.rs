@@ -7,7 +7,7 @@ use super::RunReport;
 use super::charts::RenderedChart;
 use super::narrative::verdict_sentences;
 use super::table::{
-    class_table, conservation_line, failure_lines, failure_table, pool_table, run_line,
+    class_table, conservation_line, failure_lines, failure_table, host_table, pool_table, run_line,
 };
 
 fn md_table(rows: &[Vec<String>]) -> String {
@@ -46,6 +46,10 @@ pub fn write_report_md(
     let _ = writeln!(o, "\n## Topology\n\n![topology](topology.svg)\n");
     let _ = writeln!(o, "## Summary\n");
     o.push_str(&md_table(&pool_table(r)));
+    if let Some(t) = host_table(r) {
+        o.push('\n');
+        o.push_str(&md_table(&t));
+    }
     o.push('\n');
     o.push_str(&md_table(&class_table(r)));
     if let Some(t) = failure_table(r) {

@@ -36,6 +36,22 @@ pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
             _ => out.push(sentence(&v.message)),
         }
     }
+    // A machine busier than any tier: co-located components compete for its cores.
+    let top_pool = r
+        .pool_rows()
+        .map(|(p, _)| r.summary.pools[p].utilization.mean)
+        .filter(|u| u.is_finite())
+        .fold(0.0, f64::max);
+    for (h, hs) in r.summary.hosts.iter().enumerate() {
+        let u = hs.utilization.mean;
+        if u.is_finite() && u > top_pool {
+            let host = &s.hosts[h];
+            out.push(format!(
+                "The CPUs of host `{}` ({} x {} cores) are {:.0}% busy, more than any tier's workers: the components on it compete for its cores.",
+                host.name, host.instances, host.cores, u * 100.0
+            ));
+        }
+    }
     let all = &r.summary.overall;
     let failed = all.error_rate.mean * 100.0;
     let causes: Vec<String> = crate::stats::Cause::ALL

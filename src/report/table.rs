@@ -87,6 +87,49 @@ pub(crate) fn pool_table(r: &RunReport<'_>) -> Vec<Vec<String>> {
     rows
 }
 
+/// Host groups: cores and their utilization, header first; `None` without hosts.
+pub(crate) fn host_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
+    if r.scenario.hosts.is_empty() {
+        return None;
+    }
+    let mut rows = vec![
+        [
+            "host",
+            "machines",
+            "cores each",
+            "cpu util %",
+            "monitoring %",
+            "runs",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>(),
+    ];
+    for (h, (def, hs)) in r.scenario.hosts.iter().zip(&r.summary.hosts).enumerate() {
+        let runs: Vec<String> = r
+            .scenario
+            .tiers
+            .iter()
+            .flat_map(|t| {
+                t.pools
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.host == Some(h) && p.instances > 0)
+                    .map(move |(pi, _)| t.pool_label(pi))
+            })
+            .collect();
+        rows.push(vec![
+            def.name.clone(),
+            def.instances.to_string(),
+            def.cores.to_string(),
+            pm(&hs.utilization, 100.0),
+            pm(&hs.monitoring, 100.0),
+            runs.join(", "),
+        ]);
+    }
+    Some(rows)
+}
+
 /// The end-to-end table, header first: each class (when there are several), then all.
 pub(crate) fn class_table(r: &RunReport<'_>) -> Vec<Vec<String>> {
     let head = [
@@ -239,6 +282,10 @@ pub fn render_table(r: &RunReport<'_>) -> String {
     );
     out.push_str(&grid(&pool_table(r)));
     out.push('\n');
+    if let Some(t) = host_table(r) {
+        out.push_str(&grid(&t));
+        out.push('\n');
+    }
     out.push_str(&grid(&class_table(r)));
     if let Some(t) = failure_table(r) {
         out.push('\n');

@@ -20,6 +20,7 @@ const TOP_KEYS: &[&str] = &[
     "tier",
     "fault",
     "sweep",
+    "host",
 ];
 const SIM_KEYS: &[&str] = &[
     "duration",
@@ -96,7 +97,14 @@ pub(crate) fn read_scenario(
     };
     let class_names: Vec<String> = raw_classes.iter().map(|c| c.name.clone()).collect();
     let accesses: Vec<Access> = raw_classes.iter().map(|c| c.access).collect();
-    let tiers = read_tiers(r, doc, &class_names, &accesses);
+    let hosts = super::hosts::read_hosts(r, doc);
+    let tiers = read_tiers(
+        r,
+        doc,
+        &class_names,
+        &accesses,
+        hosts.as_deref().unwrap_or(&[]),
+    );
     let declared = declared_tier_names(doc);
     let client = match workload {
         Some(w) => read_client(r, w),
@@ -118,6 +126,7 @@ pub(crate) fn read_scenario(
         client: client?,
         faults: faults?,
         sweep: sweep?,
+        hosts: hosts?,
     })
 }
 

@@ -8,6 +8,7 @@ pub mod axis;
 mod build;
 pub mod diagnostic;
 mod faults;
+mod hosts;
 mod overrides;
 mod read;
 pub mod spec;

@@ -6,6 +6,7 @@ use serde::Serialize;
 pub use super::faults::{
     Client, Failover, Failures, Fault, FaultKind, FaultTarget, HealthCheck, Retry,
 };
+pub use super::hosts::{Host, Monitoring, TlsCost};
 use crate::dist::{Calls, Dist};
 
 /// The longest route a class may have (steps), so request state stays inline.
@@ -30,6 +31,8 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// Sweep axes from a `[sweep]` table (used by `stacksim sweep`).
     pub sweep: Vec<super::Axis>,
+    /// Host groups the tiers run on.
+    pub hosts: Vec<Host>,
 }
 
 /// Run control.
@@ -335,6 +338,24 @@ pub struct Tier {
     pub failover: Option<Failover>,
     /// Writes wait for a primary instead of failing while there is none.
     pub writes_wait: bool,
+    /// What the tier's requests cost beyond `service`.
+    pub costs: Costs,
+}
+
+/// CPU and network costs of a tier beyond its service time.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Costs {
+    /// TLS work per request (on a terminating or re-encrypting tier).
+    pub tls: Option<TlsCost>,
+    /// Firewall rules evaluated per request.
+    pub rules: u32,
+    /// Time to evaluate one rule (ns).
+    pub rule_ns: u64,
+    /// Connection-tracking table size per instance: a request that would
+    /// exceed it is dropped (cause `conntrack_full`).
+    pub conntrack: Option<u32>,
+    /// Network latency of the hop into this tier.
+    pub network: Option<Dist>,
 }
 
 /// Identical instances sharing workers, queue limit and service times.
@@ -352,6 +373,9 @@ pub struct Pool {
     pub service: Vec<Dist>,
     /// Random failures of each instance.
     pub failures: Option<Failures>,
+    /// The host group the instances run on (instance i on machine i modulo
+    /// the group's size), an index into [`Scenario::hosts`].
+    pub host: Option<usize>,
 }
 
 impl Tier {

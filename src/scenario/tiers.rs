@@ -5,6 +5,7 @@ use std::ops::Range;
 use toml::de::{DeTable, DeValue};
 
 use super::faults::{read_failover, read_failures, read_health_check};
+use super::hosts::{read_host_ref, read_tls_cost};
 use super::read::{Reader, Value, field, join};
 use super::spec::*;
 use crate::dist::Dist;
@@ -25,6 +26,12 @@ const TIER_KEYS: &[&str] = &[
     "retries",
     "redispatch",
     "failures",
+    "host",
+    "tls_cost",
+    "rules",
+    "rule_cost",
+    "conntrack",
+    "network",
 ];
 const DB_KEYS: &[&str] = &[
     "name",
@@ -42,9 +49,11 @@ const DB_KEYS: &[&str] = &[
     "redispatch",
     "failover",
     "writes_during_outage",
+    "tls_cost",
+    "network",
 ];
-const PRIMARY_KEYS: &[&str] = &["workers", "queue", "service", "failures"];
-const REPLICA_KEYS: &[&str] = &["count", "workers", "queue", "service", "failures"];
+const PRIMARY_KEYS: &[&str] = &["workers", "queue", "service", "failures", "host"];
+const REPLICA_KEYS: &[&str] = &["count", "workers", "queue", "service", "failures", "host"];
 
 const KINDS: &[(&str, Kind)] = &[
     ("server", Kind::Server),
@@ -67,6 +76,7 @@ pub(crate) fn read_tiers(
     doc: &DeTable<'_>,
     classes: &[String],
     access: &[Access],
+    hosts: &[Host],
 ) -> Vec<Tier> {
     let Some(v) = field(doc, "tier") else {
         r.error(
@@ -113,6 +123,7 @@ pub(crate) fn read_tiers(
         let ctx = PoolCtx {
             classes,
             access,
+            hosts,
             key: &key,
         };
         let tier = if kind == Kind::Database {
@@ -174,6 +185,7 @@ pub(crate) fn read_tiers(
                 redispatch: x.redispatch,
                 failover: x.failover,
                 writes_wait: x.writes_wait,
+                costs: x.costs,
             });
         }
     }
@@ -188,6 +200,7 @@ struct Settings {
     redispatch: bool,
     failover: Option<Failover>,
     writes_wait: bool,
+    costs: Costs,
 }
 
 fn read_settings(
@@ -218,6 +231,20 @@ fn read_settings(
             &[("fail", false), ("wait", true)],
         )
     });
+    let tls = match field(t, "tls_cost") {
+        Some(v) => Some(read_tls_cost(r, v, &join(key, "tls_cost"))?),
+        None => None,
+    };
+    let rules = field(t, "rules").map_or(Some(0), |v| r.int(v, &join(key, "rules"), 0, 10_000_000));
+    let rule_ns = field(t, "rule_cost").map_or(Some(0), |v| r.duration(v, &join(key, "rule_cost")));
+    let conntrack = match field(t, "conntrack") {
+        Some(v) => Some(r.int(v, &join(key, "conntrack"), 1, 1_000_000_000)? as u32),
+        None => None,
+    };
+    let network = match field(t, "network") {
+        Some(v) => Some(r.dist(v, &join(key, "network"))?),
+        None => None,
+    };
     Some(Settings {
         timeout_ns,
         health_check,
@@ -225,12 +252,20 @@ fn read_settings(
         redispatch: redispatch?,
         failover,
         writes_wait: writes_wait?,
+        costs: Costs {
+            tls,
+            rules: rules? as u32,
+            rule_ns: rule_ns?,
+            conntrack,
+            network,
+        },
     })
 }
 
 struct PoolCtx<'a> {
     classes: &'a [String],
     access: &'a [Access],
+    hosts: &'a [Host],
     key: &'a str,
 }
 
@@ -284,6 +319,7 @@ fn read_database(
             queue: None,
             service: Vec::new(),
             failures: None,
+            host: None,
         }),
     };
     Some((vec![primary?, replicas?], reads?))
@@ -303,6 +339,10 @@ fn read_pool(r: &mut Reader, t: &DeTable<'_>, role: Role, ctx: &PoolCtx<'_>) -> 
         (_, None) => Some(1),
     };
     let failures = read_failures(r, t, key);
+    let host = match field(t, "host") {
+        Some(v) => read_host_ref(r, v, &join(key, "host"), ctx.hosts).map(Some),
+        None => Some(None),
+    };
     let workers =
         field(t, "workers").map_or(Some(1), |v| r.int(v, &join(key, "workers"), 1, 1_000_000));
     let queue = match field(t, "queue") {
@@ -341,6 +381,7 @@ fn read_pool(r: &mut Reader, t: &DeTable<'_>, role: Role, ctx: &PoolCtx<'_>) -> 
         queue: queue?,
         service: service?,
         failures: failures?,
+        host: host?,
     })
 }
 

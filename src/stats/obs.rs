@@ -23,10 +23,12 @@ pub enum Cause {
     /// The instance crashed while the request was in its queue, in service,
     /// or holding one of its workers.
     Crash,
+    /// A firewall's connection-tracking table was full.
+    ConntrackFull,
 }
 
 /// Number of causes.
-pub const N_CAUSES: usize = 6;
+pub const N_CAUSES: usize = 7;
 
 impl Cause {
     /// Every cause, in index order.
@@ -37,6 +39,7 @@ impl Cause {
         Cause::NoBackend,
         Cause::NoPrimary,
         Cause::Crash,
+        Cause::ConntrackFull,
     ];
 
     /// Column-safe name.
@@ -48,6 +51,7 @@ impl Cause {
             Cause::NoBackend => "no_backend",
             Cause::NoPrimary => "no_primary",
             Cause::Crash => "crash",
+            Cause::ConntrackFull => "conntrack_full",
         }
     }
 
@@ -60,6 +64,7 @@ impl Cause {
             Cause::NoBackend => "no backend up",
             Cause::NoPrimary => "no primary",
             Cause::Crash => "crash",
+            Cause::ConntrackFull => "conntrack table full",
         }
     }
 
@@ -233,6 +238,17 @@ pub struct WriteOutage {
     pub end_s: Option<f64>,
 }
 
+/// Observations of one host group over the window.
+#[derive(Clone, Debug, Default)]
+pub struct HostObs {
+    /// Cores across the group's machines.
+    pub cores: u32,
+    /// Integral of busy cores (core-ns).
+    pub busy_ns: f64,
+    /// Of it, monitoring agents' (core-ns).
+    pub agent_ns: f64,
+}
+
 /// Everything one replication observed.
 #[derive(Clone, Debug)]
 pub struct RepObs {
@@ -256,6 +272,8 @@ pub struct RepObs {
     pub timeline: Vec<TimelineEvent>,
     /// Periods without a write primary.
     pub write_outages: Vec<WriteOutage>,
+    /// Per host group, in the scenario's order.
+    pub hosts: Vec<HostObs>,
     /// Events processed (for speed figures).
     pub events: u64,
 }

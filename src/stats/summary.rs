@@ -43,6 +43,15 @@ pub struct PoolSummary {
     pub little_ratio: Estimate,
 }
 
+/// Estimates for one host group.
+#[derive(Clone, Debug, Serialize)]
+pub struct HostSummary {
+    /// Busy cores / cores (0..1).
+    pub utilization: Estimate,
+    /// Monitoring agents' share of the cores (0..1).
+    pub monitoring: Estimate,
+}
+
 /// Estimates for one instance.
 #[derive(Clone, Debug, Serialize)]
 pub struct InstanceSummary {
@@ -131,6 +140,8 @@ pub struct Summary {
     pub pools: Vec<PoolSummary>,
     /// Per instance.
     pub instances: Vec<InstanceSummary>,
+    /// Per host group.
+    pub hosts: Vec<HostSummary>,
     /// Per class.
     pub classes: Vec<ClassSummary>,
     /// All classes.
@@ -192,6 +203,7 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
             replications: 0,
             pools: Vec::new(),
             instances: Vec::new(),
+            hosts: Vec::new(),
             classes: Vec::new(),
             overall: class_summary(reps, |r| &r.overall),
             conservation: ConservationTotals::default(),
@@ -305,10 +317,27 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
             }
         })
         .collect();
+    let hosts = (0..first.hosts.len())
+        .map(|h| HostSummary {
+            utilization: est(reps, |r| {
+                ratio(
+                    r.hosts[h].busy_ns,
+                    f64::from(r.hosts[h].cores) * r.window_ns as f64,
+                )
+            }),
+            monitoring: est(reps, |r| {
+                ratio(
+                    r.hosts[h].agent_ns,
+                    f64::from(r.hosts[h].cores) * r.window_ns as f64,
+                )
+            }),
+        })
+        .collect();
     Summary {
         replications: reps.len(),
         pools,
         instances,
+        hosts,
         classes,
         overall,
         conservation,

@@ -7,6 +7,7 @@ mod conservation;
 mod determinism;
 mod failures;
 mod fuzz;
+mod hosts;
 mod review;
 mod scenario_errors;
 mod support;

@@ -31,13 +31,14 @@ pub(crate) fn over_time(
         .collect()
 }
 
-const CAUSE_COLORS: [RGBColor; 6] = [
+const CAUSE_COLORS: [RGBColor; crate::stats::N_CAUSES] = [
     RGBColor(214, 39, 40),
     RGBColor(255, 127, 14),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
     RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
 
 impl Chart for Throughput<'_> {

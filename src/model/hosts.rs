@@ -1,0 +1,112 @@
+//! Machines: a pool of cores shared by every component placed on them
+//! (FIFO), and the monitoring agent that samples on each.
+//!
+//! A request first takes a worker of its component, then a core of its
+//! machine for its service time; while the cores are busy it waits for one
+//! and keeps its worker. A worker held waiting on a later tier (`hold`)
+//! holds no core.
+
+use rand::RngExt;
+
+use super::state::{Event, HostTask, Sim, Waiting};
+
+impl Sim<'_> {
+    /// Brings a host's integrals up to now.
+    pub(super) fn touch_host(&mut self, h: u32) {
+        let now = self.q.now();
+        let host = &mut self.hosts[h as usize];
+        let dt = u128::from(now - host.last_ns);
+        host.busy_area += u128::from(host.busy) * dt;
+        host.agent_area += u128::from(host.agents) * dt;
+        host.last_ns = now;
+    }
+
+    /// A service asks machine `h` for a core.
+    pub(super) fn acquire_core(&mut self, h: u32, s: u32, w: Waiting) {
+        if self.hosts[h as usize].busy < self.m.hosts[h as usize].cores {
+            self.touch_host(h);
+            self.hosts[h as usize].busy += 1;
+            self.stations[s as usize].cores_held += 1;
+            self.begin(s, w);
+        } else {
+            self.hosts[h as usize]
+                .queue
+                .push_back(HostTask::Service { station: s, w });
+        }
+    }
+
+    /// A service on `s` gives its core back.
+    pub(super) fn release_core(&mut self, h: u32, s: u32) {
+        self.touch_host(h);
+        self.hosts[h as usize].busy -= 1;
+        self.stations[s as usize].cores_held -= 1;
+        self.dispatch(h);
+    }
+
+    /// Starts waiting work while machine `h` has free cores.
+    pub(super) fn dispatch(&mut self, h: u32) {
+        let cores = self.m.hosts[h as usize].cores;
+        while self.hosts[h as usize].busy < cores {
+            let Some(task) = self.hosts[h as usize].queue.pop_front() else {
+                break;
+            };
+            self.touch_host(h);
+            self.hosts[h as usize].busy += 1;
+            match task {
+                HostTask::Service { station, w } => {
+                    self.stations[station as usize].cores_held += 1;
+                    self.begin(station, w);
+                }
+                HostTask::Agent => {
+                    self.hosts[h as usize].agents += 1;
+                    let cost = match &self.m.hosts[h as usize].monitoring {
+                        Some((_, c)) => c.sample(&mut self.rng_tls),
+                        None => 0,
+                    };
+                    self.q.schedule_in(cost, Event::AgentDone(h));
+                }
+            }
+        }
+    }
+
+    /// A station crashed: its services waiting for a core are gone, and the
+    /// cores its running services held are free.
+    pub(super) fn host_lose_station(&mut self, s: u32) {
+        let Some(h) = self.m.stations[s as usize].host else {
+            return;
+        };
+        self.touch_host(h);
+        let host = &mut self.hosts[h as usize];
+        host.queue
+            .retain(|t| !matches!(t, HostTask::Service { station, .. } if *station == s));
+        let held = std::mem::take(&mut self.stations[s as usize].cores_held);
+        self.hosts[h as usize].busy -= held;
+        self.dispatch(h);
+    }
+
+    /// Schedules the first monitoring sample of every machine that has an agent.
+    pub(super) fn schedule_agents(&mut self) {
+        for h in 0..self.m.hosts.len() {
+            if let Some((interval, _)) = &self.m.hosts[h].monitoring {
+                let phase = (*interval as f64 * self.rng_tls.random::<f64>()) as u64;
+                self.q.schedule(phase, Event::AgentTick(h as u32));
+            }
+        }
+    }
+
+    pub(super) fn on_agent_tick(&mut self, h: u32) {
+        self.hosts[h as usize].queue.push_back(HostTask::Agent);
+        self.dispatch(h);
+        if let Some((interval, _)) = &self.m.hosts[h as usize].monitoring {
+            self.q.schedule_in(*interval, Event::AgentTick(h));
+        }
+    }
+
+    pub(super) fn on_agent_done(&mut self, h: u32) {
+        self.touch_host(h);
+        let host = &mut self.hosts[h as usize];
+        host.busy -= 1;
+        host.agents -= 1;
+        self.dispatch(h);
+    }
+}

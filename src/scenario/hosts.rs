@@ -1,0 +1,218 @@
+//! Hosts and what components cost on them: cores, monitoring agents, TLS
+//! work, firewall rules and connection tracking, network hops.
+
+use serde::Serialize;
+use toml::de::DeTable;
+
+use super::diagnostic::did_you_mean;
+use super::read::{Reader, Value, field, join};
+use crate::dist::Dist;
+
+/// A group of identical machines.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Host {
+    /// Host name, used by tiers' `host` keys.
+    pub name: String,
+    /// Machines in the group.
+    pub instances: u32,
+    /// Cores per machine.
+    pub cores: u32,
+    /// A monitoring agent on every machine.
+    pub monitoring: Option<Monitoring>,
+}
+
+/// A monitoring agent: every `interval` it needs a core for `cost`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Monitoring {
+    /// Time between samples (ns).
+    pub interval_ns: u64,
+    /// CPU time per sample.
+    pub cost: Dist,
+}
+
+/// TLS work charged to a tier that terminates or re-encrypts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TlsCost {
+    /// Crypto per request (ns).
+    pub per_request_ns: u64,
+    /// A full handshake (ns).
+    pub full_handshake_ns: u64,
+    /// A resumed handshake (ns).
+    pub resumed_handshake_ns: u64,
+    /// Fraction of handshakes resumed.
+    pub resumption: f64,
+    /// Requests per keep-alive connection (a handshake every this many).
+    pub requests_per_connection: f64,
+}
+
+impl TlsCost {
+    /// Mean extra CPU per request (ns).
+    pub fn mean_ns(&self) -> f64 {
+        let handshake = self.resumption * self.resumed_handshake_ns as f64
+            + (1.0 - self.resumption) * self.full_handshake_ns as f64;
+        self.per_request_ns as f64 + handshake / self.requests_per_connection
+    }
+}
+
+/// Reads the `[[host]]` array.
+pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>> {
+    let Some(v) = field(doc, "host") else {
+        return Some(Vec::new());
+    };
+    let items = r.array(v, "host")?;
+    let mut out: Vec<Host> = Vec::new();
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        let key = format!("host[{i}]");
+        let Some(t) = r.table(item, &key) else {
+            ok = false;
+            continue;
+        };
+        r.check_keys(t, &key, &["name", "instances", "cores", "monitoring"]);
+        let name = match field(t, "name") {
+            Some(n) => r.string(n, &join(&key, "name")),
+            None => {
+                r.error(item.span(), &key, "a host needs a `name`".into(), None);
+                None
+            }
+        };
+        let instances = field(t, "instances")
+            .map_or(Some(1), |x| r.int(x, &join(&key, "instances"), 1, 10_000));
+        let cores = match field(t, "cores") {
+            Some(x) => r.int(x, &join(&key, "cores"), 1, 100_000),
+            None => {
+                r.error(
+                    item.span(),
+                    &key,
+                    "a host needs `cores`".into(),
+                    Some("e.g. cores = 4".into()),
+                );
+                None
+            }
+        };
+        let monitoring = match field(t, "monitoring") {
+            None => Some(None),
+            Some(m) => read_monitoring(r, m, &join(&key, "monitoring")).map(Some),
+        };
+        match (name, instances, cores, monitoring) {
+            (Some(name), Some(n), Some(c), Some(monitoring)) => {
+                if out.iter().any(|h| h.name == name) {
+                    r.error(
+                        item.span(),
+                        &key,
+                        format!("host `{name}` is defined twice"),
+                        None,
+                    );
+                    ok = false;
+                } else {
+                    out.push(Host {
+                        name,
+                        instances: n as u32,
+                        cores: c as u32,
+                        monitoring,
+                    });
+                }
+            }
+            _ => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn read_monitoring(r: &mut Reader, v: &Value<'_>, key: &str) -> Option<Monitoring> {
+    let t = r.table(v, key)?;
+    r.check_keys(t, key, &["interval", "cost"]);
+    let interval = field(t, "interval").map_or(Some(10_000_000_000), |x| {
+        r.positive_duration(x, &join(key, "interval"))
+    });
+    let cost = field(t, "cost").map_or(Some(Dist::Constant(20e6)), |x| {
+        r.dist(x, &join(key, "cost"))
+    });
+    Some(Monitoring {
+        interval_ns: interval?,
+        cost: cost?,
+    })
+}
+
+/// Resolves a `host = "name"` key to an index.
+pub(crate) fn read_host_ref(
+    r: &mut Reader,
+    v: &Value<'_>,
+    key: &str,
+    hosts: &[Host],
+) -> Option<usize> {
+    let name = r.string(v, key)?;
+    match hosts.iter().position(|h| h.name == name) {
+        Some(i) => Some(i),
+        None => {
+            let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+            let hint = match (did_you_mean(&name, &names), names.is_empty()) {
+                (_, true) => "declare it first: [[host]] name = \"...\" cores = 4".to_string(),
+                (Some(m), _) => format!("did you mean `{m}`? hosts: {}", names.join(", ")),
+                (None, _) => format!("hosts: {}", names.join(", ")),
+            };
+            r.error(v.span(), key, format!("no host named `{name}`"), Some(hint));
+            None
+        }
+    }
+}
+
+/// Reads `tls_cost = { per_request, full_handshake, resumed_handshake, resumption, requests_per_connection }`.
+pub(crate) fn read_tls_cost(r: &mut Reader, v: &Value<'_>, key: &str) -> Option<TlsCost> {
+    let t = r.table(v, key)?;
+    r.check_keys(
+        t,
+        key,
+        &[
+            "per_request",
+            "full_handshake",
+            "resumed_handshake",
+            "resumption",
+            "requests_per_connection",
+        ],
+    );
+    let d = |r: &mut Reader, name: &str, default: u64| {
+        field(t, name).map_or(Some(default), |x| r.duration(x, &join(key, name)))
+    };
+    let per_request = d(r, "per_request", 20_000);
+    let full = d(r, "full_handshake", 2_000_000);
+    let resumed = d(r, "resumed_handshake", 200_000);
+    let resumption = field(t, "resumption").map_or(Some(0.5), |x| {
+        r.number(x, &join(key, "resumption")).and_then(|f| {
+            if (0.0..=1.0).contains(&f) {
+                Some(f)
+            } else {
+                r.error(
+                    x.span(),
+                    &join(key, "resumption"),
+                    format!("a fraction between 0 and 1, found {f}"),
+                    None,
+                );
+                None
+            }
+        })
+    });
+    let rpc = field(t, "requests_per_connection").map_or(Some(1.0), |x| {
+        r.number(x, &join(key, "requests_per_connection"))
+            .and_then(|f| {
+                if f >= 1.0 {
+                    Some(f)
+                } else {
+                    r.error(
+                        x.span(),
+                        &join(key, "requests_per_connection"),
+                        format!("at least 1, found {f}"),
+                        None,
+                    );
+                    None
+                }
+            })
+    });
+    Some(TlsCost {
+        per_request_ns: per_request?,
+        full_handshake_ns: full?,
+        resumed_handshake_ns: resumed?,
+        resumption: resumption?,
+        requests_per_connection: rpc?,
+    })
+}
