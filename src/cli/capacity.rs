@@ -150,7 +150,7 @@ pub(crate) fn capacity(a: &CapacityArgs) -> u8 {
         &on_probe,
     );
     if a.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&result).unwrap_or_default()
         );
@@ -160,23 +160,26 @@ pub(crate) fn capacity(a: &CapacityArgs) -> u8 {
         .failing_rps
         .and_then(|r| result.probes.iter().find(|p| p.rate_rps == r));
     if result.capacity_rps > 0.0 {
-        println!(
+        outln!(
             "capacity: {:.1} requests/s: every SLO ({}) holds there with 95% confidence",
             result.capacity_rps,
             a.slo.join(", ")
         );
     } else {
-        println!(
+        outln!(
             "capacity: no rate tried meets every SLO ({}) with 95% confidence",
             a.slo.join(", ")
         );
     }
     match failing {
-        Some(p) => println!(
+        Some(p) => outln!(
             "interval: the capacity lies in [{:.1}, {:.1}] requests/s; at {:.1} the SLOs fail: {}",
-            result.capacity_rps, p.rate_rps, p.rate_rps, p.detail
+            result.capacity_rps,
+            p.rate_rps,
+            p.rate_rps,
+            p.detail
         ),
-        None => println!("no rate tried failed with confidence; the capacity may be higher"),
+        None => outln!("no rate tried failed with confidence; the capacity may be higher"),
     }
     EXIT_OK
 }

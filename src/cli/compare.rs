@@ -127,10 +127,10 @@ pub(crate) fn compare(args: &CompareArgs) -> u8 {
     let diffs = differences(&ra, &rb);
     if args.json {
         let doc = serde_json::json!({ "a": args.a, "b": args.b, "replications": n, "seed": a.simulation.seed, "differences": diffs, "verdict": verdict(&diffs) });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return EXIT_OK;
     }
-    println!(
+    outln!(
         "A = {} , B = {} ({} paired replications, seed {}, common random numbers)",
         args.a.display(),
         args.b.display(),
@@ -138,7 +138,7 @@ pub(crate) fn compare(args: &CompareArgs) -> u8 {
         a.simulation.seed
     );
     for d in &diffs {
-        println!(
+        outln!(
             "  {:<10} A {:>14}  B {:>14}  B - A {:>16} {}",
             d.metric,
             fmt(&d.a),
@@ -147,7 +147,7 @@ pub(crate) fn compare(args: &CompareArgs) -> u8 {
             d.unit
         );
     }
-    println!("{}", verdict(&diffs));
+    outln!("{}", verdict(&diffs));
     EXIT_OK
 }
 

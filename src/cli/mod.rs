@@ -5,6 +5,27 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// Prints a line to stdout; a closed pipe (`stacksim ... | head`) ends the
+/// program quietly instead of panicking.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($t)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+/// Prints to stdout, like [`outln!`] without the newline.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if write!(std::io::stdout(), $($t)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 mod capacity;
 mod compare;
 mod perf;
@@ -197,7 +218,7 @@ fn check(file: &Path, set: &[String]) -> u8 {
     match load(Some(file), set) {
         Ok((s, _, path)) => {
             let loads = analysis::offered_load(&s);
-            println!(
+            outln!(
                 "{path}: ok - {} tier{}, {} class{}, {} replications × {} observed",
                 s.tiers.len(),
                 if s.tiers.len() == 1 { "" } else { "s" },
@@ -210,7 +231,7 @@ fn check(file: &Path, set: &[String]) -> u8 {
                 .iter()
                 .filter(|l| l.servers > 0 && l.utilization >= 1.0)
             {
-                println!(
+                outln!(
                     "note: {} has offered utilization {:.2}: {}",
                     l.label,
                     l.utilization,
@@ -237,7 +258,7 @@ fn init(path: &Path, force: bool) -> u8 {
     }
     match std::fs::write(path, REFERENCE_TOML) {
         Ok(()) => {
-            println!(
+            outln!(
                 "wrote {}; run it with: stacksim run {}",
                 path.display(),
                 path.display()
@@ -387,7 +408,7 @@ fn run(a: &RunArgs) -> u8 {
             return EXIT_FAILURE;
         }
     } else if !a.quiet {
-        print!("{}", report::render_table(&rr));
+        out!("{}", report::render_table(&rr));
         let requests = summary.conservation.arrived;
         let charts = chart_secs.map_or(String::new(), |s| format!("; charts and reports {s:.2}s"));
         eprintln!(

@@ -56,12 +56,12 @@ pub(crate) fn perf(a: &PerfArgs) -> u8 {
         eprintln!("error: the run was too short to time");
         return EXIT_FAILURE;
     }
-    println!(
+    outln!(
         "scenario: {path} ({n} replications of {} s simulated)",
         s.simulation.window_end_ns() as f64 / 1e9
     );
-    println!("one core: {requests} requests, {events} events in {one:.2} s");
-    println!(
+    outln!("one core: {requests} requests, {events} events in {one:.2} s");
+    outln!(
         "  {:.3} million simulated requests/s, {:.2} million events/s",
         requests as f64 / one / 1e6,
         events as f64 / one / 1e6
@@ -72,14 +72,14 @@ pub(crate) fn perf(a: &PerfArgs) -> u8 {
         let reps = run_replications(&model, n, &|| {});
         let all = started.elapsed().as_secs_f64();
         let check: u64 = reps.iter().map(|r| r.conservation.arrived).sum();
-        println!(
+        outln!(
             "{threads} threads: {check} requests in {all:.2} s: speed-up {:.2}x",
             one / all
         );
     }
     match peak_rss_mib() {
-        Some(m) => println!("peak resident memory: {m:.1} MiB"),
-        None => println!("peak resident memory: not available on this system"),
+        Some(m) => outln!("peak resident memory: {m:.1} MiB"),
+        None => outln!("peak resident memory: not available on this system"),
     }
     EXIT_OK
 }

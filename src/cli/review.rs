@@ -65,12 +65,12 @@ pub(crate) fn review(a: &ReviewArgs) -> u8 {
                 "pools": sum.pools, "end_to_end_mean_ms": sum.overall.latency_mean_ms, "bottleneck": b,
             })),
         });
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return EXIT_OK;
     }
-    println!("review of {} ({path})\n", s.name);
+    outln!("review of {} ({path})\n", s.name);
     if lints.is_empty() {
-        println!("lints: none");
+        outln!("lints: none");
     }
     for l in &lints {
         let sev = match l.severity {
@@ -78,13 +78,13 @@ pub(crate) fn review(a: &ReviewArgs) -> u8 {
             Severity::Warning => "warn",
             Severity::Info => "info",
         };
-        println!("[{sev}] {}: {}\n       fix: {}", l.id, l.message, l.fix);
+        outln!("[{sev}] {}: {}\n       fix: {}", l.id, l.message, l.fix);
     }
     let Some(m) = model else {
-        println!("\nanalytic model: not available for closed workloads");
+        outln!("\nanalytic model: not available for closed workloads");
         return EXIT_OK;
     };
-    println!(
+    outln!(
         "\nanalytic model (traffic equations, M/M/c with Erlang C per instance, Allen-Cunneen for non-exponential service):"
     );
     let mut rows = vec![vec![
@@ -124,27 +124,27 @@ pub(crate) fn review(a: &ReviewArgs) -> u8 {
         }
         rows.push(row);
     }
-    print!("{}", stacksim::report::text_grid(&rows));
-    println!(
+    out!("{}", stacksim::report::text_grid(&rows));
+    outln!(
         "bottleneck (utilization law): {}; the stack saturates at {:.0} requests/s",
         m.bottleneck.as_deref().unwrap_or("-"),
         m.max_throughput_rps
     );
-    println!("end-to-end mean (analytic): {} ms", ms(m.end_to_end_ms));
+    outln!("end-to-end mean (analytic): {} ms", ms(m.end_to_end_ms));
     if let Some((sum, b)) = &simulated {
         let e = sum.overall.latency_mean_ms;
-        println!(
+        outln!(
             "end-to-end mean (simulated): {:.2} ± {:.2} ms",
             e.mean,
             e.half_width.unwrap_or(0.0)
         );
         if let Some(b) = b {
-            println!(
+            outln!(
                 "bottleneck (simulated): {}",
                 b.message.trim_start_matches("bottleneck: ")
             );
         }
-        println!(
+        outln!(
             "where they differ, look for holding tiers (workers wait on the tiers below), bounded queues (drops), non-random balancing, shared host cores, failures and closed loops: the model leaves them out"
         );
     }

@@ -366,7 +366,7 @@ fn finish(
         }
     }
     if !quiet {
-        print!("{}", report::sweep::render_sweep_table(meta, &points));
+        out!("{}", report::sweep::render_sweep_table(meta, &points));
         eprintln!("\nwrote {}", dir.display());
     }
     EXIT_OK
