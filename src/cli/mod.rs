@@ -113,6 +113,10 @@ struct RunArgs {
     /// Skip the charts and the reports (faster).
     #[arg(long)]
     no_charts: bool,
+    /// Write an Nginx-style access log (combined format plus $request_time)
+    /// of replication 1's requests through the web tier, at most a million lines.
+    #[arg(long, value_name = "FILE")]
+    access_log: Option<PathBuf>,
 }
 
 /// Run-length flags shared by every command that simulates.
@@ -331,7 +335,8 @@ fn run(a: &RunArgs) -> u8 {
             );
         }
     }
-    let model = Model::build(&scenario);
+    let model =
+        Model::build(&scenario).with_access_log(if a.access_log.is_some() { 1_000_000 } else { 0 });
     let reps = scenario.simulation.replications;
     let bar = progress(u64::from(reps), "replications", a.quiet);
     let started = Instant::now();
@@ -360,6 +365,15 @@ fn run(a: &RunArgs) -> u8 {
     ];
     for (file, writer) in writes {
         if let Err(e) = layout.write_atomic(&file, |w| writer(&rr, w)) {
+            eprintln!("error: {e}");
+            return EXIT_FAILURE;
+        }
+    }
+    if let Some(path) = &a.access_log {
+        let records = observations.first().map_or(&[][..], |r| &r.access_log[..]);
+        if let Err(e) =
+            layout.write_atomic(path, |w| report::write_access_log(&scenario, records, w))
+        {
             eprintln!("error: {e}");
             return EXIT_FAILURE;
         }

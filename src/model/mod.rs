@@ -141,6 +141,10 @@ pub struct Model {
     pub(crate) think: Option<Sampler>,
     pub(crate) sim: Simulation,
     pub(crate) rr_slots: usize,
+    /// Per class: the route step at a `web` tier, if any (for the access log).
+    pub(crate) web_step: Vec<Option<usize>>,
+    /// Access-log records kept from replication 0 (0: none).
+    pub(crate) access_log_limit: usize,
 }
 
 impl Model {
@@ -324,7 +328,24 @@ impl Model {
             think,
             sim: s.simulation.clone(),
             rr_slots: s.tiers.len() + 1,
+            web_step: s
+                .classes
+                .iter()
+                .map(|c| {
+                    c.route
+                        .iter()
+                        .position(|st| s.tiers[st.tier].kind == Kind::Web)
+                })
+                .collect(),
+            access_log_limit: 0,
         }
+    }
+
+    /// Keeps up to `limit` access-log records (requests that passed a `web`
+    /// tier) from replication 0, for `--access-log`.
+    pub fn with_access_log(mut self, limit: usize) -> Model {
+        self.access_log_limit = limit;
+        self
     }
 
     /// Number of pools, in (tier, pool) order.

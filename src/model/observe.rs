@@ -231,6 +231,7 @@ impl Sim<'_> {
             timeline: self.timeline,
             write_outages: self.outages,
             hosts,
+            access_log: self.access_log,
             events: self.events,
         }
     }

@@ -15,7 +15,9 @@ use super::state::{
 use super::{Model, NONE, StepDef};
 use crate::engine::{EventQueue, stream, stream_id};
 use crate::scenario::{Arrivals, MAX_STEPS};
-use crate::stats::{Cause, ClassObs, Conservation, LatencyHistogram, RepObs, SampleObs};
+use crate::stats::{
+    AccessRecord, Cause, ClassObs, Conservation, LatencyHistogram, RepObs, SampleObs,
+};
 
 /// Runs replication `rep` of the model and returns what it observed.
 pub fn run_replication(m: &Model, rep: u32) -> RepObs {
@@ -122,6 +124,8 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
         trends: vec![Trend::default(); n_pools],
         present_at_end: vec![0; n_pools],
         events: 0,
+        rep,
+        access_log: Vec::new(),
     };
     sim.run();
     sim.finish()
@@ -576,10 +580,29 @@ impl<'m> Sim<'m> {
         }
     }
 
+    /// Logs a user request that passed a `web` tier, as Nginx would.
+    fn log_access(&mut self, r: &Request, status: u16) {
+        if self.rep != 0 || self.access_log.len() >= self.m.access_log_limit {
+            return;
+        }
+        let Some(step) = self.m.web_step[r.class as usize] else {
+            return;
+        };
+        let web = r.inst.get(step).copied().filter(|&s| s != NONE);
+        self.access_log.push(AccessRecord {
+            end_ns: self.q.now(),
+            duration_ns: self.q.now() - r.born,
+            class: r.class,
+            status,
+            server: web.map_or(0, |s| self.m.stations[s as usize].index_in_pool),
+        });
+    }
+
     fn complete(&mut self, req: u32) {
         self.unwind(req);
         let now = self.q.now();
         let r = self.slab[req as usize];
+        self.log_access(&r, 200);
         let latency = now - r.born;
         self.cons.completed += 1;
         if self.in_window(r.born) {
@@ -639,6 +662,13 @@ impl<'m> Sim<'m> {
             return;
         }
         self.cons.failed += 1;
+        let status = match cause {
+            Cause::Timeout => 504,
+            Cause::BackendDown | Cause::Crash => 502,
+            Cause::NoPrimary => 500,
+            Cause::QueueFull | Cause::NoBackend | Cause::ConntrackFull => 503,
+        };
+        self.log_access(&r, status);
         if self.in_window(r.born) {
             self.classes[r.class as usize].failed[cause.index()] += 1;
             self.overall.failed[cause.index()] += 1;

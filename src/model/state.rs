@@ -7,8 +7,8 @@ use super::Model;
 use crate::engine::{EventQueue, SimRng};
 use crate::scenario::MAX_STEPS;
 use crate::stats::{
-    Cause, ClassObs, Conservation, LatencyHistogram, N_CAUSES, SampleObs, TimelineEvent,
-    WriteOutage,
+    AccessRecord, Cause, ClassObs, Conservation, LatencyHistogram, N_CAUSES, SampleObs,
+    TimelineEvent, WriteOutage,
 };
 
 /// The model's events. Each is emitted and handled as its doc says.
@@ -298,6 +298,10 @@ pub(super) struct Sim<'m> {
     pub trends: Vec<Trend>,
     pub present_at_end: Vec<u64>,
     pub events: u64,
+    /// Replication index.
+    pub rep: u32,
+    /// Access-log records (replication 0, up to the model's limit).
+    pub access_log: Vec<AccessRecord>,
 }
 
 /// The epoch bits carried by a `Done` event (24: a slot would need 16

@@ -4,6 +4,7 @@
 //! check the bytes; [`OutputLayout`] is the only place that names files and
 //! writes them (atomically: temporary name, then rename).
 
+mod access_log;
 pub mod charts;
 mod csv;
 mod html;
@@ -15,6 +16,7 @@ pub mod sweep;
 mod table;
 mod topology;
 
+pub use access_log::write_access_log;
 pub use csv::{write_faults_csv, write_summary_csv, write_timeseries_csv};
 pub use html::write_report_html;
 pub use json::{summary_json, write_summary_json};

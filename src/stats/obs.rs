@@ -249,6 +249,21 @@ pub struct HostObs {
     pub agent_ns: f64,
 }
 
+/// A user request as a web server's access log would show it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AccessRecord {
+    /// When the response (or the error) went out (ns from the start).
+    pub end_ns: u64,
+    /// From the request's arrival to then (ns): Nginx's `$request_time`.
+    pub duration_ns: u64,
+    /// Class index.
+    pub class: u16,
+    /// HTTP status: 200, or 5xx by the failure's cause.
+    pub status: u16,
+    /// Which web server (instance index), 0 if it never reached one.
+    pub server: u32,
+}
+
 /// Everything one replication observed.
 #[derive(Clone, Debug)]
 pub struct RepObs {
@@ -274,6 +289,8 @@ pub struct RepObs {
     pub write_outages: Vec<WriteOutage>,
     /// Per host group, in the scenario's order.
     pub hosts: Vec<HostObs>,
+    /// Access-log records (replication 0, when asked for).
+    pub access_log: Vec<AccessRecord>,
     /// Events processed (for speed figures).
     pub events: u64,
 }

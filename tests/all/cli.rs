@@ -267,3 +267,56 @@ fn a_closed_stdout_pipe_is_not_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn access_log_gives_the_rate_as_log_tools_would_count_it() {
+    let dir = temp("accesslog");
+    let log = dir.join("access.log");
+    let out = stacksim(
+        &[
+            "run",
+            "--duration",
+            "40s",
+            "--warmup",
+            "0s",
+            "--replications",
+            "2",
+            "--no-charts",
+            "--quiet",
+            "--out",
+            "o",
+            "--access-log",
+            log.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut per_second = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        // 10.0.0.1 - - [01/Jan/2026:00:00:07 +0000] "GET /read HTTP/1.1" 200 2048 "-" "stacksim/x" 0.007
+        let parts: Vec<&str> = line.split('"').collect();
+        assert_eq!(parts.len(), 7, "{line}");
+        assert!(
+            parts[1].starts_with("GET /read ") || parts[1].starts_with("POST /write "),
+            "{line}"
+        );
+        let status: u16 = parts[2].split_whitespace().next().unwrap().parse().unwrap();
+        assert!(status == 200 || status >= 500, "{line}");
+        let request_time: f64 = parts[6].trim().parse().unwrap();
+        assert!(request_time > 0.0 && request_time < 10.0, "{line}");
+        let stamp = line.split('[').nth(1).unwrap().split(' ').next().unwrap();
+        *per_second.entry(stamp.to_string()).or_insert(0u32) += 1;
+    }
+    // Poisson 600/s: over the 39 full seconds the mean count per second has
+    // sd sqrt(600/39) = 3.9; allow 4 sd.
+    let full: Vec<u32> = per_second.values().copied().take(39).collect();
+    let mean = f64::from(full.iter().sum::<u32>()) / full.len() as f64;
+    assert!((mean - 600.0).abs() < 16.0, "QPS from the log: {mean}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
