@@ -62,6 +62,59 @@ pub fn write_report_html(
         let _ = write!(o, "<li>{}</li>", xml_escape(&s));
     }
     o.push_str("</ul>");
+    let lints = crate::analysis::lints::lint(r.scenario);
+    o.push_str("<h2 id=\"review\">Design review</h2><ul>");
+    for l in &lints {
+        let _ = write!(
+            o,
+            "<li><b>{:?}</b> {}: {} <i>Fix: {}</i></li>",
+            l.severity,
+            l.id,
+            xml_escape(&l.message),
+            xml_escape(&l.fix)
+        );
+    }
+    o.push_str("</ul>");
+    if let Some(m) = crate::analysis::queueing::analytic_model(r.scenario) {
+        let mut rows = vec![
+            [
+                "tier",
+                "offered util % (analytic)",
+                "util % (simulated)",
+                "wait ms (Erlang C)",
+                "wait ms (simulated)",
+                "saturates at req/s",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>(),
+        ];
+        for (p, pm) in &m.pools {
+            let ps = &r.summary.pools[*p];
+            rows.push(vec![
+                pm.label.clone(),
+                format!("{:.1}", pm.utilization * 100.0),
+                super::table::pm(&ps.utilization, 100.0),
+                if pm.wait_ms.is_finite() {
+                    format!("{:.2}", pm.wait_ms)
+                } else {
+                    "unstable".into()
+                },
+                super::table::pm(&ps.wait_mean_ms, 1.0),
+                format!("{:.0}", pm.saturation_rps),
+            ]);
+        }
+        o.push_str("<p>Analytic model: traffic equations, M/M/c per instance (Erlang C, Allen-Cunneen for general service); it leaves out holding, bounded queues, shared host cores and failures.</p>");
+        o.push_str(&html_table(&rows));
+        let _ = write!(
+            o,
+            "<p>Bottleneck by the utilization law: {}; the stack saturates at {:.0} requests/s. End-to-end mean: {:.2} ms analytic, {} ms simulated.</p>",
+            xml_escape(m.bottleneck.as_deref().unwrap_or("-")),
+            m.max_throughput_rps,
+            m.end_to_end_ms,
+            xml_escape(&super::table::pm(&r.summary.overall.latency_mean_ms, 1.0))
+        );
+    }
     o.push_str("<h2 id=\"topology\">Topology</h2>");
     let _ = write!(o, "<div class=\"topology\">{}</div>", topology_svg(r));
     o.push_str("<h2 id=\"summary\">Summary</h2>");

@@ -152,6 +152,12 @@ fn reference_run_writes_every_chart_and_report() {
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("It is the bottleneck"), "verdict sentence");
     assert!(html.contains("TLS ends here"), "topology marks TLS");
+    assert!(
+        html.contains("Design review")
+            && html.contains("single-primary")
+            && html.contains("Erlang C"),
+        "the review is in the report"
+    );
     assert!(html.contains("db primary"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
