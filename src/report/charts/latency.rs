@@ -7,8 +7,7 @@ use plotters::prelude::*;
 use super::throughput::over_time;
 use super::{
     Chart, ChartError, LegendItem, axis_font, band_legend, draw_bands, draw_empty,
-    draw_estimate_line, err, fault_bands, shade_warmup, tick_font, tick_label, title_font,
-    with_legend, y_max,
+    draw_estimate_line, draw_mesh, err, fault_bands, shade_warmup, title_font, with_legend, y_max,
 };
 use crate::report::RunReport;
 use crate::stats::Estimate;
@@ -98,17 +97,7 @@ impl Chart for LatencyOverTime<'_> {
                 .y_label_area_size(80)
                 .build_cartesian_2d(0f64..end, 0f64..top)
                 .map_err(err)?;
-            chart
-                .configure_mesh()
-                .x_desc("simulated time (s)")
-                .y_desc("latency (ms)")
-                .axis_desc_style(axis_font())
-                .label_style(tick_font())
-                .x_label_formatter(&tick_label)
-                .y_label_formatter(&tick_label)
-                .light_line_style(RGBColor(238, 238, 238))
-                .draw()
-                .map_err(err)?;
+            draw_mesh(&mut chart, "simulated time (s)", "latency (ms)")?;
             shade_warmup(
                 &mut chart,
                 r.scenario.simulation.warmup_ns as f64 / 1e9,

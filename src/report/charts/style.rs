@@ -361,3 +361,26 @@ where
     }
     Ok(())
 }
+
+/// Draws the axes, grid, axis titles and tick labels in the house style.
+pub(crate) fn draw_mesh<DB: DrawingBackend, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    x_desc: &str,
+    y_desc: &str,
+) -> Result<(), ChartError>
+where
+    X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .axis_desc_style(axis_font())
+        .label_style(tick_font())
+        .x_label_formatter(&tick_label)
+        .y_label_formatter(&tick_label)
+        .light_line_style(RGBColor(238, 238, 238))
+        .draw()
+        .map_err(err)
+}

@@ -6,8 +6,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    Chart, ChartError, LegendItem, axis_font, color, draw_empty, draw_estimate_line, err,
-    tick_font, tick_label, title_font, with_legend,
+    Chart, ChartError, LegendItem, color, draw_empty, draw_estimate_line, draw_mesh, err,
+    title_font, with_legend,
 };
 use crate::report::sweep::{Est, PointResult};
 use crate::stats::Estimate;
@@ -160,17 +160,7 @@ impl Chart for SweepChart<'_> {
                 .y_label_area_size(80)
                 .build_cartesian_2d(x_range, (lo..y_top.max(lo * 10.0)).log_scale())
                 .map_err(err)?;
-            chart
-                .configure_mesh()
-                .x_desc("offered load (requests/s)")
-                .y_desc(y_desc)
-                .axis_desc_style(axis_font())
-                .label_style(tick_font())
-                .x_label_formatter(&tick_label)
-                .y_label_formatter(&tick_label)
-                .light_line_style(RGBColor(238, 238, 238))
-                .draw()
-                .map_err(err)?;
+            draw_mesh(&mut chart, "offered load (requests/s)", y_desc)?;
             draw_groups(&mut chart, &groups, self.kind, &series)
         } else {
             let mut chart = ChartBuilder::on(&plot)
@@ -179,17 +169,7 @@ impl Chart for SweepChart<'_> {
                 .y_label_area_size(80)
                 .build_cartesian_2d(x_range, 0f64..y_top)
                 .map_err(err)?;
-            chart
-                .configure_mesh()
-                .x_desc("offered load (requests/s)")
-                .y_desc(y_desc)
-                .axis_desc_style(axis_font())
-                .label_style(tick_font())
-                .x_label_formatter(&tick_label)
-                .y_label_formatter(&tick_label)
-                .light_line_style(RGBColor(238, 238, 238))
-                .draw()
-                .map_err(err)?;
+            draw_mesh(&mut chart, "offered load (requests/s)", y_desc)?;
             if self.kind == SweepKind::Throughput {
                 chart
                     .draw_series(DashedLineSeries::new(

@@ -6,9 +6,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    Chart, ChartError, LegendItem, axis_font, band_legend, draw_bands, draw_empty,
-    draw_estimate_line, err, fault_bands, shade_warmup, tick_font, tick_label, title_font,
-    with_legend, y_max,
+    Chart, ChartError, LegendItem, band_legend, draw_bands, draw_empty, draw_estimate_line,
+    draw_mesh, err, fault_bands, shade_warmup, title_font, with_legend, y_max,
 };
 use crate::report::RunReport;
 use crate::stats::{Cause, Estimate, SeriesPoint};
@@ -115,17 +114,7 @@ impl Chart for Throughput<'_> {
             .y_label_area_size(80)
             .build_cartesian_2d(0f64..end, 0f64..top)
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("simulated time (s)")
-            .y_desc("requests/s")
-            .axis_desc_style(axis_font())
-            .label_style(tick_font())
-            .x_label_formatter(&tick_label)
-            .y_label_formatter(&tick_label)
-            .light_line_style(RGBColor(238, 238, 238))
-            .draw()
-            .map_err(err)?;
+        draw_mesh(&mut chart, "simulated time (s)", "requests/s")?;
         shade_warmup(
             &mut chart,
             r.scenario.simulation.warmup_ns as f64 / 1e9,
