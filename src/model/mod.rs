@@ -289,6 +289,18 @@ impl Model {
             .map(|f| {
                 let tier = &s.tiers[f.tier];
                 let stations = match f.target {
+                    FaultTarget::Host { group, machine } => stations
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, d)| {
+                            d.host.is_some_and(|h| {
+                                let first = host_first[group];
+                                let n = s.hosts[group].instances;
+                                h >= first && h < first + n && machine.is_none_or(|m| h == first + m)
+                            })
+                        })
+                        .map(|(i, _)| i as u32)
+                        .collect(),
                     FaultTarget::Tier => tier_stations(f.tier),
                     FaultTarget::Instance(i) => {
                         vec![pools[pool_index[f.tier][0]].first_station + i]

@@ -110,7 +110,7 @@ pub(crate) fn read_scenario(
         Some(w) => read_client(r, w),
         None => Some(Client::default()),
     };
-    let faults = read_faults(r, doc, &tiers, &declared);
+    let faults = read_faults(r, doc, &tiers, &declared, hosts.as_deref().unwrap_or(&[]));
     let sweep = read_sweep(r, doc);
     let classes = resolve_routes(r, raw_classes, &tiers, &declared);
     check_warmup_vs_schedule(r, doc, &simulation, &arrivals);

@@ -73,6 +73,13 @@ pub enum FaultTarget {
     Instance(u32),
     /// A database role.
     Role(Role),
+    /// Every component on the machines of a host group (one machine, or all).
+    Host {
+        /// Index into the scenario's hosts.
+        group: usize,
+        /// One machine of the group, or every machine.
+        machine: Option<u32>,
+    },
 }
 
 /// What a scripted fault does.
@@ -92,7 +99,7 @@ pub struct Fault {
     pub at_ns: u64,
     /// Length (ns).
     pub duration_ns: u64,
-    /// Tier index.
+    /// Tier index (0, and unused, for a host fault).
     pub tier: usize,
     /// Which instances.
     pub target: FaultTarget,
@@ -261,6 +268,7 @@ pub(crate) fn read_faults(
     doc: &DeTable<'_>,
     tiers: &[Tier],
     declared: &[String],
+    hosts: &[super::Host],
 ) -> Option<Vec<Fault>> {
     let Some(v) = field(doc, "fault") else {
         return Some(Vec::new());
@@ -278,10 +286,10 @@ pub(crate) fn read_faults(
             t,
             &key,
             &[
-                "at", "duration", "tier", "instance", "role", "kind", "factor",
+                "at", "duration", "tier", "host", "instance", "role", "kind", "factor",
             ],
         );
-        match read_fault(r, t, item, &key, tiers, declared) {
+        match read_fault(r, t, item, &key, tiers, declared, hosts) {
             Some(f) => out.push(f),
             None => ok = false,
         }
@@ -296,6 +304,7 @@ fn read_fault(
     key: &str,
     tiers: &[Tier],
     declared: &[String],
+    hosts: &[super::Host],
 ) -> Option<Fault> {
     let need = |r: &mut Reader, name: &str| {
         if field(t, name).is_none() {
@@ -330,6 +339,31 @@ fn read_fault(
         }
         (_, None) => Some(1.0),
     };
+    if let Some(hv) = field(t, "host") {
+        // A machine (or a group) fails: everything placed on it.
+        let group = super::hosts::read_host_ref(r, hv, &join(key, "host"), hosts)?;
+        if let Some(x) = field(t, "tier").or(field(t, "role")) {
+            r.error(x.span(), key, "give `host` or `tier`/`role`, not both".into(), None);
+            return None;
+        }
+        let machine = match field(t, "instance") {
+            Some(v) => {
+                let n = hosts[group].instances;
+                let idx = r.int(v, &join(key, "instance"), 0, i64::from(u32::MAX))?;
+                if idx >= i64::from(n) {
+                    r.error(v.span(), &join(key, "instance"), format!("host `{}` has no machine {idx}", hosts[group].name), Some(format!("machines are numbered 0 to {}", n.saturating_sub(1))));
+                    return None;
+                }
+                Some(idx as u32)
+            }
+            None => None,
+        };
+        let kind = match kind_word? {
+            "slow" => FaultKind::Slow(factor?),
+            _ => FaultKind::Down,
+        };
+        return Some(Fault { at_ns: at?, duration_ns: duration?, tier: 0, target: FaultTarget::Host { group, machine }, kind });
+    }
     let tier_v = need(r, "tier")?;
     let name = r.string(tier_v, &join(key, "tier"))?;
     let Some(ti) = tiers.iter().position(|x| x.name == name) else {
