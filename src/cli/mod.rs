@@ -131,7 +131,7 @@ pub(crate) struct SimFlags {
     /// Observed simulated time per replication, e.g. 60s, 5m.
     #[arg(long, value_name = "DURATION")]
     pub duration: Option<String>,
-    /// Warm-up deleted before observing, e.g. 30s.
+    /// Warm-up deleted before observing, e.g. 30s, or auto (MSER-5 from a pilot run).
     #[arg(long, value_name = "DURATION")]
     pub warmup: Option<String>,
 }
@@ -301,7 +301,13 @@ pub(crate) fn apply_sim_flags(s: &mut Scenario, a: &SimFlags) -> Result<(), Stri
         }
     }
     if let Some(w) = &a.warmup {
-        sim.warmup_ns = dur("warmup", w)?;
+        if w == "auto" {
+            sim.auto_warmup = true;
+            sim.warmup_ns = 0;
+        } else {
+            sim.warmup_ns = dur("warmup", w)?;
+            sim.auto_warmup = false;
+        }
     }
     if sim.window_end_ns() / sim.sample_every_ns > 10_000_000 {
         return Err("that run would have over 10 million time-series samples; shorten it".into());
@@ -322,6 +328,24 @@ fn run(a: &RunArgs) -> u8 {
     if let Err(e) = layout.prepare() {
         eprintln!("error: {e}");
         return EXIT_FAILURE;
+    }
+    if scenario.simulation.auto_warmup {
+        match stacksim::sweep::choose_warmup(&scenario) {
+            Ok(c) => {
+                scenario.simulation.warmup_ns = c.warmup_ns;
+                if !a.quiet {
+                    eprintln!(
+                        "warm-up: auto chose {} (MSER-5 on per-interval mean latency of a pilot run, the longest of {} replications)",
+                        stacksim::units::format_duration(c.warmup_ns),
+                        c.per_replication_ns.len()
+                    );
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_INVALID;
+            }
+        }
     }
     let loads = analysis::offered_load(&scenario);
     if !a.quiet {

@@ -296,7 +296,9 @@ impl Model {
                             d.host.is_some_and(|h| {
                                 let first = host_first[group];
                                 let n = s.hosts[group].instances;
-                                h >= first && h < first + n && machine.is_none_or(|m| h == first + m)
+                                h >= first
+                                    && h < first + n
+                                    && machine.is_none_or(|m| h == first + m)
                             })
                         })
                         .map(|(i, _)| i as u32)

@@ -61,6 +61,7 @@ impl Sim<'_> {
             offered: self.bucket.offered,
             completed: self.bucket.completed,
             errors: self.bucket.errors,
+            mean_ns: self.bucket_hist.mean_ns(),
             p50_ns: self.bucket_hist.quantile_ns(0.5),
             p95_ns: self.bucket_hist.quantile_ns(0.95),
             p99_ns: self.bucket_hist.quantile_ns(0.99),

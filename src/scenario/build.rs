@@ -190,6 +190,7 @@ fn read_simulation(r: &mut Reader, doc: &DeTable<'_>) -> Option<Simulation> {
         seed: 1,
         sample_every_ns: NS_PER_SEC,
         drain_ns: 0,
+        auto_warmup: false,
     };
     let mut drain = None;
     let mut ok = true;
@@ -207,6 +208,11 @@ fn read_simulation(r: &mut Reader, doc: &DeTable<'_>) -> Option<Simulation> {
                 .is_some()
         });
         get("warmup", &mut |r, v, k| {
+            if matches!(v.get_ref(), DeValue::String(s) if s == "auto") {
+                sim.auto_warmup = true;
+                sim.warmup_ns = 0;
+                return true;
+            }
             r.duration(v, k).map(|x| sim.warmup_ns = x).is_some()
         });
         get("replications", &mut |r, v, k| {

@@ -343,7 +343,12 @@ fn read_fault(
         // A machine (or a group) fails: everything placed on it.
         let group = super::hosts::read_host_ref(r, hv, &join(key, "host"), hosts)?;
         if let Some(x) = field(t, "tier").or(field(t, "role")) {
-            r.error(x.span(), key, "give `host` or `tier`/`role`, not both".into(), None);
+            r.error(
+                x.span(),
+                key,
+                "give `host` or `tier`/`role`, not both".into(),
+                None,
+            );
             return None;
         }
         let machine = match field(t, "instance") {
@@ -351,7 +356,15 @@ fn read_fault(
                 let n = hosts[group].instances;
                 let idx = r.int(v, &join(key, "instance"), 0, i64::from(u32::MAX))?;
                 if idx >= i64::from(n) {
-                    r.error(v.span(), &join(key, "instance"), format!("host `{}` has no machine {idx}", hosts[group].name), Some(format!("machines are numbered 0 to {}", n.saturating_sub(1))));
+                    r.error(
+                        v.span(),
+                        &join(key, "instance"),
+                        format!("host `{}` has no machine {idx}", hosts[group].name),
+                        Some(format!(
+                            "machines are numbered 0 to {}",
+                            n.saturating_sub(1)
+                        )),
+                    );
                     return None;
                 }
                 Some(idx as u32)
@@ -362,7 +375,13 @@ fn read_fault(
             "slow" => FaultKind::Slow(factor?),
             _ => FaultKind::Down,
         };
-        return Some(Fault { at_ns: at?, duration_ns: duration?, tier: 0, target: FaultTarget::Host { group, machine }, kind });
+        return Some(Fault {
+            at_ns: at?,
+            duration_ns: duration?,
+            tier: 0,
+            target: FaultTarget::Host { group, machine },
+            kind,
+        });
     }
     let tier_v = need(r, "tier")?;
     let name = r.string(tier_v, &join(key, "tier"))?;

@@ -50,6 +50,8 @@ pub struct Simulation {
     pub sample_every_ns: u64,
     /// How long after the window in-flight requests may still finish (ns).
     pub drain_ns: u64,
+    /// `warmup = "auto"`: choose the warm-up by MSER-5 from a pilot run.
+    pub auto_warmup: bool,
 }
 
 impl Simulation {

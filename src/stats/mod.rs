@@ -7,6 +7,7 @@
 
 pub mod ci;
 pub mod hist;
+pub mod mser;
 pub mod obs;
 pub mod summary;
 

@@ -201,6 +201,8 @@ pub struct SampleObs {
     pub completed: u64,
     /// Failed attempts in the interval, by cause.
     pub errors: [u64; N_CAUSES],
+    /// Mean end-to-end latency of completions in the interval (ns, NaN if none).
+    pub mean_ns: f64,
     /// Median end-to-end latency of completions in the interval (ns, NaN if none).
     pub p50_ns: f64,
     /// 95th percentile of the same (ns, NaN if none).

@@ -8,6 +8,7 @@
 //! between points come from the settings, not from the draws.
 
 mod capacity;
+mod warmup;
 
 use std::sync::Mutex;
 
@@ -18,6 +19,7 @@ use crate::scenario::Scenario;
 use crate::stats::RepObs;
 
 pub use capacity::{CapacityOptions, CapacityResult, Outcome, Probe, find_capacity};
+pub use warmup::{WarmupChoice, choose_warmup};
 
 /// Runs replications `0..n` of `model` in parallel; `on_done` is called once
 /// per finished replication (from worker threads) for progress display.

@@ -100,13 +100,21 @@ fn a_server_crash_takes_everything_on_it_in_the_reference_but_not_the_improved_d
     let mut a = shipped("scenarios/examples/server-crash.toml");
     a.simulation.replications = 4;
     let (_, sa) = run(&a);
-    assert!(sa.overall.availability.mean < 0.7, "{:?}", sa.overall.availability);
+    assert!(
+        sa.overall.availability.mean < 0.7,
+        "{:?}",
+        sa.overall.availability
+    );
     assert!(sa.write_outage_s.mean > 59.0);
     // The improved design checks its backends, redispatches, and keeps MySQL
     // on machines of its own.
     let mut b = shipped("scenarios/examples/server-crash-improved.toml");
     b.simulation.replications = 4;
     let (_, sb) = run(&b);
-    assert!(sb.overall.availability.mean > 0.999, "{:?}", sb.overall.availability);
+    assert!(
+        sb.overall.availability.mean > 0.999,
+        "{:?}",
+        sb.overall.availability
+    );
     assert_eq!(sb.write_outage_s.mean, 0.0);
 }
