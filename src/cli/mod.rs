@@ -113,6 +113,13 @@ struct RunArgs {
     /// Skip the charts and the reports (faster).
     #[arg(long)]
     no_charts: bool,
+    /// Add replications until the 95% half-widths of end-to-end mean and p99
+    /// latency and throughput are within this fraction of their means (e.g. 0.02).
+    #[arg(long, value_name = "FRACTION")]
+    precision: Option<f64>,
+    /// The most replications --precision may run.
+    #[arg(long, default_value_t = 200)]
+    max_replications: u32,
     /// Write an Nginx-style access log (combined format plus $request_time)
     /// of replication 1's requests through the web tier, at most a million lines.
     #[arg(long, value_name = "FILE")]
@@ -174,6 +181,7 @@ pub(crate) fn provenance(path: &str, source: &str) -> Provenance {
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
         scenario_path: path.to_string(),
         scenario_source: source.to_string(),
+        notes: Vec::new(),
     }
 }
 
@@ -364,12 +372,52 @@ fn run(a: &RunArgs) -> u8 {
     let reps = scenario.simulation.replications;
     let bar = progress(u64::from(reps), "replications", a.quiet);
     let started = Instant::now();
-    let observations = stacksim::sweep::run_replications(&model, reps, &|| bar.inc(1));
+    let mut observations = stacksim::sweep::run_replications(&model, reps, &|| bar.inc(1));
     bar.finish_and_clear();
+    let mut notes = Vec::new();
+    if let Some(target) = a.precision {
+        // Stop at precision: double the replications until the key figures'
+        // relative half-widths meet the target, or the cap is reached.
+        loop {
+            let s = stats::summarize(&observations);
+            let worst = [
+                s.overall.latency_mean_ms,
+                s.overall.latency_p99_ms,
+                s.overall.throughput_rps,
+            ]
+            .iter()
+            .map(|e| e.relative_half_width().unwrap_or(f64::INFINITY))
+            .fold(0.0, f64::max);
+            let n = observations.len() as u32;
+            if worst <= target {
+                notes.push(format!("precision: converged after {n} replications (every 95% half-width of mean and p99 latency and throughput within {:.1}%; the widest is {:.2}%)", target * 100.0, worst * 100.0));
+                break;
+            }
+            if n >= a.max_replications {
+                notes.push(format!("precision: NOT converged: after {n} replications (the cap) the widest half-width is {:.2}%, above the {:.1}% target", worst * 100.0, target * 100.0));
+                break;
+            }
+            let next = (n * 2).clamp(n + 1, a.max_replications);
+            observations.extend(stacksim::sweep::run_more_replications(
+                &model,
+                n,
+                next,
+                &|| {},
+            ));
+        }
+        scenario.simulation.replications = observations.len() as u32;
+    }
+    if scenario.simulation.auto_warmup {
+        notes.push(format!(
+            "warm-up: chosen automatically by MSER-5: {}",
+            stacksim::units::format_duration(scenario.simulation.warmup_ns)
+        ));
+    }
     let wall = started.elapsed();
     let summary = stats::summarize(&observations);
     let (verdicts, bottleneck) = analysis::verdicts(&loads, &summary);
-    let provenance = provenance(&path, &source);
+    let mut provenance = provenance(&path, &source);
+    provenance.notes = notes;
     let rr = RunReport {
         scenario: &scenario,
         loads: &loads,

@@ -278,6 +278,7 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
             command_line: String::new(),
             scenario_path: String::new(),
             scenario_source: String::new(),
+            notes: Vec::new(),
         };
         let rr = RunReport {
             scenario: s,

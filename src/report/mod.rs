@@ -46,6 +46,8 @@ pub struct Provenance {
     pub scenario_path: String,
     /// The scenario text as read (before command-line overrides).
     pub scenario_source: String,
+    /// How the run was shaped: an automatic warm-up, stopping at precision.
+    pub notes: Vec<String>,
 }
 
 /// Everything a report needs about one run.

@@ -276,6 +276,9 @@ pub(crate) fn conservation_line(r: &RunReport<'_>) -> String {
 pub fn render_table(r: &RunReport<'_>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", run_line(r));
+    for n in &r.provenance.notes {
+        let _ = writeln!(out, "{n}");
+    }
     let _ = writeln!(
         out,
         "every figure: mean ± 95% half-width across replications\n"

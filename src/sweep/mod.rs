@@ -39,6 +39,24 @@ pub fn threads() -> usize {
     rayon::current_num_threads()
 }
 
+/// Runs replications `from..to` (adding to a run: each replication's
+/// streams depend only on its index, so the result equals a run of `to`).
+pub fn run_more_replications(
+    model: &Model,
+    from: u32,
+    to: u32,
+    on_done: &(dyn Fn() + Sync),
+) -> Vec<RepObs> {
+    (from..to)
+        .into_par_iter()
+        .map(|rep| {
+            let obs = run_replication(model, rep);
+            on_done();
+            obs
+        })
+        .collect()
+}
+
 /// One point of a sweep.
 pub struct PointJob<'a> {
     /// Index in the full grid (kept through sharding and resuming).

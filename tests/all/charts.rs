@@ -273,6 +273,7 @@ service = "const(1h)"
         command_line: "t".into(),
         scenario_path: "t".into(),
         scenario_source: String::new(),
+        notes: Vec::new(),
     };
     let rr = RunReport {
         scenario: &s,

@@ -320,3 +320,73 @@ fn access_log_gives_the_rate_as_log_tools_would_count_it() {
     assert!((mean - 600.0).abs() < 16.0, "QPS from the log: {mean}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn precision_adds_replications_until_the_target_or_says_it_did_not_converge() {
+    let dir = temp("precision");
+    let mm1 = root().join("scenarios/validation/mm1.toml");
+    let m = mm1.to_str().unwrap();
+    let ok = stacksim(
+        &[
+            "run",
+            m,
+            "--replications",
+            "3",
+            "--duration",
+            "60s",
+            "--precision",
+            "0.05",
+            "--no-charts",
+            "--out",
+            "o",
+            "--json",
+        ],
+        &dir,
+    );
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    let notes = v["provenance"]["notes"].as_array().unwrap();
+    assert!(
+        notes[0]
+            .as_str()
+            .unwrap()
+            .starts_with("precision: converged after"),
+        "{notes:?}"
+    );
+    let reps = v["method"]["replications"].as_u64().unwrap();
+    assert!(reps >= 3);
+    for key in ["latency_mean_ms", "latency_p99_ms", "throughput_rps"] {
+        let e = &v["end_to_end"]["overall"][key];
+        let rel = e["half_width"].as_f64().unwrap() / e["mean"].as_f64().unwrap();
+        assert!(rel <= 0.05, "{key}: {rel}");
+    }
+    let capped = stacksim(
+        &[
+            "run",
+            m,
+            "--replications",
+            "2",
+            "--duration",
+            "20s",
+            "--precision",
+            "0.001",
+            "--max-replications",
+            "4",
+            "--no-charts",
+            "--out",
+            "o",
+        ],
+        &dir,
+    );
+    assert_eq!(capped.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&capped.stdout)
+            .contains("precision: NOT converged: after 4 replications")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -30,6 +30,7 @@ fn outputs(rel: &str, threads: usize) -> Vec<u8> {
         command_line: "test".into(),
         scenario_path: rel.into(),
         scenario_source: String::new(),
+        notes: Vec::new(),
     };
     let rr = RunReport {
         scenario: &s,
