@@ -41,6 +41,12 @@ pub(crate) fn perf(a: &PerfArgs) -> u8 {
         eprintln!("error: {e}");
         return EXIT_INVALID;
     }
+    if let Some(w) = s.simulation.cap_series() {
+        outln!(
+            "time series: one interval every {} (capped)",
+            stacksim::units::format_duration(w)
+        );
+    }
     let model = Model::build(&s);
     let n = s.simulation.replications;
     // One core: the replications one after another on this thread.

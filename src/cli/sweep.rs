@@ -148,6 +148,7 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
                 if let Err(e) = apply_sim_flags(&mut s, &a.sim) {
                     return err(e, EXIT_INVALID);
                 }
+                s.simulation.cap_series();
                 scenarios.push(s);
             }
             Err(e) => {

@@ -233,19 +233,6 @@ fn read_simulation(r: &mut Reader, doc: &DeTable<'_>) -> Option<Simulation> {
         get("drain", &mut |r, v, k| {
             r.duration(v, k).map(|x| drain = Some(x)).is_some()
         });
-        if ok {
-            let samples = sim.window_end_ns() / sim.sample_every_ns;
-            if samples > 10_000_000 {
-                let v = field(t, "sample_every").unwrap_or(v);
-                r.error(
-                    v.span(),
-                    "simulation.sample_every",
-                    format!("{samples} time-series samples per replication is too many"),
-                    Some("sample less often, e.g. sample_every = \"10s\"".into()),
-                );
-                ok = false;
-            }
-        }
     }
     sim.drain_ns = drain.unwrap_or(sim.duration_ns);
     ok.then_some(sim)

@@ -54,10 +54,27 @@ pub struct Simulation {
     pub auto_warmup: bool,
 }
 
+/// Most time-series intervals a replication keeps: longer runs sample less
+/// often, so memory does not grow with the run's length.
+pub const MAX_SERIES_INTERVALS: u64 = 10_000;
+
 impl Simulation {
     /// End of the observation window (ns from the start).
     pub fn window_end_ns(&self) -> u64 {
         self.warmup_ns + self.duration_ns
+    }
+
+    /// Widens `sample_every` so the run has at most
+    /// [`MAX_SERIES_INTERVALS`] intervals; returns the new width if it changed.
+    pub fn cap_series(&mut self) -> Option<u64> {
+        let end = self.window_end_ns();
+        if end.div_ceil(self.sample_every_ns) <= MAX_SERIES_INTERVALS {
+            return None;
+        }
+        // Whole milliseconds, as short as the cap allows.
+        let ms = 1_000_000;
+        self.sample_every_ns = end.div_ceil(MAX_SERIES_INTERVALS).div_ceil(ms) * ms;
+        Some(self.sample_every_ns)
     }
 }
 
@@ -408,6 +425,27 @@ impl Tier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_runs_sample_less_often() {
+        let mut sim = Simulation {
+            duration_ns: 1_000 * 1_000_000_000,
+            warmup_ns: 0,
+            replications: 1,
+            seed: 1,
+            sample_every_ns: 1_000_000_000,
+            drain_ns: 0,
+            auto_warmup: false,
+        };
+        assert_eq!(
+            sim.cap_series(),
+            None,
+            "1000 intervals are kept as they are"
+        );
+        sim.duration_ns = 125_000 * 1_000_000_000;
+        assert_eq!(sim.cap_series(), Some(12_500_000_000));
+        assert!(sim.window_end_ns().div_ceil(sim.sample_every_ns) <= MAX_SERIES_INTERVALS);
+    }
 
     #[test]
     fn schedule_steps_and_ramps() {
