@@ -143,9 +143,11 @@ pub fn topology_svg(r: &RunReport<'_>) -> String {
                 ),
                 (
                     xml_escape(&format!(
-                        "{}{}",
+                        "{}{}{}",
                         tier.kind.as_str(),
-                        if tier.hold { " · holds workers" } else { "" }
+                        if tier.hold { " · holds" } else { "" },
+                        pool.host
+                            .map_or(String::new(), |h| format!(" · on {}", s.hosts[h].name))
                     )),
                     38,
                 ),
