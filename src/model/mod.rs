@@ -10,6 +10,7 @@
 
 mod faults;
 mod hosts;
+mod lifecycle;
 mod observe;
 mod route;
 mod run;

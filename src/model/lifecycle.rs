@@ -1,0 +1,159 @@
+//! The end of an attempt: completion, failure with a cause, retry with
+//! backoff, and freeing the request's slot.
+
+use rand::RngExt;
+
+use super::NONE;
+use super::state::{Event, Phase, Request, Sim};
+use crate::scenario::MAX_STEPS;
+use crate::stats::{AccessRecord, Cause};
+
+impl Sim<'_> {
+    /// Closes the request's open connections and held workers, innermost first.
+    pub(super) fn unwind(&mut self, req: u32) {
+        let r = self.slab[req as usize];
+        let steps = &self.m.classes[r.class as usize].steps;
+        for step in (0..steps.len()).rev() {
+            let s = r.inst[step];
+            if s == NONE {
+                continue;
+            }
+            self.stations[s as usize].open -= 1;
+            // A crashed station has already let go of its workers.
+            if steps[step].holds && self.stations[s as usize].up {
+                self.touch(s);
+                self.stations[s as usize].held -= 1;
+                self.release(s);
+            }
+        }
+    }
+
+    /// Logs a user request that passed a `web` tier, as Nginx would.
+    fn log_access(&mut self, r: &Request, status: u16) {
+        if self.rep != 0 || self.access_log.len() >= self.m.access_log_limit {
+            return;
+        }
+        let Some(step) = self.m.web_step[r.class as usize] else {
+            return;
+        };
+        let web = r.inst.get(step).copied().filter(|&s| s != NONE);
+        self.access_log.push(AccessRecord {
+            end_ns: self.q.now(),
+            duration_ns: self.q.now() - r.born,
+            class: r.class,
+            status,
+            server: web.map_or(0, |s| self.m.stations[s as usize].index_in_pool),
+        });
+    }
+
+    pub(super) fn complete(&mut self, req: u32) {
+        self.unwind(req);
+        let now = self.q.now();
+        let r = self.slab[req as usize];
+        self.log_access(&r, 200);
+        let latency = now - r.born;
+        self.cons.completed += 1;
+        if self.in_window(r.born) {
+            let c = &mut self.classes[r.class as usize];
+            c.completed += 1;
+            c.latency.record(latency);
+            self.overall.completed += 1;
+            self.overall.latency.record(latency);
+        }
+        if self.in_window(now) {
+            self.classes[r.class as usize].finished_in_window += 1;
+            self.overall.finished_in_window += 1;
+        }
+        if now < self.window_end {
+            self.bucket.completed += 1;
+            self.bucket_hist.record(latency);
+            self.bucket_class_hist[r.class as usize].record(latency);
+        }
+        self.free_request(req, r.user);
+    }
+
+    /// Ends the current attempt with `cause`: detaches it from wherever it
+    /// is, releases what it holds, then retries or fails the user request.
+    pub(super) fn fail_attempt(&mut self, req: u32, cause: Cause) {
+        let r = self.slab[req as usize];
+        match r.phase {
+            // A queued or running service goes on without its client: it is
+            // served anyway, and its Done finds the attempt gone (wasted work).
+            Phase::Queued => self.stations[r.station as usize].open -= 1,
+            Phase::InService => {
+                let st = &mut self.stations[r.station as usize];
+                st.open -= 1;
+                if st.up {
+                    st.orphans += 1;
+                    st.wasted_acc -= i128::from(r.service_start);
+                }
+            }
+            Phase::Pending => {
+                for d in &mut self.dbs {
+                    d.pending.retain(|&(x, g)| !(x == req && g == r.epoch));
+                }
+            }
+            Phase::Transit | Phase::Backoff | Phase::Free => {}
+        }
+        self.unwind(req);
+        let now = self.q.now();
+        if now < self.window_end {
+            self.bucket.errors[cause.index()] += 1;
+        }
+        if let Some(delay) = self.retry_delay(&r) {
+            let slot = &mut self.slab[req as usize];
+            slot.epoch = slot.epoch.wrapping_add(1);
+            slot.inst = [NONE; MAX_STEPS];
+            slot.phase = Phase::Backoff;
+            let epoch = slot.epoch;
+            self.q.schedule_in(delay, Event::Retry { req, epoch });
+            return;
+        }
+        self.cons.failed += 1;
+        let status = match cause {
+            Cause::Timeout => 504,
+            Cause::BackendDown | Cause::Crash => 502,
+            Cause::NoPrimary => 500,
+            Cause::QueueFull | Cause::NoBackend | Cause::ConntrackFull => 503,
+        };
+        self.log_access(&r, status);
+        if self.in_window(r.born) {
+            self.classes[r.class as usize].failed[cause.index()] += 1;
+            self.overall.failed[cause.index()] += 1;
+        }
+        self.free_request(req, r.user);
+    }
+
+    /// The backoff before another attempt, if the client retries this one.
+    fn retry_delay(&mut self, r: &Request) -> Option<u64> {
+        let retry = self.m.client.retry?;
+        if r.attempt >= retry.attempts {
+            return None;
+        }
+        if retry.budget.is_some() {
+            if self.retry_tokens < 1.0 {
+                return None;
+            }
+            self.retry_tokens -= 1.0;
+        }
+        let exp = (r.attempt - 1).min(62);
+        let cap = (retry.backoff_ns as f64 * (1u64 << exp) as f64).min(retry.max_backoff_ns as f64);
+        let wait = if retry.jitter {
+            cap * self.rng_retry.random::<f64>()
+        } else {
+            cap
+        };
+        Some(wait as u64)
+    }
+
+    pub(super) fn free_request(&mut self, req: u32, user: u32) {
+        let slot = &mut self.slab[req as usize];
+        slot.epoch = slot.epoch.wrapping_add(1);
+        slot.phase = Phase::Free;
+        self.free.push(req);
+        if user != NONE && self.accepting {
+            let t = self.think_time();
+            self.q.schedule_in(t, Event::Wake(user));
+        }
+    }
+}
