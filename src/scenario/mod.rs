@@ -6,6 +6,7 @@
 
 pub mod axis;
 mod build;
+mod classes;
 pub mod diagnostic;
 mod faults;
 mod hosts;
