@@ -171,7 +171,6 @@ pub fn find_capacity(
         .filter(|p| p.outcome == Outcome::Pass)
         .map(|p| p.rate_rps)
         .fold(0.0, f64::max);
-    let _ = pass;
     CapacityResult {
         capacity_rps: best,
         failing_rps: lowest_fail(&probes),
