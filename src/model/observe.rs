@@ -219,6 +219,7 @@ impl Sim<'_> {
             g.cores += def.cores;
             g.busy_ns += state.window.0 as f64;
             g.agent_ns += state.window.1 as f64;
+            g.machine_busy_ns.push(state.window.0 as f64);
         }
         RepObs {
             window_start_ns: self.window_start,

@@ -89,7 +89,7 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
         "end_to_end": { "classes": classes, "overall": r.summary.overall },
         "hosts": r.scenario.hosts.iter().zip(&r.summary.hosts).map(|(h, s)| json!({
             "name": h.name, "machines": h.instances, "cores_each": h.cores,
-            "utilization": s.utilization, "monitoring_share": s.monitoring,
+            "utilization": s.utilization, "monitoring_share": s.monitoring, "per_machine_utilization": s.machines,
         })).collect::<Vec<_>>(),
         "conservation": r.summary.conservation,
         "failure_causes": crate::stats::Cause::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),

@@ -126,6 +126,25 @@ pub(crate) fn host_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
             pm(&hs.monitoring, 100.0),
             runs.join(", "),
         ]);
+        // Machines of a group differ when different components landed on them.
+        let (lo, hi) = hs
+            .machines
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), e| {
+                (lo.min(e.mean), hi.max(e.mean))
+            });
+        if hs.machines.len() > 1 && hi - lo > 0.05 {
+            for (m, e) in hs.machines.iter().enumerate() {
+                rows.push(vec![
+                    format!("  #{m}"),
+                    String::new(),
+                    String::new(),
+                    pm(e, 100.0),
+                    String::new(),
+                    String::new(),
+                ]);
+            }
+        }
     }
     Some(rows)
 }

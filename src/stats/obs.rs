@@ -249,6 +249,8 @@ pub struct HostObs {
     pub busy_ns: f64,
     /// Of it, monitoring agents' (core-ns).
     pub agent_ns: f64,
+    /// Per machine of the group: integral of busy cores (core-ns).
+    pub machine_busy_ns: Vec<f64>,
 }
 
 /// A user request as a web server's access log would show it.

@@ -50,6 +50,8 @@ pub struct HostSummary {
     pub utilization: Estimate,
     /// Monitoring agents' share of the cores (0..1).
     pub monitoring: Estimate,
+    /// Per machine: busy cores / cores (0..1).
+    pub machines: Vec<Estimate>,
 }
 
 /// Estimates for one instance.
@@ -331,6 +333,15 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
                     f64::from(r.hosts[h].cores) * r.window_ns as f64,
                 )
             }),
+            machines: (0..first.hosts[h].machine_busy_ns.len())
+                .map(|m| {
+                    est(reps, |r| {
+                        let per =
+                            f64::from(r.hosts[h].cores) / r.hosts[h].machine_busy_ns.len() as f64;
+                        ratio(r.hosts[h].machine_busy_ns[m], per * r.window_ns as f64)
+                    })
+                })
+                .collect(),
         })
         .collect();
     Summary {
