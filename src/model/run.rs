@@ -385,6 +385,9 @@ impl<'m> Sim<'m> {
     pub(super) fn touch(&mut self, s: u32) {
         let now = self.q.now();
         let st = &mut self.stations[s as usize];
+        if now == st.last_ns {
+            return; // several changes at one instant add nothing
+        }
         let dt = u128::from(now - st.last_ns);
         st.busy_area += u128::from(st.busy) * dt;
         st.held_area += u128::from(st.held) * dt;
