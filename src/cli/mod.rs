@@ -176,13 +176,11 @@ pub(crate) fn progress(total: u64, what: &str, quiet: bool) -> ProgressBar {
 
 /// A run report's provenance for this process.
 pub(crate) fn provenance(path: &str, source: &str) -> Provenance {
-    Provenance {
-        version: stacksim::VERSION.to_string(),
-        command_line: std::env::args().collect::<Vec<_>>().join(" "),
-        scenario_path: path.to_string(),
-        scenario_source: source.to_string(),
-        notes: Vec::new(),
-    }
+    Provenance::new(
+        &std::env::args().collect::<Vec<_>>().join(" "),
+        path,
+        source,
+    )
 }
 
 pub(crate) fn color() -> bool {

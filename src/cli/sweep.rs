@@ -274,13 +274,7 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
         let summary = summarize(&reps);
         let loads = analysis::offered_load(s);
         let (verdicts, bottleneck) = analysis::verdicts(&loads, &summary);
-        let prov = Provenance {
-            version: String::new(),
-            command_line: String::new(),
-            scenario_path: String::new(),
-            scenario_source: String::new(),
-            notes: Vec::new(),
-        };
+        let prov = Provenance::new("", "", "");
         let rr = RunReport {
             scenario: s,
             loads: &loads,

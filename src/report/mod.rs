@@ -50,6 +50,20 @@ pub struct Provenance {
     pub notes: Vec<String>,
 }
 
+impl Provenance {
+    /// This stacksim's provenance for a run from `command_line` on
+    /// `scenario_path` (empty strings where there is none, as for a sweep point).
+    pub fn new(command_line: &str, scenario_path: &str, scenario_source: &str) -> Provenance {
+        Provenance {
+            version: crate::VERSION.to_string(),
+            command_line: command_line.to_string(),
+            scenario_path: scenario_path.to_string(),
+            scenario_source: scenario_source.to_string(),
+            notes: Vec::new(),
+        }
+    }
+}
+
 /// Everything a report needs about one run.
 pub struct RunReport<'a> {
     /// The scenario as run (overrides applied).

@@ -3,9 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use stacksim::analysis;
 use stacksim::report::charts::{HEIGHT, WIDTH, render_all};
-use stacksim::report::{Provenance, RunReport, verdict_sentences};
+use stacksim::report::verdict_sentences;
 
 use crate::support::*;
 
@@ -37,12 +36,7 @@ fn run_cli(scenario: Option<&str>, out: &Path) {
         .arg(out)
         .output()
         .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_ok(&o);
 }
 
 fn temp(name: &str) -> PathBuf {
@@ -164,7 +158,7 @@ fn reference_run_writes_every_chart_and_report() {
 
 #[test]
 fn overloaded_run_renders_with_its_verdicts() {
-    // No faults exist yet; an unstable run is the other state worth rendering.
+    // An unstable run: the verdicts must say so.
     let dir = temp("wh");
     run_cli(Some("scenarios/write-heavy.toml"), &dir);
     check_outputs(&dir, &[]);
@@ -193,12 +187,7 @@ fn a_run_with_faults_renders_fault_bands_and_failure_causes() {
         .arg(&dir)
         .output()
         .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_ok(&o);
     check_outputs(
         &dir,
         &[
@@ -266,23 +255,8 @@ service = "const(1h)"
     );
     let (_, summary) = run(&s);
     assert_eq!(summary.overall.completed, 0);
-    let loads = analysis::offered_load(&s);
-    let (verdicts, bottleneck) = analysis::verdicts(&loads, &summary);
-    let prov = Provenance {
-        version: "t".into(),
-        command_line: "t".into(),
-        scenario_path: "t".into(),
-        scenario_source: String::new(),
-        notes: Vec::new(),
-    };
-    let rr = RunReport {
-        scenario: &s,
-        loads: &loads,
-        summary: &summary,
-        verdicts: &verdicts,
-        bottleneck: bottleneck.as_ref(),
-        provenance: &prov,
-    };
+    let parts = Assessed::of(&s, &summary, "t");
+    let rr = parts.report(&s, &summary);
     let charts = render_all(&rr).expect("empty charts still render");
     let latency = charts.iter().find(|c| c.name == "latency").unwrap();
     assert!(latency.svg.contains("no request completed in this run"));

@@ -1,11 +1,9 @@
 //! Same seed, same bytes: whatever the number of threads.
 
 use crate::support::*;
-use stacksim::analysis;
 use stacksim::model::Model;
 use stacksim::report::{
-    Provenance, RunReport, write_faults_csv, write_summary_csv, write_summary_json,
-    write_timeseries_csv,
+    write_faults_csv, write_summary_csv, write_summary_json, write_timeseries_csv,
 };
 use stacksim::stats::summarize;
 use stacksim::sweep::run_replications;
@@ -23,23 +21,8 @@ fn outputs(rel: &str, threads: usize) -> Vec<u8> {
     let model = Model::build(&s);
     let reps = pool.install(|| run_replications(&model, s.simulation.replications, &|| {}));
     let summary = summarize(&reps);
-    let loads = analysis::offered_load(&s);
-    let (verdicts, bottleneck) = analysis::verdicts(&loads, &summary);
-    let prov = Provenance {
-        version: "test".into(),
-        command_line: "test".into(),
-        scenario_path: rel.into(),
-        scenario_source: String::new(),
-        notes: Vec::new(),
-    };
-    let rr = RunReport {
-        scenario: &s,
-        loads: &loads,
-        summary: &summary,
-        verdicts: &verdicts,
-        bottleneck: bottleneck.as_ref(),
-        provenance: &prov,
-    };
+    let parts = Assessed::of(&s, &summary, rel);
+    let rr = parts.report(&s, &summary);
     let mut out = Vec::new();
     write_summary_json(&rr, &mut out).unwrap();
     write_summary_csv(&rr, &mut out).unwrap();

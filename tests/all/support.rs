@@ -29,6 +29,56 @@ pub fn run(s: &Scenario) -> (Vec<RepObs>, Summary) {
     (reps, summary)
 }
 
+/// What the reports need beside a summary: loads, verdicts, bottleneck.
+pub struct Assessed {
+    pub loads: Vec<analysis::PoolLoad>,
+    pub verdicts: Vec<analysis::Verdict>,
+    pub bottleneck: Option<analysis::Bottleneck>,
+    pub provenance: stacksim::report::Provenance,
+}
+
+impl Assessed {
+    /// Assesses a run of `s` for reporting.
+    pub fn of(s: &Scenario, summary: &Summary, path: &str) -> Assessed {
+        let loads = analysis::offered_load(s);
+        let (verdicts, bottleneck) = analysis::verdicts(&loads, summary);
+        let provenance = stacksim::report::Provenance::new("test", path, "");
+        Assessed {
+            loads,
+            verdicts,
+            bottleneck,
+            provenance,
+        }
+    }
+
+    /// The run report over these parts.
+    pub fn report<'a>(
+        &'a self,
+        s: &'a Scenario,
+        summary: &'a Summary,
+    ) -> stacksim::report::RunReport<'a> {
+        stacksim::report::RunReport {
+            scenario: s,
+            loads: &self.loads,
+            summary,
+            verdicts: &self.verdicts,
+            bottleneck: self.bottleneck.as_ref(),
+            provenance: &self.provenance,
+        }
+    }
+}
+
+/// Asserts that a command exited with 0, showing its stderr otherwise.
+#[track_caller]
+pub fn assert_ok(o: &std::process::Output) {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 /// Runs and also returns the verdicts.
 pub fn run_with_verdicts(
     s: &Scenario,

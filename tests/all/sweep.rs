@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::support::assert_ok;
+
 fn bin(args: &[&str], threads: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stacksim"))
         .args(args)
@@ -37,12 +39,7 @@ fn sweep(out: &Path, extra: &[&str], threads: &str) -> Output {
     args.extend(FAST);
     args.extend(extra);
     let r = bin(&args, threads);
-    assert_eq!(
-        r.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&r.stderr)
-    );
+    assert_ok(&r);
     r
 }
 
@@ -120,12 +117,7 @@ fn merged_shards_equal_the_unsharded_run_and_resume_finishes_the_rest() {
         ],
         "2",
     );
-    assert_eq!(
-        m.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&m.stderr)
-    );
+    assert_ok(&m);
     assert_eq!(
         results(&full),
         results(&merged),
@@ -253,12 +245,7 @@ fn capacity_of_an_mm1_is_found_within_its_stated_interval() {
         ],
         "2",
     );
-    assert_eq!(
-        r.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&r.stderr)
-    );
+    assert_ok(&r);
     let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     let lo = v["capacity_rps"].as_f64().unwrap();
     let hi = v["failing_rps"].as_f64().unwrap();
@@ -289,12 +276,7 @@ fn compare_of_a_scenario_with_itself_reports_no_difference() {
         ],
         "2",
     );
-    assert_eq!(
-        r.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&r.stderr)
-    );
+    assert_ok(&r);
     let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     assert!(
         v["verdict"]

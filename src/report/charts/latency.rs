@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use super::throughput::over_time;
 use super::{
-    Chart, ChartError, LegendItem, axis_font, band_legend, draw_bands, draw_empty,
+    Chart, ChartError, LegendItem, PALETTE, axis_font, band_legend, draw_bands, draw_empty,
     draw_estimate_line, draw_mesh, err, fault_bands, shade_warmup, title_font, with_legend, y_max,
 };
 use crate::report::RunReport;
@@ -19,11 +19,8 @@ pub(crate) struct LatencyOverTime<'a> {
     pub r: &'a RunReport<'a>,
 }
 
-const COLORS: [RGBColor; 3] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(214, 39, 40),
-];
+/// p50, p95, p99: blue, orange, red of the house palette.
+const COLORS: [RGBColor; 3] = [PALETTE[0], PALETTE[1], PALETTE[3]];
 
 impl Chart for LatencyOverTime<'_> {
     fn name(&self) -> &'static str {

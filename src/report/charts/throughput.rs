@@ -6,8 +6,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    Chart, ChartError, LegendItem, band_legend, draw_bands, draw_empty, draw_estimate_line,
-    draw_mesh, err, fault_bands, shade_warmup, title_font, with_legend, y_max,
+    Chart, ChartError, LegendItem, PALETTE, band_legend, draw_bands, draw_empty,
+    draw_estimate_line, draw_mesh, err, fault_bands, shade_warmup, title_font, with_legend, y_max,
 };
 use crate::report::RunReport;
 use crate::stats::{Cause, Estimate, SeriesPoint};
@@ -30,14 +30,10 @@ pub(crate) fn over_time(
         .collect()
 }
 
+/// One colour per failure cause, from the house palette (green and grey,
+/// used for completed and offered, left out).
 const CAUSE_COLORS: [RGBColor; crate::stats::N_CAUSES] = [
-    RGBColor(214, 39, 40),
-    RGBColor(255, 127, 14),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
+    PALETTE[3], PALETTE[1], PALETTE[4], PALETTE[5], PALETTE[6], PALETTE[8], PALETTE[9],
 ];
 
 impl Chart for Throughput<'_> {
