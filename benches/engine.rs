@@ -16,7 +16,7 @@ fn main() {
 
 /// Push then pop `n` events with pseudo-random times: the hold model of
 /// event-list benchmarks, at a steady population of `n`.
-#[divan::bench(args = [1_000, 100_000])]
+#[divan::bench(args = [16, 1_000, 100_000])]
 fn event_queue_hold(bencher: divan::Bencher, n: usize) {
     let mut q: EventQueue<u32> = EventQueue::with_capacity(n);
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
