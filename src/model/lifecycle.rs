@@ -57,12 +57,9 @@ impl Sim<'_> {
             let c = &mut self.classes[r.class as usize];
             c.completed += 1;
             c.latency.record(latency);
-            self.overall.completed += 1;
-            self.overall.latency.record(latency);
         }
         if self.in_window(now) {
             self.classes[r.class as usize].finished_in_window += 1;
-            self.overall.finished_in_window += 1;
         }
         if now < self.window_end {
             self.bucket.completed += 1;
@@ -119,7 +116,6 @@ impl Sim<'_> {
         self.log_access(&r, status);
         if self.in_window(r.born) {
             self.classes[r.class as usize].failed[cause.index()] += 1;
-            self.overall.failed[cause.index()] += 1;
         }
         self.free_request(req, r.user);
     }

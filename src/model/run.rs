@@ -106,7 +106,6 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
         accepting: true,
         pool_hist: (0..n_pools).map(|_| LatencyHistogram::new(3)).collect(),
         classes: (0..m.classes.len()).map(|_| ClassObs::new()).collect(),
-        overall: ClassObs::new(),
         cons: Conservation::default(),
         timeline: Vec::new(),
         outages: Vec::new(),
@@ -290,7 +289,6 @@ impl<'m> Sim<'m> {
         self.cons.arrived += 1;
         if self.in_window(now) {
             self.classes[class].arrived += 1;
-            self.overall.arrived += 1;
         }
         self.bucket.offered += 1;
         if let Some(b) = self.m.client.retry.and_then(|r| r.budget) {
@@ -313,7 +311,6 @@ impl<'m> Sim<'m> {
         self.cons.attempts += 1;
         if self.in_window(born) {
             self.classes[class].attempts += 1;
-            self.overall.attempts += 1;
         }
         if let Some(t) = self.m.client.timeout_ns {
             self.q

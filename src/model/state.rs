@@ -283,7 +283,6 @@ pub(super) struct Sim<'m> {
     // observations
     pub pool_hist: Vec<LatencyHistogram>,
     pub classes: Vec<ClassObs>,
-    pub overall: ClassObs,
     pub cons: Conservation,
     pub timeline: Vec<TimelineEvent>,
     pub outages: Vec<WriteOutage>,

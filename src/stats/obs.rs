@@ -161,6 +161,20 @@ impl ClassObs {
         }
     }
 
+    /// Adds another record's counts and latencies (the overall record is
+    /// the sum of the per-class ones).
+    pub fn add(&mut self, o: &ClassObs) {
+        self.arrived += o.arrived;
+        self.completed += o.completed;
+        self.finished_in_window += o.finished_in_window;
+        for (a, b) in self.failed.iter_mut().zip(&o.failed) {
+            *a += b;
+        }
+        self.in_flight += o.in_flight;
+        self.attempts += o.attempts;
+        self.latency.merge(&o.latency);
+    }
+
     /// Failed requests, all causes.
     pub fn failed_total(&self) -> u64 {
         self.failed.iter().sum()
