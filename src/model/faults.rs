@@ -83,10 +83,9 @@ impl Sim<'_> {
         if st.down_reasons > 1 {
             return;
         }
-        self.touch(s);
         let now = self.q.now();
         let st = &mut self.stations[s as usize];
-        st.up = false;
+        st.set_up(now, false);
         st.crashes = st.crashes.wrapping_add(1);
         // Orphans running here stop now; what they did so far was wasted.
         st.wasted_acc += i128::from(st.orphans) * i128::from(now);
@@ -105,10 +104,7 @@ impl Sim<'_> {
                 here || (0..steps.len()).any(|k| r.inst[k] == s && steps[k].holds)
             })
             .collect();
-        let st = &mut self.stations[s as usize];
-        st.busy = 0;
-        st.held = 0;
-        st.queue.clear();
+        self.stations[s as usize].clear(now);
         self.host_lose_station(s);
         for v in victims {
             self.fail_attempt(v, Cause::Crash);
@@ -126,8 +122,8 @@ impl Sim<'_> {
         if st.down_reasons > 0 || st.up {
             return;
         }
-        self.touch(s);
-        self.stations[s as usize].up = true;
+        let now = self.q.now();
+        self.stations[s as usize].set_up(now, true);
         let m = self.m;
         self.note(&m.stations[s as usize].label, "up");
         for db in 0..self.dbs.len() {

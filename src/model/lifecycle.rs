@@ -21,8 +21,8 @@ impl Sim<'_> {
             self.stations[s as usize].open -= 1;
             // A crashed station has already let go of its workers.
             if steps[step].holds && self.stations[s as usize].up {
-                self.touch(s);
-                self.stations[s as usize].held -= 1;
+                let now = self.q.now();
+                self.stations[s as usize].hold(now, false);
                 self.release(s);
             }
         }

@@ -7,14 +7,13 @@ use crate::stats::{ClassObs, HostObs, InstanceObs, PoolObs, RepObs, SampleObs, W
 impl Sim<'_> {
     /// Closes every station's integrals at now and sums them per pool.
     fn pool_areas(&mut self) -> (Vec<u128>, Vec<u128>) {
-        for s in 0..self.stations.len() as u32 {
-            self.touch(s);
-        }
+        let now = self.q.now();
         let n = self.m.pools.len();
         let (mut busy, mut queue) = (vec![0u128; n], vec![0u128; n]);
         for (st, def) in self.stations.iter().zip(&self.m.stations) {
-            busy[def.pool as usize] += st.busy_area;
-            queue[def.pool as usize] += st.queue_area;
+            let [b, _, q, _] = st.areas(now);
+            busy[def.pool as usize] += b;
+            queue[def.pool as usize] += q;
         }
         (busy, queue)
     }
@@ -88,15 +87,14 @@ impl Sim<'_> {
 
     fn snapshot(&mut self) {
         let now = self.q.now();
-        for s in 0..self.stations.len() as u32 {
-            self.touch(s);
-        }
         for st in &mut self.stations {
             st.c.wasted = st.wasted_acc + i128::from(st.orphans) * i128::from(now);
-            st.c.busy_area = st.busy_area;
-            st.c.held_area = st.held_area;
-            st.c.queue_area = st.queue_area;
-            st.c.down_area = st.down_area;
+            [
+                st.c.busy_area,
+                st.c.held_area,
+                st.c.queue_area,
+                st.c.down_area,
+            ] = st.areas(now);
         }
     }
 

@@ -64,7 +64,11 @@ impl<'m> Sim<'m> {
                 Balance::Same => prev % n,
             }
         };
-        (0..n)
+        // The usual case first: the chosen instance is up (no division).
+        if usable(cands[first]) {
+            return Pick::Station(cands[first]);
+        }
+        (1..n)
             .map(|k| cands[(first + k) % n])
             .find(|&s| usable(s))
             .map_or(Pick::Fail(Cause::NoBackend), Pick::Station)

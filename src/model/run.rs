@@ -67,11 +67,10 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
                 held: 0,
                 open: 0,
                 queue: VecDeque::new(),
-                last_ns: 0,
-                busy_area: 0,
-                held_area: 0,
-                queue_area: 0,
-                down_area: 0,
+                busy_acc: 0,
+                held_acc: 0,
+                queue_acc: 0,
+                down_acc: 0,
                 c: Counters::default(),
                 at_start: Counters::default(),
                 rng: stream(seed, rep, d.stream),
@@ -377,22 +376,6 @@ impl<'m> Sim<'m> {
         }
     }
 
-    /// Brings a station's time integrals up to now.
-    #[inline]
-    pub(super) fn touch(&mut self, s: u32) {
-        let now = self.q.now();
-        let st = &mut self.stations[s as usize];
-        if now == st.last_ns {
-            return; // several changes at one instant add nothing
-        }
-        let dt = u128::from(now - st.last_ns);
-        st.busy_area += u128::from(st.busy) * dt;
-        st.held_area += u128::from(st.held) * dt;
-        st.queue_area += st.queue.len() as u128 * dt;
-        st.down_area += u128::from(!st.up) * dt;
-        st.last_ns = now;
-    }
-
     fn arrive(&mut self, s: u32, req: u32) {
         let mut s = s;
         if !self.stations[s as usize].up {
@@ -422,7 +405,6 @@ impl<'m> Sim<'m> {
         let now = self.q.now();
         let def = &self.m.stations[s as usize];
         let (workers, cap) = (def.workers, def.queue_cap);
-        self.touch(s);
         let st = &mut self.stations[s as usize];
         st.c.arrivals += 1;
         if def.conntrack.is_some_and(|limit| st.open >= limit) {
@@ -444,7 +426,7 @@ impl<'m> Sim<'m> {
             self.start(s, w);
         } else if (st.queue.len() as u64) < u64::from(cap) {
             st.open += 1;
-            st.queue.push_back(w);
+            st.enqueue(now, w);
             r.phase = Phase::Queued;
         } else {
             st.c.drops += 1;
@@ -459,7 +441,7 @@ impl<'m> Sim<'m> {
         let Waiting { req, epoch, .. } = w;
         let r = &mut self.slab[req as usize];
         let st = &mut self.stations[s as usize];
-        st.busy += 1;
+        st.occupy(now);
         if r.epoch == epoch {
             r.phase = Phase::InService;
             r.station = s;
@@ -505,10 +487,10 @@ impl<'m> Sim<'m> {
 
     /// Frees one worker of `s` and starts the next waiting request, if any.
     pub(super) fn release(&mut self, s: u32) {
-        self.touch(s);
+        let now = self.q.now();
         let st = &mut self.stations[s as usize];
-        st.busy -= 1;
-        if let Some(next) = st.queue.pop_front() {
+        st.vacate(now);
+        if let Some(next) = st.dequeue(now) {
             self.start(s, next);
         }
     }
@@ -546,8 +528,7 @@ impl<'m> Sim<'m> {
             r.inst[step] = s;
         }
         if last_call && holds {
-            self.touch(s);
-            self.stations[s as usize].held += 1;
+            self.stations[s as usize].hold(now, true);
         } else {
             self.release(s);
         }

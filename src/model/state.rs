@@ -107,11 +107,14 @@ pub(super) struct Station {
     /// Requests that entered and have not been answered end to end (leastconn).
     pub open: u32,
     pub queue: VecDeque<Waiting>,
-    pub last_ns: u64,
-    pub busy_area: u128,
-    pub held_area: u128,
-    pub queue_area: u128,
-    pub down_area: u128,
+    /// Time integrals of busy, held, queued and down as running sums: a
+    /// level that rises by one at `t` subtracts `t`, one that falls adds it,
+    /// so the integral up to `now` is `acc + level * now`. Change the levels
+    /// only through the methods below, which keep the sums.
+    pub busy_acc: i128,
+    pub held_acc: i128,
+    pub queue_acc: i128,
+    pub down_acc: i128,
     pub c: Counters,
     pub at_start: Counters,
     pub rng: SimRng,
@@ -136,6 +139,78 @@ pub(super) struct Station {
     pub service_pool: u32,
     /// Cores of its host this station's services hold now.
     pub cores_held: u32,
+}
+
+impl Station {
+    /// A worker becomes busy at `now`.
+    #[inline]
+    pub fn occupy(&mut self, now: u64) {
+        self.busy += 1;
+        self.busy_acc -= i128::from(now);
+    }
+
+    /// A worker becomes free at `now`.
+    #[inline]
+    pub fn vacate(&mut self, now: u64) {
+        self.busy -= 1;
+        self.busy_acc += i128::from(now);
+    }
+
+    /// A busy worker starts (`true`) or stops holding for later tiers.
+    #[inline]
+    pub fn hold(&mut self, now: u64, on: bool) {
+        if on {
+            self.held += 1;
+            self.held_acc -= i128::from(now);
+        } else {
+            self.held -= 1;
+            self.held_acc += i128::from(now);
+        }
+    }
+
+    #[inline]
+    pub fn enqueue(&mut self, now: u64, w: Waiting) {
+        self.queue.push_back(w);
+        self.queue_acc -= i128::from(now);
+    }
+
+    #[inline]
+    pub fn dequeue(&mut self, now: u64) -> Option<Waiting> {
+        let w = self.queue.pop_front()?;
+        self.queue_acc += i128::from(now);
+        Some(w)
+    }
+
+    /// The station goes down or comes back up.
+    pub fn set_up(&mut self, now: u64, up: bool) {
+        if up != self.up {
+            self.up = up;
+            self.down_acc += if up { 1 } else { -1 } * i128::from(now);
+        }
+    }
+
+    /// A crash: every worker freed, the queue emptied.
+    pub fn clear(&mut self, now: u64) {
+        let t = i128::from(now);
+        self.busy_acc += i128::from(self.busy) * t;
+        self.held_acc += i128::from(self.held) * t;
+        self.queue_acc += self.queue.len() as i128 * t;
+        self.busy = 0;
+        self.held = 0;
+        self.queue.clear();
+    }
+
+    /// The integrals of busy, held, queued and down up to `now` (unit-ns).
+    pub fn areas(&self, now: u64) -> [u128; 4] {
+        let t = i128::from(now);
+        let area = |acc: i128, level: i128| (acc + level * t) as u128;
+        [
+            area(self.busy_acc, i128::from(self.busy)),
+            area(self.held_acc, i128::from(self.held)),
+            area(self.queue_acc, self.queue.len() as i128),
+            area(self.down_acc, i128::from(!self.up)),
+        ]
+    }
 }
 
 /// An entry of an accept queue. A request whose attempt ended while it
