@@ -472,7 +472,7 @@ impl<'m> Sim<'m> {
             dur = dur.saturating_add(tls_work(tls, &mut self.rng_tls));
         }
         if st.slow != 1.0 {
-            dur = (dur as f64 * st.slow) as u64;
+            dur = slowed(dur, st.slow);
         }
         let tag = (epoch & EPOCH_MASK) | ((st.crashes & 0xFF) << 24);
         self.q.schedule(
@@ -539,6 +539,14 @@ impl<'m> Sim<'m> {
             self.enter_step(req, step + 1);
         }
     }
+}
+
+/// A service time under a scripted slowdown. Out of line and cold: left
+/// inline, the compiler computes it on every service and selects.
+#[cold]
+#[inline(never)]
+fn slowed(ns: u64, factor: f64) -> u64 {
+    (ns as f64 * factor) as u64
 }
 
 /// Extra CPU for TLS on one request: per-request crypto, and a handshake
