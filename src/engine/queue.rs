@@ -7,6 +7,7 @@ use std::collections::BinaryHeap;
 
 /// A pending event. `key` is `time << 64 | seq`: one integer comparison
 /// orders by time, then by scheduling order.
+#[derive(Clone, Copy)]
 struct Entry<E> {
     key: u128,
     event: E,
@@ -37,8 +38,14 @@ impl<E> Ord for Entry<E> {
 /// sift-down (the "hold" operation) instead of a pop's sift and a push's
 /// sift. Most handlers schedule exactly one event, so most events cost one
 /// heap operation instead of two.
+///
+/// One event may wait beside the heap (`schedule_beside`): the next of a
+/// recurring stream such as open arrivals, replaced each time it fires,
+/// which then costs no heap operation at all. It keeps its place in the
+/// (time, scheduling order) order like any other.
 pub struct EventQueue<E> {
     heap: BinaryHeap<Entry<E>>,
+    beside: Option<Entry<E>>,
     /// The top of the heap was handed out by `pop` and is dead.
     consumed: bool,
     seq: u64,
@@ -61,6 +68,7 @@ impl<E: Copy> EventQueue<E> {
     pub fn with_capacity(n: usize) -> Self {
         EventQueue {
             heap: BinaryHeap::with_capacity(n),
+            beside: None,
             consumed: false,
             seq: 0,
             now: 0,
@@ -76,13 +84,31 @@ impl<E: Copy> EventQueue<E> {
     /// Schedules `event` at absolute time `time` (never before now).
     #[inline]
     pub fn schedule(&mut self, time: u64, event: E) {
+        let entry = self.entry(time, event);
+        self.push(entry);
+    }
+
+    /// Schedules `event` in the place beside the heap; an event already
+    /// there moves into the heap (nothing is lost, the order is unchanged).
+    #[inline]
+    pub fn schedule_beside(&mut self, time: u64, event: E) {
+        let entry = self.entry(time, event);
+        if let Some(old) = self.beside.replace(entry) {
+            self.push(old);
+        }
+    }
+
+    #[inline]
+    fn entry(&mut self, time: u64, event: E) -> Entry<E> {
         debug_assert!(time >= self.now, "scheduling into the past");
         let time = time.max(self.now);
-        let entry = Entry {
-            key: (u128::from(time) << 64) | u128::from(self.seq),
-            event,
-        };
+        let key = (u128::from(time) << 64) | u128::from(self.seq);
         self.seq += 1;
+        Entry { key, event }
+    }
+
+    #[inline]
+    fn push(&mut self, entry: Entry<E>) {
         if self.consumed {
             self.consumed = false;
             if let Some(mut top) = self.heap.peek_mut() {
@@ -112,10 +138,19 @@ impl<E: Copy> EventQueue<E> {
     #[inline]
     pub fn pop(&mut self) -> Option<(u64, E)> {
         self.settle();
-        let top = self.heap.peek()?;
-        let time = (top.key >> 64) as u64;
-        let event = top.event;
-        self.consumed = true;
+        let heap_key = self.heap.peek().map_or(u128::MAX, |e| e.key);
+        let (key, event) = match self.beside {
+            Some(b) if b.key < heap_key => {
+                self.beside = None;
+                (b.key, b.event)
+            }
+            _ => {
+                let top = self.heap.peek()?;
+                self.consumed = true;
+                (top.key, top.event)
+            }
+        };
+        let time = (key >> 64) as u64;
         self.now = time;
         Some((time, event))
     }
@@ -123,12 +158,18 @@ impl<E: Copy> EventQueue<E> {
     /// Time of the next event, if any.
     pub fn peek_time(&mut self) -> Option<u64> {
         self.settle();
-        self.heap.peek().map(|e| (e.key >> 64) as u64)
+        let heap = self.heap.peek().map(|e| e.key);
+        let beside = self.beside.map(|e| e.key);
+        let key = match (heap, beside) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        Some((key >> 64) as u64)
     }
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len() - usize::from(self.consumed)
+        self.heap.len() - usize::from(self.consumed) + usize::from(self.beside.is_some())
     }
 
     /// True when no event is pending.
@@ -169,19 +210,24 @@ mod tests {
             prop_assert_eq!(got, expected);
         }
 
-        /// Interleaved scheduling and popping (the lazy pop's replace path,
-        /// pops with nothing scheduled between, an emptied queue) agrees
-        /// with a plain list searched for its minimum (time, order).
+        /// Interleaved scheduling (into the heap or beside it) and popping
+        /// (the lazy pop's replace path, pops with nothing scheduled
+        /// between, an emptied queue) agrees with a plain list searched for
+        /// its minimum (time, order).
         #[test]
         fn interleaved_ops_match_a_list(ops in proptest::collection::vec(
-            proptest::option::of(0u64..20), 0..300)
+            proptest::option::of((0u64..20, proptest::bool::weighted(0.3))), 0..300)
         ) {
             let mut q = EventQueue::new();
             let mut model: Vec<(u64, usize)> = Vec::new();
             for (i, op) in ops.iter().enumerate() {
                 match op {
-                    Some(delay) => {
-                        q.schedule_in(*delay, i);
+                    Some((delay, beside)) => {
+                        if *beside {
+                            q.schedule_beside(q.now() + delay, i);
+                        } else {
+                            q.schedule_in(*delay, i);
+                        }
                         model.push((q.now() + delay, i));
                     }
                     None => {

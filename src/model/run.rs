@@ -144,7 +144,7 @@ impl<'m> Sim<'m> {
             }
             _ => {
                 if let Some(t) = self.next_arrival_after(0) {
-                    self.q.schedule(t, Event::Arrival);
+                    self.q.schedule_beside(t, Event::Arrival);
                 }
             }
         }
@@ -246,7 +246,7 @@ impl<'m> Sim<'m> {
         }
         let now = self.q.now();
         if let Some(t) = self.next_arrival_after(now) {
-            self.q.schedule(t, Event::Arrival);
+            self.q.schedule_beside(t, Event::Arrival);
         }
         self.new_request(NONE);
     }
