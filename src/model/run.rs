@@ -149,13 +149,17 @@ impl<'m> Sim<'m> {
             }
         }
         let stop = self.window_end.saturating_add(self.m.sim.drain_ns);
-        while let Some(t) = self.q.peek_time() {
+        loop {
             // Stop at the drain limit, or once every request has left after
             // the window (periodic events such as health checks never end).
-            if t > stop || (!self.accepting && self.live() == 0 && t > self.window_end) {
+            let limit = if !self.accepting && self.live() == 0 {
+                self.window_end
+            } else {
+                stop
+            };
+            let Some((_, ev)) = self.q.pop_until(limit) else {
                 break;
-            }
-            let Some((_, ev)) = self.q.pop() else { break };
+            };
             self.events += 1;
             match ev {
                 Event::Arrival => self.on_arrival(),
@@ -298,7 +302,6 @@ impl<'m> Sim<'m> {
 
     /// Starts (or restarts) an attempt at the first step.
     pub(super) fn start_attempt(&mut self, req: u32) {
-        let now = self.q.now();
         let r = &mut self.slab[req as usize];
         r.attempt += 1;
         debug_assert!(
@@ -312,8 +315,7 @@ impl<'m> Sim<'m> {
             self.classes[class].attempts += 1;
         }
         if let Some(t) = self.m.client.timeout_ns {
-            self.q
-                .schedule(now.saturating_add(t), Event::Timeout { req, epoch });
+            self.q.schedule_after(t, Event::Timeout { req, epoch });
         }
         self.enter_step(req, 0);
     }
@@ -344,7 +346,7 @@ impl<'m> Sim<'m> {
         r.calls_left = calls;
         if let Some(t) = steps[step].timeout_ns {
             let epoch = r.epoch;
-            self.q.schedule_in(t, Event::Timeout { req, epoch });
+            self.q.schedule_after(t, Event::Timeout { req, epoch });
         }
         self.visit(req);
     }
