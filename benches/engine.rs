@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use divan::counter::ItemsCount;
-use stacksim::engine::EventQueue;
+use stacksim::engine::{CalendarQueue, EventQueue};
 use stacksim::model::{Model, run_replication};
 use stacksim::scenario;
 
@@ -14,18 +14,43 @@ fn main() {
     divan::main();
 }
 
-/// Push then pop `n` events with pseudo-random times: the hold model of
-/// event-list benchmarks, at a steady population of `n`.
-#[divan::bench(args = [16, 1_000, 100_000])]
-fn event_queue_hold(bencher: divan::Bencher, n: usize) {
-    let mut q: EventQueue<u32> = EventQueue::with_capacity(n);
+/// A xorshift stream of exponential-ish gaps (mean about 1 ms): the hold
+/// model's increments, fixed so every queue sees the same sequence.
+fn gaps() -> impl FnMut() -> u64 {
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
+    move || {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        x % 1_000_000
-    };
+        let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+        (-(1.0 - u).ln() * 1e6) as u64
+    }
+}
+
+/// The engine's event queue (lazy-pop binary heap) in the hold model: pop
+/// the earliest event, schedule it again a random gap later, at a steady
+/// population of `n` pending events.
+#[divan::bench(args = [16, 1_000, 100_000, 1_000_000])]
+fn event_queue_hold(bencher: divan::Bencher, n: usize) {
+    let mut q: EventQueue<u32> = EventQueue::with_capacity(n);
+    let mut next = gaps();
+    for i in 0..n {
+        q.schedule(next(), i as u32);
+    }
+    bencher.counter(ItemsCount::new(n)).bench_local(|| {
+        for _ in 0..n {
+            if let Some((t, e)) = q.pop() {
+                q.schedule(t + next(), e);
+            }
+        }
+    });
+}
+
+/// The same hold model on a calendar queue, for comparison at large counts.
+#[divan::bench(args = [16, 1_000, 100_000, 1_000_000])]
+fn calendar_queue_hold(bencher: divan::Bencher, n: usize) {
+    let mut q: CalendarQueue<u32> = CalendarQueue::new();
+    let mut next = gaps();
     for i in 0..n {
         q.schedule(next(), i as u32);
     }

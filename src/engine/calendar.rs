@@ -1,0 +1,210 @@
+//! A calendar queue (R. Brown, 1988): the classic O(1) future event list,
+//! kept beside the binary heap so the two can be measured against each
+//! other (`cargo bench --bench engine -- event_queue`). The engine uses
+//! [`EventQueue`](super::EventQueue); `docs/performance.md` says why.
+//!
+//! Events hash by time into `nb` buckets of `width` ns, a year being
+//! `nb x width`; each bucket is kept sorted, and dequeuing walks the buckets
+//! from the current one, taking an event only if it falls in the bucket's
+//! slot of the current year. The bucket count doubles or halves with the
+//! population and the width is re-estimated from the earliest events then,
+//! so a bucket holds about one to three events whatever the count.
+
+/// An event with its `(time << 64) | seq` key.
+#[derive(Clone, Copy)]
+struct Slot<E> {
+    key: u128,
+    event: E,
+}
+
+/// A calendar queue ordered by time, then scheduling order (FIFO at equal
+/// times), like [`EventQueue`](super::EventQueue).
+pub struct CalendarQueue<E> {
+    /// Each sorted by descending key: the earliest is at the end.
+    buckets: Vec<Vec<Slot<E>>>,
+    /// log2 of the bucket width (ns).
+    shift: u32,
+    /// Bucket being dequeued from, and the end of its slot this year.
+    cur: usize,
+    top: u64,
+    len: usize,
+    seq: u64,
+    now: u64,
+}
+
+impl<E: Copy> Default for CalendarQueue<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+const MIN_BUCKETS: usize = 16;
+
+impl<E: Copy> CalendarQueue<E> {
+    /// An empty queue at time zero.
+    pub fn new() -> Self {
+        let mut q = CalendarQueue {
+            buckets: (0..MIN_BUCKETS).map(|_| Vec::new()).collect(),
+            shift: 10,
+            cur: 0,
+            top: 0,
+            len: 0,
+            seq: 0,
+            now: 0,
+        };
+        q.top = q.slot_end(0);
+        q
+    }
+
+    /// The current simulated time (ns).
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Number of pending events.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when no event is pending.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline]
+    fn bucket_of(&self, time: u64) -> usize {
+        ((time >> self.shift) as usize) & (self.buckets.len() - 1)
+    }
+
+    /// The end of the bucket slot holding `time`.
+    #[inline]
+    fn slot_end(&self, time: u64) -> u64 {
+        ((time >> self.shift) + 1).saturating_mul(1 << self.shift)
+    }
+
+    /// Schedules `event` at absolute time `time` (never before now).
+    pub fn schedule(&mut self, time: u64, event: E) {
+        let time = time.max(self.now);
+        let key = (u128::from(time) << 64) | u128::from(self.seq);
+        self.seq += 1;
+        self.insert(Slot { key, event });
+        self.len += 1;
+        if self.len > 2 * self.buckets.len() {
+            self.resize(self.buckets.len() * 2);
+        }
+    }
+
+    #[inline]
+    fn insert(&mut self, s: Slot<E>) {
+        let b = self.bucket_of((s.key >> 64) as u64);
+        let v = &mut self.buckets[b];
+        // Descending: find the first entry smaller than the new key.
+        let at = v.partition_point(|x| x.key > s.key);
+        v.insert(at, s);
+    }
+
+    /// Removes the earliest event and advances the clock to its time.
+    pub fn pop(&mut self) -> Option<(u64, E)> {
+        if self.len == 0 {
+            return None;
+        }
+        let nb = self.buckets.len();
+        let mut found = None;
+        for _ in 0..nb {
+            if let Some(s) = self.buckets[self.cur].last()
+                && ((s.key >> 64) as u64) < self.top
+            {
+                found = Some(self.cur);
+                break;
+            }
+            self.cur = (self.cur + 1) & (nb - 1);
+            self.top = self.top.saturating_add(1 << self.shift);
+        }
+        let b = match found {
+            Some(b) => b,
+            None => {
+                // A whole year empty: the width is too small for how
+                // spread out the events are. Re-estimate it, then jump
+                // straight to the earliest event.
+                self.resize(nb);
+                let b = (0..nb)
+                    .filter(|&i| !self.buckets[i].is_empty())
+                    .min_by_key(|&i| self.buckets[i].last().map(|s| s.key))?;
+                let t = self.buckets[b].last().map(|s| (s.key >> 64) as u64)?;
+                self.cur = b;
+                self.top = self.slot_end(t);
+                b
+            }
+        };
+        let s = self.buckets[b].pop()?;
+        self.len -= 1;
+        let time = (s.key >> 64) as u64;
+        self.now = time;
+        if self.len < nb / 2 && nb > MIN_BUCKETS {
+            self.resize(nb / 2);
+        }
+        Some((time, s.event))
+    }
+
+    /// Rebuilds with `nb` buckets and a width of about three mean gaps
+    /// between the earliest pending events (Brown's estimate).
+    fn resize(&mut self, nb: usize) {
+        let mut all: Vec<Slot<E>> = self.buckets.iter_mut().flat_map(|b| b.drain(..)).collect();
+        all.sort_unstable_by_key(|s| s.key);
+        let sample = all.len().min(64);
+        if sample >= 2 {
+            let first = (all[0].key >> 64) as u64;
+            let last = (all[sample - 1].key >> 64) as u64;
+            let gap = (last - first) / (sample as u64 - 1);
+            let width = gap.saturating_mul(3).max(1);
+            self.shift = 63 - width.leading_zeros();
+        }
+        self.buckets = (0..nb).map(|_| Vec::new()).collect();
+        // Pushed latest first, every bucket comes out in descending order.
+        for s in all.into_iter().rev() {
+            let b = self.bucket_of((s.key >> 64) as u64);
+            self.buckets[b].push(s);
+        }
+        self.cur = self.bucket_of(self.now);
+        self.top = self.slot_end(self.now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Scheduling and popping interleaved, through growth and shrinking
+        /// and years with gaps, agrees with a list searched for its minimum.
+        #[test]
+        fn matches_a_list(ops in proptest::collection::vec(
+            proptest::option::of(prop_oneof![0u64..50, 0u64..5_000_000]), 0..600)
+        ) {
+            let mut q = CalendarQueue::new();
+            let mut model: Vec<(u64, usize)> = Vec::new();
+            for (i, op) in ops.iter().enumerate() {
+                match op {
+                    Some(delay) => {
+                        q.schedule(q.now() + delay, i);
+                        model.push((q.now() + delay, i));
+                    }
+                    None => {
+                        let want = model
+                            .iter()
+                            .enumerate()
+                            .min_by_key(|(_, e)| **e)
+                            .map(|(k, _)| k)
+                            .map(|k| model.remove(k));
+                        prop_assert_eq!(q.pop(), want);
+                    }
+                }
+                prop_assert_eq!(q.len(), model.len());
+            }
+            model.sort();
+            let rest: Vec<(u64, usize)> = std::iter::from_fn(|| q.pop()).collect();
+            prop_assert_eq!(rest, model);
+        }
+    }
+}
