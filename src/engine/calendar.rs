@@ -1,7 +1,8 @@
 //! A calendar queue (R. Brown, 1988): the classic O(1) future event list,
-//! kept beside the binary heap so the two can be measured against each
-//! other (`cargo bench --bench engine -- event_queue`). The engine uses
-//! [`EventQueue`](super::EventQueue); `docs/performance.md` says why.
+//! measured against the engine's [`EventQueue`](super::EventQueue) in
+//! `cargo bench --bench engine -- queue_hold`. The heap is faster up to some
+//! thousands of pending events, the calendar beyond; the engine keeps the
+//! heap (`docs/performance.md` says why).
 //!
 //! Events hash by time into `nb` buckets of `width` ns, a year being
 //! `nb x width`; each bucket is kept sorted, and dequeuing walks the buckets
@@ -87,6 +88,18 @@ impl<E: Copy> CalendarQueue<E> {
         let time = time.max(self.now);
         let key = (u128::from(time) << 64) | u128::from(self.seq);
         self.seq += 1;
+        self.push_key(key, event);
+    }
+
+    /// Adds an event under its `(time << 64) | seq` key.
+    fn push_key(&mut self, key: u128, event: E) {
+        // A peek may have moved `cur` ahead of now, to the earliest event;
+        // an event before that slot becomes the earliest and `cur` goes back.
+        let t = (key >> 64) as u64;
+        if t < self.top.saturating_sub(1 << self.shift) {
+            self.cur = self.bucket_of(t);
+            self.top = self.slot_end(t);
+        }
         self.insert(Slot { key, event });
         self.len += 1;
         if self.len > 2 * self.buckets.len() {
@@ -105,6 +118,32 @@ impl<E: Copy> CalendarQueue<E> {
 
     /// Removes the earliest event and advances the clock to its time.
     pub fn pop(&mut self) -> Option<(u64, E)> {
+        self.pop_key()
+            .map(|(key, event)| ((key >> 64) as u64, event))
+    }
+
+    /// Time of the next event, if any (finding it moves the scan position,
+    /// hence `&mut`).
+    pub fn peek_time(&mut self) -> Option<u64> {
+        let b = self.locate()?;
+        self.buckets[b].last().map(|s| (s.key >> 64) as u64)
+    }
+
+    /// Removes the earliest event, returning it with its key.
+    fn pop_key(&mut self) -> Option<(u128, E)> {
+        let b = self.locate()?;
+        let s = self.buckets[b].pop()?;
+        self.len -= 1;
+        self.now = (s.key >> 64) as u64;
+        let nb = self.buckets.len();
+        if self.len < nb / 2 && nb > MIN_BUCKETS {
+            self.resize(nb / 2);
+        }
+        Some((s.key, s.event))
+    }
+
+    /// Moves `cur` to the bucket holding the earliest event and returns it.
+    fn locate(&mut self) -> Option<usize> {
         if self.len == 0 {
             return None;
         }
@@ -136,14 +175,7 @@ impl<E: Copy> CalendarQueue<E> {
                 b
             }
         };
-        let s = self.buckets[b].pop()?;
-        self.len -= 1;
-        let time = (s.key >> 64) as u64;
-        self.now = time;
-        if self.len < nb / 2 && nb > MIN_BUCKETS {
-            self.resize(nb / 2);
-        }
-        Some((time, s.event))
+        Some(b)
     }
 
     /// Rebuilds with `nb` buckets and a width of about three mean gaps
@@ -176,27 +208,25 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// Scheduling and popping interleaved, through growth and shrinking
-        /// and years with gaps, agrees with a list searched for its minimum.
+        /// Scheduling, peeking and popping interleaved, through growth and
+        /// shrinking and years with gaps, agrees with a list searched for
+        /// its minimum.
         #[test]
         fn matches_a_list(ops in proptest::collection::vec(
-            proptest::option::of(prop_oneof![0u64..50, 0u64..5_000_000]), 0..600)
+            (0u8..4, prop_oneof![0u64..50, 0u64..5_000_000]), 0..600)
         ) {
             let mut q = CalendarQueue::new();
             let mut model: Vec<(u64, usize)> = Vec::new();
-            for (i, op) in ops.iter().enumerate() {
-                match op {
-                    Some(delay) => {
+            for (i, &(kind, delay)) in ops.iter().enumerate() {
+                let next = model.iter().enumerate().min_by_key(|(_, e)| **e).map(|(k, e)| (k, *e));
+                match kind {
+                    0 | 1 => {
                         q.schedule(q.now() + delay, i);
                         model.push((q.now() + delay, i));
                     }
-                    None => {
-                        let want = model
-                            .iter()
-                            .enumerate()
-                            .min_by_key(|(_, e)| **e)
-                            .map(|(k, _)| k)
-                            .map(|k| model.remove(k));
+                    2 => prop_assert_eq!(q.peek_time(), next.map(|(_, e)| e.0)),
+                    _ => {
+                        let want = next.map(|(k, _)| model.remove(k));
                         prop_assert_eq!(q.pop(), want);
                     }
                 }

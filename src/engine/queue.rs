@@ -327,6 +327,9 @@ mod tests {
                 prop_assert_eq!(q.len(), model.len());
             }
             prop_assert_eq!(q.peek_time(), model.iter().map(|e| e.0).min());
+            model.sort();
+            let rest: Vec<(u64, usize)> = std::iter::from_fn(|| q.pop()).collect();
+            prop_assert_eq!(rest, model);
         }
     }
 }
