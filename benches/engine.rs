@@ -30,7 +30,7 @@ fn gaps() -> impl FnMut() -> u64 {
 /// The engine's event queue (lazy-pop binary heap) in the hold model: pop
 /// the earliest event, schedule it again a random gap later, at a steady
 /// population of `n` pending events.
-#[divan::bench(args = [16, 1_000, 100_000, 1_000_000])]
+#[divan::bench(args = [16, 1_000, 100_000, 1_000_000], sample_count = 30)]
 fn event_queue_hold(bencher: divan::Bencher, n: usize) {
     let mut q: EventQueue<u32> = EventQueue::with_capacity(n);
     let mut next = gaps();
@@ -47,7 +47,7 @@ fn event_queue_hold(bencher: divan::Bencher, n: usize) {
 }
 
 /// The same hold model on a calendar queue, for comparison at large counts.
-#[divan::bench(args = [16, 1_000, 100_000, 1_000_000])]
+#[divan::bench(args = [16, 1_000, 100_000, 1_000_000], sample_count = 30)]
 fn calendar_queue_hold(bencher: divan::Bencher, n: usize) {
     let mut q: CalendarQueue<u32> = CalendarQueue::new();
     let mut next = gaps();
