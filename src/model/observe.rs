@@ -54,6 +54,7 @@ impl Sim<'_> {
         }
         self.prev_pool_busy = busy;
         self.prev_pool_queue = queue;
+        let [p50_ns, p95_ns, p99_ns] = self.bucket_hist.quantiles_ns([0.5, 0.95, 0.99]);
         let obs = SampleObs {
             start_ns: self.bucket_start,
             width_ns: width,
@@ -61,13 +62,13 @@ impl Sim<'_> {
             completed: self.bucket.completed,
             errors: self.bucket.errors,
             mean_ns: self.bucket_hist.mean_ns(),
-            p50_ns: self.bucket_hist.quantile_ns(0.5),
-            p95_ns: self.bucket_hist.quantile_ns(0.95),
-            p99_ns: self.bucket_hist.quantile_ns(0.99),
+            p50_ns,
+            p95_ns,
+            p99_ns,
             class_latency: self
                 .bucket_class_hist
                 .iter()
-                .map(|h| [h.quantile_ns(0.5), h.quantile_ns(0.95), h.quantile_ns(0.99)])
+                .map(|h| h.quantiles_ns([0.5, 0.95, 0.99]))
                 .collect(),
             utilization: util,
             queue: qlen,

@@ -52,6 +52,18 @@ impl LatencyHistogram {
         }
     }
 
+    /// Several quantiles (ascending) in one pass over the counts; each is
+    /// what [`quantile_ns`](Self::quantile_ns) gives. NaN when empty.
+    pub fn quantiles_ns<const N: usize>(&self, qs: [f64; N]) -> [f64; N] {
+        let mut out = [f64::NAN; N];
+        if self.count() > 0 {
+            for (o, v) in out.iter_mut().zip(self.h.value_at_quantiles(qs)) {
+                *o = v as f64;
+            }
+        }
+        out
+    }
+
     /// Fraction of recorded values at or below `ns`.
     pub fn cdf(&self, ns: u64) -> f64 {
         if self.count() == 0 {
@@ -111,9 +123,22 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// One pass gives what three separate lookups give.
+        #[test]
+        fn quantiles_in_one_pass_match(xs in proptest::collection::vec(1u64..10_000_000_000, 1..300)) {
+            let mut h = LatencyHistogram::new(2);
+            for &x in &xs { h.record(x); }
+            let one = h.quantiles_ns([0.5, 0.95, 0.99]);
+            let each = [h.quantile_ns(0.5), h.quantile_ns(0.95), h.quantile_ns(0.99)];
+            prop_assert_eq!(one.map(f64::to_bits), each.map(f64::to_bits));
+        }
+    }
+
     #[test]
     fn empty_histogram_is_nan() {
         let h = LatencyHistogram::new(3);
         assert!(h.mean_ns().is_nan() && h.quantile_ns(0.5).is_nan());
+        assert!(h.quantiles_ns([0.5, 0.99]).iter().all(|q| q.is_nan()));
     }
 }
