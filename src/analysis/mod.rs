@@ -36,6 +36,91 @@ pub struct PoolLoad {
     pub bounded: bool,
     /// Which accesses reach the pool: "reads", "writes", "reads and writes".
     pub traffic: String,
+    /// CPU the pool's own service needs, core-seconds per second, firewall
+    /// rules and TLS included (what it asks of its host). NaN for closed
+    /// workloads.
+    pub cpu: f64,
+}
+
+/// Mean extra CPU per visit of a tier: firewall rules and TLS (ns).
+pub fn extra_cpu_ns(tier: &crate::scenario::Tier) -> f64 {
+    f64::from(tier.costs.rules) * tier.costs.rule_ns as f64
+        + tier.costs.tls.as_ref().map_or(0.0, |t| t.mean_ns())
+}
+
+/// The offered CPU load of one machine of a host group.
+#[derive(Clone, Debug, Serialize)]
+pub struct MachineLoad {
+    /// Host group index.
+    pub group: usize,
+    /// Machine within the group.
+    pub machine: u32,
+    /// `host server#0` (or `host server` for a group of one).
+    pub label: String,
+    /// Offered CPU utilization: busy cores / cores, agents included.
+    pub utilization: f64,
+    /// Of it, the monitoring agent's (independent of the request rate).
+    pub agents: f64,
+}
+
+/// Offered CPU utilization of every machine: the service (with its extra
+/// CPU) of the instances placed on it, dealt to machines as the model does
+/// (a tier's instances in turn, pool after pool), plus its monitoring agent.
+pub fn machine_loads(s: &Scenario, loads: &[PoolLoad]) -> Vec<MachineLoad> {
+    let mut demand: Vec<Vec<f64>> = s
+        .hosts
+        .iter()
+        .map(|h| {
+            let agent = h
+                .monitoring
+                .as_ref()
+                .map_or(0.0, |m| m.cost.mean() / m.interval_ns as f64);
+            vec![agent; h.instances as usize]
+        })
+        .collect();
+    for (ti, tier) in s.tiers.iter().enumerate() {
+        let mut slot = 0u32;
+        for (pi, pool) in tier.pools.iter().enumerate() {
+            if let (Some(g), Some(load)) = (
+                pool.host,
+                loads.iter().find(|l| l.tier == ti && l.pool == pi),
+            ) {
+                let machines = s.hosts[g].instances.max(1);
+                for i in 0..pool.instances {
+                    let m = ((slot + i) % machines) as usize;
+                    demand[g][m] += load.cpu / f64::from(pool.instances.max(1));
+                }
+            }
+            slot += pool.instances;
+        }
+    }
+    let mut out = Vec::new();
+    for (g, (h, d)) in s.hosts.iter().zip(demand).enumerate() {
+        let cores = f64::from(h.cores.max(1));
+        let agent = h
+            .monitoring
+            .as_ref()
+            .map_or(0.0, |m| m.cost.mean() / m.interval_ns as f64);
+        for (m, cpu) in d.into_iter().enumerate() {
+            out.push(MachineLoad {
+                group: g,
+                machine: m as u32,
+                label: machine_label(&h.name, h.instances, m),
+                utilization: cpu / cores,
+                agents: agent / cores,
+            });
+        }
+    }
+    out
+}
+
+/// `host server#0`, or `host server` when the group has one machine.
+pub fn machine_label(name: &str, machines: u32, m: usize) -> String {
+    if machines > 1 {
+        format!("host {name}#{m}")
+    } else {
+        format!("host {name}")
+    }
 }
 
 /// Solves the traffic equations at the mean arrival rate over the window.
@@ -50,6 +135,7 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
             let mut rate = 0.0;
             let mut work = 0.0;
             let mut own_work = 0.0;
+            let extra = extra_cpu_ns(tier);
             let (mut reads, mut writes) = (false, false);
             for (ci, class) in s.classes.iter().enumerate() {
                 let pools = tier.pools_for(class.access);
@@ -65,7 +151,7 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
                     .filter(|(_, st)| st.tier == ti)
                 {
                     let visits = lambda * class.share * step.calls.mean() * frac;
-                    let mut hold_ns = pool.service[ci].mean();
+                    let mut hold_ns = pool.service[ci].mean() + extra;
                     own_work += visits * hold_ns / 1e9;
                     if tier.hold {
                         hold_ns += downstream_service_ns(s, ci, i);
@@ -95,6 +181,7 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
                 } else {
                     0.0
                 },
+                cpu: own_work,
                 holds: tier.hold,
                 bounded: pool.queue.is_some(),
                 traffic: match (reads, writes) {
@@ -161,14 +248,33 @@ pub struct Verdict {
     pub message: String,
 }
 
-/// The pool whose own service keeps its workers busiest. Held time (a
+/// A resource that can saturate: a pool's workers or a machine's cores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    /// A pool (index in (tier, pool) order).
+    Pool(usize),
+    /// A machine: host group index and machine within it.
+    Host {
+        /// Host group index.
+        group: usize,
+        /// Machine within the group.
+        machine: u32,
+    },
+}
+
+/// The busiest resource, which saturates first as load grows: the pool
+/// whose own service keeps its workers busiest, or a machine whose cores
+/// are busier still (components sharing it compete for them). Held time (a
 /// worker waiting on a later tier) is left out: a tier blocked behind the
 /// database is a symptom, the database is the cause.
 #[derive(Clone, Debug, Serialize)]
 pub struct Bottleneck {
-    /// Pool index.
-    pub pool: usize,
-    /// Label with the traffic it carries, e.g. `db primary (writes)`.
+    /// What it is.
+    pub resource: Resource,
+    /// The pool, when the bottleneck is one (for marking it in charts).
+    pub pool: Option<usize>,
+    /// Label: `db primary (writes)`, `host server#0`.
     pub label: String,
     /// Measured utilization (0..1).
     pub utilization: f64,
@@ -177,7 +283,11 @@ pub struct Bottleneck {
 }
 
 /// Stability verdicts for every pool with instances, and the bottleneck.
-pub fn verdicts(loads: &[PoolLoad], summary: &Summary) -> (Vec<Verdict>, Option<Bottleneck>) {
+pub fn verdicts(
+    s: &Scenario,
+    loads: &[PoolLoad],
+    summary: &Summary,
+) -> (Vec<Verdict>, Option<Bottleneck>) {
     let mut out = Vec::new();
     for (p, (load, ps)) in loads.iter().zip(&summary.pools).enumerate() {
         if load.servers == 0 {
@@ -241,14 +351,14 @@ pub fn verdicts(loads: &[PoolLoad], summary: &Summary) -> (Vec<Verdict>, Option<
         .iter()
         .zip(&summary.pools)
         .enumerate()
-        .filter(|(_, (l, s))| l.servers > 0 && s.service_utilization.mean.is_finite())
+        .filter(|(_, (l, ps))| l.servers > 0 && ps.service_utilization.mean.is_finite())
         .max_by(|a, b| {
             a.1.1
                 .service_utilization
                 .mean
                 .total_cmp(&b.1.1.service_utilization.mean)
         })
-        .map(|(p, (l, s))| {
+        .map(|(p, (l, ps))| {
             let label = if l.label.contains(Role::Primary.as_str())
                 || l.label.contains(Role::Replicas.as_str())
             {
@@ -256,8 +366,8 @@ pub fn verdicts(loads: &[PoolLoad], summary: &Summary) -> (Vec<Verdict>, Option<
             } else {
                 l.label.clone()
             };
-            let u = s.service_utilization.mean;
-            let total = s.utilization.mean;
+            let u = ps.service_utilization.mean;
+            let total = ps.utilization.mean;
             let held = if total - u > 0.01 {
                 format!(
                     " serving ({:.0}% counting workers held on the tiers below)",
@@ -267,11 +377,60 @@ pub fn verdicts(loads: &[PoolLoad], summary: &Summary) -> (Vec<Verdict>, Option<
                 String::new()
             };
             Bottleneck {
-                pool: p,
+                resource: Resource::Pool(p),
+                pool: Some(p),
                 message: format!("bottleneck: {label} at {:.0}% utilization{held}", u * 100.0),
                 label,
                 utilization: u,
             }
         });
+    // The busiest machine, if its cores are busier than that pool's workers.
+    let machine = summary
+        .hosts
+        .iter()
+        .enumerate()
+        .flat_map(|(g, h)| {
+            h.machines
+                .iter()
+                .enumerate()
+                .map(move |(m, e)| (g, m, e.mean))
+        })
+        .filter(|x| x.2.is_finite())
+        .max_by(|a, b| a.2.total_cmp(&b.2));
+    let bottleneck = match (machine, bottleneck) {
+        (Some((g, m, u)), b) if b.as_ref().is_none_or(|b| u > b.utilization) => {
+            let host = &s.hosts[g];
+            let label = machine_label(&host.name, host.instances, m);
+            let runs: Vec<&str> = s
+                .tiers
+                .iter()
+                .filter(|t| t.pools.iter().any(|p| p.host == Some(g)))
+                .map(|t| t.name.as_str())
+                .collect();
+            let busiest = b.map_or(String::new(), |b| {
+                format!(
+                    "; busiest tier: {} at {:.0}%",
+                    b.label,
+                    b.utilization * 100.0
+                )
+            });
+            Some(Bottleneck {
+                resource: Resource::Host {
+                    group: g,
+                    machine: m as u32,
+                },
+                pool: None,
+                message: format!(
+                    "bottleneck: CPU of {label} at {:.0}% ({} cores shared by {}){busiest}",
+                    u * 100.0,
+                    host.cores,
+                    runs.join(", ")
+                ),
+                label,
+                utilization: u,
+            })
+        }
+        (_, b) => b,
+    };
     (out, bottleneck)
 }

@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use super::{PoolLoad, offered_load};
+use super::{PoolLoad, Resource, extra_cpu_ns, machine_loads, offered_load};
 use crate::scenario::Scenario;
 
 /// The analytic figures of one pool.
@@ -32,13 +32,32 @@ pub struct PoolModel {
     pub saturation_rps: f64,
 }
 
+/// The analytic figures of one machine.
+#[derive(Clone, Debug, Serialize)]
+pub struct MachineModel {
+    /// Host group index.
+    pub group: usize,
+    /// Machine within the group.
+    pub machine: u32,
+    /// `host server#0`.
+    pub label: String,
+    /// Offered CPU utilization, monitoring included.
+    pub utilization: f64,
+    /// Arrival rate of user requests at which its cores saturate.
+    pub saturation_rps: f64,
+}
+
 /// The analytic model of a scenario.
 #[derive(Clone, Debug, Serialize)]
 pub struct AnalyticModel {
     /// Per pool with instances, in (tier, pool) order (index into the loads).
     pub pools: Vec<(usize, PoolModel)>,
-    /// The pool that saturates first (utilization law).
+    /// Per machine of every host group.
+    pub machines: Vec<MachineModel>,
+    /// The pool or machine that saturates first (utilization law).
     pub bottleneck: Option<String>,
+    /// Which resource that is.
+    pub bottleneck_resource: Option<Resource>,
     /// The highest user arrival rate the stack can carry (requests/s).
     pub max_throughput_rps: f64,
     /// Mean end-to-end response (ms): visits x per-pool response, summed.
@@ -84,23 +103,54 @@ pub fn analytic_model(s: &Scenario) -> Option<AnalyticModel> {
                 .filter(|st| st.tier == load.tier)
                 .map(|st| st.calls.mean())
                 .sum();
-            let own = tier.pools[load.pool].service[ci].mean() / 1e6;
+            let own = (tier.pools[load.pool].service[ci].mean() + extra_cpu_ns(tier)) / 1e6;
             // Wait is shared by classes; service is the class's own.
             e2e += class.share * visits * frac * (m.wait_ms + own);
         }
         pools.push((i, m));
     }
-    let bottleneck = pools
+    // A machine's CPU grows with the rate except its agent's share.
+    let machines: Vec<MachineModel> = machine_loads(s, &loads)
+        .into_iter()
+        .map(|m| {
+            let per_rps = (m.utilization - m.agents) / lambda;
+            MachineModel {
+                group: m.group,
+                machine: m.machine,
+                saturation_rps: if per_rps > 0.0 {
+                    (1.0 - m.agents).max(0.0) / per_rps
+                } else {
+                    f64::INFINITY
+                },
+                label: m.label,
+                utilization: m.utilization,
+            }
+        })
+        .collect();
+    let first_pool = pools
         .iter()
         .min_by(|a, b| a.1.saturation_rps.total_cmp(&b.1.saturation_rps))
-        .map(|(_, m)| m.label.clone());
-    let max = pools
+        .map(|(p, m)| (Resource::Pool(*p), m.label.clone(), m.saturation_rps));
+    let first_machine = machines
         .iter()
-        .map(|(_, m)| m.saturation_rps)
-        .fold(f64::INFINITY, f64::min);
+        .min_by(|a, b| a.saturation_rps.total_cmp(&b.saturation_rps))
+        .map(|m| {
+            let r = Resource::Host {
+                group: m.group,
+                machine: m.machine,
+            };
+            (r, m.label.clone(), m.saturation_rps)
+        });
+    let first = match (first_pool, first_machine) {
+        (Some(p), Some(m)) => Some(if m.2 < p.2 { m } else { p }),
+        (p, m) => p.or(m),
+    };
+    let max = first.as_ref().map_or(f64::INFINITY, |f| f.2);
     Some(AnalyticModel {
         pools,
-        bottleneck,
+        machines,
+        bottleneck: first.as_ref().map(|f| f.1.clone()),
+        bottleneck_resource: first.map(|f| f.0),
         max_throughput_rps: max,
         end_to_end_ms: e2e,
     })

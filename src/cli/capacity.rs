@@ -45,7 +45,7 @@ pub(crate) fn judge(
     reps: &[RepObs],
 ) -> (Outcome, String) {
     let loads = analysis::offered_load(s);
-    let (verdicts, bottleneck) = analysis::verdicts(&loads, summary);
+    let (verdicts, bottleneck) = analysis::verdicts(s, &loads, summary);
     let mut outcome = Outcome::Pass;
     let mut parts = Vec::new();
     for slo in slos {

@@ -417,7 +417,7 @@ fn run(a: &RunArgs) -> u8 {
     }
     let wall = started.elapsed();
     let summary = stats::summarize(&observations);
-    let (verdicts, bottleneck) = analysis::verdicts(&loads, &summary);
+    let (verdicts, bottleneck) = analysis::verdicts(&scenario, &loads, &summary);
     let mut provenance = provenance(&path, &source);
     provenance.notes = notes;
     if let Some(w) = series_note {

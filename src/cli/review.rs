@@ -53,7 +53,7 @@ pub(crate) fn review(a: &ReviewArgs) -> u8 {
         let reps = run_replications(&Model::build(&s), s.simulation.replications, &|| {});
         let summary = summarize(&reps);
         let loads = analysis::offered_load(&s);
-        let (_, bottleneck) = analysis::verdicts(&loads, &summary);
+        let (_, bottleneck) = analysis::verdicts(&s, &loads, &summary);
         (summary, bottleneck)
     });
     if a.json {
@@ -121,6 +121,32 @@ pub(crate) fn review(a: &ReviewArgs) -> u8 {
                 ps.wait_mean_ms.mean,
                 ps.wait_mean_ms.half_width.unwrap_or(0.0)
             ));
+        }
+        rows.push(row);
+    }
+    // Machines: CPU, monitoring included (no queueing figures: the model
+    // does not queue for cores).
+    for mm in &m.machines {
+        let mut row = vec![
+            format!("{} cpu", mm.label),
+            format!("{:.1}", mm.utilization * 100.0),
+            "-".into(),
+            "-".into(),
+            format!("{:.0}", mm.saturation_rps),
+        ];
+        if let Some((sum, _)) = &simulated {
+            let e = sum
+                .hosts
+                .get(mm.group)
+                .and_then(|h| h.machines.get(mm.machine as usize));
+            row.push(e.map_or("-".into(), |e| {
+                format!(
+                    "{:.1} ± {:.1}",
+                    e.mean * 100.0,
+                    e.half_width.unwrap_or(0.0) * 100.0
+                )
+            }));
+            row.push("-".into());
         }
         rows.push(row);
     }

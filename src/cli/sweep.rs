@@ -273,7 +273,7 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
         let s = &scenarios[index];
         let summary = summarize(&reps);
         let loads = analysis::offered_load(s);
-        let (verdicts, bottleneck) = analysis::verdicts(&loads, &summary);
+        let (verdicts, bottleneck) = analysis::verdicts(s, &loads, &summary);
         let prov = Provenance::new("", "", "");
         let rr = RunReport {
             scenario: s,

@@ -8,9 +8,11 @@ use crate::scenario::{Access, Kind, Role};
 pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
     let mut out = Vec::new();
     let s = r.scenario;
-    if let Some(b) = r.bottleneck {
-        let ps = &r.summary.pools[b.pool];
-        let load = &r.loads[b.pool];
+    if let Some(b) = r.bottleneck
+        && let Some(bp) = b.pool
+    {
+        let ps = &r.summary.pools[bp];
+        let load = &r.loads[bp];
         let tier = &s.tiers[load.tier];
         let who = if tier.pools[load.pool].role == Role::Primary {
             format!("The single {} primary, which takes every write,", tier.name)
@@ -19,7 +21,7 @@ pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
         };
         let next = r
             .pool_rows()
-            .filter(|(p, _)| *p != b.pool)
+            .filter(|(p, _)| *p != bp)
             .map(|(p, _)| r.summary.pools[p].service_utilization.mean)
             .filter(|u| u.is_finite())
             .fold(0.0, f64::max);
@@ -36,7 +38,31 @@ pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
             _ => out.push(sentence(&v.message)),
         }
     }
-    // A machine busier than any tier: co-located components compete for its cores.
+    // A machine busier than any tier: co-located components compete for its
+    // cores, and the busiest such machine is the bottleneck.
+    if let Some(b) = r.bottleneck
+        && let crate::analysis::Resource::Host { group, .. } = b.resource
+    {
+        let host = &s.hosts[group];
+        let next = r
+            .pool_rows()
+            .map(|(p, _)| (p, r.summary.pools[p].service_utilization.mean))
+            .filter(|(_, u)| u.is_finite())
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        let busiest = next.map_or(String::new(), |(p, u)| {
+            format!(
+                " The busiest tier, {}, keeps its workers {:.0}% busy.",
+                r.loads[p].label,
+                u * 100.0
+            )
+        });
+        out.push(format!(
+            "The CPUs of {} ({} cores, shared by every component placed on it) are {:.0}% busy, more than any tier's workers. It is the bottleneck: it saturates first as load grows.{busiest}",
+            b.label.trim_start_matches("host "),
+            host.cores,
+            b.utilization * 100.0
+        ));
+    }
     let top_pool = r
         .pool_rows()
         .map(|(p, _)| r.summary.pools[p].utilization.mean)
@@ -44,7 +70,10 @@ pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
         .fold(0.0, f64::max);
     for (h, hs) in r.summary.hosts.iter().enumerate() {
         let u = hs.utilization.mean;
-        if u.is_finite() && u > top_pool {
+        let is_bottleneck = r.bottleneck.is_some_and(
+            |b| matches!(b.resource, crate::analysis::Resource::Host { group, .. } if group == h),
+        );
+        if u.is_finite() && u > top_pool && !is_bottleneck {
             let host = &s.hosts[h];
             out.push(format!(
                 "The CPUs of host `{}` ({} x {} cores) are {:.0}% busy, more than any tier's workers: the components on it compete for its cores.",

@@ -65,7 +65,7 @@ pub fn topology_svg(r: &RunReport<'_>) -> String {
         .iter()
         .map(|t| t.tls != crate::scenario::Tls::None)
         .collect();
-    let bottleneck = r.bottleneck.map(|b| b.pool);
+    let bottleneck = r.bottleneck.and_then(|b| b.pool);
     let mut global = 0usize;
     for (ti, tier) in s.tiers.iter().enumerate() {
         let x = x0 + (ti as i32 + 1) * (BOX_W + GAP);

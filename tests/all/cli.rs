@@ -54,7 +54,8 @@ fn run_without_a_file_uses_the_reference_scenario() {
         "db replicas",
         "±",
         "p99.9 ms",
-        "bottleneck: db primary (writes)",
+        "bottleneck: CPU of host server#0",
+        "busiest tier: db primary (writes)",
     ] {
         assert!(table.contains(needle), "missing {needle} in\n{table}");
     }
@@ -74,7 +75,7 @@ fn run_without_a_file_uses_the_reference_scenario() {
         json["bottleneck"]["message"]
             .as_str()
             .unwrap()
-            .starts_with("bottleneck: db primary")
+            .starts_with("bottleneck: CPU of host server#0")
     );
     assert_eq!(json["pools"].as_array().unwrap().len(), 7);
     assert!(json["pools"][0]["stats"]["utilization"]["half_width"].is_number());

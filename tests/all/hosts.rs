@@ -157,3 +157,23 @@ service = "const(2ms)"
         sum.overall.latency_p50_ms
     );
 }
+
+/// The analytic CPU of every machine (the service, rules and TLS of the
+/// instances dealt to it, plus its agent) is what the simulation measures:
+/// on the reference design, both servers, judged by the run's intervals.
+#[test]
+fn machine_cpu_from_the_traffic_equations_matches_the_simulation() {
+    let mut s = shipped("scenarios/secured-web-stack.toml");
+    s.simulation.duration_ns = 120_000_000_000;
+    s.simulation.replications = 10;
+    let loads = stacksim::analysis::offered_load(&s);
+    let machines = stacksim::analysis::machine_loads(&s, &loads);
+    assert_eq!(machines.len(), 2);
+    // The machine with the primary works harder.
+    assert!(machines[0].utilization > machines[1].utilization + 0.03);
+    let (_, summary) = run(&s);
+    for m in &machines {
+        let e = &summary.hosts[m.group].machines[m.machine as usize];
+        assert_agrees(&m.label, e, m.utilization, 0.02);
+    }
+}

@@ -61,16 +61,12 @@ fn analytic_bottleneck_matches_the_simulated_one_on_every_shipped_scenario() {
             s.simulation.replications = 3;
             let m = analytic_model(&s).expect("open workload");
             let (_, _, bottleneck) = run_with_verdicts(&s);
-            let simulated = bottleneck.expect("a bottleneck").pool;
-            let analytic = m
-                .pools
-                .iter()
-                .min_by(|a, b| a.1.saturation_rps.total_cmp(&b.1.saturation_rps))
-                .unwrap()
-                .0;
+            // A pool or a machine's cores, on both sides.
+            let simulated = bottleneck.expect("a bottleneck").resource;
+            let analytic = m.bottleneck_resource.expect("an analytic bottleneck");
             assert_eq!(
                 analytic, simulated,
-                "{rel}: analytic {:?} vs simulated pool {simulated}",
+                "{rel}: analytic {:?} vs simulated {simulated:?}",
                 m.bottleneck
             );
             checked += 1;

@@ -41,7 +41,7 @@ impl Assessed {
     /// Assesses a run of `s` for reporting.
     pub fn of(s: &Scenario, summary: &Summary, path: &str) -> Assessed {
         let loads = analysis::offered_load(s);
-        let (verdicts, bottleneck) = analysis::verdicts(&loads, summary);
+        let (verdicts, bottleneck) = analysis::verdicts(s, &loads, summary);
         let provenance = stacksim::report::Provenance::new("test", path, "");
         Assessed {
             loads,
@@ -89,7 +89,7 @@ pub fn run_with_verdicts(
 ) {
     let (_, summary) = run(s);
     let loads = analysis::offered_load(s);
-    let (v, b) = analysis::verdicts(&loads, &summary);
+    let (v, b) = analysis::verdicts(s, &loads, &summary);
     (summary, v, b)
 }
 

@@ -237,20 +237,51 @@ fn write_heavy_flags_the_saturated_primary() {
     }
 }
 
+/// Everything shares two 8-core servers in the reference, and the one
+/// with the primary is busier than any tier's workers: its CPU is the
+/// bottleneck, the primary the busiest tier. Given machines of their own
+/// (the improved design), the primary's workers are what saturates first.
 #[test]
-fn reference_design_is_stable_with_the_primary_as_bottleneck() {
+fn reference_design_is_stable_with_a_shared_server_as_bottleneck() {
     let mut s = shipped("scenarios/secured-web-stack.toml");
     s.simulation.duration_ns = 60_000_000_000;
     s.simulation.replications = 5;
-    let (_, verdicts, bottleneck) = run_with_verdicts(&s);
+    let (summary, verdicts, bottleneck) = run_with_verdicts(&s);
     assert!(
         verdicts.iter().all(|v| v.stability == Stability::Stable),
         "{verdicts:?}"
     );
+    let b = bottleneck.expect("a bottleneck");
+    assert_eq!(b.label, "host server#0");
     assert_eq!(
-        bottleneck.expect("a bottleneck").label,
-        "db primary (writes)"
+        b.resource,
+        stacksim::analysis::Resource::Host {
+            group: 0,
+            machine: 0
+        }
     );
+    assert!(b.pool.is_none());
+    assert!(
+        b.message.contains("busiest tier: db primary (writes)"),
+        "{}",
+        b.message
+    );
+    // Busier than every pool's own service, as measured.
+    let top_pool = summary
+        .pools
+        .iter()
+        .map(|p| p.service_utilization.mean)
+        .filter(|u| u.is_finite())
+        .fold(0.0, f64::max);
+    assert!(b.utilization > top_pool, "{} vs {top_pool}", b.utilization);
+
+    let mut s = shipped("scenarios/secured-web-stack-improved.toml");
+    s.simulation.duration_ns = 60_000_000_000;
+    s.simulation.replications = 5;
+    let (_, _, bottleneck) = run_with_verdicts(&s);
+    let b = bottleneck.expect("a bottleneck");
+    assert_eq!(b.label, "db primary (writes)");
+    assert!(b.pool.is_some());
 }
 
 #[test]

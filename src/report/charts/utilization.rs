@@ -99,7 +99,7 @@ impl Chart for Utilization<'_> {
             .light_line_style(RGBColor(238, 238, 238))
             .draw()
             .map_err(err)?;
-        let bottleneck = r.bottleneck.map(|b| b.pool);
+        let bottleneck = r.bottleneck.and_then(|b| b.pool);
         let label_font = tick_font().pos(Pos::new(HPos::Right, VPos::Center));
         for (row, (p, label)) in rows.iter().enumerate() {
             let y = (span - 1 - row) as f64;
