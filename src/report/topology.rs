@@ -66,6 +66,11 @@ pub fn topology_svg(r: &RunReport<'_>) -> String {
         .map(|t| t.tls != crate::scenario::Tls::None)
         .collect();
     let bottleneck = r.bottleneck.and_then(|b| b.pool);
+    // A machine as the bottleneck: the boxes on its host group say so in red.
+    let hot_host = r.bottleneck.and_then(|b| match b.resource {
+        crate::analysis::Resource::Host { group, .. } => Some(group),
+        crate::analysis::Resource::Pool(_) => None,
+    });
     let mut global = 0usize;
     for (ti, tier) in s.tiers.iter().enumerate() {
         let x = x0 + (ti as i32 + 1) * (BOX_W + GAP);
@@ -136,19 +141,28 @@ pub fn topology_svg(r: &RunReport<'_>) -> String {
                 r##"<rect x="{x}" y="{y}" width="{BOX_W}" height="{box_h}" rx="6" fill="{fill}" stroke="{stroke}" stroke-width="2"/>"##
             );
             let cx = x + BOX_W / 2;
+            let on_hot_host = pool.host.is_some() && pool.host == hot_host;
             let lines = [
                 (
                     format!("<tspan font-weight=\"bold\">{}</tspan>", xml_escape(&title)),
                     20,
                 ),
                 (
-                    xml_escape(&format!(
+                    format!(
                         "{}{}{}",
-                        tier.kind.as_str(),
+                        xml_escape(tier.kind.as_str()),
                         if tier.hold { " · holds" } else { "" },
-                        pool.host
-                            .map_or(String::new(), |h| format!(" · on {}", s.hosts[h].name))
-                    )),
+                        pool.host.map_or(String::new(), |h| {
+                            let on = xml_escape(&format!("· on {}", s.hosts[h].name));
+                            if on_hot_host {
+                                format!(
+                                    " <tspan fill=\"#d62728\" font-weight=\"bold\">{on}</tspan>"
+                                )
+                            } else {
+                                format!(" {on}")
+                            }
+                        })
+                    ),
                     38,
                 ),
                 (
@@ -188,9 +202,17 @@ pub fn topology_svg(r: &RunReport<'_>) -> String {
         }
         global += tier.pools.len();
     }
+    let host_note = match (r.bottleneck, hot_host) {
+        (Some(b), Some(_)) => format!(
+            " · <tspan fill=\"#d62728\" font-weight=\"bold\">bottleneck: the CPU of {} ({:.0}% busy), shared by the boxes marked in red</tspan>",
+            xml_escape(b.label.trim_start_matches("host ")),
+            b.utilization * 100.0
+        ),
+        _ => String::new(),
+    };
     let _ = write!(
         o,
-        r##"<text x="20" y="{}" font-size="12" fill="#555">red box: bottleneck · orange: unstable · percentages: time-average utilization, held workers included</text></svg>"##,
+        r##"<text x="20" y="{}" font-size="12" fill="#555">red box: bottleneck · orange: unstable · percentages: time-average utilization, held workers included{host_note}</text></svg>"##,
         height - 16
     );
     o

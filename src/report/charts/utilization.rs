@@ -1,5 +1,6 @@
 //! Utilization per pool as horizontal bars: the part spent serving, the part
-//! held waiting on later tiers, the bottleneck highlighted, a 100% line.
+//! held waiting on later tiers, then the CPU of every machine, the
+//! bottleneck highlighted, a 100% line.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -9,7 +10,53 @@ use super::{
     Chart, ChartError, LegendItem, axis_font, draw_empty, err, lighten, tick_font, tick_label,
     title_font, with_legend,
 };
+use crate::analysis::{Resource, machine_label};
 use crate::report::RunReport;
+
+/// One bar: label, total %, serving %, half-width %, resource.
+struct Bar {
+    label: String,
+    total: f64,
+    serving: f64,
+    hw: f64,
+    resource: Resource,
+}
+
+/// Pools in route order, then machines (cores busy).
+fn bars(r: &RunReport<'_>) -> Vec<Bar> {
+    let finite = |x: f64| if x.is_finite() { x * 100.0 } else { 0.0 };
+    let mut out: Vec<Bar> = r
+        .pool_rows()
+        .map(|(p, l)| {
+            let ps = &r.summary.pools[p];
+            Bar {
+                label: l.label.clone(),
+                total: finite(ps.utilization.mean),
+                serving: finite(ps.service_utilization.mean),
+                hw: finite(ps.utilization.half_width.unwrap_or(0.0)),
+                resource: Resource::Pool(p),
+            }
+        })
+        .collect();
+    for (g, (h, hs)) in r.scenario.hosts.iter().zip(&r.summary.hosts).enumerate() {
+        for (m, e) in hs.machines.iter().enumerate() {
+            out.push(Bar {
+                label: format!(
+                    "{} cpu",
+                    machine_label(&h.name, h.instances, m).trim_start_matches("host ")
+                ),
+                total: finite(e.mean),
+                serving: finite(e.mean),
+                hw: finite(e.half_width.unwrap_or(0.0)),
+                resource: Resource::Host {
+                    group: g,
+                    machine: m as u32,
+                },
+            });
+        }
+    }
+    out
+}
 
 pub(crate) struct Utilization<'a> {
     pub r: &'a RunReport<'a>,
@@ -24,12 +71,19 @@ impl Chart for Utilization<'_> {
     }
 
     fn title(&self) -> String {
-        "Utilization per tier".into()
+        if self.r.summary.hosts.is_empty() {
+            "Utilization per tier".into()
+        } else {
+            "Utilization per tier and machine".into()
+        }
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let r = self.r;
-        let rows: Vec<(usize, String)> = r.pool_rows().map(|(p, l)| (p, l.label.clone())).collect();
+        let rows = bars(r);
+        let machines = rows
+            .iter()
+            .any(|b| matches!(b.resource, Resource::Host { .. }));
         if rows.is_empty() {
             return draw_empty(root, &self.title(), "no tiers with instances");
         }
@@ -56,29 +110,18 @@ impl Chart for Utilization<'_> {
                 filled: false,
             },
             LegendItem {
-                label: "100%: every worker busy".into(),
+                label: if machines {
+                    "100%: all busy".into()
+                } else {
+                    "100%: every worker busy".into()
+                },
                 color: RGBColor(90, 90, 90),
                 filled: false,
             },
         ];
         let plot = with_legend(&area, &items)?;
         let n = rows.len();
-        let pct = |p: usize| {
-            let ps = &r.summary.pools[p];
-            let total = ps.utilization.mean * 100.0;
-            let serving = ps.service_utilization.mean * 100.0;
-            let hw = ps.utilization.half_width.unwrap_or(0.0) * 100.0;
-            (
-                if total.is_finite() { total } else { 0.0 },
-                if serving.is_finite() { serving } else { 0.0 },
-                hw,
-            )
-        };
-        let x_max = rows
-            .iter()
-            .map(|(p, _)| pct(*p).0 + pct(*p).2)
-            .fold(100.0, f64::max)
-            * 1.15;
+        let x_max = rows.iter().map(|b| b.total + b.hw).fold(100.0, f64::max) * 1.15;
         // Rows from the top in route order: row i spans [span - 1 - i, span - i]
         // on y; at least three rows of room, so a lone bar is not a slab.
         let span = n.max(3);
@@ -92,19 +135,23 @@ impl Chart for Utilization<'_> {
             .configure_mesh()
             .disable_y_mesh()
             .y_labels(0)
-            .x_desc("utilization (% of workers busy, time-average)")
+            .x_desc(if machines {
+                "utilization (% of workers, or of a machine's cores, busy; time-average)"
+            } else {
+                "utilization (% of workers busy, time-average)"
+            })
             .axis_desc_style(axis_font())
             .label_style(tick_font())
             .x_label_formatter(&tick_label)
             .light_line_style(RGBColor(238, 238, 238))
             .draw()
             .map_err(err)?;
-        let bottleneck = r.bottleneck.and_then(|b| b.pool);
+        let bottleneck = r.bottleneck.map(|b| b.resource);
         let label_font = tick_font().pos(Pos::new(HPos::Right, VPos::Center));
-        for (row, (p, label)) in rows.iter().enumerate() {
+        for (row, bar) in rows.iter().enumerate() {
             let y = (span - 1 - row) as f64;
-            let (total, serving, hw) = pct(*p);
-            let c = if Some(*p) == bottleneck {
+            let (total, serving, hw) = (bar.total, bar.serving, bar.hw);
+            let c = if Some(bar.resource) == bottleneck {
                 BOTTLENECK
             } else {
                 SERVING
@@ -138,8 +185,12 @@ impl Chart for Utilization<'_> {
                 )))
                 .map_err(err)?;
             let (px, py) = chart.backend_coord(&(0.0, mid));
-            root.draw(&Text::new(label.clone(), (px - 10, py), label_font.clone()))
-                .map_err(err)?;
+            root.draw(&Text::new(
+                bar.label.clone(),
+                (px - 10, py),
+                label_font.clone(),
+            ))
+            .map_err(err)?;
         }
         chart
             .draw_series(DashedLineSeries::new(
