@@ -128,8 +128,10 @@ fn reference_run_writes_every_chart_and_report() {
             (
                 "utilization",
                 &[
-                    "utilization (% of workers busy, time-average)",
+                    "utilization (% of workers, or of a machine's cores, busy; time-average)",
                     "db primary",
+                    "server#0 cpu",
+                    "server#1 cpu",
                     "bottleneck",
                 ],
             ),
