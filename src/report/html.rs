@@ -104,7 +104,23 @@ pub fn write_report_html(
                 format!("{:.0}", pm.saturation_rps),
             ]);
         }
-        o.push_str("<p>Analytic model: traffic equations, M/M/c per instance (Erlang C, Allen-Cunneen for general service); it leaves out holding, bounded queues, shared host cores and failures.</p>");
+        for mm in &m.machines {
+            let simulated = r
+                .summary
+                .hosts
+                .get(mm.group)
+                .and_then(|h| h.machines.get(mm.machine as usize))
+                .map_or("-".to_string(), |e| super::table::pm(e, 100.0));
+            rows.push(vec![
+                format!("{} cpu", mm.label),
+                format!("{:.1}", mm.utilization * 100.0),
+                simulated,
+                "-".into(),
+                "-".into(),
+                format!("{:.0}", mm.saturation_rps),
+            ]);
+        }
+        o.push_str("<p>Analytic model: traffic equations, M/M/c per instance (Erlang C, Allen-Cunneen for general service), and each machine's CPU; it leaves out holding, bounded queues, the wait for a shared core, and failures.</p>");
         o.push_str(&html_table(&rows));
         let _ = write!(
             o,
