@@ -209,6 +209,21 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
             );
         }
     }
+    // TLS marked but not costed: its CPU is modelled only if the service
+    // time already includes it, which a reader cannot tell.
+    for t in &s.tiers {
+        if t.tls != crate::scenario::Tls::None && t.costs.tls.is_none() {
+            push(
+                "tls-uncosted",
+                Severity::Info,
+                format!(
+                    "`{}` ends TLS but has no `tls_cost`: handshakes and crypto cost CPU only if its `service` time includes them",
+                    t.name
+                ),
+                "add `tls_cost = { per_request = \"20us\", full_handshake = \"1ms\", resumption = 0.6, requests_per_connection = 8 }` (measured on your hardware), or fold the cost into `service`",
+            );
+        }
+    }
     if s.client.timeout_ns.is_none() {
         push(
             "no-client-timeout",

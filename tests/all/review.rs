@@ -114,3 +114,33 @@ fn a_server_crash_takes_everything_on_it_in_the_reference_but_not_the_improved_d
     );
     assert_eq!(sb.write_outage_s.mean, 0.0);
 }
+
+/// A tier that ends TLS without `tls_cost` is flagged (its crypto is
+/// modelled only if its service time includes it); with one, it is not.
+#[test]
+fn tls_without_a_cost_is_flagged() {
+    let src = |extra: &str| {
+        format!(
+            r#"
+[workload]
+rate = 10
+[[tier]]
+name = "lb"
+kind = "load-balancer"
+tls = "terminate"
+service = "exp(1ms)"
+{extra}
+[[tier]]
+name = "web"
+service = "exp(1ms)"
+"#
+        )
+    };
+    let has = |extra: &str| {
+        lint(&parse(&src(extra)))
+            .iter()
+            .any(|l| l.id == "tls-uncosted")
+    };
+    assert!(has(""));
+    assert!(!has(r#"tls_cost = { per_request = "20us" }"#));
+}
