@@ -27,12 +27,33 @@ fn gaps() -> impl FnMut() -> u64 {
     }
 }
 
-/// The engine's event queue (lazy-pop binary heap) in the hold model: pop
-/// the earliest event, schedule it again a random gap later, at a steady
-/// population of `n` pending events.
-#[divan::bench(args = [16, 1_000, 100_000, 1_000_000], sample_count = 30)]
-fn event_queue_hold(bencher: divan::Bencher, n: usize) {
-    let mut q: EventQueue<u32> = EventQueue::with_capacity(n);
+/// What the hold model needs of a queue.
+trait Hold {
+    fn schedule(&mut self, time: u64, event: u32);
+    fn pop(&mut self) -> Option<(u64, u32)>;
+}
+
+impl Hold for EventQueue<u32> {
+    fn schedule(&mut self, time: u64, event: u32) {
+        EventQueue::schedule(self, time, event);
+    }
+    fn pop(&mut self) -> Option<(u64, u32)> {
+        EventQueue::pop(self)
+    }
+}
+
+impl Hold for CalendarQueue<u32> {
+    fn schedule(&mut self, time: u64, event: u32) {
+        CalendarQueue::schedule(self, time, event);
+    }
+    fn pop(&mut self) -> Option<(u64, u32)> {
+        CalendarQueue::pop(self)
+    }
+}
+
+/// The hold model: pop the earliest event, schedule it again a random gap
+/// later, at a steady population of `n` pending events.
+fn hold(bencher: divan::Bencher, n: usize, mut q: impl Hold) {
     let mut next = gaps();
     for i in 0..n {
         q.schedule(next(), i as u32);
@@ -46,21 +67,16 @@ fn event_queue_hold(bencher: divan::Bencher, n: usize) {
     });
 }
 
+/// The engine's event queue (lazy-pop binary heap) in the hold model.
+#[divan::bench(args = [16, 1_000, 100_000, 1_000_000], sample_count = 30)]
+fn event_queue_hold(bencher: divan::Bencher, n: usize) {
+    hold(bencher, n, EventQueue::<u32>::with_capacity(n));
+}
+
 /// The same hold model on a calendar queue, for comparison at large counts.
 #[divan::bench(args = [16, 1_000, 100_000, 1_000_000], sample_count = 30)]
 fn calendar_queue_hold(bencher: divan::Bencher, n: usize) {
-    let mut q: CalendarQueue<u32> = CalendarQueue::new();
-    let mut next = gaps();
-    for i in 0..n {
-        q.schedule(next(), i as u32);
-    }
-    bencher.counter(ItemsCount::new(n)).bench_local(|| {
-        for _ in 0..n {
-            if let Some((t, e)) = q.pop() {
-                q.schedule(t + next(), e);
-            }
-        }
-    });
+    hold(bencher, n, CalendarQueue::<u32>::new());
 }
 
 fn load(rel: &str, seconds: u64) -> Model {
