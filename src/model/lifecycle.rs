@@ -11,10 +11,11 @@ use crate::stats::{AccessRecord, Cause};
 impl Sim<'_> {
     /// Closes the request's open connections and held workers, innermost first.
     pub(super) fn unwind(&mut self, req: u32) {
-        let r = self.slab[req as usize];
-        let steps = &self.m.classes[r.class as usize].steps;
+        let m = self.m;
+        let steps = &m.classes[self.slab[req as usize].class as usize].steps;
         for step in (0..steps.len()).rev() {
-            let s = r.inst[step];
+            // Read in place: releasing a worker never touches this slot.
+            let s = self.slab[req as usize].inst[step];
             if s == NONE {
                 continue;
             }
@@ -28,9 +29,16 @@ impl Sim<'_> {
         }
     }
 
+    /// Whether the access log still takes records (replication 0, below
+    /// the model's limit).
+    #[inline]
+    fn logging(&self) -> bool {
+        self.rep == 0 && self.access_log.len() < self.m.access_log_limit
+    }
+
     /// Logs a user request that passed a `web` tier, as Nginx would.
     fn log_access(&mut self, r: &Request, status: u16) {
-        if self.rep != 0 || self.access_log.len() >= self.m.access_log_limit {
+        if !self.logging() {
             return;
         }
         let Some(step) = self.m.web_step[r.class as usize] else {
@@ -49,24 +57,30 @@ impl Sim<'_> {
     pub(super) fn complete(&mut self, req: u32) {
         self.unwind(req);
         let now = self.q.now();
-        let r = self.slab[req as usize];
-        self.log_access(&r, 200);
-        let latency = now - r.born;
+        if self.logging() {
+            let r = self.slab[req as usize];
+            self.log_access(&r, 200);
+        }
+        let (born, class, user) = {
+            let r = &self.slab[req as usize];
+            (r.born, r.class as usize, r.user)
+        };
+        let latency = now - born;
         self.cons.completed += 1;
-        if self.in_window(r.born) {
-            let c = &mut self.classes[r.class as usize];
+        if self.in_window(born) {
+            let c = &mut self.classes[class];
             c.completed += 1;
             c.latency.record(latency);
         }
         if self.in_window(now) {
-            self.classes[r.class as usize].finished_in_window += 1;
+            self.classes[class].finished_in_window += 1;
         }
         if now < self.window_end {
             self.bucket.completed += 1;
             self.bucket_hist.record(latency);
-            self.bucket_class_hist[r.class as usize].record(latency);
+            self.bucket_class_hist[class].record(latency);
         }
-        self.free_request(req, r.user);
+        self.free_request(req, user);
     }
 
     /// Ends the current attempt with `cause`: detaches it from wherever it
