@@ -61,12 +61,21 @@ pub struct MachineLoad {
     pub utilization: f64,
     /// Of it, the monitoring agent's (independent of the request rate).
     pub agents: f64,
+    /// Services started on it per second (visits to its instances).
+    pub visits_rps: f64,
+    /// Monitoring samples per second.
+    pub agent_rps: f64,
 }
 
 /// Offered CPU utilization of every machine: the service (with its extra
 /// CPU) of the instances placed on it, dealt to machines as the model does
 /// (a tier's instances in turn, pool after pool), plus its monitoring agent.
 pub fn machine_loads(s: &Scenario, loads: &[PoolLoad]) -> Vec<MachineLoad> {
+    let mut visits: Vec<Vec<f64>> = s
+        .hosts
+        .iter()
+        .map(|h| vec![0.0; h.instances as usize])
+        .collect();
     let mut demand: Vec<Vec<f64>> = s
         .hosts
         .iter()
@@ -89,25 +98,30 @@ pub fn machine_loads(s: &Scenario, loads: &[PoolLoad]) -> Vec<MachineLoad> {
                 for i in 0..pool.instances {
                     let m = ((slot + i) % machines) as usize;
                     demand[g][m] += load.cpu / f64::from(pool.instances.max(1));
+                    visits[g][m] += load.arrival_rps / f64::from(pool.instances.max(1));
                 }
             }
             slot += pool.instances;
         }
     }
     let mut out = Vec::new();
-    for (g, (h, d)) in s.hosts.iter().zip(demand).enumerate() {
+    for (g, ((h, d), v)) in s.hosts.iter().zip(demand).zip(visits).enumerate() {
         let cores = f64::from(h.cores.max(1));
-        let agent = h
-            .monitoring
-            .as_ref()
-            .map_or(0.0, |m| m.cost.mean() / m.interval_ns as f64);
-        for (m, cpu) in d.into_iter().enumerate() {
+        let (agent, agent_rps) = h.monitoring.as_ref().map_or((0.0, 0.0), |m| {
+            (
+                m.cost.mean() / m.interval_ns as f64,
+                1e9 / m.interval_ns as f64,
+            )
+        });
+        for (m, (cpu, visits_rps)) in d.into_iter().zip(v).enumerate() {
             out.push(MachineLoad {
                 group: g,
                 machine: m as u32,
                 label: machine_label(&h.name, h.instances, m),
                 utilization: cpu / cores,
                 agents: agent / cores,
+                visits_rps,
+                agent_rps,
             });
         }
     }

@@ -45,6 +45,9 @@ pub struct MachineModel {
     pub utilization: f64,
     /// Arrival rate of user requests at which its cores saturate.
     pub saturation_rps: f64,
+    /// Mean wait for a core per service started on it (ms): its cores as an
+    /// M/M/c, infinite when saturated.
+    pub core_wait_ms: f64,
 }
 
 /// The analytic model of a scenario.
@@ -60,8 +63,14 @@ pub struct AnalyticModel {
     pub bottleneck_resource: Option<Resource>,
     /// The highest user arrival rate the stack can carry (requests/s).
     pub max_throughput_rps: f64,
-    /// Mean end-to-end response (ms): visits x per-pool response, summed.
+    /// Mean end-to-end response (ms): visits x per-pool response, summed,
+    /// without waiting for shared cores (a lower estimate on hosts).
     pub end_to_end_ms: f64,
+    /// The same plus, for every service started on a machine, the wait for
+    /// a core with its cores as an M/M/c (exact for one core and
+    /// exponential services; above what the simulation measures when a
+    /// machine mixes short and long bursts from bounded worker pools).
+    pub end_to_end_with_cores_ms: f64,
 }
 
 /// Erlang C: probability of waiting in an M/M/c with offered load `a`.
@@ -109,12 +118,30 @@ pub fn analytic_model(s: &Scenario) -> Option<AnalyticModel> {
         }
         pools.push((i, m));
     }
-    // A machine's CPU grows with the rate except its agent's share.
+    let mut core_waits = 0.0;
+    // A machine's CPU grows with the rate except its agent's share. Its
+    // cores are an M/M/c for the CPU bursts of everything placed on it; each
+    // service started there first waits for a core.
     let machines: Vec<MachineModel> = machine_loads(s, &loads)
         .into_iter()
         .map(|m| {
             let per_rps = (m.utilization - m.agents) / lambda;
+            let c = s.hosts[m.group].cores.max(1);
+            let busy = m.utilization * f64::from(c);
+            let bursts = m.visits_rps + m.agent_rps;
+            let core_wait_ms = if busy >= f64::from(c) {
+                f64::INFINITY
+            } else if bursts > 0.0 {
+                let mean_burst_ms = busy / bursts * 1e3;
+                erlang_c(u64::from(c), busy) * mean_burst_ms / (f64::from(c) - busy)
+            } else {
+                0.0
+            };
+            if m.visits_rps > 0.0 {
+                core_waits += m.visits_rps / lambda * core_wait_ms;
+            }
             MachineModel {
+                core_wait_ms,
                 group: m.group,
                 machine: m.machine,
                 saturation_rps: if per_rps > 0.0 {
@@ -153,6 +180,7 @@ pub fn analytic_model(s: &Scenario) -> Option<AnalyticModel> {
         bottleneck_resource: first.map(|f| f.0),
         max_throughput_rps: max,
         end_to_end_ms: e2e,
+        end_to_end_with_cores_ms: e2e + core_waits,
     })
 }
 

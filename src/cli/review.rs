@@ -156,7 +156,15 @@ pub(crate) fn review(a: &ReviewArgs) -> u8 {
         m.bottleneck.as_deref().unwrap_or("-"),
         m.max_throughput_rps
     );
-    outln!("end-to-end mean (analytic): {} ms", ms(m.end_to_end_ms));
+    if m.machines.is_empty() {
+        outln!("end-to-end mean (analytic): {} ms", ms(m.end_to_end_ms));
+    } else {
+        outln!(
+            "end-to-end mean (analytic): {} ms without waiting for cores, {} ms with each machine's cores as an M/M/c (the first a lower, the second usually an upper estimate)",
+            ms(m.end_to_end_ms),
+            ms(m.end_to_end_with_cores_ms)
+        );
+    }
     if let Some((sum, b)) = &simulated {
         let e = sum.overall.latency_mean_ms;
         outln!(
@@ -171,7 +179,7 @@ pub(crate) fn review(a: &ReviewArgs) -> u8 {
             );
         }
         outln!(
-            "where they differ, look for holding tiers (workers wait on the tiers below), bounded queues (drops), non-random balancing, shared host cores, failures and closed loops: the model leaves them out"
+            "where they differ, look for holding tiers (workers wait on the tiers below), bounded queues (drops), non-random balancing, failures and closed loops, which the model leaves out, and shared cores, which it brackets"
         );
     }
     EXIT_OK

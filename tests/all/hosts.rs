@@ -177,3 +177,24 @@ fn machine_cpu_from_the_traffic_equations_matches_the_simulation() {
         assert_agrees(&m.label, e, m.utilization, 0.02);
     }
 }
+
+/// The analytic model queues for a machine's cores too: two tiers sharing
+/// one core are one M/M/1 at 60/s with 10 ms services, 25 ms end to end
+/// (10 ms apart), as the simulation measures in
+/// `colocation_slows_a_neighbour_as_a_shared_core_predicts`.
+#[test]
+fn analytic_model_waits_for_a_shared_core() {
+    let model = |src: &str| stacksim::analysis::queueing::analytic_model(&parse(src)).unwrap();
+    let apart = model(&TWO_TIERS.replace("HOST", ""));
+    assert!((apart.end_to_end_with_cores_ms - 10.0).abs() < 1e-6);
+    assert!((apart.end_to_end_ms - 10.0).abs() < 1e-6);
+    let shared = model(&format!(
+        "[[host]]\nname = \"box\"\ncores = 1\n{}",
+        TWO_TIERS.replace("HOST", "host = \"box\"")
+    ));
+    let with = shared.end_to_end_with_cores_ms;
+    assert!((with - 25.0).abs() < 1e-6, "{with}");
+    assert!((shared.end_to_end_ms - 10.0).abs() < 1e-6);
+    assert!((shared.machines[0].core_wait_ms - 15.0).abs() < 1e-6);
+    assert!((shared.machines[0].saturation_rps - 100.0).abs() < 1e-6);
+}
