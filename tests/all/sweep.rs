@@ -83,6 +83,15 @@ fn sweep_writes_every_point_identically_across_thread_counts() {
     ] {
         assert!(b.join(f).exists(), "{f}");
     }
+    // The bottleneck chart names the resource it plots.
+    let svg = std::fs::read_to_string(b.join("sweep-bottleneck.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    assert!(
+        doc.descendants()
+            .filter_map(|n| n.text())
+            .any(|t| t.trim() == "server"),
+        "bottleneck named on the chart"
+    );
     // Common random numbers: the same rate gives the same arrivals at every worker count.
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(a.join("sweep.json")).unwrap()).unwrap();

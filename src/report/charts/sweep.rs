@@ -5,9 +5,11 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
 use super::{
     Chart, ChartError, LegendItem, color, draw_empty, draw_estimate_line, draw_mesh, err,
-    title_font, with_legend,
+    tick_font, title_font, with_legend,
 };
 use crate::report::sweep::{Est, PointResult};
 use crate::stats::Estimate;
@@ -190,7 +192,38 @@ impl Chart for SweepChart<'_> {
                     ))
                     .map_err(err)?;
             }
-            draw_groups(&mut chart, &groups, self.kind, &series)
+            draw_groups(&mut chart, &groups, self.kind, &series)?;
+            if self.kind == SweepKind::Bottleneck {
+                // Name the bottleneck at the first point and wherever it
+                // changes (a tier at low load, a machine's CPU at high, ...).
+                for (i, (_, list)) in groups.iter().enumerate() {
+                    let mut last: Option<&str> = None;
+                    for p in list {
+                        let (Some(x), Some(u), Some(name)) = (
+                            p.offered_rps.mean,
+                            p.bottleneck_utilization,
+                            p.bottleneck.as_deref(),
+                        ) else {
+                            continue;
+                        };
+                        if last != Some(name) {
+                            chart
+                                .draw_series(std::iter::once(Text::new(
+                                    name.to_string(),
+                                    // Above and left of the point: clear of a
+                                    // line that rises to the right.
+                                    (x - x_max * 0.01, u * 100.0 + y_top * 0.02),
+                                    tick_font()
+                                        .color(&color(i))
+                                        .pos(Pos::new(HPos::Right, VPos::Bottom)),
+                                )))
+                                .map_err(err)?;
+                        }
+                        last = Some(name);
+                    }
+                }
+            }
+            Ok(())
         }
     }
 }
