@@ -75,6 +75,13 @@ proptest! {
                 let reps = run_replications(&model, 1, &|| {});
                 let c = reps[0].conservation;
                 prop_assert_eq!(c.arrived, c.completed + c.failed + c.in_flight);
+                // The analysis of whatever ran: lints, the analytic model
+                // (pools and machines), verdicts and the bottleneck.
+                let summary = stacksim::stats::summarize(&reps);
+                let loads = stacksim::analysis::offered_load(&s);
+                let _ = stacksim::analysis::lints::lint(&s);
+                let _ = stacksim::analysis::queueing::analytic_model(&s);
+                let _ = stacksim::analysis::verdicts(&s, &loads, &summary);
             }
             Err(e) => {
                 prop_assert!(!e.diagnostics.is_empty());
