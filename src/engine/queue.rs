@@ -213,6 +213,8 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// The earliest pending key and where it is (the consumed top settled).
+    /// `pop_until` repeats this search inline: sharing one function that
+    /// returns the entry measured 4% slower on bench-web (A/B).
     #[inline]
     fn earliest(&self) -> Option<(u128, From)> {
         // u128::MAX stands for "none": no entry has it (seq never gets there).
