@@ -12,13 +12,6 @@ impl<'m> Sim<'m> {
     /// health checks have not marked down.
     pub(super) fn pick(&mut self, req: u32) -> Pick {
         let step = self.step_def(req);
-        let prev = {
-            let r = &self.slab[req as usize];
-            match r.step.checked_sub(1).map(|k| r.inst[k as usize]) {
-                Some(s) if s != NONE => self.m.stations[s as usize].index_in_pool as usize,
-                _ => 0,
-            }
-        };
         let cands: &[u32] = match candidates(self.m, &self.dbs, step) {
             Ok(c) => c,
             Err(p) => return p,
@@ -61,7 +54,15 @@ impl<'m> Sim<'m> {
                         a
                     }
                 }
-                Balance::Same => prev % n,
+                Balance::Same => {
+                    // The instance index the request used at the step before.
+                    let r = &self.slab[req as usize];
+                    let prev = match r.step.checked_sub(1).map(|k| r.inst[k as usize]) {
+                        Some(s) if s != NONE => self.m.stations[s as usize].index_in_pool as usize,
+                        _ => 0,
+                    };
+                    prev % n
+                }
             }
         };
         // The usual case first: the chosen instance is up (no division).
