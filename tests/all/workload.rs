@@ -161,6 +161,64 @@ service = "exp(5ms)"
     }
 }
 
+/// `balance = "same"`: a request leaving web#i goes to app#i, so the two
+/// tiers' instances see the same arrivals, while the balancer's random pick
+/// spreads them unevenly (a random pick at web would differ by tens).
+#[test]
+fn same_balance_keeps_a_request_on_its_instance_index() {
+    let s = parse(
+        r#"
+[simulation]
+duration = "30s"
+warmup = "0s"
+replications = 2
+[workload]
+rate = 200
+[[tier]]
+name = "lb"
+kind = "load-balancer"
+balance = "random"
+service = "exp(100us)"
+[[tier]]
+name = "web"
+instances = 3
+workers = 4
+balance = "same"
+service = "exp(2ms)"
+[[tier]]
+name = "app"
+instances = 3
+workers = 4
+service = "exp(2ms)"
+"#,
+    );
+    let (reps, _) = run(&s);
+    for r in &reps {
+        let per = |pool: usize| -> Vec<u64> {
+            r.instances
+                .iter()
+                .filter(|i| i.pool == pool)
+                .map(|i| i.arrivals)
+                .collect()
+        };
+        // Equal but for the few requests between web and app when the
+        // window closes (200/s x ~2 ms of web service).
+        for (w, a) in per(1).iter().zip(per(2)) {
+            assert!(
+                w.abs_diff(a) <= 3,
+                "web {:?} against app {:?}",
+                per(1),
+                per(2)
+            );
+        }
+        let web = per(1);
+        assert!(
+            web.iter().max() != web.iter().min(),
+            "random is uneven: {web:?}"
+        );
+    }
+}
+
 #[test]
 fn holding_workers_are_busy_for_the_downstream_response() {
     // app holds its worker while the database answers: the app's worker time
