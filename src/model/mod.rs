@@ -139,6 +139,9 @@ pub struct Model {
     pub(crate) client: Client,
     pub(crate) hosts: Vec<HostDef>,
     pub(crate) arrivals: Arrivals,
+    /// Mean gap between candidate open arrivals at the peak rate (ns), and
+    /// that rate: thinning draws at the peak and keeps rate(t)/peak.
+    pub(crate) peak: Option<(f64, f64)>,
     pub(crate) think: Option<Sampler>,
     pub(crate) sim: Simulation,
     pub(crate) rr_slots: usize,
@@ -340,6 +343,11 @@ impl Model {
             client: s.client,
             hosts,
             arrivals: s.arrivals.clone(),
+            peak: s
+                .arrivals
+                .peak_rate()
+                .filter(|&r| r > 0.0)
+                .map(|r| (1e9 / r, r)),
             think,
             sim: s.simulation.clone(),
             rr_slots: s.tiers.len() + 1,

@@ -219,11 +219,7 @@ impl<'m> Sim<'m> {
 
     /// The next arrival after `t` of the open process (thinning for schedules).
     fn next_arrival_after(&mut self, t: u64) -> Option<u64> {
-        let peak = self.m.arrivals.peak_rate()?;
-        if peak <= 0.0 {
-            return None;
-        }
-        let mean_gap_ns = 1e9 / peak;
+        let (mean_gap_ns, peak) = self.m.peak?;
         let mut now = t;
         loop {
             let e: f64 = Exp1.sample(&mut self.rng_arrivals);
