@@ -32,12 +32,6 @@ pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
             ps.wait_mean_ms.mean,
         ));
     }
-    for v in r.verdicts {
-        match v.stability {
-            Stability::Stable => {}
-            _ => out.push(sentence(&v.message)),
-        }
-    }
     // A machine busier than any tier: co-located components compete for its
     // cores, and the busiest such machine is the bottleneck.
     if let Some(b) = r.bottleneck
@@ -62,6 +56,12 @@ pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
             host.cores,
             b.utilization * 100.0
         ));
+    }
+    for v in r.verdicts {
+        match v.stability {
+            Stability::Stable => {}
+            _ => out.push(sentence(&v.message)),
+        }
     }
     let top_pool = r
         .pool_rows()
