@@ -286,14 +286,22 @@ pub enum Resource {
 pub struct Bottleneck {
     /// What it is.
     pub resource: Resource,
-    /// The pool, when the bottleneck is one (for marking it in charts).
-    pub pool: Option<usize>,
     /// Label: `db primary (writes)`, `host server#0`.
     pub label: String,
     /// Measured utilization (0..1).
     pub utilization: f64,
     /// One line: `bottleneck: db primary (writes) at 97% utilization`.
     pub message: String,
+}
+
+impl Bottleneck {
+    /// The pool, when the bottleneck is one (for marking it in charts).
+    pub fn pool(&self) -> Option<usize> {
+        match self.resource {
+            Resource::Pool(p) => Some(p),
+            Resource::Host { .. } => None,
+        }
+    }
 }
 
 /// Stability verdicts for every pool with instances, and the bottleneck.
@@ -392,7 +400,6 @@ pub fn verdicts(
             };
             Bottleneck {
                 resource: Resource::Pool(p),
-                pool: Some(p),
                 message: format!("bottleneck: {label} at {:.0}% utilization{held}", u * 100.0),
                 label,
                 utilization: u,
@@ -433,7 +440,6 @@ pub fn verdicts(
                     group: g,
                     machine: m as u32,
                 },
-                pool: None,
                 message: format!(
                     "bottleneck: CPU of {label} at {:.0}% ({} cores shared by {}){busiest}",
                     u * 100.0,

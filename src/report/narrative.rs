@@ -9,7 +9,7 @@ pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
     let mut out = Vec::new();
     let s = r.scenario;
     if let Some(b) = r.bottleneck
-        && let Some(bp) = b.pool
+        && let Some(bp) = b.pool()
     {
         let ps = &r.summary.pools[bp];
         let load = &r.loads[bp];

@@ -65,7 +65,7 @@ pub fn topology_svg(r: &RunReport<'_>) -> String {
         .iter()
         .map(|t| t.tls != crate::scenario::Tls::None)
         .collect();
-    let bottleneck = r.bottleneck.and_then(|b| b.pool);
+    let bottleneck = r.bottleneck.and_then(|b| b.pool());
     // A machine as the bottleneck: the boxes on its host group say so in red.
     let hot_host = r.bottleneck.and_then(|b| match b.resource {
         crate::analysis::Resource::Host { group, .. } => Some(group),

@@ -318,7 +318,7 @@ fn reference_design_is_stable_with_a_shared_server_as_bottleneck() {
             machine: 0
         }
     );
-    assert!(b.pool.is_none());
+    assert!(b.pool().is_none());
     assert!(
         b.message.contains("busiest tier: db primary (writes)"),
         "{}",
@@ -339,7 +339,7 @@ fn reference_design_is_stable_with_a_shared_server_as_bottleneck() {
     let (_, _, bottleneck) = run_with_verdicts(&s);
     let b = bottleneck.expect("a bottleneck");
     assert_eq!(b.label, "db primary (writes)");
-    assert!(b.pool.is_some());
+    assert!(b.pool().is_some());
 }
 
 #[test]
