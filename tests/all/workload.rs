@@ -126,6 +126,15 @@ primary = { workers = 8, service = "exp(1ms)" }
     assert_agrees("db visits", &sum.pools[1].arrival_rps, 300.0, 0.01);
 }
 
+/// Visits to each instance of `pool` in one replication's window.
+fn arrivals_per_instance(r: &stacksim::stats::RepObs, pool: usize) -> Vec<u64> {
+    r.instances
+        .iter()
+        .filter(|i| i.pool == pool)
+        .map(|i| i.arrivals)
+        .collect()
+}
+
 #[test]
 fn round_robin_alternates_exactly() {
     let s = parse(
@@ -150,12 +159,7 @@ service = "exp(5ms)"
     );
     let (reps, _) = run(&s);
     for r in &reps {
-        let a: Vec<u64> = r
-            .instances
-            .iter()
-            .filter(|i| i.pool == 1)
-            .map(|i| i.arrivals)
-            .collect();
+        let a = arrivals_per_instance(r, 1);
         let (lo, hi) = (a.iter().min().unwrap(), a.iter().max().unwrap());
         assert!(hi - lo <= 1, "round robin counts {a:?}");
     }
@@ -194,13 +198,7 @@ service = "exp(2ms)"
     );
     let (reps, _) = run(&s);
     for r in &reps {
-        let per = |pool: usize| -> Vec<u64> {
-            r.instances
-                .iter()
-                .filter(|i| i.pool == pool)
-                .map(|i| i.arrivals)
-                .collect()
-        };
+        let per = |pool: usize| arrivals_per_instance(r, pool);
         // Equal but for the few requests between web and app when the
         // window closes (200/s x ~2 ms of web service).
         for (w, a) in per(1).iter().zip(per(2)) {
