@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::support::assert_ok;
+
 fn stacksim(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stacksim"))
         .args(args)
@@ -390,4 +392,55 @@ fn precision_adds_replications_until_the_target_or_says_it_did_not_converge() {
             .contains("precision: NOT converged: after 4 replications")
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `stacksim perf` (the command docs/performance.md quotes) reports speed,
+/// events, the parallel run of the same replications and peak memory; the
+/// figures themselves are not asserted (shared machines), their consistency
+/// is: the parallel run simulates the very same requests.
+#[test]
+fn perf_reports_speed_events_scaling_and_memory() {
+    let out = stacksim(
+        &[
+            "perf",
+            "scenarios/bench-web.toml",
+            "--replications",
+            "2",
+            "--duration",
+            "5s",
+            "--parallel",
+        ],
+        &root(),
+    );
+    assert_ok(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let number_before = |tail: &str| -> u64 {
+        let line = text
+            .lines()
+            .find(|l| l.contains(tail))
+            .unwrap_or_else(|| panic!("no `{tail}` in\n{text}"));
+        line.split(tail)
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let one = number_before(" requests,");
+    let parallel = number_before(" requests in");
+    assert!(one > 7_000, "2 x 15 s at 800/s: {one}");
+    assert_eq!(
+        one, parallel,
+        "the parallel run simulates the same requests"
+    );
+    for needle in [
+        "million simulated requests/s",
+        "million events/s",
+        "speed-up",
+        "peak resident memory",
+    ] {
+        assert!(text.contains(needle), "{needle} missing in\n{text}");
+    }
 }
