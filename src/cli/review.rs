@@ -124,14 +124,13 @@ pub(crate) fn review(a: &ReviewArgs) -> u8 {
         }
         rows.push(row);
     }
-    // Machines: CPU, monitoring included (no queueing figures: the model
-    // does not queue for cores).
+    // Machines: CPU, monitoring included, and the M/M/c wait for a core.
     for mm in &m.machines {
         let mut row = vec![
             format!("{} cpu", mm.label),
             format!("{:.1}", mm.utilization * 100.0),
             "-".into(),
-            "-".into(),
+            ms(mm.core_wait_ms),
             format!("{:.0}", mm.saturation_rps),
         ];
         if let Some((sum, _)) = &simulated {
@@ -146,6 +145,7 @@ pub(crate) fn review(a: &ReviewArgs) -> u8 {
                     e.half_width.unwrap_or(0.0) * 100.0
                 )
             }));
+            // Simulated core waits are per host group, in the host table.
             row.push("-".into());
         }
         rows.push(row);

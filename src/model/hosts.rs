@@ -26,13 +26,26 @@ impl Sim<'_> {
         if self.hosts[h as usize].busy < self.m.hosts[h as usize].cores {
             self.touch_host(h);
             self.hosts[h as usize].busy += 1;
-            self.stations[s as usize].cores_held += 1;
-            self.begin(s, w);
+            self.grant_core(h, s, w, self.q.now());
         } else {
-            self.hosts[h as usize]
-                .queue
-                .push_back(HostTask::Service { station: s, w });
+            let since = self.q.now();
+            self.hosts[h as usize].queue.push_back(HostTask::Service {
+                station: s,
+                w,
+                since,
+            });
         }
+    }
+
+    /// A service gets its core (it asked at `since`) and starts.
+    fn grant_core(&mut self, h: u32, s: u32, w: Waiting, since: u64) {
+        if self.observing {
+            let host = &mut self.hosts[h as usize];
+            host.core_grants += 1;
+            host.core_wait_ns += u128::from(self.q.now() - since);
+        }
+        self.stations[s as usize].cores_held += 1;
+        self.begin(s, w);
     }
 
     /// A service on `s` gives its core back.
@@ -53,10 +66,7 @@ impl Sim<'_> {
             self.touch_host(h);
             self.hosts[h as usize].busy += 1;
             match task {
-                HostTask::Service { station, w } => {
-                    self.stations[station as usize].cores_held += 1;
-                    self.begin(station, w);
-                }
+                HostTask::Service { station, w, since } => self.grant_core(h, station, w, since),
                 HostTask::Agent => {
                     self.hosts[h as usize].agents += 1;
                     let cost = match &self.m.hosts[h as usize].monitoring {

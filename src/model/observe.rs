@@ -218,6 +218,8 @@ impl Sim<'_> {
             g.busy_ns += state.window.0 as f64;
             g.agent_ns += state.window.1 as f64;
             g.machine_busy_ns.push(state.window.0 as f64);
+            g.core_grants += state.core_grants;
+            g.core_wait_ns += state.core_wait_ns as f64;
         }
         // The overall record is the sum of the classes' (kept out of the
         // hot path: one histogram record less per request).

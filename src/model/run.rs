@@ -55,6 +55,8 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
                 agent_area: 0,
                 agents: 0,
                 window: (0, 0),
+                core_grants: 0,
+                core_wait_ns: 0,
             })
             .collect(),
         rng_tls: s("tls"),

@@ -313,8 +313,13 @@ pub(super) enum Pick {
 /// Work waiting for a core of a host.
 #[derive(Clone, Copy)]
 pub(super) enum HostTask {
-    /// A service whose request already holds a worker at `station`.
-    Service { station: u32, w: Waiting },
+    /// A service whose request already holds a worker at `station`,
+    /// waiting for a core since `since`.
+    Service {
+        station: u32,
+        w: Waiting,
+        since: u64,
+    },
     /// A monitoring agent's sample.
     Agent,
 }
@@ -331,6 +336,9 @@ pub(super) struct HostState {
     pub agents: u32,
     /// `(busy_area, agent_area)` at the window start, then the window's share.
     pub window: (u128, u128),
+    /// Services given a core while observing, and their total wait for it (ns).
+    pub core_grants: u64,
+    pub core_wait_ns: u128,
 }
 
 pub(super) struct Sim<'m> {

@@ -98,6 +98,7 @@ pub(crate) fn host_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
             "machines",
             "cores each",
             "cpu util %",
+            "core wait ms",
             "monitoring %",
             "runs",
         ]
@@ -123,6 +124,7 @@ pub(crate) fn host_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
             def.instances.to_string(),
             def.cores.to_string(),
             pm(&hs.utilization, 100.0),
+            pm(&hs.core_wait_ms, 1.0),
             pm(&hs.monitoring, 100.0),
             runs.join(", "),
         ]);
@@ -140,6 +142,7 @@ pub(crate) fn host_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
                     String::new(),
                     String::new(),
                     pm(e, 100.0),
+                    String::new(),
                     String::new(),
                     String::new(),
                 ]);

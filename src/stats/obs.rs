@@ -265,6 +265,10 @@ pub struct HostObs {
     pub agent_ns: f64,
     /// Per machine of the group: integral of busy cores (core-ns).
     pub machine_busy_ns: Vec<f64>,
+    /// Services given a core in the window.
+    pub core_grants: u64,
+    /// Their total wait for it (ns).
+    pub core_wait_ns: f64,
 }
 
 /// A user request as a web server's access log would show it.

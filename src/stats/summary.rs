@@ -52,6 +52,8 @@ pub struct HostSummary {
     pub monitoring: Estimate,
     /// Per machine: busy cores / cores (0..1).
     pub machines: Vec<Estimate>,
+    /// Mean wait of a service for a core of the group (ms).
+    pub core_wait_ms: Estimate,
 }
 
 /// Estimates for one instance.
@@ -342,6 +344,9 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
                     })
                 })
                 .collect(),
+            core_wait_ms: est(reps, |r| {
+                ratio(r.hosts[h].core_wait_ns / 1e6, r.hosts[h].core_grants as f64)
+            }),
         })
         .collect();
     Summary {

@@ -42,6 +42,8 @@ fn colocation_slows_a_neighbour_as_a_shared_core_predicts() {
     assert_agrees("co-located a", &b.classes[0].latency_mean_ms, 25.0, 0.02);
     assert_agrees("co-located b", &b.classes[1].latency_mean_ms, 25.0, 0.02);
     assert_agrees("core utilization", &b.hosts[0].utilization, 0.6, 0.01);
+    // The wait for the core is the M/M/1's: rho / (mu - lambda) = 15 ms.
+    assert_agrees("core wait", &b.hosts[0].core_wait_ms, 15.0, 0.03);
 }
 
 #[test]
