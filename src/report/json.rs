@@ -90,6 +90,7 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
         "hosts": r.scenario.hosts.iter().zip(&r.summary.hosts).map(|(h, s)| json!({
             "name": h.name, "machines": h.instances, "cores_each": h.cores,
             "utilization": s.utilization, "monitoring_share": s.monitoring, "per_machine_utilization": s.machines,
+            "core_wait_ms": s.core_wait_ms,
         })).collect::<Vec<_>>(),
         "conservation": r.summary.conservation,
         "failure_causes": crate::stats::Cause::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
