@@ -6,8 +6,8 @@ use plotters::prelude::*;
 
 use super::throughput::over_time;
 use super::{
-    Chart, ChartError, LegendItem, PALETTE, axis_font, band_legend, draw_bands, draw_empty,
-    draw_estimate_line, draw_mesh, err, fault_bands, shade_warmup, title_font, with_legend, y_max,
+    Chart, ChartError, LegendItem, PALETTE, axis_font, band_legend, draw_empty, draw_estimate_line,
+    err, fault_bands, time_backdrop, title_font, with_legend, y_max,
 };
 use crate::report::RunReport;
 use crate::stats::Estimate;
@@ -94,13 +94,8 @@ impl Chart for LatencyOverTime<'_> {
                 .y_label_area_size(80)
                 .build_cartesian_2d(0f64..end, 0f64..top)
                 .map_err(err)?;
-            draw_mesh(&mut chart, "simulated time (s)", "latency (ms)")?;
-            shade_warmup(
-                &mut chart,
-                r.scenario.simulation.warmup_ns as f64 / 1e9,
-                top,
-            )?;
-            draw_bands(&mut chart, &bands, top)?;
+            let warmup_s = r.scenario.simulation.warmup_ns as f64 / 1e9;
+            time_backdrop(&mut chart, "latency (ms)", warmup_s, &bands, top)?;
             for (points, c) in lines.iter().zip(COLORS) {
                 draw_estimate_line(&mut chart, points, c, 2)?;
             }

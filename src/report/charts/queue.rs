@@ -5,8 +5,8 @@ use plotters::prelude::*;
 
 use super::throughput::over_time;
 use super::{
-    Chart, ChartError, LegendItem, band_legend, color, draw_bands, draw_empty, draw_estimate_line,
-    draw_mesh, err, fault_bands, shade_warmup, title_font, with_legend, y_max,
+    Chart, ChartError, LegendItem, band_legend, color, draw_empty, draw_estimate_line, err,
+    fault_bands, time_backdrop, title_font, with_legend, y_max,
 };
 use crate::report::RunReport;
 
@@ -55,17 +55,14 @@ impl Chart for QueueLength<'_> {
             .y_label_area_size(80)
             .build_cartesian_2d(0f64..end, 0f64..top)
             .map_err(err)?;
-        draw_mesh(
+        let warmup_s = r.scenario.simulation.warmup_ns as f64 / 1e9;
+        time_backdrop(
             &mut chart,
-            "simulated time (s)",
             "requests waiting (time-average)",
-        )?;
-        shade_warmup(
-            &mut chart,
-            r.scenario.simulation.warmup_ns as f64 / 1e9,
+            warmup_s,
+            &bands,
             top,
         )?;
-        draw_bands(&mut chart, &bands, top)?;
         for (i, points) in lines.iter().enumerate() {
             draw_estimate_line(&mut chart, points, color(i), 2)?;
         }

@@ -340,6 +340,24 @@ pub(crate) fn band_legend(bands: &[Band]) -> Vec<LegendItem> {
         .collect()
 }
 
+/// The backdrop of a chart over simulated time: axes and grid, the warm-up
+/// shaded and labelled, the fault bands.
+pub(crate) fn time_backdrop<DB: DrawingBackend, X, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    y_desc: &str,
+    warmup_s: f64,
+    bands: &[Band],
+    y_top: f64,
+) -> Result<(), ChartError>
+where
+    X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    draw_mesh(chart, "simulated time (s)", y_desc)?;
+    shade_warmup(chart, warmup_s, y_top)?;
+    draw_bands(chart, bands, y_top)
+}
+
 /// Shades the fault bands across the full height.
 pub(crate) fn draw_bands<DB: DrawingBackend, X, Y>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,

@@ -6,8 +6,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    Chart, ChartError, LegendItem, PALETTE, band_legend, draw_bands, draw_empty,
-    draw_estimate_line, draw_mesh, err, fault_bands, shade_warmup, title_font, with_legend, y_max,
+    Chart, ChartError, LegendItem, PALETTE, band_legend, draw_empty, draw_estimate_line, err,
+    fault_bands, time_backdrop, title_font, with_legend, y_max,
 };
 use crate::report::RunReport;
 use crate::stats::{Cause, Estimate, SeriesPoint};
@@ -110,13 +110,8 @@ impl Chart for Throughput<'_> {
             .y_label_area_size(80)
             .build_cartesian_2d(0f64..end, 0f64..top)
             .map_err(err)?;
-        draw_mesh(&mut chart, "simulated time (s)", "requests/s")?;
-        shade_warmup(
-            &mut chart,
-            r.scenario.simulation.warmup_ns as f64 / 1e9,
-            top,
-        )?;
-        draw_bands(&mut chart, &bands, top)?;
+        let warmup_s = r.scenario.simulation.warmup_ns as f64 / 1e9;
+        time_backdrop(&mut chart, "requests/s", warmup_s, &bands, top)?;
         // Failed attempts: areas stacked by cause.
         let dt = r.scenario.simulation.sample_every_ns as f64 / 1e9;
         let mut base: Vec<f64> = vec![0.0; r.summary.series.len()];
