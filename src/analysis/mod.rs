@@ -71,21 +71,11 @@ pub struct MachineLoad {
 /// CPU) of the instances placed on it, dealt to machines as the model does
 /// (a tier's instances in turn, pool after pool), plus its monitoring agent.
 pub fn machine_loads(s: &Scenario, loads: &[PoolLoad]) -> Vec<MachineLoad> {
-    let mut visits: Vec<Vec<f64>> = s
+    // Per machine: (CPU of its instances' services, their visits per second).
+    let mut work: Vec<Vec<(f64, f64)>> = s
         .hosts
         .iter()
-        .map(|h| vec![0.0; h.instances as usize])
-        .collect();
-    let mut demand: Vec<Vec<f64>> = s
-        .hosts
-        .iter()
-        .map(|h| {
-            let agent = h
-                .monitoring
-                .as_ref()
-                .map_or(0.0, |m| m.cost.mean() / m.interval_ns as f64);
-            vec![agent; h.instances as usize]
-        })
+        .map(|h| vec![(0.0, 0.0); h.instances as usize])
         .collect();
     for (ti, tier) in s.tiers.iter().enumerate() {
         let mut slot = 0u32;
@@ -95,30 +85,32 @@ pub fn machine_loads(s: &Scenario, loads: &[PoolLoad]) -> Vec<MachineLoad> {
                 loads.iter().find(|l| l.tier == ti && l.pool == pi),
             ) {
                 let machines = s.hosts[g].instances.max(1);
+                let each = f64::from(pool.instances.max(1));
                 for i in 0..pool.instances {
-                    let m = ((slot + i) % machines) as usize;
-                    demand[g][m] += load.cpu / f64::from(pool.instances.max(1));
-                    visits[g][m] += load.arrival_rps / f64::from(pool.instances.max(1));
+                    let w = &mut work[g][((slot + i) % machines) as usize];
+                    w.0 += load.cpu / each;
+                    w.1 += load.arrival_rps / each;
                 }
             }
             slot += pool.instances;
         }
     }
     let mut out = Vec::new();
-    for (g, ((h, d), v)) in s.hosts.iter().zip(demand).zip(visits).enumerate() {
+    for (g, (h, per)) in s.hosts.iter().zip(work).enumerate() {
         let cores = f64::from(h.cores.max(1));
+        // The agent: its CPU (core-s per s) and samples per second.
         let (agent, agent_rps) = h.monitoring.as_ref().map_or((0.0, 0.0), |m| {
             (
                 m.cost.mean() / m.interval_ns as f64,
                 1e9 / m.interval_ns as f64,
             )
         });
-        for (m, (cpu, visits_rps)) in d.into_iter().zip(v).enumerate() {
+        for (m, (cpu, visits_rps)) in per.into_iter().enumerate() {
             out.push(MachineLoad {
                 group: g,
                 machine: m as u32,
                 label: machine_label(&h.name, h.instances, m),
-                utilization: cpu / cores,
+                utilization: (cpu + agent) / cores,
                 agents: agent / cores,
                 visits_rps,
                 agent_rps,
