@@ -83,7 +83,7 @@ fn load(rel: &str, seconds: u64) -> Model {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
     let (mut s, _) = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
     s.simulation.duration_ns = seconds * 1_000_000_000;
-    s.simulation.warmup_ns = 1_000_000_000;
+    s.simulation.warmup = stacksim::scenario::Warmup::Fixed(1_000_000_000);
     s.simulation.drain_ns = s.simulation.duration_ns;
     Model::build(&s)
 }

@@ -133,7 +133,7 @@ pub fn machine_label(name: &str, machines: u32, m: usize) -> String {
 pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
     let lambda = s
         .arrivals
-        .mean_rate(s.simulation.warmup_ns, s.simulation.window_end_ns())
+        .mean_rate(s.simulation.warmup_ns(), s.simulation.window_end_ns())
         .unwrap_or(f64::NAN);
     let mut out = Vec::new();
     for (ti, tier) in s.tiers.iter().enumerate() {

@@ -91,7 +91,7 @@ pub fn erlang_c(c: u64, a: f64) -> f64 {
 pub fn analytic_model(s: &Scenario) -> Option<AnalyticModel> {
     let lambda = s
         .arrivals
-        .mean_rate(s.simulation.warmup_ns, s.simulation.window_end_ns())?;
+        .mean_rate(s.simulation.warmup_ns(), s.simulation.window_end_ns())?;
     let loads = offered_load(s);
     let mut pools = Vec::new();
     let mut e2e = 0.0;

@@ -4,12 +4,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{EXIT_INVALID, EXIT_OK, SimFlags, apply_sim_flags, load};
-use stacksim::analysis::slo::{Slo, SloVerdict};
-use stacksim::analysis::{self, Stability};
-use stacksim::scenario::{Arrivals, Scenario};
-use stacksim::stats::{Estimate, RepObs, Summary};
-use stacksim::sweep::{CapacityOptions, Outcome, Probe, find_capacity};
+use super::{EXIT_INVALID, EXIT_OK, SimFlags, invalid, plan_init};
+use stacksim::analysis::slo::Slo;
+use stacksim::plan::capacity::{CapacityError, CapacityOptions, Probe, find_capacity};
+use stacksim::scenario::Arrivals;
 
 #[derive(Args, Debug)]
 pub(crate) struct CapacityArgs {
@@ -37,60 +35,6 @@ pub(crate) struct CapacityArgs {
     quiet: bool,
 }
 
-/// Judges one probe: every SLO with its interval, and stability.
-pub(crate) fn judge(
-    slos: &[Slo],
-    s: &Scenario,
-    summary: &Summary,
-    reps: &[RepObs],
-) -> (Outcome, String) {
-    let loads = analysis::offered_load(s);
-    let (verdicts, bottleneck) = analysis::verdicts(s, &loads, summary);
-    let mut outcome = Outcome::Pass;
-    let mut parts = Vec::new();
-    for slo in slos {
-        let pct = |q: f64| {
-            Some(Estimate::from_values(
-                reps.iter().map(|r| r.overall.latency.quantile_ns(q) / 1e6),
-            ))
-        };
-        let Some(e) = slo.estimate(&summary.overall, pct) else {
-            continue;
-        };
-        let v = slo.judge(&e);
-        let scale = if slo.text.contains('%') { 100.0 } else { 1.0 };
-        parts.push(format!(
-            "{}: {:.3}{} ± {:.3}",
-            slo.text,
-            e.mean * scale,
-            if scale > 1.0 { "%" } else { " ms" },
-            e.half_width.unwrap_or(0.0) * scale
-        ));
-        outcome = match (outcome, v) {
-            (_, SloVerdict::Broken) | (Outcome::Fail, _) => Outcome::Fail,
-            (_, SloVerdict::Uncertain) | (Outcome::Uncertain, _) => Outcome::Uncertain,
-            _ => Outcome::Pass,
-        };
-    }
-    let unstable: Vec<&str> = verdicts
-        .iter()
-        .filter(|v| matches!(v.stability, Stability::Unstable { .. }))
-        .map(|v| v.label.as_str())
-        .collect();
-    if !unstable.is_empty() {
-        outcome = Outcome::Fail;
-        parts.push(format!("unstable: {}", unstable.join(", ")));
-    }
-    if let Some(b) = bottleneck {
-        parts.push(format!(
-            "bottleneck {} at {:.0}%",
-            b.label,
-            b.utilization * 100.0
-        ));
-    }
-    (outcome, parts.join("; "))
-}
-
 pub(crate) fn capacity(a: &CapacityArgs) -> u8 {
     let slos = match a
         .slo
@@ -104,14 +48,11 @@ pub(crate) fn capacity(a: &CapacityArgs) -> u8 {
             return EXIT_INVALID;
         }
     };
-    let (mut base, _, _) = match load(Some(&a.file), &a.set) {
+    let init = match plan_init(Some(&a.file), &a.set, &a.sim) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    if let Err(e) = apply_sim_flags(&mut base, &a.sim) {
-        eprintln!("error: {e}");
-        return EXIT_INVALID;
-    }
+    let base = init.scenario();
     if !matches!(base.arrivals, Arrivals::Poisson { .. }) {
         eprintln!(
             "error: capacity searches `workload.rate`: give the scenario an open Poisson workload (rate = ...)"
@@ -140,15 +81,22 @@ pub(crate) fn capacity(a: &CapacityArgs) -> u8 {
             a.slo.join(", ")
         );
     }
-    let result = find_capacity(
-        &base,
+    let result = match find_capacity(
+        &init,
+        &slos,
         CapacityOptions {
             precision: a.precision,
             max_probes: a.max_probes,
         },
-        &|s, sum, reps| judge(&slos, s, sum, reps),
         &on_probe,
-    );
+    ) {
+        Ok(r) => r,
+        Err(CapacityError::Invalid(e)) => return invalid(&e),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_INVALID;
+        }
+    };
     if a.json {
         outln!(
             "{}",

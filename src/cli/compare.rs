@@ -4,10 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{EXIT_INVALID, EXIT_OK, SimFlags, apply_sim_flags, load};
-use stacksim::model::Model;
+use super::{EXIT_INVALID, EXIT_OK, SimFlags, invalid, plan_build, plan_init, progress};
 use stacksim::stats::{Estimate, RepObs};
-use stacksim::sweep::run_replications;
 
 #[derive(Args, Debug)]
 pub(crate) struct CompareArgs {
@@ -103,30 +101,35 @@ pub(crate) fn verdict(diffs: &[Difference]) -> String {
 }
 
 pub(crate) fn compare(args: &CompareArgs) -> u8 {
-    let (mut a, _, _) = match load(Some(&args.a), &args.set) {
+    let init_a = match plan_init(Some(&args.a), &args.set, &args.sim) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let (mut b, _, _) = match load(Some(&args.b), &args.set) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
-    if let Err(e) = apply_sim_flags(&mut a, &args.sim) {
-        eprintln!("error: {e}");
-        return EXIT_INVALID;
-    }
     // Pairing needs the same replications, seed and run length: B runs with A's.
-    b.simulation = a.simulation.clone();
-    let n = a.simulation.replications;
+    let init_b = match plan_init(Some(&args.b), &args.set, &SimFlags::default())
+        .and_then(|b| b.with_simulation_of(&init_a).map_err(|e| invalid(&e)))
+    {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let n = init_a.scenario().simulation.replications;
+    let seed = init_a.scenario().simulation.seed;
     if n < 2 {
         eprintln!("error: a paired comparison needs at least 2 replications");
         return EXIT_INVALID;
     }
-    let ra = run_replications(&Model::build(&a), n, &|| {});
-    let rb = run_replications(&Model::build(&b), n, &|| {});
-    let diffs = differences(&ra, &rb);
+    let bar = progress(2 * u64::from(n), "replications", args.json);
+    let mut runs = Vec::new();
+    for init in [init_a, init_b] {
+        match plan_build(init, args.json) {
+            Ok(plan) => runs.push(plan.replicate(&|| bar.inc(1))),
+            Err(code) => return code,
+        }
+    }
+    bar.finish_and_clear();
+    let diffs = differences(&runs[0].observations, &runs[1].observations);
     if args.json {
-        let doc = serde_json::json!({ "a": args.a, "b": args.b, "replications": n, "seed": a.simulation.seed, "differences": diffs, "verdict": verdict(&diffs) });
+        let doc = serde_json::json!({ "a": args.a, "b": args.b, "replications": n, "seed": seed, "differences": diffs, "verdict": verdict(&diffs) });
         outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return EXIT_OK;
     }
@@ -135,7 +138,7 @@ pub(crate) fn compare(args: &CompareArgs) -> u8 {
         args.a.display(),
         args.b.display(),
         n,
-        a.simulation.seed
+        seed
     );
     for d in &diffs {
         outln!(

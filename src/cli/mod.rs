@@ -1,7 +1,7 @@
 //! Command-line interface: arguments, progress, exit codes. The only code
 //! that knows about the terminal.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -36,11 +36,9 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use stacksim::analysis;
-use stacksim::model::Model;
-use stacksim::report::{self, OutputLayout, Provenance, RunReport};
-use stacksim::scenario::{self, LoadError, Override, REFERENCE_PATH, REFERENCE_TOML, Scenario};
-use stacksim::stats;
-use stacksim::units::parse_duration;
+use stacksim::plan::{Plan, PlanInit, Precision, RunFlags, ScenarioInput};
+use stacksim::report::{self, OutputLayout, RunFiles};
+use stacksim::scenario::{Override, REFERENCE_TOML, ScenarioError};
 
 /// Exit code for success.
 pub(crate) const EXIT_OK: u8 = 0;
@@ -127,7 +125,7 @@ struct RunArgs {
 }
 
 /// Run-length flags shared by every command that simulates.
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 pub(crate) struct SimFlags {
     /// Master seed.
     #[arg(long)]
@@ -174,15 +172,6 @@ pub(crate) fn progress(total: u64, what: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// A run report's provenance for this process.
-pub(crate) fn provenance(path: &str, source: &str) -> Provenance {
-    Provenance::new(
-        &std::env::args().collect::<Vec<_>>().join(" "),
-        path,
-        source,
-    )
-}
-
 pub(crate) fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
@@ -198,36 +187,85 @@ pub(crate) fn overrides(set: &[String]) -> Result<Vec<Override>, u8> {
         })
 }
 
-/// Loads a scenario (or the built-in one) with overrides; on problems,
-/// prints them and returns the exit code.
-pub(crate) fn load(file: Option<&Path>, set: &[String]) -> Result<(Scenario, String, String), u8> {
-    let ovs = overrides(set)?;
-    let (result, path) = match file {
-        Some(f) => (scenario::load_with(f, &ovs), f.display().to_string()),
-        None => (
-            scenario::parse_with(REFERENCE_TOML, REFERENCE_PATH, None, &ovs)
-                .map(|s| (s, REFERENCE_TOML.to_string()))
-                .map_err(LoadError::from),
-            REFERENCE_PATH.to_string(),
-        ),
-    };
-    match result {
-        Ok((s, src)) => Ok((s, src, path)),
-        Err(LoadError::Invalid(e)) => {
-            eprint!("{}", e.render(color()));
-            Err(EXIT_INVALID)
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            Err(EXIT_INVALID)
+impl SimFlags {
+    /// The flags for the run lifecycle.
+    pub(crate) fn run_flags(&self) -> RunFlags {
+        RunFlags {
+            seed: self.seed,
+            replications: self.replications,
+            duration: self.duration.clone(),
+            warmup: self.warmup.clone(),
         }
     }
 }
 
+/// Reads a scenario (or the built-in one) as typed; on a problem, prints it
+/// and returns the exit code.
+pub(crate) fn input(file: Option<&Path>) -> Result<ScenarioInput, u8> {
+    ScenarioInput::file_or_reference(file).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_INVALID
+    })
+}
+
+/// Prints every problem of a scenario; the exit code for them.
+pub(crate) fn invalid(e: &ScenarioError) -> u8 {
+    eprint!("{}", e.render(color()));
+    EXIT_INVALID
+}
+
+/// Stage 1 of the lifecycle: the scenario validated with `--set`, then the
+/// run flags, applied. On problems, prints them and returns the exit code.
+pub(crate) fn plan_init(
+    file: Option<&Path>,
+    set: &[String],
+    flags: &SimFlags,
+) -> Result<PlanInit, u8> {
+    let input = input(file)?;
+    let mut ovs = overrides(set)?;
+    ovs.extend(flags.run_flags().overrides());
+    PlanInit::new(&input, &ovs).map_err(|e| invalid(&e))
+}
+
+/// Stage 2: the warm-up chosen (with a progress bar over the pilot when it
+/// is `auto`) and the model built.
+pub(crate) fn plan_build(init: PlanInit, quiet: bool) -> Result<Plan, u8> {
+    let auto = init.scenario().simulation.warmup == stacksim::scenario::Warmup::Auto;
+    let bar = progress(
+        if auto {
+            u64::from(init.scenario().simulation.replications)
+        } else {
+            0
+        },
+        "warm-up pilot replications",
+        quiet || !auto,
+    );
+    let plan = init.build(&|| bar.inc(1)).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_INVALID
+    });
+    bar.finish_and_clear();
+    let plan = plan?;
+    if let (Some(c), false) = (plan.warmup_choice(), quiet) {
+        eprintln!(
+            "warm-up: auto chose {} (MSER-5 on per-interval mean latency of a pilot run, the longest of {} replications)",
+            stacksim::units::format_duration(c.warmup_ns),
+            c.per_replication_ns.len()
+        );
+    }
+    Ok(plan)
+}
+
+/// The command line, for provenance.
+pub(crate) fn command_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
+}
+
 fn check(file: &Path, set: &[String]) -> u8 {
-    match load(Some(file), set) {
-        Ok((s, _, path)) => {
-            let loads = analysis::offered_load(&s);
+    match plan_init(Some(file), set, &SimFlags::default()) {
+        Ok(init) => {
+            let (s, path) = (init.scenario(), &init.input().path);
+            let loads = analysis::offered_load(s);
             outln!(
                 "{path}: ok - {} tier{}, {} class{}, {} replications × {} observed",
                 s.tiers.len(),
@@ -282,84 +320,24 @@ fn init(path: &Path, force: bool) -> u8 {
     }
 }
 
-/// Applies the run-length flags to a scenario.
-pub(crate) fn apply_sim_flags(s: &mut Scenario, a: &SimFlags) -> Result<(), String> {
-    let sim = &mut s.simulation;
-    if let Some(seed) = a.seed {
-        sim.seed = seed;
-    }
-    if let Some(r) = a.replications {
-        sim.replications = r;
-    }
-    let dur = |flag: &str, v: &str| -> Result<u64, String> {
-        parse_duration(v)
-            .map(|x| x.round() as u64)
-            .map_err(|e| format!("--{flag} {v}: {e}"))
-    };
-    if let Some(d) = &a.duration {
-        let old = sim.duration_ns;
-        sim.duration_ns = dur("duration", d)?;
-        if sim.duration_ns == 0 {
-            return Err("--duration must be longer than zero".into());
-        }
-        if sim.drain_ns == old {
-            sim.drain_ns = sim.duration_ns;
-        }
-    }
-    if let Some(w) = &a.warmup {
-        if w == "auto" {
-            sim.auto_warmup = true;
-            sim.warmup_ns = 0;
-        } else {
-            sim.warmup_ns = dur("warmup", w)?;
-            sim.auto_warmup = false;
-        }
-    }
-    Ok(())
-}
-
 fn run(a: &RunArgs) -> u8 {
-    let (mut scenario, source, path) = match load(a.file.as_deref(), &a.set) {
+    let init = match plan_init(a.file.as_deref(), &a.set, &a.sim) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    if let Err(e) = apply_sim_flags(&mut scenario, &a.sim) {
-        eprintln!("error: {e}");
-        return EXIT_INVALID;
-    }
-    let layout = OutputLayout::new(a.out.as_deref(), &scenario.name);
+    let layout = OutputLayout::new(a.out.as_deref(), &init.scenario().name);
     if let Err(e) = layout.prepare() {
         eprintln!("error: {e}");
         return EXIT_FAILURE;
     }
-    if scenario.simulation.auto_warmup {
-        match stacksim::sweep::choose_warmup(&scenario) {
-            Ok(c) => {
-                scenario.simulation.warmup_ns = c.warmup_ns;
-                if !a.quiet {
-                    eprintln!(
-                        "warm-up: auto chose {} (MSER-5 on per-interval mean latency of a pilot run, the longest of {} replications)",
-                        stacksim::units::format_duration(c.warmup_ns),
-                        c.per_replication_ns.len()
-                    );
-                }
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_INVALID;
-            }
-        }
+    if let Some(path) = &a.access_log
+        && let Err(e) = layout.probe_file(path)
+    {
+        eprintln!("error: {e}");
+        return EXIT_FAILURE;
     }
-    let series_note = scenario.simulation.cap_series().map(|w| {
-        format!(
-            "time series: one interval every {} (at most {} intervals per replication)",
-            stacksim::units::format_duration(w),
-            stacksim::scenario::MAX_SERIES_INTERVALS
-        )
-    });
-    let loads = analysis::offered_load(&scenario);
     if !a.quiet {
-        for l in loads
+        for l in analysis::offered_load(init.scenario())
             .iter()
             .filter(|l| l.servers > 0 && !l.bounded && l.utilization >= 1.0)
         {
@@ -369,130 +347,50 @@ fn run(a: &RunArgs) -> u8 {
             );
         }
     }
-    let model =
-        Model::build(&scenario).with_access_log(if a.access_log.is_some() { 1_000_000 } else { 0 });
-    let reps = scenario.simulation.replications;
-    let bar = progress(u64::from(reps), "replications", a.quiet);
     let started = Instant::now();
-    let mut observations = stacksim::sweep::run_replications(&model, reps, &|| bar.inc(1));
-    bar.finish_and_clear();
-    let mut notes = Vec::new();
-    if let Some(target) = a.precision {
-        // Stop at precision: double the replications until the key figures'
-        // relative half-widths meet the target, or the cap is reached.
-        loop {
-            let s = stats::summarize(&observations);
-            let worst = [
-                s.overall.latency_mean_ms,
-                s.overall.latency_p99_ms,
-                s.overall.throughput_rps,
-            ]
-            .iter()
-            .map(|e| e.relative_half_width().unwrap_or(f64::INFINITY))
-            .fold(0.0, f64::max);
-            let n = observations.len() as u32;
-            if worst <= target {
-                notes.push(format!("precision: converged after {n} replications (every 95% half-width of mean and p99 latency and throughput within {:.1}%; the widest is {:.2}%)", target * 100.0, worst * 100.0));
-                break;
-            }
-            if n >= a.max_replications {
-                notes.push(format!("precision: NOT converged: after {n} replications (the cap) the widest half-width is {:.2}%, above the {:.1}% target", worst * 100.0, target * 100.0));
-                break;
-            }
-            let next = (n * 2).clamp(n + 1, a.max_replications);
-            observations.extend(stacksim::sweep::run_more_replications(
-                &model,
-                n,
-                next,
-                &|| {},
-            ));
-        }
-        scenario.simulation.replications = observations.len() as u32;
-    }
-    if scenario.simulation.auto_warmup {
-        notes.push(format!(
-            "warm-up: chosen automatically by MSER-5: {}",
-            stacksim::units::format_duration(scenario.simulation.warmup_ns)
-        ));
-    }
-    let wall = started.elapsed();
-    let summary = stats::summarize(&observations);
-    let (verdicts, bottleneck) = analysis::verdicts(&scenario, &loads, &summary);
-    let mut provenance = provenance(&path, &source);
-    provenance.notes = notes;
-    if let Some(w) = series_note {
-        provenance.notes.push(w);
-    }
-    let rr = RunReport {
-        scenario: &scenario,
-        loads: &loads,
-        summary: &summary,
-        verdicts: &verdicts,
-        bottleneck: bottleneck.as_ref(),
-        provenance: &provenance,
+    let plan = match plan_build(init, a.quiet) {
+        Ok(p) => p.with_access_log(if a.access_log.is_some() { 1_000_000 } else { 0 }),
+        Err(code) => return code,
     };
-    let writes = [
-        (
-            layout.summary_json(),
-            report::write_summary_json as fn(&RunReport<'_>, &mut dyn Write) -> std::io::Result<()>,
+    let bar = progress(
+        u64::from(plan.scenario().simulation.replications),
+        "replications",
+        a.quiet,
+    );
+    let result = match a.precision {
+        Some(target) => plan.replicate_to_precision(
+            Precision {
+                target,
+                max_replications: a.max_replications,
+            },
+            &|| {
+                if bar.position() >= bar.length().unwrap_or(0) {
+                    bar.inc_length(bar.length().unwrap_or(1));
+                }
+                bar.inc(1);
+            },
         ),
-        (layout.summary_csv(), report::write_summary_csv),
-        (layout.timeseries_csv(), report::write_timeseries_csv),
-        (layout.faults_csv(), report::write_faults_csv),
-    ];
-    for (file, writer) in writes {
-        if let Err(e) = layout.write_atomic(&file, |w| writer(&rr, w)) {
+        None => plan.replicate(&|| bar.inc(1)),
+    };
+    bar.finish_and_clear();
+    let wall = started.elapsed();
+    let provenance = result.provenance(&command_line());
+    let rr = result.report(&provenance);
+    let records = result
+        .observations
+        .first()
+        .map_or(&[][..], |r| &r.access_log[..]);
+    let files = RunFiles {
+        charts: !a.no_charts,
+        access_log: a.access_log.as_deref().map(|p| (p, records)),
+    };
+    let chart_secs = match report::write_run(&layout, &rr, files) {
+        Ok(s) => s,
+        Err(e) => {
             eprintln!("error: {e}");
             return EXIT_FAILURE;
         }
-    }
-    if let Some(path) = &a.access_log {
-        let records = observations.first().map_or(&[][..], |r| &r.access_log[..]);
-        if let Err(e) =
-            layout.write_atomic(path, |w| report::write_access_log(&scenario, records, w))
-        {
-            eprintln!("error: {e}");
-            return EXIT_FAILURE;
-        }
-    }
-    let mut chart_secs = None;
-    if !a.no_charts {
-        let started = Instant::now();
-        let charts = match report::charts::render_all(&rr) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_FAILURE;
-            }
-        };
-        for c in &charts {
-            let png = layout.write_atomic(&layout.chart_png(c.name), |w| w.write_all(&c.png));
-            let svg =
-                layout.write_atomic(&layout.chart_svg(c.name), |w| w.write_all(c.svg.as_bytes()));
-            if let Err(e) = png.and(svg) {
-                eprintln!("error: {e}");
-                return EXIT_FAILURE;
-            }
-        }
-        let topology = report::topology_svg(&rr);
-        let written = layout
-            .write_atomic(&layout.topology_svg(), |w| w.write_all(topology.as_bytes()))
-            .and_then(|()| {
-                layout.write_atomic(&layout.report_html(), |w| {
-                    report::write_report_html(&rr, &charts, w)
-                })
-            })
-            .and_then(|()| {
-                layout.write_atomic(&layout.report_md(), |w| {
-                    report::write_report_md(&rr, &charts, w)
-                })
-            });
-        if let Err(e) = written {
-            eprintln!("error: {e}");
-            return EXIT_FAILURE;
-        }
-        chart_secs = Some(started.elapsed().as_secs_f64());
-    }
+    };
     if a.json {
         let mut out = std::io::stdout().lock();
         if report::write_summary_json(&rr, &mut out).is_err() {
@@ -500,13 +398,13 @@ fn run(a: &RunArgs) -> u8 {
         }
     } else if !a.quiet {
         out!("{}", report::render_table(&rr));
-        let requests = summary.conservation.arrived;
+        let s = &result.summary;
         let charts = chart_secs.map_or(String::new(), |s| format!("; charts and reports {s:.2}s"));
         eprintln!(
             "\nwrote {} ({} requests, {} events simulated in {:.2}s wall{charts})",
             layout.dir().display(),
-            requests,
-            summary.events,
+            s.conservation.arrived,
+            s.events,
             wall.as_secs_f64()
         );
     }

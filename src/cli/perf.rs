@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::{EXIT_FAILURE, EXIT_INVALID, EXIT_OK, SimFlags, apply_sim_flags, load};
-use stacksim::model::{Model, run_replication};
+use super::{EXIT_FAILURE, EXIT_OK, SimFlags, plan_build, plan_init};
+use stacksim::model::run_replication;
 use stacksim::sweep::run_replications;
 
 #[derive(Args, Debug)]
@@ -33,27 +33,34 @@ fn peak_rss_mib() -> Option<f64> {
 }
 
 pub(crate) fn perf(a: &PerfArgs) -> u8 {
-    let (mut s, _, path) = match load(a.file.as_deref(), &a.set) {
+    let init = match plan_init(a.file.as_deref(), &a.set, &a.sim) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    if let Err(e) = apply_sim_flags(&mut s, &a.sim) {
-        eprintln!("error: {e}");
-        return EXIT_INVALID;
-    }
-    if let Some(w) = s.simulation.cap_series() {
+    let path = init.input().path.clone();
+    let plan = match plan_build(init, false) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    if let Some(w) = plan.series_cap() {
         outln!(
             "time series: one interval every {} (capped)",
             stacksim::units::format_duration(w)
         );
     }
-    let model = Model::build(&s);
+    if let Some(w) = plan.warmup_choice() {
+        outln!(
+            "warm-up: {} (auto, MSER-5)",
+            stacksim::units::format_duration(w.warmup_ns)
+        );
+    }
+    let (s, model) = (plan.scenario(), plan.model());
     let n = s.simulation.replications;
     // One core: the replications one after another on this thread.
     let started = Instant::now();
     let (mut requests, mut events) = (0u64, 0u64);
     for rep in 0..n {
-        let obs = run_replication(&model, rep);
+        let obs = run_replication(model, rep);
         requests += obs.conservation.arrived;
         events += obs.events;
     }
@@ -75,7 +82,7 @@ pub(crate) fn perf(a: &PerfArgs) -> u8 {
     if a.parallel {
         let threads = stacksim::sweep::threads();
         let started = Instant::now();
-        let reps = run_replications(&model, n, &|| {});
+        let reps = run_replications(model, 0, n, &|| {});
         let all = started.elapsed().as_secs_f64();
         let check: u64 = reps.iter().map(|r| r.conservation.arrived).sum();
         outln!(

@@ -5,13 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{EXIT_INVALID, EXIT_OK, SimFlags, apply_sim_flags, load};
+use super::{EXIT_OK, SimFlags, plan_build, plan_init, progress};
 use stacksim::analysis::lints::{Severity, lint};
 use stacksim::analysis::queueing::analytic_model;
-use stacksim::analysis::{self};
-use stacksim::model::Model;
-use stacksim::stats::summarize;
-use stacksim::sweep::run_replications;
 
 #[derive(Args, Debug)]
 pub(crate) struct ReviewArgs {
@@ -39,23 +35,30 @@ fn ms(x: f64) -> String {
 }
 
 pub(crate) fn review(a: &ReviewArgs) -> u8 {
-    let (mut s, _, path) = match load(a.file.as_deref(), &a.set) {
+    let init = match plan_init(a.file.as_deref(), &a.set, &a.sim) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    if let Err(e) = apply_sim_flags(&mut s, &a.sim) {
-        eprintln!("error: {e}");
-        return EXIT_INVALID;
-    }
+    let path = init.input().path.clone();
+    let s = init.scenario().clone();
     let lints = lint(&s);
     let model = analytic_model(&s);
-    let simulated = a.simulate.then(|| {
-        let reps = run_replications(&Model::build(&s), s.simulation.replications, &|| {});
-        let summary = summarize(&reps);
-        let loads = analysis::offered_load(&s);
-        let (_, bottleneck) = analysis::verdicts(&s, &loads, &summary);
-        (summary, bottleneck)
-    });
+    let simulated = if a.simulate {
+        let plan = match plan_build(init, false) {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        let bar = progress(
+            u64::from(plan.scenario().simulation.replications),
+            "replications",
+            false,
+        );
+        let r = plan.replicate(&|| bar.inc(1));
+        bar.finish_and_clear();
+        Some((r.summary, r.bottleneck))
+    } else {
+        None
+    };
     if a.json {
         let doc = serde_json::json!({
             "scenario": path,

@@ -367,8 +367,13 @@ impl Model {
     /// Keeps up to `limit` access-log records (requests that passed a `web`
     /// tier) from replication 0, for `--access-log`.
     pub fn with_access_log(mut self, limit: usize) -> Model {
-        self.access_log_limit = limit;
+        self.set_access_log(limit);
         self
+    }
+
+    /// Sets how many access-log records replication 0 keeps.
+    pub fn set_access_log(&mut self, limit: usize) {
+        self.access_log_limit = limit;
     }
 
     /// Number of pools, in (tier, pool) order.

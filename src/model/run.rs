@@ -22,7 +22,7 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
     let seed = m.sim.seed;
     let s = |name: &str| stream(seed, rep, stream_id(name));
     let n_pools = m.pools.len();
-    let window_start = m.sim.warmup_ns;
+    let window_start = m.sim.warmup_ns();
     let window_end = m.sim.window_end_ns();
     let n_samples = window_end.div_ceil(m.sim.sample_every_ns) as usize;
     let dbs = m

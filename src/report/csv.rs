@@ -182,7 +182,7 @@ const SERIES_COLUMNS: [SeriesColumn; 6] = [
 /// (`phase` says which), then per-class latency and per-pool utilization
 /// and queue columns.
 pub fn write_timeseries_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()> {
-    let warmup_s = r.scenario.simulation.warmup_ns as f64 / 1e9;
+    let warmup_s = r.scenario.simulation.warmup_ns() as f64 / 1e9;
     let classes: Vec<String> = r.scenario.classes.iter().map(|c| slug(&c.name)).collect();
     let pools: Vec<(usize, String)> = r.pool_rows().map(|(p, l)| (p, slug(&l.label))).collect();
     let mut names: Vec<String> = SERIES_COLUMNS.iter().map(|(n, _)| n.to_string()).collect();

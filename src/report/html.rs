@@ -62,9 +62,8 @@ pub fn write_report_html(
         let _ = write!(o, "<li>{}</li>", xml_escape(&s));
     }
     o.push_str("</ul>");
-    let lints = crate::analysis::lints::lint(r.scenario);
     o.push_str("<h2 id=\"review\">Design review</h2><ul>");
-    for l in &lints {
+    for l in r.lints {
         let _ = write!(
             o,
             "<li><b>{:?}</b> {}: {} <i>Fix: {}</i></li>",
@@ -75,7 +74,7 @@ pub fn write_report_html(
         );
     }
     o.push_str("</ul>");
-    if let Some(m) = crate::analysis::queueing::analytic_model(r.scenario) {
+    if let Some(m) = r.analytic {
         let mut rows = vec![
             [
                 "tier",

@@ -75,7 +75,7 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
             "seed": sim.seed,
             "replications": sim.replications,
             "duration_s": ns_to_s(sim.duration_ns),
-            "warmup_s": ns_to_s(sim.warmup_ns),
+            "warmup_s": ns_to_s(sim.warmup_ns()),
             "sample_every_s": ns_to_s(sim.sample_every_ns),
             "drain_s": ns_to_s(sim.drain_ns),
             "workload": workload,
@@ -100,7 +100,7 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
         "verdicts": r.verdicts,
         "bottleneck": r.bottleneck,
         "events": r.summary.events,
-        "resolved_scenario": s,
+        "resolved_scenario": s.document,
         "provenance": r.provenance,
     })
 }

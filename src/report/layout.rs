@@ -68,6 +68,31 @@ impl OutputLayout {
         self.dir.join("faults.csv")
     }
 
+    /// `scenario.toml`: the resolved scenario.
+    pub fn scenario_toml(&self) -> PathBuf {
+        self.dir.join("scenario.toml")
+    }
+
+    /// `sweep-meta.json`: what shapes every point of a sweep.
+    pub fn sweep_meta(&self) -> PathBuf {
+        self.dir.join("sweep-meta.json")
+    }
+
+    /// `points.jsonl`: a sweep's finished points, one per line.
+    pub fn points_log(&self) -> PathBuf {
+        self.dir.join("points.jsonl")
+    }
+
+    /// `sweep.csv`.
+    pub fn sweep_csv(&self) -> PathBuf {
+        self.dir.join("sweep.csv")
+    }
+
+    /// `sweep.json`.
+    pub fn sweep_json(&self) -> PathBuf {
+        self.dir.join("sweep.json")
+    }
+
     /// A chart as PNG: `<name>.png`.
     pub fn chart_png(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}.png"))
@@ -98,6 +123,24 @@ impl OutputLayout {
         let err = |e| OutputError::Folder(self.dir.clone(), e);
         fs::create_dir_all(&self.dir).map_err(err)?;
         let probe = self.dir.join(".stacksim-write-test");
+        fs::write(&probe, b"").map_err(err)?;
+        fs::remove_file(&probe).map_err(err)
+    }
+
+    /// Proves that `path` (a file outside the folder, such as
+    /// `--access-log FILE`) can be written, before any simulation runs:
+    /// a probe file beside it is created and removed.
+    pub fn probe_file(&self, path: &Path) -> Result<(), OutputError> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let probe = dir.join(format!(".{name}.stacksim-write-test"));
+        let err = |e| OutputError::File(path.to_path_buf(), e);
         fs::write(&probe, b"").map_err(err)?;
         fs::remove_file(&probe).map_err(err)
     }

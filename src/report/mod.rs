@@ -12,6 +12,7 @@ mod json;
 mod layout;
 mod markdown;
 mod narrative;
+mod run;
 pub mod sweep;
 mod table;
 mod topology;
@@ -23,6 +24,7 @@ pub use json::{summary_json, write_summary_json};
 pub use layout::{OutputError, OutputLayout};
 pub use markdown::write_report_md;
 pub use narrative::verdict_sentences;
+pub use run::{RunFiles, RunOutputError, write_run};
 pub use table::render_table;
 
 /// Left-aligned first column, right-aligned rest: the terminal table layout.
@@ -31,6 +33,8 @@ pub fn text_grid(rows: &[Vec<String>]) -> String {
 }
 pub use topology::topology_svg;
 
+use crate::analysis::lints::Lint;
+use crate::analysis::queueing::AnalyticModel;
 use crate::analysis::{Bottleneck, PoolLoad, Verdict};
 use crate::scenario::Scenario;
 use crate::stats::Summary;
@@ -76,6 +80,10 @@ pub struct RunReport<'a> {
     pub verdicts: &'a [Verdict],
     /// The most utilized pool.
     pub bottleneck: Option<&'a Bottleneck>,
+    /// The design review's findings (computed before reporting).
+    pub lints: &'a [Lint],
+    /// The analytic queueing model (none for closed workloads).
+    pub analytic: Option<&'a AnalyticModel>,
     /// Where it came from.
     pub provenance: &'a Provenance,
 }

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
-use super::RunReport;
+use super::{OutputError, OutputLayout, RunReport};
 use crate::analysis::Stability;
 use crate::scenario::Axis;
 use crate::stats::Estimate;
@@ -363,4 +363,130 @@ pub fn write_sweep_html(
         xml_escape(&meta.scenario_source)
     ));
     w.write_all(o.as_bytes())
+}
+
+/// A sweep's output folder: `sweep-meta.json`, the points log
+/// (`points.jsonl`, appended as points finish), and the final files.
+#[derive(Clone, Debug)]
+pub struct SweepFolder {
+    layout: OutputLayout,
+}
+
+/// The points log, open for appending; shared by the worker threads.
+#[derive(Debug)]
+pub struct PointsLog {
+    path: std::path::PathBuf,
+    file: std::sync::Mutex<std::fs::File>,
+}
+
+impl PointsLog {
+    /// Appends one point and flushes it, so an interrupted sweep keeps it.
+    pub fn append(&self, p: &PointResult) -> Result<(), OutputError> {
+        let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        write_point_line(p, &mut *f)
+            .and_then(|()| f.flush())
+            .map_err(|e| OutputError::File(self.path.clone(), e))
+    }
+}
+
+/// Why a sweep folder cannot be resumed or merged.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum FolderError {
+    /// No `sweep-meta.json` (not a sweep folder, or nothing to resume).
+    Missing(std::path::PathBuf, io::Error),
+    /// `sweep-meta.json` does not parse.
+    Unreadable(std::path::PathBuf, serde_json::Error),
+}
+
+impl std::fmt::Display for FolderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FolderError::Missing(p, e) => write!(f, "{}: no sweep here ({e})", p.display()),
+            FolderError::Unreadable(p, e) => {
+                write!(f, "{}: unreadable sweep-meta.json ({e})", p.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for FolderError {}
+
+impl SweepFolder {
+    /// The sweep folder at `layout`.
+    pub fn new(layout: OutputLayout) -> SweepFolder {
+        SweepFolder { layout }
+    }
+
+    /// Its layout.
+    pub fn layout(&self) -> &OutputLayout {
+        &self.layout
+    }
+
+    /// The sweep recorded here.
+    pub fn read_meta(&self) -> Result<SweepMeta, FolderError> {
+        let path = self.layout.sweep_meta();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| FolderError::Missing(self.layout.dir().to_path_buf(), e))?;
+        serde_json::from_str(&text).map_err(|e| FolderError::Unreadable(path, e))
+    }
+
+    /// The points finished here (a torn last line dropped).
+    pub fn read_points(&self) -> Vec<PointResult> {
+        std::fs::read_to_string(self.layout.points_log())
+            .map(|t| read_point_lines(&t))
+            .unwrap_or_default()
+    }
+
+    /// Starts a new sweep: `sweep-meta.json`, an empty points log, open.
+    pub fn start(&self, meta: &SweepMeta) -> Result<PointsLog, OutputError> {
+        let text = serde_json::to_string_pretty(meta).map_err(io::Error::other);
+        let path = self.layout.sweep_meta();
+        let text = text.map_err(|e| OutputError::File(path.clone(), e))?;
+        self.layout
+            .write_atomic(&path, |w| w.write_all(text.as_bytes()))?;
+        self.keep(&[])
+    }
+
+    /// Rewrites the points log with `points` only (dropping a torn line),
+    /// then opens it for appending.
+    pub fn keep(&self, points: &[PointResult]) -> Result<PointsLog, OutputError> {
+        let path = self.layout.points_log();
+        self.layout.write_atomic(&path, |w| {
+            points.iter().try_for_each(|p| write_point_line(p, w))
+        })?;
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|e| OutputError::File(path.clone(), e))?;
+        Ok(PointsLog {
+            path,
+            file: std::sync::Mutex::new(file),
+        })
+    }
+
+    /// Writes `sweep.csv`, `sweep.json` and (when `charts`) the sweep charts
+    /// and `report.html`, from every point in grid order.
+    pub fn write_final(
+        &self,
+        meta: &SweepMeta,
+        points: &[PointResult],
+        charts: bool,
+    ) -> Result<(), super::RunOutputError> {
+        let l = &self.layout;
+        l.write_atomic(&l.sweep_csv(), |w| write_sweep_csv(meta, points, w))?;
+        l.write_atomic(&l.sweep_json(), |w| write_sweep_json(meta, points, w))?;
+        if !charts {
+            return Ok(());
+        }
+        let rendered = super::charts::render_sweep(points).map_err(super::RunOutputError::Chart)?;
+        for c in &rendered {
+            l.write_atomic(&l.chart_png(c.name), |w| w.write_all(&c.png))?;
+            l.write_atomic(&l.chart_svg(c.name), |w| w.write_all(c.svg.as_bytes()))?;
+        }
+        l.write_atomic(&l.report_html(), |w| {
+            write_sweep_html(meta, points, &rendered, w)
+        })?;
+        Ok(())
+    }
 }

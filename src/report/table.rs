@@ -280,7 +280,7 @@ pub(crate) fn run_line(r: &RunReport<'_>) -> String {
         r.scenario.name,
         sim.replications,
         format_duration(sim.duration_ns),
-        format_duration(sim.warmup_ns),
+        format_duration(sim.warmup_ns()),
         sim.seed
     )
 }

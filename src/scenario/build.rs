@@ -113,6 +113,7 @@ pub(crate) fn read_scenario(
         faults: faults?,
         sweep: sweep?,
         hosts: hosts?,
+        document: toml::Table::new(),
     })
 }
 
@@ -171,12 +172,11 @@ fn read_sweep(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<super::Axis>> {
 fn read_simulation(r: &mut Reader, doc: &DeTable<'_>) -> Option<Simulation> {
     let mut sim = Simulation {
         duration_ns: 60 * NS_PER_SEC,
-        warmup_ns: 10 * NS_PER_SEC,
+        warmup: Warmup::Fixed(10 * NS_PER_SEC),
         replications: 10,
         seed: 1,
         sample_every_ns: NS_PER_SEC,
         drain_ns: 0,
-        auto_warmup: false,
     };
     let mut drain = None;
     let mut ok = true;
@@ -195,11 +195,12 @@ fn read_simulation(r: &mut Reader, doc: &DeTable<'_>) -> Option<Simulation> {
         });
         get("warmup", &mut |r, v, k| {
             if matches!(v.get_ref(), DeValue::String(s) if s == "auto") {
-                sim.auto_warmup = true;
-                sim.warmup_ns = 0;
+                sim.warmup = Warmup::Auto;
                 return true;
             }
-            r.duration(v, k).map(|x| sim.warmup_ns = x).is_some()
+            r.duration(v, k)
+                .map(|x| sim.warmup = Warmup::Fixed(x))
+                .is_some()
         });
         get("replications", &mut |r, v, k| {
             r.int(v, k, 1, 100_000)

@@ -25,7 +25,7 @@ pub struct ScenarioError {
     pub path: String,
     /// The source text, for carets.
     pub source: String,
-    /// The `--set` overrides applied, as `KEY=VALUE`; a diagnostic whose
+    /// The command-line overrides applied, as typed (`--set KEY=VALUE`); a diagnostic whose
     /// span lies past the end of the source points at one of them.
     pub overrides: Vec<String>,
     /// The problems in source order.
@@ -51,10 +51,11 @@ impl ScenarioError {
                 // From a --set override: there is no file text to point at.
                 let ov = self.overrides.get(i).map_or("?", String::as_str);
                 let title = format!("`{}`: {}", d.key, d.message);
-                let mut groups =
-                    vec![Level::ERROR.primary_title(title).element(
-                        Level::NOTE.message(format!("from the command line: --set {ov}")),
-                    )];
+                let mut groups = vec![
+                    Level::ERROR
+                        .primary_title(title)
+                        .element(Level::NOTE.message(format!("from the command line: {ov}"))),
+                ];
                 if let Some(h) = &d.hint {
                     groups.push(Group::with_title(Level::HELP.secondary_title(h.as_str())));
                 }
@@ -96,7 +97,7 @@ impl fmt::Display for ScenarioError {
         for d in &self.diagnostics {
             if let Some(i) = d.span.start.checked_sub(self.source.len() + 1) {
                 let ov = self.overrides.get(i).map_or("?", String::as_str);
-                writeln!(f, "--set {ov}: {}: {}", d.key, d.message)?;
+                writeln!(f, "{ov}: {}: {}", d.key, d.message)?;
                 continue;
             }
             let (l, c) = self.line_col(d.span.start);

@@ -8,6 +8,7 @@ pub mod axis;
 mod build;
 mod classes;
 pub mod diagnostic;
+mod document;
 mod faults;
 mod hosts;
 mod overrides;
@@ -45,7 +46,7 @@ pub fn parse_with(
     let fail = |diagnostics: Vec<Diagnostic>| ScenarioError {
         path: path.to_string(),
         source: src.to_string(),
-        overrides: overrides.iter().map(Override::text).collect(),
+        overrides: overrides.iter().map(Override::shown).collect(),
         diagnostics,
     };
     let (doc, errors) = DeTable::parse_recoverable(src);
@@ -75,7 +76,10 @@ pub fn parse_with(
         base_dir: base_dir.map(Path::to_path_buf),
     };
     match build::read_scenario(&mut reader, &doc, &default_name) {
-        Some(s) if reader.diags.is_empty() && path_problems.is_empty() => Ok(s),
+        Some(mut s) if reader.diags.is_empty() && path_problems.is_empty() => {
+            s.document = document::to_table(&doc);
+            Ok(s)
+        }
         _ => {
             let mut diags = path_problems;
             diags.extend(reader.diags);

@@ -21,6 +21,14 @@ pub struct Override {
     pub key: String,
     /// The value as written.
     pub value: String,
+    /// The command-line flag it came from (`--set`, `--vary`, `--duration`),
+    /// so a problem with it names the flag the user typed.
+    #[serde(default = "set_flag")]
+    pub flag: String,
+}
+
+fn set_flag() -> String {
+    "--set".into()
 }
 
 impl Override {
@@ -38,12 +46,32 @@ impl Override {
         Ok(Override {
             key: key.to_string(),
             value: v.trim().to_string(),
+            flag: set_flag(),
         })
+    }
+
+    /// An override from a flag other than `--set`: `--vary KEY=...` gives
+    /// `from_flag("--vary", key, value)`; `--duration 20s` gives
+    /// `from_flag("--duration", "simulation.duration", "20s")`.
+    pub fn from_flag(flag: &str, key: &str, value: &str) -> Override {
+        Override {
+            key: key.to_string(),
+            value: value.to_string(),
+            flag: flag.to_string(),
+        }
     }
 
     /// `KEY=VALUE` as given.
     pub fn text(&self) -> String {
         format!("{}={}", self.key, self.value)
+    }
+
+    /// The flag as the user typed it: `--set tier.app.workers=4`, `--duration 20s`.
+    pub fn shown(&self) -> String {
+        match self.flag.as_str() {
+            "--set" | "--vary" => format!("{} {}", self.flag, self.text()),
+            flag => format!("{flag} {}", self.value),
+        }
     }
 }
 
@@ -188,7 +216,8 @@ mod tests {
             Override::parse("workload.rate=900").unwrap(),
             Override {
                 key: "workload.rate".into(),
-                value: "900".into()
+                value: "900".into(),
+                flag: "--set".into(),
             }
         );
         assert!(Override::parse("workload.rate").is_err());

@@ -33,6 +33,21 @@ pub struct Scenario {
     pub sweep: Vec<super::Axis>,
     /// Host groups the tiers run on.
     pub hosts: Vec<Host>,
+    /// The scenario as a TOML document: the file with every override and
+    /// run flag applied, in the file's own keys and spellings. Reads back as
+    /// this scenario (empirical sample files are named relative to the
+    /// original scenario's folder). Code that edits the fields above after
+    /// parsing leaves it behind: the run lifecycle edits through overrides.
+    #[serde(skip)]
+    pub document: toml::Table,
+}
+
+impl Scenario {
+    /// [`Scenario::document`] as TOML text, which reads back as this scenario.
+    pub fn document_toml(&self) -> String {
+        // A table of plain values always serializes.
+        toml::to_string(&self.document).unwrap_or_default()
+    }
 }
 
 /// Run control.
@@ -40,8 +55,8 @@ pub struct Scenario {
 pub struct Simulation {
     /// Observed simulated time per replication (ns).
     pub duration_ns: u64,
-    /// Simulated time deleted before observing (ns).
-    pub warmup_ns: u64,
+    /// Simulated time deleted before observing.
+    pub warmup: Warmup,
     /// Independent replications.
     pub replications: u32,
     /// Master seed.
@@ -50,8 +65,19 @@ pub struct Simulation {
     pub sample_every_ns: u64,
     /// How long after the window in-flight requests may still finish (ns).
     pub drain_ns: u64,
-    /// `warmup = "auto"`: choose the warm-up by MSER-5 from a pilot run.
-    pub auto_warmup: bool,
+}
+
+/// The warm-up deleted before observing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Warmup {
+    /// A fixed duration (ns).
+    Fixed(u64),
+    /// `warmup = "auto"`: chosen by MSER-5 from a pilot run. The run
+    /// lifecycle (`plan::Plan`) replaces it with the `Fixed` duration it chose
+    /// before building the model, so a model never runs with it unresolved
+    /// but for the pilot itself, which deletes nothing.
+    Auto,
 }
 
 /// Most time-series intervals a replication keeps: longer runs sample less
@@ -59,9 +85,17 @@ pub struct Simulation {
 pub const MAX_SERIES_INTERVALS: u64 = 10_000;
 
 impl Simulation {
+    /// The warm-up deleted (ns): an unresolved `Auto` deletes nothing (the pilot run).
+    pub fn warmup_ns(&self) -> u64 {
+        match self.warmup {
+            Warmup::Fixed(ns) => ns,
+            Warmup::Auto => 0,
+        }
+    }
+
     /// End of the observation window (ns from the start).
     pub fn window_end_ns(&self) -> u64 {
-        self.warmup_ns + self.duration_ns
+        self.warmup_ns() + self.duration_ns
     }
 
     /// Widens `sample_every` so the run has at most
@@ -230,8 +264,9 @@ impl Kind {
 }
 
 /// How a request leaving a tier picks an instance of the next tier on its route.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// Spelled one way everywhere: [`Balance::as_str`], which the scenario reader
+/// accepts and every output writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Balance {
     /// Instances in turn.
     RoundRobin,
@@ -246,7 +281,22 @@ pub enum Balance {
     Same,
 }
 
+impl Serialize for Balance {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl Balance {
+    /// Every algorithm, in the order the docs list them.
+    pub const ALL: [Balance; 5] = [
+        Balance::RoundRobin,
+        Balance::LeastConn,
+        Balance::Random,
+        Balance::PowerOfTwo,
+        Balance::Same,
+    ];
+
     /// The scenario spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -430,12 +480,11 @@ mod tests {
     fn long_runs_sample_less_often() {
         let mut sim = Simulation {
             duration_ns: 1_000 * 1_000_000_000,
-            warmup_ns: 0,
+            warmup: Warmup::Fixed(0),
             replications: 1,
             seed: 1,
             sample_every_ns: 1_000_000_000,
             drain_ns: 0,
-            auto_warmup: false,
         };
         assert_eq!(
             sim.cap_series(),

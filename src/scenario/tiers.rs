@@ -63,13 +63,6 @@ const KINDS: &[(&str, Kind)] = &[
     ("app", Kind::App),
     ("database", Kind::Database),
 ];
-const BALANCES: &[(&str, Balance)] = &[
-    ("roundrobin", Balance::RoundRobin),
-    ("leastconn", Balance::LeastConn),
-    ("random", Balance::Random),
-    ("p2c", Balance::PowerOfTwo),
-    ("same", Balance::Same),
-];
 
 pub(crate) fn read_tiers(
     r: &mut Reader,
@@ -139,7 +132,11 @@ pub(crate) fn read_tiers(
             Balance::Random
         };
         let balance = field(t, "balance").map_or(Some(default_balance), |b| {
-            r.choice(b, &join(&key, "balance"), BALANCES)
+            r.choice(
+                b,
+                &join(&key, "balance"),
+                &Balance::ALL.map(|b| (b.as_str(), b)),
+            )
         });
         let hold = field(t, "hold").map_or(Some(false), |h| r.boolean(h, &join(&key, "hold")));
         let tls = field(t, "tls").map_or(Some(Tls::None), |v| {

@@ -1,5 +1,5 @@
-//! Parallel replications, sweep points and the capacity search: the only
-//! rayon user.
+//! Parallel replications and sweep points: the only rayon user. The run
+//! lifecycle around them (flags, warm-up, verdicts) is [`crate::plan`].
 //!
 //! Everything runs in parallel and is gathered in index order, then reduced
 //! sequentially, so results are the same bytes whatever the number of
@@ -7,41 +7,18 @@
 //! numbers for the same consumers (common random numbers): differences
 //! between points come from the settings, not from the draws.
 
-mod capacity;
-mod warmup;
-
 use std::sync::Mutex;
 
 use rayon::prelude::*;
 
 use crate::model::{Model, run_replication};
-use crate::scenario::Scenario;
 use crate::stats::RepObs;
 
-pub use capacity::{CapacityOptions, CapacityResult, Outcome, Probe, find_capacity};
-pub use warmup::{WarmupChoice, choose_warmup};
-
-/// Runs replications `0..n` of `model` in parallel; `on_done` is called once
-/// per finished replication (from worker threads) for progress display.
-pub fn run_replications(model: &Model, n: u32, on_done: &(dyn Fn() + Sync)) -> Vec<RepObs> {
-    (0..n)
-        .into_par_iter()
-        .map(|rep| {
-            let obs = run_replication(model, rep);
-            on_done();
-            obs
-        })
-        .collect()
-}
-
-/// Threads the parallel runs use (RAYON_NUM_THREADS, or one per core).
-pub fn threads() -> usize {
-    rayon::current_num_threads()
-}
-
-/// Runs replications `from..to` (adding to a run: each replication's
-/// streams depend only on its index, so the result equals a run of `to`).
-pub fn run_more_replications(
+/// Runs replications `from..to` of `model` in parallel, gathered in index
+/// order; `on_done` is called once per finished replication (from worker
+/// threads) for progress display. Each replication's streams depend only on
+/// its index, so `0..n` then `n..m` equals `0..m`.
+pub fn run_replications(
     model: &Model,
     from: u32,
     to: u32,
@@ -57,12 +34,17 @@ pub fn run_more_replications(
         .collect()
 }
 
+/// Threads the parallel runs use (RAYON_NUM_THREADS, or one per core).
+pub fn threads() -> usize {
+    rayon::current_num_threads()
+}
+
 /// One point of a sweep.
 pub struct PointJob<'a> {
     /// Index in the full grid (kept through sharding and resuming).
     pub index: usize,
-    /// The scenario with the point's overrides applied.
-    pub scenario: &'a Scenario,
+    /// The point's model (its replications: the model's simulation settings).
+    pub model: &'a Model,
 }
 
 /// Runs every replication of every point at once, in parallel. As each
@@ -74,21 +56,20 @@ pub fn run_points(
     on_rep: &(dyn Fn() + Sync),
     on_point: &(dyn Fn(usize, Vec<RepObs>) + Sync),
 ) {
-    let models: Vec<Model> = jobs.iter().map(|j| Model::build(j.scenario)).collect();
     let slots: Vec<Mutex<(Vec<Option<RepObs>>, u32)>> = jobs
         .iter()
         .map(|j| {
-            let r = j.scenario.simulation.replications;
+            let r = j.model.simulation().replications;
             Mutex::new(((0..r).map(|_| None).collect(), r))
         })
         .collect();
     let tasks: Vec<(usize, u32)> = jobs
         .iter()
         .enumerate()
-        .flat_map(|(k, j)| (0..j.scenario.simulation.replications).map(move |r| (k, r)))
+        .flat_map(|(k, j)| (0..j.model.simulation().replications).map(move |r| (k, r)))
         .collect();
     tasks.into_par_iter().for_each(|(k, rep)| {
-        let obs = run_replication(&models[k], rep);
+        let obs = run_replication(jobs[k].model, rep);
         on_rep();
         let finished = {
             let mut slot = slots[k].lock().unwrap_or_else(|e| e.into_inner());

@@ -191,7 +191,11 @@ fn invalid_scenario_exits_2_with_locations_and_writes_nothing() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read nope.toml"));
     let flag = stacksim(&["run", "--duration", "5"], &dir);
     assert_eq!(flag.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&flag.stderr).contains("no unit"));
+    let flag_err = String::from_utf8_lossy(&flag.stderr);
+    assert!(
+        flag_err.contains("needs a unit") && flag_err.contains("--duration 5"),
+        "{flag_err}"
+    );
     assert!(!dir.join("output").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }

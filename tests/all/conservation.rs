@@ -41,7 +41,7 @@ fn assert_conserved(name: &str, reps: &[RepObs]) {
 
 fn short(mut s: stacksim::scenario::Scenario, secs: u64) -> stacksim::scenario::Scenario {
     s.simulation.duration_ns = secs * 1_000_000_000;
-    s.simulation.warmup_ns = 2_000_000_000;
+    s.simulation.warmup = stacksim::scenario::Warmup::Fixed(2_000_000_000);
     s.simulation.drain_ns = s.simulation.duration_ns;
     s.simulation.replications = 3;
     s

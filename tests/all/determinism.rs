@@ -12,14 +12,14 @@ fn outputs(rel: &str, threads: usize) -> Vec<u8> {
     let mut s = shipped(rel);
     // Long enough for primary-failover's crash at 120 s to happen.
     s.simulation.duration_ns = 160_000_000_000;
-    s.simulation.warmup_ns = 2_000_000_000;
+    s.simulation.warmup = stacksim::scenario::Warmup::Fixed(2_000_000_000);
     s.simulation.replications = 4;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .unwrap();
     let model = Model::build(&s);
-    let reps = pool.install(|| run_replications(&model, s.simulation.replications, &|| {}));
+    let reps = pool.install(|| run_replications(&model, 0, s.simulation.replications, &|| {}));
     let summary = summarize(&reps);
     let parts = Assessed::of(&s, &summary, rel);
     let rr = parts.report(&s, &summary);

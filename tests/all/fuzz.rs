@@ -64,7 +64,7 @@ proptest! {
             Ok(mut s) => {
                 // Whatever was accepted must run: keep it tiny.
                 s.simulation.duration_ns = 200_000_000;
-                s.simulation.warmup_ns = 10_000_000;
+                s.simulation.warmup = stacksim::scenario::Warmup::Fixed(10_000_000);
                 s.simulation.drain_ns = 100_000_000;
                 s.simulation.replications = 1;
                 s.simulation.sample_every_ns = s.simulation.sample_every_ns.max(10_000_000);
@@ -72,7 +72,7 @@ proptest! {
                     *rate_rps = rate_rps.min(5000.0);
                 }
                 let model = Model::build(&s);
-                let reps = run_replications(&model, 1, &|| {});
+                let reps = run_replications(&model, 0, 1, &|| {});
                 let c = reps[0].conservation;
                 prop_assert_eq!(c.arrived, c.completed + c.failed + c.in_flight);
                 // The analysis of whatever ran: lints, the analytic model

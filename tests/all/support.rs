@@ -16,6 +16,18 @@ pub fn shipped(rel: &str) -> Scenario {
         .0
 }
 
+/// Stage 1 of the run lifecycle for a shipped scenario, with overrides
+/// given as `KEY=VALUE`.
+pub fn shipped_plan(rel: &str, set: &[&str]) -> stacksim::plan::PlanInit {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    let input = stacksim::plan::ScenarioInput::read(&path).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let ovs: Vec<_> = set
+        .iter()
+        .map(|s| scenario::Override::parse(s).unwrap())
+        .collect();
+    stacksim::plan::PlanInit::new(&input, &ovs).unwrap_or_else(|e| panic!("{}", e.render(false)))
+}
+
 /// Parses a scenario from text.
 pub fn parse(src: &str) -> Scenario {
     scenario::parse(src, "test.toml", None).unwrap_or_else(|e| panic!("{}", e.render(false)))
@@ -24,7 +36,7 @@ pub fn parse(src: &str) -> Scenario {
 /// Runs every replication and returns them with their summary.
 pub fn run(s: &Scenario) -> (Vec<RepObs>, Summary) {
     let model = Model::build(s);
-    let reps = run_replications(&model, s.simulation.replications, &|| {});
+    let reps = run_replications(&model, 0, s.simulation.replications, &|| {});
     let summary = summarize(&reps);
     (reps, summary)
 }
@@ -34,6 +46,8 @@ pub struct Assessed {
     pub loads: Vec<analysis::PoolLoad>,
     pub verdicts: Vec<analysis::Verdict>,
     pub bottleneck: Option<analysis::Bottleneck>,
+    pub lints: Vec<analysis::lints::Lint>,
+    pub analytic: Option<analysis::queueing::AnalyticModel>,
     pub provenance: stacksim::report::Provenance,
 }
 
@@ -47,6 +61,8 @@ impl Assessed {
             loads,
             verdicts,
             bottleneck,
+            lints: analysis::lints::lint(s),
+            analytic: analysis::queueing::analytic_model(s),
             provenance,
         }
     }
@@ -63,6 +79,8 @@ impl Assessed {
             summary,
             verdicts: &self.verdicts,
             bottleneck: self.bottleneck.as_ref(),
+            lints: &self.lints,
+            analytic: self.analytic.as_ref(),
             provenance: &self.provenance,
         }
     }

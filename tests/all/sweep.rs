@@ -212,7 +212,7 @@ fn sweep_rejects_a_bad_point_before_running_anything() {
     assert_eq!(r.status.code(), Some(2));
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(
-        err.contains("--set tier.server.workers=0") && err.contains("must be at least 1"),
+        err.contains("--vary tier.server.workers=0") && err.contains("must be at least 1"),
         "{err}"
     );
     assert!(!out.exists(), "nothing written");

@@ -387,17 +387,32 @@ service = "exp(10ms)"
 fn automatic_warmup_chooses_a_truncation_or_refuses() {
     // A stable M/M/1 at rho 0.7: MSER-5 chooses a truncation within the first
     // half of the run in every replication.
-    let mut s = shipped("scenarios/validation/mm1.toml");
-    s.simulation.replications = 5;
-    s.simulation.duration_ns = 300_000_000_000;
-    let c = stacksim::sweep::choose_warmup(&s).expect("a stable run settles");
+    let init = shipped_plan(
+        "scenarios/validation/mm1.toml",
+        &[
+            "simulation.replications=5",
+            "simulation.duration=300s",
+            "simulation.warmup=auto",
+        ],
+    );
+    let plan = init.build(&|| {}).expect("a stable run settles");
+    let c = plan.warmup_choice().expect("auto was asked for").clone();
+    assert_eq!(
+        plan.scenario().simulation.warmup,
+        stacksim::scenario::Warmup::Fixed(c.warmup_ns)
+    );
     assert_eq!(c.per_replication_ns.len(), 5);
     assert!(c.warmup_ns <= 150_000_000_000, "{c:?}");
     assert_eq!(c.warmup_ns, *c.per_replication_ns.iter().max().unwrap());
     // An unstable stack never settles: auto refuses instead of guessing.
-    let mut w = shipped("scenarios/write-heavy.toml");
-    w.simulation.replications = 2;
-    w.simulation.duration_ns = 60_000_000_000;
-    let e = stacksim::sweep::choose_warmup(&w).unwrap_err();
+    let w = shipped_plan(
+        "scenarios/write-heavy.toml",
+        &[
+            "simulation.replications=2",
+            "simulation.duration=60s",
+            "simulation.warmup=auto",
+        ],
+    );
+    let e = w.build(&|| {}).unwrap_err().to_string();
     assert!(e.contains("too short for MSER-5"), "{e}");
 }

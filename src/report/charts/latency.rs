@@ -94,7 +94,7 @@ impl Chart for LatencyOverTime<'_> {
                 .y_label_area_size(80)
                 .build_cartesian_2d(0f64..end, 0f64..top)
                 .map_err(err)?;
-            let warmup_s = r.scenario.simulation.warmup_ns as f64 / 1e9;
+            let warmup_s = r.scenario.simulation.warmup_ns() as f64 / 1e9;
             time_backdrop(&mut chart, "latency (ms)", warmup_s, &bands, top)?;
             for (points, c) in lines.iter().zip(COLORS) {
                 draw_estimate_line(&mut chart, points, c, 2)?;

@@ -55,7 +55,7 @@ impl Chart for QueueLength<'_> {
             .y_label_area_size(80)
             .build_cartesian_2d(0f64..end, 0f64..top)
             .map_err(err)?;
-        let warmup_s = r.scenario.simulation.warmup_ns as f64 / 1e9;
+        let warmup_s = r.scenario.simulation.warmup_ns() as f64 / 1e9;
         time_backdrop(
             &mut chart,
             "requests waiting (time-average)",

@@ -110,7 +110,7 @@ impl Chart for Throughput<'_> {
             .y_label_area_size(80)
             .build_cartesian_2d(0f64..end, 0f64..top)
             .map_err(err)?;
-        let warmup_s = r.scenario.simulation.warmup_ns as f64 / 1e9;
+        let warmup_s = r.scenario.simulation.warmup_ns() as f64 / 1e9;
         time_backdrop(&mut chart, "requests/s", warmup_s, &bands, top)?;
         // Failed attempts: areas stacked by cause.
         let dt = r.scenario.simulation.sample_every_ns as f64 / 1e9;

@@ -7,11 +7,11 @@
 //! passing rate found, and its stated interval reaches up to the lowest
 //! rate found to fail: the exact capacity lies between them.
 
-use crate::scenario::{Arrivals, Scenario};
-use crate::stats::{RepObs, Summary, summarize};
-
-use super::run_replications;
-use crate::model::Model;
+use super::{PlanInit, RunResult, WarmupError};
+use crate::analysis::Stability;
+use crate::analysis::slo::{Slo, SloVerdict};
+use crate::scenario::{Override, ScenarioError};
+use crate::stats::Estimate;
 
 /// A probe's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -56,29 +56,108 @@ pub struct CapacityResult {
     pub probes: Vec<Probe>,
 }
 
-fn with_rate(base: &Scenario, rate: f64) -> Scenario {
-    let mut s = base.clone();
-    s.arrivals = Arrivals::Poisson { rate_rps: rate };
-    s
+/// Why the search stopped before an answer.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CapacityError {
+    /// A probe's rate made the scenario invalid.
+    Invalid(ScenarioError),
+    /// A probe's `warmup = "auto"` pilot could not choose.
+    Warmup(WarmupError),
 }
 
-/// Turns a probe's scenario, summary and replications into a verdict and a detail line.
-pub type Judge<'a> = dyn Fn(&Scenario, &Summary, &[RepObs]) -> (Outcome, String) + Sync + 'a;
+impl std::fmt::Display for CapacityError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CapacityError::Invalid(e) => write!(f, "{e}"),
+            CapacityError::Warmup(e) => write!(f, "{e}"),
+        }
+    }
+}
 
-/// Searches the Poisson rate of `base`. `judge` turns a probe's scenario and
-/// summary into an outcome and a detail line.
+impl std::error::Error for CapacityError {}
+
+/// Judges one probe: every SLO with its interval, and stability.
+pub fn judge(slos: &[Slo], run: &RunResult) -> (Outcome, String) {
+    let mut outcome = Outcome::Pass;
+    let mut parts = Vec::new();
+    for slo in slos {
+        let pct = |q: f64| {
+            Some(Estimate::from_values(
+                run.observations
+                    .iter()
+                    .map(|r| r.overall.latency.quantile_ns(q) / 1e6),
+            ))
+        };
+        let Some(e) = slo.estimate(&run.summary.overall, pct) else {
+            continue;
+        };
+        let v = slo.judge(&e);
+        let scale = if slo.text.contains('%') { 100.0 } else { 1.0 };
+        parts.push(format!(
+            "{}: {:.3}{} ± {:.3}",
+            slo.text,
+            e.mean * scale,
+            if scale > 1.0 { "%" } else { " ms" },
+            e.half_width.unwrap_or(0.0) * scale
+        ));
+        outcome = match (outcome, v) {
+            (_, SloVerdict::Broken) | (Outcome::Fail, _) => Outcome::Fail,
+            (_, SloVerdict::Uncertain) | (Outcome::Uncertain, _) => Outcome::Uncertain,
+            _ => Outcome::Pass,
+        };
+    }
+    let unstable: Vec<&str> = run
+        .verdicts
+        .iter()
+        .filter(|v| matches!(v.stability, Stability::Unstable { .. }))
+        .map(|v| v.label.as_str())
+        .collect();
+    if !unstable.is_empty() {
+        outcome = Outcome::Fail;
+        parts.push(format!("unstable: {}", unstable.join(", ")));
+    }
+    if let Some(b) = &run.bottleneck {
+        parts.push(format!(
+            "bottleneck {} at {:.0}%",
+            b.label,
+            b.utilization * 100.0
+        ));
+    }
+    (outcome, parts.join("; "))
+}
+
+/// The probe's plan: the base with `workload.rate` set, through the whole
+/// lifecycle (its own warm-up when `auto`).
+fn probe_run(base: &PlanInit, rate: f64) -> Result<RunResult, CapacityError> {
+    let ov = Override::from_flag("capacity", "workload.rate", &format!("{rate:?}"));
+    let init = base.with_overrides(&[ov]).map_err(CapacityError::Invalid)?;
+    let plan = init.build(&|| {}).map_err(CapacityError::Warmup)?;
+    Ok(plan.replicate(&|| {}))
+}
+
+/// Searches the Poisson rate (`workload.rate`) of `base` for the highest
+/// rate at which every SLO holds with 95% confidence.
 pub fn find_capacity(
-    base: &Scenario,
+    base: &PlanInit,
+    slos: &[Slo],
     opts: CapacityOptions,
-    judge: &Judge<'_>,
     on_probe: &(dyn Fn(&Probe) + Sync),
-) -> CapacityResult {
+) -> Result<CapacityResult, CapacityError> {
     let mut probes: Vec<Probe> = Vec::new();
-    let probe = |rate: f64, probes: &mut Vec<Probe>| -> Outcome {
-        let s = with_rate(base, rate);
-        let reps = run_replications(&Model::build(&s), s.simulation.replications, &|| {});
-        let summary = summarize(&reps);
-        let (outcome, detail) = judge(&s, &summary, &reps);
+    let mut failed = None;
+    let mut probe = |rate: f64, probes: &mut Vec<Probe>| -> Outcome {
+        if failed.is_some() {
+            return Outcome::Uncertain;
+        }
+        let run = match probe_run(base, rate) {
+            Ok(r) => r,
+            Err(e) => {
+                failed = Some(e);
+                return Outcome::Uncertain;
+            }
+        };
+        let (outcome, detail) = judge(slos, &run);
         let p = Probe {
             rate_rps: rate,
             outcome,
@@ -89,6 +168,7 @@ pub fn find_capacity(
         outcome
     };
     let start = base
+        .scenario()
         .arrivals
         .mean_rate(0, 1)
         .filter(|r| *r > 0.0)
@@ -171,9 +251,12 @@ pub fn find_capacity(
         .filter(|p| p.outcome == Outcome::Pass)
         .map(|p| p.rate_rps)
         .fold(0.0, f64::max);
-    CapacityResult {
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(CapacityResult {
         capacity_rps: best,
         failing_rps: lowest_fail(&probes),
         probes,
-    }
+    })
 }

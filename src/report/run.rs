@@ -1,0 +1,99 @@
+//! A run's whole output folder: every file of one run, written in one
+//! place, each atomically.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use super::charts::{self, ChartError};
+use super::{OutputError, OutputLayout, RunReport};
+use crate::stats::AccessRecord;
+
+/// Why a run's files could not be written.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RunOutputError {
+    /// A file could not be written.
+    Output(OutputError),
+    /// A chart could not be drawn.
+    Chart(ChartError),
+}
+
+impl std::fmt::Display for RunOutputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunOutputError::Output(e) => write!(f, "{e}"),
+            RunOutputError::Chart(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunOutputError {}
+
+impl From<OutputError> for RunOutputError {
+    fn from(e: OutputError) -> Self {
+        RunOutputError::Output(e)
+    }
+}
+
+/// What to write besides the summaries.
+#[derive(Clone, Copy, Debug)]
+pub struct RunFiles<'a> {
+    /// Charts, `topology.svg`, `report.html` and `report.md`.
+    pub charts: bool,
+    /// `--access-log FILE`: where, and replication 1's records.
+    pub access_log: Option<(&'a Path, &'a [AccessRecord])>,
+}
+
+/// Writes `summary.json`, `summary.csv`, `timeseries.csv`, `faults.csv`,
+/// the resolved `scenario.toml`, then (when asked) the charts and reports
+/// and the access log. Returns the seconds spent on charts and reports.
+pub fn write_run(
+    layout: &OutputLayout,
+    r: &RunReport<'_>,
+    files: RunFiles<'_>,
+) -> Result<Option<f64>, RunOutputError> {
+    type Writer = fn(&RunReport<'_>, &mut dyn Write) -> std::io::Result<()>;
+    let writes: [(std::path::PathBuf, Writer); 5] = [
+        (layout.summary_json(), super::write_summary_json),
+        (layout.summary_csv(), super::write_summary_csv),
+        (layout.timeseries_csv(), super::write_timeseries_csv),
+        (layout.faults_csv(), super::write_faults_csv),
+        (layout.scenario_toml(), write_scenario_toml),
+    ];
+    for (file, writer) in writes {
+        layout.write_atomic(&file, |w| writer(r, w))?;
+    }
+    if let Some((path, records)) = files.access_log {
+        layout.write_atomic(path, |w| super::write_access_log(r.scenario, records, w))?;
+    }
+    if !files.charts {
+        return Ok(None);
+    }
+    let started = Instant::now();
+    let charts = charts::render_all(r).map_err(RunOutputError::Chart)?;
+    for c in &charts {
+        layout.write_atomic(&layout.chart_png(c.name), |w| w.write_all(&c.png))?;
+        layout.write_atomic(&layout.chart_svg(c.name), |w| w.write_all(c.svg.as_bytes()))?;
+    }
+    let topology = super::topology_svg(r);
+    layout.write_atomic(&layout.topology_svg(), |w| w.write_all(topology.as_bytes()))?;
+    layout.write_atomic(&layout.report_html(), |w| {
+        super::write_report_html(r, &charts, w)
+    })?;
+    layout.write_atomic(&layout.report_md(), |w| {
+        super::write_report_md(r, &charts, w)
+    })?;
+    Ok(Some(started.elapsed().as_secs_f64()))
+}
+
+/// The resolved scenario as TOML: `stacksim run scenario.toml` runs it again.
+pub fn write_scenario_toml(r: &RunReport<'_>, w: &mut dyn Write) -> std::io::Result<()> {
+    let text = r.scenario.document_toml();
+    writeln!(
+        w,
+        "# The scenario as run: {} with every command-line override applied.\n# stacksim {}; run it again with: stacksim run scenario.toml\n",
+        r.provenance.scenario_path, r.provenance.version
+    )?;
+    w.write_all(text.as_bytes())
+}
