@@ -22,11 +22,11 @@ impl Sim<'_> {
         let m = self.m;
         for (s, def) in m.stations.iter().enumerate() {
             if let Some((ttf, _)) = &m.pools[def.pool as usize].failures {
-                let t = ttf.sample(&mut self.rng_fail);
+                let t = ttf.sample(&mut self.aux[s].failures);
                 self.q.schedule(t, Event::Fail(s as u32));
             }
             if let Some(hc) = def.health_check {
-                let phase = (hc.interval_ns as f64 * self.rng_fail.random::<f64>()) as u64;
+                let phase = (hc.interval_ns as f64 * self.aux[s].health.random::<f64>()) as u64;
                 self.q.schedule(phase, Event::HealthCheck(s as u32));
             }
         }
@@ -44,7 +44,7 @@ impl Sim<'_> {
         self.go_down(s);
         let pool = self.m.stations[s as usize].pool as usize;
         if let Some((_, ttr)) = &self.m.pools[pool].failures {
-            let t = ttr.sample(&mut self.rng_fail);
+            let t = ttr.sample(&mut self.aux[s as usize].failures);
             self.q.schedule_in(t, Event::Repair(s));
         }
     }
@@ -53,7 +53,7 @@ impl Sim<'_> {
         self.go_up(s);
         let pool = self.m.stations[s as usize].pool as usize;
         if let Some((ttf, _)) = &self.m.pools[pool].failures {
-            let t = ttf.sample(&mut self.rng_fail);
+            let t = ttf.sample(&mut self.aux[s as usize].failures);
             self.q.schedule_in(t, Event::Fail(s));
         }
     }

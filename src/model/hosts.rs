@@ -70,7 +70,7 @@ impl Sim<'_> {
                 HostTask::Agent => {
                     self.hosts[h as usize].agents += 1;
                     let cost = match &self.m.hosts[h as usize].monitoring {
-                        Some((_, c)) => c.sample(&mut self.rng_tls),
+                        Some((_, c)) => c.sample(&mut self.agent_rng[h as usize]),
                         None => 0,
                     };
                     self.q.schedule_in(cost, Event::AgentDone(h));
@@ -98,7 +98,7 @@ impl Sim<'_> {
     pub(super) fn schedule_agents(&mut self) {
         for h in 0..self.m.hosts.len() {
             if let Some((interval, _)) = &self.m.hosts[h].monitoring {
-                let phase = (*interval as f64 * self.rng_tls.random::<f64>()) as u64;
+                let phase = (*interval as f64 * self.agent_rng[h].random::<f64>()) as u64;
                 self.q.schedule(phase, Event::AgentTick(h as u32));
             }
         }

@@ -35,7 +35,8 @@ pub(crate) struct StationDef {
     pub workers: u32,
     pub queue_cap: u32,
     pub index_in_pool: u32,
-    pub stream: u32,
+    /// Stream ids: service, TLS, network, failures, health checks.
+    pub streams: [u32; 5],
     /// Health checks run on this station by a tier that sends to it.
     pub health_check: Option<HealthCheck>,
     /// `web#1`, `db primary`: for the fault timeline.
@@ -60,6 +61,8 @@ pub(crate) struct HostDef {
     pub group: u32,
     /// Monitoring agent: interval and CPU per sample.
     pub monitoring: Option<(u64, Sampler)>,
+    /// The agent's stream id.
+    pub stream: u32,
 }
 
 /// A pool of identical instances.
@@ -158,8 +161,9 @@ impl Model {
         let mut host_first = Vec::new();
         for (g, h) in s.hosts.iter().enumerate() {
             host_first.push(hosts.len() as u32);
-            for _ in 0..h.instances {
+            for i in 0..h.instances {
                 hosts.push(HostDef {
+                    stream: stream_id(&format!("monitoring/{}/{i}", h.name)),
                     cores: h.cores,
                     group: g as u32,
                     monitoring: h
@@ -193,7 +197,8 @@ impl Model {
                         workers: p.workers,
                         queue_cap: p.queue.unwrap_or(u32::MAX),
                         index_in_pool: i,
-                        stream: stream_id(&format!("service/{}/{}/{i}", tier.name, pi)),
+                        streams: ["service", "tls", "network", "failures", "health"]
+                            .map(|c| stream_id(&format!("{c}/{}/{}/{i}", tier.name, pi))),
                         health_check: None,
                         label,
                         host: p

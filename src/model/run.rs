@@ -10,7 +10,7 @@ use rand_distr::{Distribution, Exp1};
 use super::route::candidates;
 use super::state::{
     Counters, DbState, EPOCH_MASK, Event, HostState, Phase, Pick, RETRY_RESERVE, Request, Sim,
-    Station, Trend, Waiting,
+    Station, StationStreams, Trend, Waiting,
 };
 use super::{Model, NONE, StepDef};
 use crate::engine::{EventQueue, stream, stream_id};
@@ -59,7 +59,24 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
                 core_wait_ns: 0,
             })
             .collect(),
-        rng_tls: s("tls"),
+        aux: m
+            .stations
+            .iter()
+            .map(|d| {
+                let [_, tls, network, failures, health] = d.streams.map(|k| stream(seed, rep, k));
+                StationStreams {
+                    tls,
+                    network,
+                    failures,
+                    health,
+                }
+            })
+            .collect(),
+        agent_rng: m
+            .hosts
+            .iter()
+            .map(|h| stream(seed, rep, h.stream))
+            .collect(),
         q: EventQueue::with_capacity(1024),
         stations: m
             .stations
@@ -75,7 +92,7 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
                 down_acc: 0,
                 c: Counters::default(),
                 at_start: Counters::default(),
-                rng: stream(seed, rep, d.stream),
+                rng: stream(seed, rep, d.streams[0]),
                 up: true,
                 down_reasons: 0,
                 crashes: 0,
@@ -98,7 +115,6 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
         rng_calls: s("calls"),
         rng_balance: s("balance"),
         rng_think: s("think"),
-        rng_fail: s("failures"),
         rng_retry: s("retry"),
         retry_tokens: RETRY_RESERVE,
         window_start,
@@ -354,7 +370,7 @@ impl<'m> Sim<'m> {
             Pick::Station(s) => match &self.m.stations[s as usize].network {
                 None => self.arrive(s, req),
                 Some(net) => {
-                    let delay = net.sample(&mut self.rng_tls);
+                    let delay = net.sample(&mut self.aux[s as usize].network);
                     let epoch = self.slab[req as usize].epoch;
                     self.q.schedule_in(
                         delay,
@@ -469,7 +485,7 @@ impl<'m> Sim<'m> {
             self.m.pools[st.service_pool as usize].service[class as usize].sample(&mut st.rng);
         dur = dur.saturating_add(def.extra_ns);
         if let Some(tls) = &def.tls {
-            dur = dur.saturating_add(tls_work(tls, &mut self.rng_tls));
+            dur = dur.saturating_add(tls_work(tls, &mut self.aux[s as usize].tls));
         }
         if st.slow != 1.0 {
             dur = slowed(dur, st.slow);

@@ -341,10 +341,28 @@ pub(super) struct HostState {
     pub core_wait_ns: u128,
 }
 
+/// One station's random consumers besides its service times: each its own
+/// stream, so turning one on never shifts another's draws (common random
+/// numbers between variants).
+pub(super) struct StationStreams {
+    /// TLS work per request.
+    pub tls: SimRng,
+    /// Network delay of the hop into the station.
+    pub network: SimRng,
+    /// Random failures: times to failure and to repair.
+    pub failures: SimRng,
+    /// The health checker's phase.
+    pub health: SimRng,
+}
+
 pub(super) struct Sim<'m> {
     pub m: &'m Model,
     pub hosts: Vec<HostState>,
-    pub rng_tls: SimRng,
+    /// Per station: its random consumers other than service (cold; kept
+    /// apart from [`Station`] so the hot state stays small).
+    pub aux: Vec<StationStreams>,
+    /// Per machine: its monitoring agent's phase and CPU draws.
+    pub agent_rng: Vec<SimRng>,
     pub q: EventQueue<Event>,
     pub stations: Vec<Station>,
     pub slab: Vec<Request>,
@@ -356,7 +374,6 @@ pub(super) struct Sim<'m> {
     pub rng_calls: SimRng,
     pub rng_balance: SimRng,
     pub rng_think: SimRng,
-    pub rng_fail: SimRng,
     pub rng_retry: SimRng,
     pub retry_tokens: f64,
     pub window_start: u64,
