@@ -129,7 +129,7 @@ pub(crate) fn compare(args: &CompareArgs) -> u8 {
     bar.finish_and_clear();
     let diffs = differences(&runs[0].observations, &runs[1].observations);
     if args.json {
-        let doc = serde_json::json!({ "a": args.a, "b": args.b, "replications": n, "seed": seed, "differences": diffs, "verdict": verdict(&diffs) });
+        let doc = serde_json::json!({ "a": args.a, "b": args.b, "replications": n, "seed": seed, "settings": { "a": runs[0].settings, "b": runs[1].settings }, "differences": diffs, "verdict": verdict(&diffs) });
         outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return EXIT_OK;
     }

@@ -304,7 +304,7 @@ fn init(path: &Path, force: bool) -> u8 {
         );
         return EXIT_INVALID;
     }
-    match std::fs::write(path, REFERENCE_TOML) {
+    match report::write_new_file(path, REFERENCE_TOML.as_bytes()) {
         Ok(()) => {
             outln!(
                 "wrote {}; run it with: stacksim run {}",

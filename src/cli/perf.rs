@@ -7,8 +7,6 @@ use std::time::Instant;
 use clap::Args;
 
 use super::{EXIT_FAILURE, EXIT_OK, SimFlags, plan_build, plan_init};
-use stacksim::model::run_replication;
-use stacksim::sweep::run_replications;
 
 #[derive(Args, Debug)]
 pub(crate) struct PerfArgs {
@@ -54,17 +52,15 @@ pub(crate) fn perf(a: &PerfArgs) -> u8 {
             stacksim::units::format_duration(w.warmup_ns)
         );
     }
-    let (s, model) = (plan.scenario(), plan.model());
+    let s = plan.scenario();
     let n = s.simulation.replications;
     // One core: the replications one after another on this thread.
     let started = Instant::now();
-    let (mut requests, mut events) = (0u64, 0u64);
-    for rep in 0..n {
-        let obs = run_replication(model, rep);
-        requests += obs.conservation.arrived;
-        events += obs.events;
-    }
+    let reps = plan.observe_serially();
     let one = started.elapsed().as_secs_f64();
+    let requests: u64 = reps.iter().map(|r| r.conservation.arrived).sum();
+    let events: u64 = reps.iter().map(|r| r.events).sum();
+    drop(reps);
     if one <= 0.0 {
         eprintln!("error: the run was too short to time");
         return EXIT_FAILURE;
@@ -82,7 +78,7 @@ pub(crate) fn perf(a: &PerfArgs) -> u8 {
     if a.parallel {
         let threads = stacksim::sweep::threads();
         let started = Instant::now();
-        let reps = run_replications(model, 0, n, &|| {});
+        let reps = plan.observe(&|| {});
         let all = started.elapsed().as_secs_f64();
         let check: u64 = reps.iter().map(|r| r.conservation.arrived).sum();
         outln!(

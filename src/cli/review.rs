@@ -55,7 +55,7 @@ pub(crate) fn review(a: &ReviewArgs) -> u8 {
         );
         let r = plan.replicate(&|| bar.inc(1));
         bar.finish_and_clear();
-        Some((r.summary, r.bottleneck))
+        Some((r.summary, r.bottleneck, r.settings))
     } else {
         None
     };
@@ -64,8 +64,9 @@ pub(crate) fn review(a: &ReviewArgs) -> u8 {
             "scenario": path,
             "lints": lints,
             "analytic": model,
-            "simulated": simulated.as_ref().map(|(sum, b)| serde_json::json!({
+            "simulated": simulated.as_ref().map(|(sum, b, settings)| serde_json::json!({
                 "pools": sum.pools, "end_to_end_mean_ms": sum.overall.latency_mean_ms, "bottleneck": b,
+                "settings": settings,
             })),
         });
         outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
@@ -112,7 +113,7 @@ pub(crate) fn review(a: &ReviewArgs) -> u8 {
             ms(pm.wait_ms),
             format!("{:.0}", pm.saturation_rps),
         ];
-        if let Some((sum, _)) = &simulated {
+        if let Some((sum, _, _)) = &simulated {
             let ps = &sum.pools[*p];
             row.push(format!(
                 "{:.1} ± {:.1}",
@@ -136,7 +137,7 @@ pub(crate) fn review(a: &ReviewArgs) -> u8 {
             ms(mm.core_wait_ms),
             format!("{:.0}", mm.saturation_rps),
         ];
-        if let Some((sum, _)) = &simulated {
+        if let Some((sum, _, _)) = &simulated {
             let e = sum
                 .hosts
                 .get(mm.group)
@@ -168,7 +169,7 @@ pub(crate) fn review(a: &ReviewArgs) -> u8 {
             ms(m.end_to_end_with_cores_ms)
         );
     }
-    if let Some((sum, b)) = &simulated {
+    if let Some((sum, b, _)) = &simulated {
         let e = sum.overall.latency_mean_ms;
         outln!(
             "end-to-end mean (simulated): {:.2} ± {:.2} ms",

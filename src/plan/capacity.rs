@@ -10,6 +10,7 @@
 use super::{PlanInit, RunResult, WarmupError};
 use crate::analysis::Stability;
 use crate::analysis::slo::{Slo, SloVerdict};
+use crate::report::RunSettings;
 use crate::scenario::{Override, ScenarioError};
 use crate::stats::Estimate;
 
@@ -34,6 +35,8 @@ pub struct Probe {
     pub outcome: Outcome,
     /// What the judge said (the failing SLO, the bottleneck).
     pub detail: String,
+    /// The settings the probe ran with (its own warm-up when `auto`).
+    pub settings: RunSettings,
 }
 
 /// Search settings.
@@ -162,6 +165,7 @@ pub fn find_capacity(
             rate_rps: rate,
             outcome,
             detail,
+            settings: run.settings.clone(),
         };
         on_probe(&p);
         probes.push(p);

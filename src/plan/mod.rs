@@ -29,7 +29,7 @@ use crate::analysis::lints::Lint;
 use crate::analysis::queueing::AnalyticModel;
 use crate::analysis::{self, Bottleneck, PoolLoad, Verdict};
 use crate::model::Model;
-use crate::report::{Provenance, RunReport};
+use crate::report::{Provenance, RunReport, RunSettings};
 use crate::scenario::{
     self, LoadError, MAX_SERIES_INTERVALS, Override, REFERENCE_PATH, REFERENCE_TOML, Scenario,
     ScenarioError, Warmup,
@@ -127,6 +127,8 @@ pub struct PlanInit {
     overrides: Vec<Override>,
     scenario: Scenario,
     series_cap: Option<u64>,
+    /// `sample_every` as the scenario gives it, before the cap.
+    sample_every_ns: u64,
 }
 
 impl PlanInit {
@@ -139,8 +141,10 @@ impl PlanInit {
             input.base_dir.as_deref(),
             overrides,
         )?;
+        let sample_every_ns = scenario.simulation.sample_every_ns;
         let series_cap = scenario.simulation.cap_series();
         Ok(PlanInit {
+            sample_every_ns,
             input: input.clone(),
             overrides: overrides.to_vec(),
             scenario,
@@ -187,7 +191,7 @@ impl PlanInit {
             ("simulation.replications", sim.replications.to_string()),
             ("simulation.duration", ns(sim.duration_ns)),
             ("simulation.warmup", warmup),
-            ("simulation.sample_every", ns(sim.sample_every_ns)),
+            ("simulation.sample_every", ns(other.sample_every_ns)),
             ("simulation.drain", ns(sim.drain_ns)),
         ]
         .map(|(k, v)| Override::from_flag(flag, k, &v));
@@ -199,10 +203,13 @@ impl PlanInit {
     /// the model.
     pub fn build(self, on_pilot: &(dyn Fn() + Sync)) -> Result<Plan, WarmupError> {
         let mut scenario = self.scenario;
+        let mut series_cap = self.series_cap;
         let warmup = match scenario.simulation.warmup {
             Warmup::Auto => {
                 let choice = warmup::choose(&scenario, on_pilot)?;
                 scenario.simulation.warmup = Warmup::Fixed(choice.warmup_ns);
+                // The chosen warm-up lengthens the run: cap again.
+                series_cap = scenario.simulation.cap_series().or(series_cap);
                 Some(choice)
             }
             Warmup::Fixed(_) => None,
@@ -213,7 +220,7 @@ impl PlanInit {
             input: self.input,
             overrides: self.overrides,
             scenario,
-            series_cap: self.series_cap,
+            series_cap,
             warmup,
             loads,
             model,
@@ -291,10 +298,37 @@ impl Plan {
         &self.overrides
     }
 
+    /// The settings it runs with, as stated beside results.
+    pub fn settings(&self) -> RunSettings {
+        RunSettings::new(
+            &self.scenario.simulation,
+            self.warmup.is_some(),
+            self.series_cap.is_some(),
+        )
+    }
+
     /// Keeps up to `limit` access-log records from replication 0.
     pub fn with_access_log(mut self, limit: usize) -> Plan {
         self.model.set_access_log(limit);
         self
+    }
+
+    /// Runs the replications one after another on this thread and returns
+    /// their raw observations (`stacksim perf`'s one-core figure).
+    pub fn observe_serially(&self) -> Vec<RepObs> {
+        (0..self.scenario.simulation.replications)
+            .map(|rep| crate::model::run_replication(&self.model, rep))
+            .collect()
+    }
+
+    /// Runs the replications in parallel and returns their raw observations.
+    pub fn observe(&self, on_rep: &(dyn Fn() + Sync)) -> Vec<RepObs> {
+        crate::sweep::run_replications(
+            &self.model,
+            0,
+            self.scenario.simulation.replications,
+            on_rep,
+        )
     }
 
     /// Runs the scenario's replications in parallel.
@@ -347,6 +381,11 @@ impl Plan {
         let summary = summarize(&observations);
         let (verdicts, bottleneck) = analysis::verdicts(&scenario, &self.loads, &summary);
         RunResult {
+            settings: RunSettings::new(
+                &scenario.simulation,
+                self.warmup.is_some(),
+                self.series_cap.is_some(),
+            ),
             lints: analysis::lints::lint(&scenario),
             analytic: analysis::queueing::analytic_model(&scenario),
             notes: self.notes(precision),
@@ -423,6 +462,8 @@ pub struct RunResult {
     pub warmup: Option<WarmupChoice>,
     /// Whether `--precision` was met.
     pub precision: Option<PrecisionOutcome>,
+    /// The settings it ran with.
+    pub settings: RunSettings,
     input: ScenarioInput,
 }
 
@@ -444,6 +485,7 @@ impl RunResult {
             bottleneck: self.bottleneck.as_ref(),
             lints: &self.lints,
             analytic: self.analytic.as_ref(),
+            settings: &self.settings,
             provenance,
         }
     }

@@ -152,7 +152,12 @@ impl SweepPlan {
             let k = indices.iter().position(|&i| i == index).unwrap_or(0);
             let result = plans[k].finish(reps, None);
             let prov = Provenance::new("", "", "");
-            let p = PointResult::from_run(index, self.grid[index].clone(), &result.report(&prov));
+            let p = PointResult::from_run(
+                index,
+                self.grid[index].clone(),
+                &result.report(&prov),
+                result.settings.clone(),
+            );
             on_point(p);
         });
         Ok(())

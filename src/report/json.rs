@@ -80,6 +80,7 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
             "drain_s": ns_to_s(sim.drain_ns),
             "workload": workload,
         },
+        "settings": r.settings,
         "method": {
             "analysis": "replication/deletion: independent replications, warm-up deleted, requests counted by arrival in the window",
             "interval": "95% Student-t across replications (percentiles: per replication, then the interval)",

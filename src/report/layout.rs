@@ -27,6 +27,16 @@ impl std::fmt::Display for OutputError {
 
 impl std::error::Error for OutputError {}
 
+/// Writes a file outside any output folder (`stacksim init PATH`),
+/// atomically like every other output.
+pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    OutputLayout::new(Some(dir), "").write_atomic(path, |w| w.write_all(bytes))
+}
+
 /// The output folder of one run and every file in it.
 #[derive(Clone, Debug)]
 pub struct OutputLayout {

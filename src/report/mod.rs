@@ -13,6 +13,7 @@ mod layout;
 mod markdown;
 mod narrative;
 mod run;
+mod settings;
 pub mod sweep;
 mod table;
 mod topology;
@@ -21,10 +22,11 @@ pub use access_log::write_access_log;
 pub use csv::{write_faults_csv, write_summary_csv, write_timeseries_csv};
 pub use html::write_report_html;
 pub use json::{summary_json, write_summary_json};
-pub use layout::{OutputError, OutputLayout};
+pub use layout::{OutputError, OutputLayout, write_new_file};
 pub use markdown::write_report_md;
 pub use narrative::verdict_sentences;
 pub use run::{RunFiles, RunOutputError, write_run};
+pub use settings::RunSettings;
 pub use table::render_table;
 
 /// Left-aligned first column, right-aligned rest: the terminal table layout.
@@ -84,6 +86,8 @@ pub struct RunReport<'a> {
     pub lints: &'a [Lint],
     /// The analytic queueing model (none for closed workloads).
     pub analytic: Option<&'a AnalyticModel>,
+    /// The settings it ran with.
+    pub settings: &'a RunSettings,
     /// Where it came from.
     pub provenance: &'a Provenance,
 }

@@ -73,11 +73,18 @@ pub struct PointResult {
     pub bottleneck_utilization: Option<f64>,
     /// Labels of pools with no steady state.
     pub unstable: Vec<String>,
+    /// The settings the point ran with (its own warm-up when `auto`).
+    pub settings: super::RunSettings,
 }
 
 impl PointResult {
     /// Builds a point's result from its run report.
-    pub fn from_run(index: usize, values: Vec<(String, String)>, r: &RunReport<'_>) -> PointResult {
+    pub fn from_run(
+        index: usize,
+        values: Vec<(String, String)>,
+        r: &RunReport<'_>,
+        settings: super::RunSettings,
+    ) -> PointResult {
         let all = &r.summary.overall;
         PointResult {
             index,
@@ -109,6 +116,7 @@ impl PointResult {
                 .filter(|v| matches!(v.stability, Stability::Unstable { .. }))
                 .map(|v| v.label.clone())
                 .collect(),
+            settings,
         }
     }
 
@@ -205,11 +213,13 @@ pub fn write_sweep_csv(
         head.extend([format!("utilization_{s}"), format!("utilization_{s}_hw95")]);
     }
     head.extend([
+        "warmup_s".into(),
         "bottleneck".into(),
         "bottleneck_utilization".into(),
         "verdict".into(),
     ]);
-    writeln!(w, "{}", head.join(","))?;
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(&head)?;
     for p in points {
         let mut row: Vec<String> = p.values.iter().map(|(_, v)| v.clone()).collect();
         for e in [
@@ -232,23 +242,13 @@ pub fn write_sweep_csv(
                 .map(|x| x.utilization);
             row.extend([num(e.and_then(|e| e.mean)), num(e.and_then(|e| e.hw))]);
         }
+        row.push(num(Some(p.settings.warmup_s)));
         row.push(p.bottleneck.clone().unwrap_or_default());
         row.push(num(p.bottleneck_utilization));
         row.push(p.verdict());
-        writeln!(
-            w,
-            "{}",
-            row.iter()
-                .map(|c| if c.contains(',') {
-                    format!("\"{c}\"")
-                } else {
-                    c.clone()
-                })
-                .collect::<Vec<_>>()
-                .join(",")
-        )?;
+        out.write_record(&row)?;
     }
-    Ok(())
+    out.flush()
 }
 
 /// Writes `sweep.json`: the sweep's definition and every point.

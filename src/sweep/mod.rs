@@ -1,5 +1,5 @@
 //! Parallel replications and sweep points: the only rayon user. The run
-//! lifecycle around them (flags, warm-up, verdicts) is [`crate::plan`].
+//! lifecycle around them (flags, warm-up, verdicts) is the `plan` module.
 //!
 //! Everything runs in parallel and is gathered in index order, then reduced
 //! sequentially, so results are the same bytes whatever the number of

@@ -8,6 +8,7 @@ mod determinism;
 mod failures;
 mod fuzz;
 mod hosts;
+mod lifecycle;
 mod review;
 mod scenario_errors;
 mod support;

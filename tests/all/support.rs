@@ -48,6 +48,7 @@ pub struct Assessed {
     pub bottleneck: Option<analysis::Bottleneck>,
     pub lints: Vec<analysis::lints::Lint>,
     pub analytic: Option<analysis::queueing::AnalyticModel>,
+    pub settings: stacksim::report::RunSettings,
     pub provenance: stacksim::report::Provenance,
 }
 
@@ -63,6 +64,7 @@ impl Assessed {
             bottleneck,
             lints: analysis::lints::lint(s),
             analytic: analysis::queueing::analytic_model(s),
+            settings: stacksim::report::RunSettings::new(&s.simulation, false, false),
             provenance,
         }
     }
@@ -81,6 +83,7 @@ impl Assessed {
             bottleneck: self.bottleneck.as_ref(),
             lints: &self.lints,
             analytic: self.analytic.as_ref(),
+            settings: &self.settings,
             provenance: &self.provenance,
         }
     }
