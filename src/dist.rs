@@ -437,9 +437,17 @@ fn parse_empirical(
 /// not a value is taken as a header. Bare numbers need `unit`.
 pub fn parse_samples_csv(text: &str, unit: Option<&str>) -> Result<Vec<f64>, String> {
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let cell = line.split(',').next().unwrap_or("").trim();
-        if cell.is_empty() || cell.starts_with('#') {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| format!("not CSV: {e}"))?;
+        let line = record.position().map_or(i as u64 + 1, |p| p.line());
+        let cell = record.get(0).unwrap_or("");
+        if cell.is_empty() {
             continue;
         }
         let parsed = match cell.parse::<f64>() {
@@ -454,7 +462,7 @@ pub fn parse_samples_csv(text: &str, unit: Option<&str>) -> Result<Vec<f64>, Str
         match parsed {
             Ok(x) => out.push(x),
             Err(_) if i == 0 && out.is_empty() && cell.parse::<f64>().is_err() => {} // header
-            Err(e) => return Err(format!("line {}: {e}", i + 1)),
+            Err(e) => return Err(format!("line {line}: {e}")),
         }
     }
     Ok(out)

@@ -1,19 +1,14 @@
 //! `summary.csv` (a row per pool and per class) and `timeseries.csv` (a row
 //! per sample interval). Units are in every column name; every estimate has
 //! a `_hw95` column with its 95% half-width (empty with one replication).
+//! Written with the `csv` crate: quoting and headers by the library.
 
 use std::io::{self, Write};
 
+use csv::Writer;
+
 use super::{RunReport, slug};
 use crate::stats::{Cause, Estimate, SeriesPoint};
-
-fn quote(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
 
 fn num(x: f64) -> String {
     if x.is_finite() {
@@ -67,7 +62,8 @@ pub fn write_summary_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()>
         header.push(c.to_string());
         header.push(format!("{c}_hw95"));
     }
-    writeln!(w, "{}", header.join(","))?;
+    let mut w = Writer::from_writer(w);
+    w.write_record(&header)?;
     for (p, load) in r.pool_rows() {
         let ps = &r.summary.pools[p];
         let offered = Estimate {
@@ -92,7 +88,7 @@ pub fn write_summary_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()>
             ("wasted_fraction", ps.wasted_fraction),
             ("down_fraction", ps.down_fraction),
         ];
-        write_row(w, "pool", &load.label, &row)?;
+        write_row(&mut w, "pool", &load.label, &row)?;
     }
     let classes = r
         .scenario
@@ -142,13 +138,13 @@ pub fn write_summary_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()>
             ("latency_p99_ms", cs.latency_p99_ms),
             ("latency_p999_ms", cs.latency_p999_ms),
         ];
-        write_row(w, "class", name, &row)?;
+        write_row(&mut w, "class", name, &row)?;
     }
-    Ok(())
+    w.flush()
 }
 
 fn write_row(
-    w: &mut dyn Write,
+    w: &mut Writer<&mut dyn Write>,
     scope: &str,
     name: &str,
     row: &[(&str, Estimate)],
@@ -157,14 +153,15 @@ fn write_row(
         row.iter().all(|(c, _)| SUMMARY_COLUMNS.contains(c)),
         "unknown column"
     );
-    let mut out = vec![scope.to_string(), quote(name)];
+    let mut out = vec![scope.to_string(), name.to_string()];
     for col in SUMMARY_COLUMNS {
         match row.iter().find(|(c, _)| *c == col) {
             Some((_, e)) => out.extend(cells(e)),
             None => out.extend([String::new(), String::new()]),
         }
     }
-    writeln!(w, "{}", out.join(","))
+    w.write_record(&out)?;
+    Ok(())
 }
 
 /// The time-series columns shared by every run, each with its value.
@@ -203,7 +200,8 @@ pub fn write_timeseries_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<
         let hw = format!("{n}_hw95");
         header.extend([n, hw]);
     }
-    writeln!(w, "{}", header.join(","))?;
+    let mut w = Writer::from_writer(w);
+    w.write_record(&header)?;
     for s in &r.summary.series {
         let phase = if s.start_s < warmup_s {
             "warmup"
@@ -227,25 +225,25 @@ pub fn write_timeseries_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<
             row.extend(cells(&s.queue[*p]));
         }
         debug_assert_eq!(row.len(), header.len());
-        writeln!(w, "{}", row.join(","))?;
+        w.write_record(&row)?;
     }
-    Ok(())
+    w.flush()
 }
 
 /// Writes `faults.csv`: every component event of every replication (a
 /// header alone when nothing failed).
 pub fn write_faults_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()> {
-    writeln!(w, "replication,time_s,component,event")?;
+    let mut w = Writer::from_writer(w);
+    w.write_record(["replication", "time_s", "component", "event"])?;
     for (rep, events) in r.summary.timelines.iter().enumerate() {
         for e in events {
-            writeln!(
-                w,
-                "{rep},{},{},{}",
+            w.write_record([
+                rep.to_string(),
                 num(e.time_s),
-                quote(&e.component),
-                e.event
-            )?;
+                e.component.clone(),
+                e.event.to_string(),
+            ])?;
         }
     }
-    Ok(())
+    w.flush()
 }
