@@ -6,7 +6,12 @@
 use std::path::Path;
 
 use divan::counter::ItemsCount;
-use stacksim::engine::{CalendarQueue, EventQueue};
+use stacksim::engine::EventQueue;
+
+/// The calendar queue lives with its benchmark: the engine does not use it.
+#[allow(dead_code)]
+mod calendar;
+use calendar::CalendarQueue;
 use stacksim::model::{Model, run_replication};
 use stacksim::scenario;
 

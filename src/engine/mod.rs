@@ -2,10 +2,8 @@
 //! `(time, sequence)`, and reproducible random streams. It knows nothing of
 //! web stacks; the model puts its own event type in.
 
-pub mod calendar;
 pub mod queue;
 pub mod rng;
 
-pub use calendar::CalendarQueue;
 pub use queue::EventQueue;
 pub use rng::{SimRng, stream, stream_id};

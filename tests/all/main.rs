@@ -1,6 +1,12 @@
 //! The integration suite: one binary, a module per behaviour.
 
 mod architecture;
+/// The benchmark's calendar queue, tested against a list (it is not part of
+/// the engine, which uses a heap).
+#[path = "../../benches/calendar.rs"]
+#[allow(dead_code)]
+mod calendar;
+mod calendar_queue;
 mod charts;
 mod cli;
 mod conservation;

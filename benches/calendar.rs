@@ -1,5 +1,5 @@
 //! A calendar queue (R. Brown, 1988): the classic O(1) future event list,
-//! measured against the engine's [`EventQueue`](super::EventQueue) in
+//! measured against the engine's `stacksim::engine::EventQueue` in
 //! `cargo bench --bench engine -- queue_hold`. The heap is faster up to some
 //! thousands of pending events, the calendar beyond; the engine keeps the
 //! heap (`docs/performance.md` says why).
@@ -19,7 +19,7 @@ struct Slot<E> {
 }
 
 /// A calendar queue ordered by time, then scheduling order (FIFO at equal
-/// times), like [`EventQueue`](super::EventQueue).
+/// times), like `stacksim::engine::EventQueue`.
 pub struct CalendarQueue<E> {
     /// Each sorted by descending key: the earliest is at the end.
     buckets: Vec<Vec<Slot<E>>>,
@@ -199,42 +199,5 @@ impl<E: Copy> CalendarQueue<E> {
         }
         self.cur = self.bucket_of(self.now);
         self.top = self.slot_end(self.now);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        /// Scheduling, peeking and popping interleaved, through growth and
-        /// shrinking and years with gaps, agrees with a list searched for
-        /// its minimum.
-        #[test]
-        fn matches_a_list(ops in proptest::collection::vec(
-            (0u8..4, prop_oneof![0u64..50, 0u64..5_000_000]), 0..600)
-        ) {
-            let mut q = CalendarQueue::new();
-            let mut model: Vec<(u64, usize)> = Vec::new();
-            for (i, &(kind, delay)) in ops.iter().enumerate() {
-                let next = model.iter().enumerate().min_by_key(|(_, e)| **e).map(|(k, e)| (k, *e));
-                match kind {
-                    0 | 1 => {
-                        q.schedule(q.now() + delay, i);
-                        model.push((q.now() + delay, i));
-                    }
-                    2 => prop_assert_eq!(q.peek_time(), next.map(|(_, e)| e.0)),
-                    _ => {
-                        let want = next.map(|(k, _)| model.remove(k));
-                        prop_assert_eq!(q.pop(), want);
-                    }
-                }
-                prop_assert_eq!(q.len(), model.len());
-            }
-            model.sort();
-            let rest: Vec<(u64, usize)> = std::iter::from_fn(|| q.pop()).collect();
-            prop_assert_eq!(rest, model);
-        }
     }
 }
