@@ -120,13 +120,45 @@ pub fn machine_loads(s: &Scenario, loads: &[PoolLoad]) -> Vec<MachineLoad> {
     out
 }
 
+/// A machine's name: `server#0`, or `server` when its group has one
+/// machine. Shown as `host server#0` where it stands beside tiers
+/// ([`MachineLabel::with_kind`]) and as `server#0` where the context says
+/// it is a machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MachineLabel {
+    /// Host group name.
+    pub group: String,
+    /// The machine's index, when the group has more than one.
+    pub machine: Option<usize>,
+}
+
+impl MachineLabel {
+    /// Machine `m` of a group of `machines` named `name`.
+    pub fn new(name: &str, machines: u32, m: usize) -> MachineLabel {
+        MachineLabel {
+            group: name.to_string(),
+            machine: (machines > 1).then_some(m),
+        }
+    }
+
+    /// `host server#0`: the name among tiers and pools.
+    pub fn with_kind(&self) -> String {
+        format!("host {self}")
+    }
+}
+
+impl std::fmt::Display for MachineLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.machine {
+            Some(m) => write!(f, "{}#{m}", self.group),
+            None => write!(f, "{}", self.group),
+        }
+    }
+}
+
 /// `host server#0`, or `host server` when the group has one machine.
 pub fn machine_label(name: &str, machines: u32, m: usize) -> String {
-    if machines > 1 {
-        format!("host {name}#{m}")
-    } else {
-        format!("host {name}")
-    }
+    MachineLabel::new(name, machines, m).with_kind()
 }
 
 /// Solves the traffic equations at the mean arrival rate over the window.
@@ -280,6 +312,9 @@ pub struct Bottleneck {
     pub resource: Resource,
     /// Label: `db primary (writes)`, `host server#0`.
     pub label: String,
+    /// The machine, when the bottleneck is one.
+    #[serde(skip)]
+    pub machine: Option<MachineLabel>,
     /// Measured utilization (0..1).
     pub utilization: f64,
     /// One line: `bottleneck: db primary (writes) at 97% utilization`.
@@ -394,6 +429,7 @@ pub fn verdicts(
                 resource: Resource::Pool(p),
                 message: format!("bottleneck: {label} at {:.0}% utilization{held}", u * 100.0),
                 label,
+                machine: None,
                 utilization: u,
             }
         });
@@ -413,7 +449,8 @@ pub fn verdicts(
     let bottleneck = match (machine, bottleneck) {
         (Some((g, m, u)), b) if b.as_ref().is_none_or(|b| u > b.utilization) => {
             let host = &s.hosts[g];
-            let label = machine_label(&host.name, host.instances, m);
+            let machine = MachineLabel::new(&host.name, host.instances, m);
+            let label = machine.with_kind();
             let runs: Vec<&str> = s
                 .tiers
                 .iter()
@@ -439,6 +476,7 @@ pub fn verdicts(
                     runs.join(", ")
                 ),
                 label,
+                machine: Some(machine),
                 utilization: u,
             })
         }

@@ -5,10 +5,10 @@ use rand::RngExt;
 
 use super::state::{Event, Phase, Sim};
 use crate::scenario::FaultKind;
-use crate::stats::{Cause, TimelineEvent, WriteOutage};
+use crate::stats::{Cause, ComponentEvent as E, TimelineEvent, WriteOutage};
 
 impl Sim<'_> {
-    fn note(&mut self, component: &str, event: &'static str) {
+    fn note(&mut self, component: &str, event: E) {
         self.timeline.push(TimelineEvent {
             time_s: self.q.now() as f64 / 1e9,
             component: component.to_string(),
@@ -69,7 +69,7 @@ impl Sim<'_> {
                     let st = &mut self.stations[s as usize];
                     st.slow = if start { st.slow * k } else { st.slow / k };
                     let label = &m.stations[s as usize].label;
-                    self.note(label, if start { "slow_start" } else { "slow_end" });
+                    self.note(label, if start { E::SlowStart } else { E::SlowEnd });
                 }
             }
         }
@@ -92,7 +92,7 @@ impl Sim<'_> {
         st.orphans = 0;
         st.c.failures += 1;
         let m = self.m;
-        self.note(&m.stations[s as usize].label, "down");
+        self.note(&m.stations[s as usize].label, E::Down);
         let victims: Vec<u32> = (0..self.slab.len() as u32)
             .filter(|&i| {
                 let r = &self.slab[i as usize];
@@ -125,7 +125,7 @@ impl Sim<'_> {
         let now = self.q.now();
         self.stations[s as usize].set_up(now, true);
         let m = self.m;
-        self.note(&m.stations[s as usize].label, "up");
+        self.note(&m.stations[s as usize].label, E::Up);
         for db in 0..self.dbs.len() {
             let def = &m.dbs[db];
             let is_member = def.primary == s || def.replicas.contains(&s);
@@ -138,7 +138,7 @@ impl Sim<'_> {
                 // writes again and a failover in progress is called off.
                 d.epoch = d.epoch.wrapping_add(1);
                 d.primary.push(s);
-                self.note(&def.name, "primary_back");
+                self.note(&def.name, E::PrimaryBack);
                 self.primary_restored(db as u32);
             } else if !d.primary.contains(&s) && !d.replicas.contains(&s) {
                 // A former primary rejoins as a replica.
@@ -167,7 +167,7 @@ impl Sim<'_> {
         d.epoch = d.epoch.wrapping_add(1);
         let epoch = d.epoch;
         self.rebuild_any(db);
-        self.note(&def.name, "primary_lost");
+        self.note(&def.name, E::PrimaryLost);
         if let Some(f) = def.failover {
             self.q
                 .schedule_in(f.detection_ns, Event::FailoverDetected { db, epoch });
@@ -181,7 +181,7 @@ impl Sim<'_> {
         }
         let m = self.m;
         let def = &m.dbs[db as usize];
-        self.note(&def.name, "failover_detected");
+        self.note(&def.name, E::FailoverDetected);
         if let Some(f) = def.failover {
             self.q
                 .schedule_in(f.promotion_ns, Event::Promoted { db, epoch });
@@ -200,7 +200,7 @@ impl Sim<'_> {
             .iter()
             .position(|&r| self.stations[r as usize].up)
         else {
-            self.note(&def.name, "promotion_failed");
+            self.note(&def.name, E::PromotionFailed);
             return; // no live replica: writes wait for the primary's repair
         };
         let d = &mut self.dbs[db as usize];
@@ -208,7 +208,7 @@ impl Sim<'_> {
         d.primary.push(s);
         d.last_primary = s;
         self.stations[s as usize].service_pool = def.primary_pool;
-        self.note(&m.stations[s as usize].label, "promoted");
+        self.note(&m.stations[s as usize].label, E::Promoted);
         self.primary_restored(db);
     }
 
@@ -246,7 +246,7 @@ impl Sim<'_> {
             if !st.marked_up && st.pass_row >= hc.rise {
                 st.marked_up = true;
                 let m = self.m;
-                self.note(&m.stations[s as usize].label, "marked_up");
+                self.note(&m.stations[s as usize].label, E::MarkedUp);
             }
         } else {
             self.q.schedule_in(hc.timeout_ns, Event::CheckFailed(s));
@@ -264,7 +264,7 @@ impl Sim<'_> {
         if st.marked_up && st.fail_row >= hc.fall {
             st.marked_up = false;
             let m = self.m;
-            self.note(&m.stations[s as usize].label, "marked_down");
+            self.note(&m.stations[s as usize].label, E::MarkedDown);
         }
     }
 }

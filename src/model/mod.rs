@@ -33,7 +33,8 @@ pub(crate) const NONE: u32 = u32::MAX;
 pub(crate) struct StationDef {
     pub pool: u32,
     pub workers: u32,
-    pub queue_cap: u32,
+    /// Most requests waiting for a worker; `None`: unbounded.
+    pub queue_cap: Option<u32>,
     pub index_in_pool: u32,
     /// Stream ids: service, TLS, network, failures, health checks.
     pub streams: [u32; 5],
@@ -195,7 +196,7 @@ impl Model {
                     stations.push(StationDef {
                         pool: pools.len() as u32,
                         workers: p.workers,
-                        queue_cap: p.queue.unwrap_or(u32::MAX),
+                        queue_cap: p.queue,
                         index_in_pool: i,
                         streams: ["service", "tls", "network", "failures", "health"]
                             .map(|c| stream_id(&format!("{c}/{}/{}/{i}", tier.name, pi))),

@@ -440,7 +440,7 @@ impl<'m> Sim<'m> {
         if st.busy < workers {
             st.open += 1;
             self.start(s, w);
-        } else if (st.queue.len() as u64) < u64::from(cap) {
+        } else if cap.is_none_or(|c| st.queue.len() < c as usize) {
             st.open += 1;
             st.enqueue(now, w);
             r.phase = Phase::Queued;

@@ -241,7 +241,7 @@ pub fn write_faults_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()> 
                 rep.to_string(),
                 num(e.time_s),
                 e.component.clone(),
-                e.event.to_string(),
+                e.event.as_str().to_string(),
             ])?;
         }
     }

@@ -52,7 +52,7 @@ pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
         });
         out.push(format!(
             "The CPUs of {} ({} cores, shared by every component placed on it) are {:.0}% busy, more than any tier's workers. It is the bottleneck: it saturates first as load grows.{busiest}",
-            b.label.trim_start_matches("host "),
+            b.machine.as_ref().map_or(b.label.clone(), ToString::to_string),
             host.cores,
             b.utilization * 100.0
         ));

@@ -205,7 +205,11 @@ pub fn topology_svg(r: &RunReport<'_>) -> String {
     let host_note = match (r.bottleneck, hot_host) {
         (Some(b), Some(_)) => format!(
             " · <tspan fill=\"#d62728\" font-weight=\"bold\">bottleneck: the CPU of {} ({:.0}% busy), shared by the boxes marked in red</tspan>",
-            xml_escape(b.label.trim_start_matches("host ")),
+            xml_escape(
+                &b.machine
+                    .as_ref()
+                    .map_or(b.label.clone(), ToString::to_string)
+            ),
             b.utilization * 100.0
         ),
         _ => String::new(),

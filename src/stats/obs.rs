@@ -238,9 +238,55 @@ pub struct TimelineEvent {
     pub time_s: f64,
     /// Which component: `web#1`, `db primary`, `db`.
     pub component: String,
-    /// What: `down`, `up`, `marked_down`, `marked_up`, `slow_start`,
-    /// `slow_end`, `primary_lost`, `failover_detected`, `promoted`, `primary_back`.
-    pub event: &'static str,
+    /// What happened.
+    pub event: ComponentEvent,
+}
+
+/// What happened to a component, as `faults.csv` and `summary.json` spell it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentEvent {
+    /// It stopped serving (a crash, a scripted outage, its machine down).
+    Down,
+    /// It serves again.
+    Up,
+    /// A health checker took it out of rotation.
+    MarkedDown,
+    /// A health checker put it back.
+    MarkedUp,
+    /// A scripted slowdown began.
+    SlowStart,
+    /// The slowdown ended.
+    SlowEnd,
+    /// A database lost its primary.
+    PrimaryLost,
+    /// Failover noticed the loss.
+    FailoverDetected,
+    /// No replica could be promoted.
+    PromotionFailed,
+    /// A replica became the primary.
+    Promoted,
+    /// The old primary is back.
+    PrimaryBack,
+}
+
+impl ComponentEvent {
+    /// The spelling in `faults.csv` and `summary.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComponentEvent::Down => "down",
+            ComponentEvent::Up => "up",
+            ComponentEvent::MarkedDown => "marked_down",
+            ComponentEvent::MarkedUp => "marked_up",
+            ComponentEvent::SlowStart => "slow_start",
+            ComponentEvent::SlowEnd => "slow_end",
+            ComponentEvent::PrimaryLost => "primary_lost",
+            ComponentEvent::FailoverDetected => "failover_detected",
+            ComponentEvent::PromotionFailed => "promotion_failed",
+            ComponentEvent::Promoted => "promoted",
+            ComponentEvent::PrimaryBack => "primary_back",
+        }
+    }
 }
 
 /// A period when a database took no writes.

@@ -100,7 +100,7 @@ instance = 0
         let when = |event: &str| {
             r.timeline
                 .iter()
-                .find(|e| e.component == "web#0" && e.event == event)
+                .find(|e| e.component == "web#0" && e.event.as_str() == event)
                 .map(|e| e.time_s)
         };
         let down = when("marked_down").expect("marked down");
@@ -146,7 +146,7 @@ fn primary_failover_window_is_detection_plus_promotion_and_reads_go_on() {
         // Crash at exactly 120 s; detection 10 s, promotion 20 s.
         assert_eq!(o.start_s, 120.0);
         assert_eq!(o.end_s, Some(150.0));
-        let events: Vec<&str> = r.timeline.iter().map(|e| e.event).collect();
+        let events: Vec<&str> = r.timeline.iter().map(|e| e.event.as_str()).collect();
         for e in ["down", "primary_lost", "failover_detected", "promoted"] {
             assert!(events.contains(&e), "{events:?}");
         }

@@ -289,10 +289,11 @@ pub(crate) fn fault_bands(r: &crate::report::RunReport<'_>) -> Vec<Band> {
     let Some(events) = r.summary.timelines.first() else {
         return out;
     };
+    use crate::stats::ComponentEvent as E;
     let pairs = [
-        ("down", "up", BandKind::Down),
-        ("marked_down", "marked_up", BandKind::MarkedDown),
-        ("slow_start", "slow_end", BandKind::Slow),
+        (E::Down, E::Up, BandKind::Down),
+        (E::MarkedDown, E::MarkedUp, BandKind::MarkedDown),
+        (E::SlowStart, E::SlowEnd, BandKind::Slow),
     ];
     for (open, close, kind) in pairs {
         let mut started: Vec<(&str, f64)> = Vec::new();

@@ -10,7 +10,7 @@ use super::{
     Chart, ChartError, LegendItem, axis_font, draw_empty, err, lighten, tick_font, tick_label,
     title_font, with_legend,
 };
-use crate::analysis::{Resource, machine_label};
+use crate::analysis::{MachineLabel, Resource};
 use crate::report::RunReport;
 
 /// One bar: label, total %, serving %, half-width %, resource.
@@ -41,10 +41,7 @@ fn bars(r: &RunReport<'_>) -> Vec<Bar> {
     for (g, (h, hs)) in r.scenario.hosts.iter().zip(&r.summary.hosts).enumerate() {
         for (m, e) in hs.machines.iter().enumerate() {
             out.push(Bar {
-                label: format!(
-                    "{} cpu",
-                    machine_label(&h.name, h.instances, m).trim_start_matches("host ")
-                ),
+                label: format!("{} cpu", MachineLabel::new(&h.name, h.instances, m)),
                 total: finite(e.mean),
                 serving: finite(e.mean),
                 hw: finite(e.half_width.unwrap_or(0.0)),
