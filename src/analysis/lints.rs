@@ -30,75 +30,117 @@ pub struct Lint {
     pub fix: String,
 }
 
-/// Every finding for a scenario, most severe first.
-pub fn lint(s: &Scenario) -> Vec<Lint> {
-    let mut out = Vec::new();
-    let mut push = |id, severity, message: String, fix: &str| {
-        out.push(Lint {
+/// The findings so far.
+struct Findings(Vec<Lint>);
+
+impl Findings {
+    fn push(&mut self, id: &'static str, severity: Severity, message: String, fix: &str) {
+        self.0.push(Lint {
             id,
             severity,
             message,
             fix: fix.to_string(),
-        })
-    };
-    for t in &s.tiers {
-        if t.kind == Kind::Database {
-            let replicas = t
-                .pools
-                .iter()
-                .find(|p| p.role == Role::Replicas)
-                .map_or(0, |p| p.instances);
-            if t.failover.is_none() {
-                push(
-                    "single-primary",
-                    Severity::High,
-                    format!(
-                        "`{}` has one primary and no failover: it is a single point of failure for every write",
-                        t.name
-                    ),
-                    if replicas > 0 {
-                        "add `failover = { detection = \"10s\", promotion = \"20s\" }`"
-                    } else {
-                        "add a replica and `failover`"
-                    },
-                );
-            }
-            push(
-                "write-ceiling",
-                Severity::Info,
-                format!(
-                    "every write to `{}` goes to one primary: replicas raise read capacity, never write capacity",
-                    t.name
-                ),
-                "shard writes, batch them, or move write-heavy data elsewhere when the primary saturates",
-            );
+        });
+    }
+}
+
+/// One lint: looks at the scenario, adds what it finds.
+type Check = fn(&Scenario, &mut Findings);
+
+/// Every lint, in the order their findings are listed within a severity.
+const CHECKS: [Check; 9] = [
+    single_instances,
+    single_primaries,
+    unchecked_balancers,
+    plaintext_hops,
+    shared_servers,
+    hosts,
+    uncosted_tls,
+    no_client_timeout,
+    retries_without_budget,
+];
+
+/// Every finding for a scenario, most severe first.
+pub fn lint(s: &Scenario) -> Vec<Lint> {
+    let mut out = Findings(Vec::new());
+    for check in CHECKS {
+        check(s, &mut out);
+    }
+    let mut out = out.0;
+    out.sort_by_key(|l| std::cmp::Reverse(l.severity));
+    out
+}
+
+/// `` `a`, `b` ``: names for a message.
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `single-instance`: a tier of one instance is a single point of failure.
+fn single_instances(s: &Scenario, out: &mut Findings) {
+    for t in s.tiers.iter().filter(|t| t.kind != Kind::Database) {
+        if t.pools[0].instances != 1 {
             continue;
         }
-        let instances = t.pools[0].instances;
-        if instances == 1
-            && matches!(
-                t.kind,
-                Kind::LoadBalancer | Kind::Firewall | Kind::Web | Kind::App | Kind::Server
-            )
-        {
-            let sev = if matches!(t.kind, Kind::LoadBalancer | Kind::Firewall) {
-                Severity::High
-            } else {
-                Severity::Warning
-            };
-            push(
-                "single-instance",
-                sev,
+        let sev = if matches!(t.kind, Kind::LoadBalancer | Kind::Firewall) {
+            Severity::High
+        } else {
+            Severity::Warning
+        };
+        out.push(
+            "single-instance",
+            sev,
+            format!(
+                "`{}` ({}) has one instance: a single point of failure",
+                t.name,
+                t.kind.as_str()
+            ),
+            "run two, behind a floating address or DNS with health checks",
+        );
+    }
+}
+
+/// `single-primary` (no failover) and `write-ceiling` (every write to one primary).
+fn single_primaries(s: &Scenario, out: &mut Findings) {
+    for t in s.tiers.iter().filter(|t| t.kind == Kind::Database) {
+        let replicas = t
+            .pools
+            .iter()
+            .find(|p| p.role == Role::Replicas)
+            .map_or(0, |p| p.instances);
+        if t.failover.is_none() {
+            out.push(
+                "single-primary",
+                Severity::High,
                 format!(
-                    "`{}` ({}) has one instance: a single point of failure",
-                    t.name,
-                    t.kind.as_str()
+                    "`{}` has one primary and no failover: it is a single point of failure for every write",
+                    t.name
                 ),
-                "run two, behind a floating address or DNS with health checks",
+                if replicas > 0 {
+                    "add `failover = { detection = \"10s\", promotion = \"20s\" }`"
+                } else {
+                    "add a replica and `failover`"
+                },
             );
         }
+        out.push(
+            "write-ceiling",
+            Severity::Info,
+            format!(
+                "every write to `{}` goes to one primary: replicas raise read capacity, never write capacity",
+                t.name
+            ),
+            "shard writes, batch them, or move write-heavy data elsewhere when the primary saturates",
+        );
     }
-    // Balancers that send to several instances without checking them.
+}
+
+/// `no-health-check`: a balancer that sends to several instances without checking them.
+fn unchecked_balancers(s: &Scenario, out: &mut Findings) {
     for (i, t) in s.tiers.iter().enumerate() {
         let sends_to_many = s.classes.iter().any(|c| {
             c.route.windows(2).any(|w| {
@@ -112,7 +154,7 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
             })
         });
         if t.kind == Kind::LoadBalancer && t.health_check.is_none() && sends_to_many {
-            push(
+            out.push(
                 "no-health-check",
                 Severity::High,
                 format!(
@@ -123,26 +165,29 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
             );
         }
     }
+}
+
+/// `plaintext-hops`: hops after TLS ends.
+fn plaintext_hops(s: &Scenario, out: &mut Findings) {
     let plain: Vec<&str> = (1..s.tiers.len())
         .filter(|&i| s.hop_encrypted(i) == Some(false))
         .map(|i| s.tiers[i].name.as_str())
         .collect();
     if !plain.is_empty() {
-        push(
+        out.push(
             "plaintext-hops",
             Severity::High,
             format!(
                 "after TLS ends, the hops to {} carry plaintext",
-                plain
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                quoted(&plain)
             ),
             "set `tls = \"reencrypt\"` on the terminating tier (and the tiers after it), or terminate at the web tier",
         );
     }
-    // Components that share servers: consecutive tiers linked by `balance = "same"`.
+}
+
+/// `co-located` without hosts: consecutive tiers linked by `balance = "same"`.
+fn shared_servers(s: &Scenario, out: &mut Findings) {
     let same: Vec<&str> = s
         .tiers
         .windows(2)
@@ -154,21 +199,21 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
     if same.len() >= 4 && s.hosts.is_empty() {
         let mut names = same.clone();
         names.dedup();
-        push(
+        out.push(
             "co-located",
             Severity::Warning,
             format!(
                 "{} share every server (balance = \"same\"): one busy component slows the others on its server, and a server crash takes them all",
-                names
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                quoted(&names)
             ),
             "give the busiest component (usually the database or the app) hosts of its own",
         );
     }
-    // Components placed on the same machines.
+}
+
+/// Per host: `co-located` (three or more components on its machines) and
+/// `no-monitoring`.
+fn hosts(s: &Scenario, out: &mut Findings) {
     for (h, host) in s.hosts.iter().enumerate() {
         let on: Vec<String> = s
             .tiers
@@ -182,15 +227,13 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
             })
             .collect();
         if on.len() >= 3 {
-            push(
+            let names: Vec<&str> = on.iter().map(String::as_str).collect();
+            out.push(
                 "co-located",
                 Severity::Warning,
                 format!(
                     "{} all run on host `{}`: they compete for its {} cores, and one machine's crash takes them all",
-                    on.iter()
-                        .map(|n| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    quoted(&names),
                     host.name,
                     host.cores
                 ),
@@ -198,7 +241,7 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
             );
         }
         if host.monitoring.is_none() {
-            push(
+            out.push(
                 "no-monitoring",
                 Severity::Warning,
                 format!(
@@ -209,11 +252,14 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
             );
         }
     }
-    // TLS marked but not costed: its CPU is modelled only if the service
-    // time already includes it, which a reader cannot tell.
+}
+
+/// `tls-uncosted`: TLS marked but not costed. Its CPU is modelled only if
+/// the service time already includes it, which a reader cannot tell.
+fn uncosted_tls(s: &Scenario, out: &mut Findings) {
     for t in &s.tiers {
         if t.tls != crate::scenario::Tls::None && t.costs.tls.is_none() {
-            push(
+            out.push(
                 "tls-uncosted",
                 Severity::Info,
                 format!(
@@ -224,19 +270,27 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
             );
         }
     }
+}
+
+/// `no-client-timeout`.
+fn no_client_timeout(s: &Scenario, out: &mut Findings) {
     if s.client.timeout_ns.is_none() {
-        push(
+        out.push(
             "no-client-timeout",
             Severity::Info,
             "clients never time out: overload shows up only as latency".into(),
             "set `[workload] timeout` to what users tolerate",
         );
     }
+}
+
+/// `retries-without-budget`: a brief slowdown can become a retry storm.
+fn retries_without_budget(s: &Scenario, out: &mut Findings) {
     if let Some(r) = s.client.retry
         && r.attempts > 1
         && r.budget.is_none()
     {
-        push(
+        out.push(
             "retries-without-budget",
             Severity::Warning,
             format!(
@@ -246,6 +300,4 @@ pub fn lint(s: &Scenario) -> Vec<Lint> {
             "add `budget = 0.1` to `[workload] retry`",
         );
     }
-    out.sort_by_key(|l| std::cmp::Reverse(l.severity));
-    out
 }
