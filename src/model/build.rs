@@ -1,0 +1,269 @@
+//! `Model::build`: the scenario turned into runtime definitions, in parts:
+//! machines, then stations and pools (instances dealt to machines), then
+//! databases, class routes, scripted faults.
+
+use super::{ClassDef, DbDef, FaultDef, HostDef, Model, PoolDef, StationDef, StepDef, Target};
+use crate::engine::stream_id;
+use crate::scenario::{Arrivals, Balance, FaultTarget, Kind, Role, Scenario};
+
+/// Stations and pools, with each tier's global pool indices.
+struct Stations {
+    stations: Vec<StationDef>,
+    pools: Vec<PoolDef>,
+    /// `(tier, pool in tier)` -> global pool index.
+    pool_index: Vec<Vec<usize>>,
+}
+
+impl Stations {
+    /// Every station of tier `t`.
+    fn of_tier(&self, t: usize) -> Vec<u32> {
+        self.pool_index[t]
+            .iter()
+            .flat_map(|&p| {
+                let pool = &self.pools[p];
+                pool.first_station..pool.first_station + pool.count
+            })
+            .collect()
+    }
+}
+
+impl Model {
+    /// Builds the model. The scenario is already validated, so this cannot fail.
+    pub fn build(s: &Scenario) -> Model {
+        let (hosts, host_first) = machines(s);
+        let mut st = stations(s, &host_first);
+        let (dbs, db_of_tier) = databases(s, &st);
+        let classes = classes(s, &mut st, &db_of_tier);
+        let faults = faults(s, &st, &host_first);
+        let think = match &s.arrivals {
+            Arrivals::Closed { think, .. } => Some(think.sampler()),
+            _ => None,
+        };
+        Model {
+            stations: st.stations,
+            pools: st.pools,
+            classes,
+            dbs,
+            faults,
+            client: s.client,
+            hosts,
+            arrivals: s.arrivals.clone(),
+            peak: s
+                .arrivals
+                .peak_rate()
+                .filter(|&r| r > 0.0)
+                .map(|r| (1e9 / r, r)),
+            think,
+            sim: s.simulation.clone(),
+            rr_slots: s.tiers.len() + 1,
+            web_step: s
+                .classes
+                .iter()
+                .map(|c| {
+                    c.route
+                        .iter()
+                        .position(|st| s.tiers[st.tier].kind == Kind::Web)
+                })
+                .collect(),
+            access_log_limit: 0,
+        }
+    }
+}
+
+/// Every machine of every host group, and each group's first machine.
+fn machines(s: &Scenario) -> (Vec<HostDef>, Vec<u32>) {
+    let mut hosts = Vec::new();
+    let mut host_first = Vec::new();
+    for (g, h) in s.hosts.iter().enumerate() {
+        host_first.push(hosts.len() as u32);
+        for i in 0..h.instances {
+            hosts.push(HostDef {
+                stream: stream_id(&format!("monitoring/{}/{i}", h.name)),
+                cores: h.cores,
+                group: g as u32,
+                monitoring: h
+                    .monitoring
+                    .as_ref()
+                    .map(|m| (m.interval_ns, m.cost.sampler())),
+            });
+        }
+    }
+    (hosts, host_first)
+}
+
+/// A station per instance, a pool per (tier, pool). Machines are dealt to a
+/// tier's instances in turn, pool after pool: a database's primary on the
+/// first, its replicas on the next.
+fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
+    let mut out = Stations {
+        stations: Vec::new(),
+        pools: Vec::new(),
+        pool_index: Vec::new(),
+    };
+    for tier in &s.tiers {
+        let mut idx = Vec::new();
+        let mut slot = 0u32;
+        for (pi, p) in tier.pools.iter().enumerate() {
+            idx.push(out.pools.len());
+            let first = out.stations.len() as u32;
+            for i in 0..p.instances {
+                let label = match p.role {
+                    Role::Instances if p.instances == 1 => tier.name.clone(),
+                    Role::Instances => format!("{}#{i}", tier.name),
+                    Role::Primary => format!("{} primary", tier.name),
+                    Role::Replicas => format!("{} replica#{i}", tier.name),
+                };
+                out.stations.push(StationDef {
+                    pool: out.pools.len() as u32,
+                    workers: p.workers,
+                    queue_cap: p.queue,
+                    index_in_pool: i,
+                    streams: ["service", "tls", "network", "failures", "health"]
+                        .map(|c| stream_id(&format!("{c}/{}/{}/{i}", tier.name, pi))),
+                    health_check: None,
+                    label,
+                    host: p
+                        .host
+                        .map(|g| host_first[g] + (slot + i) % s.hosts[g].instances),
+                    extra_ns: u64::from(tier.costs.rules).saturating_mul(tier.costs.rule_ns),
+                    tls: tier.costs.tls.clone(),
+                    conntrack: tier.costs.conntrack,
+                    network: tier.costs.network.as_ref().map(|d| d.sampler()),
+                });
+            }
+            slot += p.instances;
+            out.pools.push(PoolDef {
+                first_station: first,
+                count: p.instances,
+                service: p.service.iter().map(|d| d.sampler()).collect(),
+                failures: p
+                    .failures
+                    .as_ref()
+                    .map(|f| (f.time_to_failure.sampler(), f.time_to_repair.sampler())),
+            });
+        }
+        out.pool_index.push(idx);
+    }
+    out
+}
+
+/// The database tiers, in tier order, and each tier's database index.
+fn databases(s: &Scenario, st: &Stations) -> (Vec<DbDef>, Vec<Option<u32>>) {
+    let mut dbs = Vec::new();
+    let mut db_of_tier = vec![None; s.tiers.len()];
+    for (ti, tier) in s
+        .tiers
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.kind == Kind::Database)
+    {
+        let (pp, rp) = (st.pool_index[ti][0], st.pool_index[ti][1]);
+        db_of_tier[ti] = Some(dbs.len() as u32);
+        let replicas = &st.pools[rp];
+        dbs.push(DbDef {
+            name: tier.name.clone(),
+            primary: st.pools[pp].first_station,
+            replicas: (replicas.first_station..replicas.first_station + replicas.count).collect(),
+            primary_pool: pp as u32,
+            replica_pool: rp as u32,
+            reads: tier.reads,
+            failover: tier.failover,
+            writes_wait: tier.writes_wait,
+        });
+    }
+    (dbs, db_of_tier)
+}
+
+/// Each class's cumulative share and route. A tier's health checks go on
+/// the stations it sends to (the first checker of a station wins).
+fn classes(s: &Scenario, st: &mut Stations, db_of_tier: &[Option<u32>]) -> Vec<ClassDef> {
+    let mut cum = 0.0;
+    let mut classes = Vec::new();
+    for c in &s.classes {
+        cum += c.share;
+        let mut steps = Vec::new();
+        for (i, step) in c.route.iter().enumerate() {
+            let tier = &s.tiers[step.tier];
+            let target = match db_of_tier[step.tier] {
+                Some(db) => Target::Db {
+                    db,
+                    access: c.access,
+                },
+                None => Target::Stations(st.of_tier(step.tier)),
+            };
+            let sender = i.checked_sub(1).map(|prev| &s.tiers[c.route[prev].tier]);
+            if let Some(hc) = sender.and_then(|t| t.health_check) {
+                for station in st.of_tier(step.tier) {
+                    st.stations[station as usize].health_check.get_or_insert(hc);
+                }
+            }
+            steps.push(StepDef {
+                calls: step.calls,
+                target,
+                policy: sender.map_or(Balance::Random, |t| t.balance),
+                rr_slot: i
+                    .checked_sub(1)
+                    .map_or(s.tiers.len(), |prev| c.route[prev].tier),
+                holds: tier.hold && i + 1 < c.route.len(),
+                timeout_ns: tier.timeout_ns,
+                redispatch: sender.filter(|t| t.redispatch).map_or(0, |t| t.retries),
+            });
+        }
+        classes.push(ClassDef {
+            cum_share: cum,
+            steps,
+        });
+    }
+    if let Some(last) = classes.last_mut() {
+        last.cum_share = f64::INFINITY; // rounding can never leave a draw unassigned
+    }
+    classes
+}
+
+/// Scripted faults resolved to the stations they hit.
+fn faults(s: &Scenario, st: &Stations, host_first: &[u32]) -> Vec<FaultDef> {
+    s.faults
+        .iter()
+        .map(|f| {
+            let tier = &s.tiers[f.tier];
+            let stations = match f.target {
+                FaultTarget::Host { group, machine } => {
+                    let first = host_first[group];
+                    let n = s.hosts[group].instances;
+                    st.stations
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, d)| {
+                            d.host.is_some_and(|h| {
+                                h >= first
+                                    && h < first + n
+                                    && machine.is_none_or(|m| h == first + m)
+                            })
+                        })
+                        .map(|(i, _)| i as u32)
+                        .collect()
+                }
+                FaultTarget::Tier => st.of_tier(f.tier),
+                FaultTarget::Instance(i) => {
+                    vec![st.pools[st.pool_index[f.tier][0]].first_station + i]
+                }
+                FaultTarget::Role(role) => tier
+                    .pools
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.role == role)
+                    .flat_map(|(pi, _)| {
+                        let p = &st.pools[st.pool_index[f.tier][pi]];
+                        p.first_station..p.first_station + p.count
+                    })
+                    .collect(),
+            };
+            FaultDef {
+                at_ns: f.at_ns,
+                duration_ns: f.duration_ns,
+                stations,
+                kind: f.kind,
+            }
+        })
+        .collect()
+}
