@@ -12,6 +12,7 @@ mod json;
 mod layout;
 mod markdown;
 mod narrative;
+mod points;
 mod run;
 mod settings;
 pub mod sweep;

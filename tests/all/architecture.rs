@@ -105,3 +105,71 @@ fn only_report_writes_and_only_sweep_uses_rayon() {
         }
     }
 }
+
+/// The report's submodules import one another in one direction: no two
+/// reach each other, directly or through others.
+#[test]
+fn report_submodules_have_no_import_cycle() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/report");
+    let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (path, text) in sources("report") {
+        let rel = Path::new(&path).strip_prefix(&root).unwrap().to_path_buf();
+        // `charts/latency.rs` belongs to `charts`; `sweep.rs` is `sweep`.
+        let module = rel
+            .iter()
+            .next()
+            .unwrap()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_string();
+        if module == "mod" {
+            continue;
+        }
+        let in_charts = module == "charts";
+        let entry = deps.entry(module.clone()).or_default();
+        for (prefix, sibling_level) in [("crate::report::", true), ("super::", !in_charts)] {
+            for (i, _) in text.match_indices(prefix) {
+                let name: String = text[i + prefix.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                if sibling_level
+                    && !name.is_empty()
+                    && name != module
+                    && root.join(format!("{name}.rs")).exists()
+                    || sibling_level && root.join(&name).is_dir() && name != module
+                {
+                    entry.insert(name);
+                }
+            }
+        }
+    }
+    // Depth-first search for a cycle.
+    fn visit(
+        m: &str,
+        deps: &BTreeMap<String, BTreeSet<String>>,
+        stack: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) {
+        if done.contains(m) {
+            return;
+        }
+        assert!(
+            !stack.iter().any(|s| s == m),
+            "report import cycle: {} -> {m}",
+            stack.join(" -> ")
+        );
+        stack.push(m.to_string());
+        for d in deps.get(m).into_iter().flatten() {
+            visit(d, deps, stack, done);
+        }
+        stack.pop();
+        done.insert(m.to_string());
+    }
+    let mut done = BTreeSet::new();
+    for m in deps.keys() {
+        visit(m, &deps, &mut Vec::new(), &mut done);
+    }
+    assert!(deps["sweep"].contains("charts"), "{deps:?}");
+}

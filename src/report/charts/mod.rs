@@ -125,7 +125,7 @@ pub fn render_all(r: &RunReport<'_>) -> Result<Vec<RenderedChart>, ChartError> {
 
 /// Renders the sweep charts from the points, in grid order.
 pub fn render_sweep(
-    points: &[crate::report::sweep::PointResult],
+    points: &[crate::report::points::PointResult],
 ) -> Result<Vec<RenderedChart>, ChartError> {
     use sweep::{SweepChart, SweepKind};
     [

@@ -11,7 +11,7 @@ use super::{
     Chart, ChartError, LegendItem, color, draw_empty, draw_estimate_line, draw_mesh, err,
     tick_font, title_font, with_legend,
 };
-use crate::report::sweep::{Est, PointResult};
+use crate::report::points::{Est, PointResult};
 use crate::stats::Estimate;
 
 /// Which sweep chart.
