@@ -3,26 +3,24 @@
 //! databases, class routes, scripted faults.
 
 use super::{ClassDef, DbDef, FaultDef, HostDef, Model, PoolDef, StationDef, StepDef, Target};
+use super::{HostId, IdVec, PoolId, StationId};
 use crate::engine::stream_id;
 use crate::scenario::{Arrivals, Balance, FaultTarget, Kind, Role, Scenario};
 
 /// Stations and pools, with each tier's global pool indices.
 struct Stations {
-    stations: Vec<StationDef>,
-    pools: Vec<PoolDef>,
-    /// `(tier, pool in tier)` -> global pool index.
-    pool_index: Vec<Vec<usize>>,
+    stations: IdVec<StationId, StationDef>,
+    pools: IdVec<PoolId, PoolDef>,
+    /// `(tier, pool in tier)` -> global pool.
+    pool_index: Vec<Vec<PoolId>>,
 }
 
 impl Stations {
     /// Every station of tier `t`.
-    fn of_tier(&self, t: usize) -> Vec<u32> {
+    fn of_tier(&self, t: usize) -> Vec<StationId> {
         self.pool_index[t]
             .iter()
-            .flat_map(|&p| {
-                let pool = &self.pools[p];
-                pool.first_station..pool.first_station + pool.count
-            })
+            .flat_map(|&p| self.pools[p].stations())
             .collect()
     }
 }
@@ -71,8 +69,8 @@ impl Model {
 }
 
 /// Every machine of every host group, and each group's first machine.
-fn machines(s: &Scenario) -> (Vec<HostDef>, Vec<u32>) {
-    let mut hosts = Vec::new();
+fn machines(s: &Scenario) -> (IdVec<HostId, HostDef>, Vec<u32>) {
+    let mut hosts = IdVec::default();
     let mut host_first = Vec::new();
     for (g, h) in s.hosts.iter().enumerate() {
         host_first.push(hosts.len() as u32);
@@ -96,16 +94,17 @@ fn machines(s: &Scenario) -> (Vec<HostDef>, Vec<u32>) {
 /// first, its replicas on the next.
 fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
     let mut out = Stations {
-        stations: Vec::new(),
-        pools: Vec::new(),
+        stations: IdVec::default(),
+        pools: IdVec::default(),
         pool_index: Vec::new(),
     };
     for tier in &s.tiers {
         let mut idx = Vec::new();
         let mut slot = 0u32;
         for (pi, p) in tier.pools.iter().enumerate() {
-            idx.push(out.pools.len());
-            let first = out.stations.len() as u32;
+            let pool = out.pools.next_id();
+            idx.push(pool);
+            let first = out.stations.next_id();
             for i in 0..p.instances {
                 let label = match p.role {
                     Role::Instances if p.instances == 1 => tier.name.clone(),
@@ -114,7 +113,7 @@ fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
                     Role::Replicas => format!("{} replica#{i}", tier.name),
                 };
                 out.stations.push(StationDef {
-                    pool: out.pools.len() as u32,
+                    pool,
                     workers: p.workers,
                     queue_cap: p.queue,
                     index_in_pool: i,
@@ -124,7 +123,7 @@ fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
                     label,
                     host: p
                         .host
-                        .map(|g| host_first[g] + (slot + i) % s.hosts[g].instances),
+                        .map(|g| HostId(host_first[g] + (slot + i) % s.hosts[g].instances)),
                     extra_ns: u64::from(tier.costs.rules).saturating_mul(tier.costs.rule_ns),
                     tls: tier.costs.tls.clone(),
                     conntrack: tier.costs.conntrack,
@@ -163,9 +162,9 @@ fn databases(s: &Scenario, st: &Stations) -> (Vec<DbDef>, Vec<Option<u32>>) {
         dbs.push(DbDef {
             name: tier.name.clone(),
             primary: st.pools[pp].first_station,
-            replicas: (replicas.first_station..replicas.first_station + replicas.count).collect(),
-            primary_pool: pp as u32,
-            replica_pool: rp as u32,
+            replicas: replicas.stations().collect(),
+            primary_pool: pp,
+            replica_pool: rp,
             reads: tier.reads,
             failover: tier.failover,
             writes_wait: tier.writes_wait,
@@ -194,7 +193,7 @@ fn classes(s: &Scenario, st: &mut Stations, db_of_tier: &[Option<u32>]) -> Vec<C
             let sender = i.checked_sub(1).map(|prev| &s.tiers[c.route[prev].tier]);
             if let Some(hc) = sender.and_then(|t| t.health_check) {
                 for station in st.of_tier(step.tier) {
-                    st.stations[station as usize].health_check.get_or_insert(hc);
+                    st.stations[station].health_check.get_or_insert(hc);
                 }
             }
             steps.push(StepDef {
@@ -231,31 +230,29 @@ fn faults(s: &Scenario, st: &Stations, host_first: &[u32]) -> Vec<FaultDef> {
                     let first = host_first[group];
                     let n = s.hosts[group].instances;
                     st.stations
-                        .iter()
                         .enumerate()
                         .filter(|(_, d)| {
-                            d.host.is_some_and(|h| {
+                            d.host.is_some_and(|HostId(h)| {
                                 h >= first
                                     && h < first + n
                                     && machine.is_none_or(|m| h == first + m)
                             })
                         })
-                        .map(|(i, _)| i as u32)
+                        .map(|(i, _)| i)
                         .collect()
                 }
                 FaultTarget::Tier => st.of_tier(f.tier),
                 FaultTarget::Instance(i) => {
-                    vec![st.pools[st.pool_index[f.tier][0]].first_station + i]
+                    vec![StationId(
+                        st.pools[st.pool_index[f.tier][0]].first_station.0 + i,
+                    )]
                 }
                 FaultTarget::Role(role) => tier
                     .pools
                     .iter()
                     .enumerate()
                     .filter(|(_, p)| p.role == role)
-                    .flat_map(|(pi, _)| {
-                        let p = &st.pools[st.pool_index[f.tier][pi]];
-                        p.first_station..p.first_station + p.count
-                    })
+                    .flat_map(|(pi, _)| st.pools[st.pool_index[f.tier][pi]].stations())
                     .collect(),
             };
             FaultDef {

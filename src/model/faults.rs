@@ -3,6 +3,7 @@
 
 use rand::RngExt;
 
+use super::StationId;
 use super::state::{Event, Phase, Sim};
 use crate::scenario::FaultKind;
 use crate::stats::{Cause, ComponentEvent as E, TimelineEvent, WriteOutage};
@@ -20,14 +21,14 @@ impl Sim<'_> {
     /// scripted fault, and the first health check of every checked station.
     pub(super) fn schedule_faults(&mut self) {
         let m = self.m;
-        for (s, def) in m.stations.iter().enumerate() {
-            if let Some((ttf, _)) = &m.pools[def.pool as usize].failures {
+        for (s, def) in m.stations.enumerate() {
+            if let Some((ttf, _)) = &m.pools[def.pool].failures {
                 let t = ttf.sample(&mut self.aux[s].failures);
-                self.q.schedule(t, Event::Fail(s as u32));
+                self.q.schedule(t, Event::Fail(s));
             }
             if let Some(hc) = def.health_check {
                 let phase = (hc.interval_ns as f64 * self.aux[s].health.random::<f64>()) as u64;
-                self.q.schedule(phase, Event::HealthCheck(s as u32));
+                self.q.schedule(phase, Event::HealthCheck(s));
             }
         }
         self.schedule_agents();
@@ -40,20 +41,20 @@ impl Sim<'_> {
         }
     }
 
-    pub(super) fn on_random_failure(&mut self, s: u32) {
+    pub(super) fn on_random_failure(&mut self, s: StationId) {
         self.go_down(s);
-        let pool = self.m.stations[s as usize].pool as usize;
+        let pool = self.m.stations[s].pool;
         if let Some((_, ttr)) = &self.m.pools[pool].failures {
-            let t = ttr.sample(&mut self.aux[s as usize].failures);
+            let t = ttr.sample(&mut self.aux[s].failures);
             self.q.schedule_in(t, Event::Repair(s));
         }
     }
 
-    pub(super) fn on_random_repair(&mut self, s: u32) {
+    pub(super) fn on_random_repair(&mut self, s: StationId) {
         self.go_up(s);
-        let pool = self.m.stations[s as usize].pool as usize;
+        let pool = self.m.stations[s].pool;
         if let Some((ttf, _)) = &self.m.pools[pool].failures {
-            let t = ttf.sample(&mut self.aux[s as usize].failures);
+            let t = ttf.sample(&mut self.aux[s].failures);
             self.q.schedule_in(t, Event::Fail(s));
         }
     }
@@ -66,9 +67,9 @@ impl Sim<'_> {
                 (FaultKind::Down, true) => self.go_down(s),
                 (FaultKind::Down, false) => self.go_up(s),
                 (FaultKind::Slow(k), start) => {
-                    let st = &mut self.stations[s as usize];
+                    let st = &mut self.stations[s];
                     st.slow = if start { st.slow * k } else { st.slow / k };
-                    let label = &m.stations[s as usize].label;
+                    let label = &m.stations[s].label;
                     self.note(label, if start { E::SlowStart } else { E::SlowEnd });
                 }
             }
@@ -77,14 +78,14 @@ impl Sim<'_> {
 
     /// A station crashes: everything queued, in service or holding one of
     /// its workers fails with cause `Crash`.
-    fn go_down(&mut self, s: u32) {
-        let st = &mut self.stations[s as usize];
+    fn go_down(&mut self, s: StationId) {
+        let st = &mut self.stations[s];
         st.down_reasons += 1;
         if st.down_reasons > 1 {
             return;
         }
         let now = self.q.now();
-        let st = &mut self.stations[s as usize];
+        let st = &mut self.stations[s];
         st.set_up(now, false);
         st.crashes = st.crashes.wrapping_add(1);
         // Orphans running here stop now; what they did so far was wasted.
@@ -92,7 +93,7 @@ impl Sim<'_> {
         st.orphans = 0;
         st.c.failures += 1;
         let m = self.m;
-        self.note(&m.stations[s as usize].label, E::Down);
+        self.note(&m.stations[s].label, E::Down);
         let victims: Vec<u32> = (0..self.slab.len() as u32)
             .filter(|&i| {
                 let r = &self.slab[i as usize];
@@ -104,7 +105,7 @@ impl Sim<'_> {
                 here || (0..steps.len()).any(|k| r.inst[k] == s && steps[k].holds)
             })
             .collect();
-        self.stations[s as usize].clear(now);
+        self.stations[s].clear(now);
         self.host_lose_station(s);
         for v in victims {
             self.fail_attempt(v, Cause::Crash);
@@ -116,16 +117,16 @@ impl Sim<'_> {
         }
     }
 
-    fn go_up(&mut self, s: u32) {
-        let st = &mut self.stations[s as usize];
+    fn go_up(&mut self, s: StationId) {
+        let st = &mut self.stations[s];
         st.down_reasons = st.down_reasons.saturating_sub(1);
         if st.down_reasons > 0 || st.up {
             return;
         }
         let now = self.q.now();
-        self.stations[s as usize].set_up(now, true);
+        self.stations[s].set_up(now, true);
         let m = self.m;
-        self.note(&m.stations[s as usize].label, E::Up);
+        self.note(&m.stations[s].label, E::Up);
         for db in 0..self.dbs.len() {
             let def = &m.dbs[db];
             let is_member = def.primary == s || def.replicas.contains(&s);
@@ -143,7 +144,7 @@ impl Sim<'_> {
             } else if !d.primary.contains(&s) && !d.replicas.contains(&s) {
                 // A former primary rejoins as a replica.
                 d.replicas.push(s);
-                self.stations[s as usize].service_pool = def.replica_pool;
+                self.stations[s].service_pool = def.replica_pool;
                 self.rebuild_any(db as u32);
             }
         }
@@ -195,11 +196,7 @@ impl Sim<'_> {
         if d.epoch != epoch || !d.primary.is_empty() {
             return;
         }
-        let Some(pos) = d
-            .replicas
-            .iter()
-            .position(|&r| self.stations[r as usize].up)
-        else {
+        let Some(pos) = d.replicas.iter().position(|&r| self.stations[r].up) else {
             self.note(&def.name, E::PromotionFailed);
             return; // no live replica: writes wait for the primary's repair
         };
@@ -207,8 +204,8 @@ impl Sim<'_> {
         let s = d.replicas.remove(pos);
         d.primary.push(s);
         d.last_primary = s;
-        self.stations[s as usize].service_pool = def.primary_pool;
-        self.note(&m.stations[s as usize].label, E::Promoted);
+        self.stations[s].service_pool = def.primary_pool;
+        self.note(&m.stations[s].label, E::Promoted);
         self.primary_restored(db);
     }
 
@@ -235,18 +232,18 @@ impl Sim<'_> {
         }
     }
 
-    pub(super) fn on_health_check(&mut self, s: u32) {
-        let Some(hc) = self.m.stations[s as usize].health_check else {
+    pub(super) fn on_health_check(&mut self, s: StationId) {
+        let Some(hc) = self.m.stations[s].health_check else {
             return;
         };
-        let st = &mut self.stations[s as usize];
+        let st = &mut self.stations[s];
         if st.up {
             st.pass_row += 1;
             st.fail_row = 0;
             if !st.marked_up && st.pass_row >= hc.rise {
                 st.marked_up = true;
                 let m = self.m;
-                self.note(&m.stations[s as usize].label, E::MarkedUp);
+                self.note(&m.stations[s].label, E::MarkedUp);
             }
         } else {
             self.q.schedule_in(hc.timeout_ns, Event::CheckFailed(s));
@@ -254,17 +251,17 @@ impl Sim<'_> {
         self.q.schedule_in(hc.interval_ns, Event::HealthCheck(s));
     }
 
-    pub(super) fn on_check_failed(&mut self, s: u32) {
-        let Some(hc) = self.m.stations[s as usize].health_check else {
+    pub(super) fn on_check_failed(&mut self, s: StationId) {
+        let Some(hc) = self.m.stations[s].health_check else {
             return;
         };
-        let st = &mut self.stations[s as usize];
+        let st = &mut self.stations[s];
         st.fail_row += 1;
         st.pass_row = 0;
         if st.marked_up && st.fail_row >= hc.fall {
             st.marked_up = false;
             let m = self.m;
-            self.note(&m.stations[s as usize].label, E::MarkedDown);
+            self.note(&m.stations[s].label, E::MarkedDown);
         }
     }
 }

@@ -9,12 +9,13 @@
 use rand::RngExt;
 
 use super::state::{Event, HostTask, Sim, Waiting};
+use super::{HostId, StationId};
 
 impl Sim<'_> {
     /// Brings a host's integrals up to now.
-    pub(super) fn touch_host(&mut self, h: u32) {
+    pub(super) fn touch_host(&mut self, h: HostId) {
         let now = self.q.now();
-        let host = &mut self.hosts[h as usize];
+        let host = &mut self.hosts[h];
         let dt = u128::from(now - host.last_ns);
         host.busy_area += u128::from(host.busy) * dt;
         host.agent_area += u128::from(host.agents) * dt;
@@ -22,14 +23,14 @@ impl Sim<'_> {
     }
 
     /// A service asks machine `h` for a core.
-    pub(super) fn acquire_core(&mut self, h: u32, s: u32, w: Waiting) {
-        if self.hosts[h as usize].busy < self.m.hosts[h as usize].cores {
+    pub(super) fn acquire_core(&mut self, h: HostId, s: StationId, w: Waiting) {
+        if self.hosts[h].busy < self.m.hosts[h].cores {
             self.touch_host(h);
-            self.hosts[h as usize].busy += 1;
+            self.hosts[h].busy += 1;
             self.grant_core(h, s, w, self.q.now());
         } else {
             let since = self.q.now();
-            self.hosts[h as usize].queue.push_back(HostTask::Service {
+            self.hosts[h].queue.push_back(HostTask::Service {
                 station: s,
                 w,
                 since,
@@ -38,39 +39,39 @@ impl Sim<'_> {
     }
 
     /// A service gets its core (it asked at `since`) and starts.
-    fn grant_core(&mut self, h: u32, s: u32, w: Waiting, since: u64) {
+    fn grant_core(&mut self, h: HostId, s: StationId, w: Waiting, since: u64) {
         if self.observing {
-            let host = &mut self.hosts[h as usize];
+            let host = &mut self.hosts[h];
             host.core_grants += 1;
             host.core_wait_ns += u128::from(self.q.now() - since);
         }
-        self.stations[s as usize].cores_held += 1;
+        self.stations[s].cores_held += 1;
         self.begin(s, w);
     }
 
     /// A service on `s` gives its core back.
-    pub(super) fn release_core(&mut self, h: u32, s: u32) {
+    pub(super) fn release_core(&mut self, h: HostId, s: StationId) {
         self.touch_host(h);
-        self.hosts[h as usize].busy -= 1;
-        self.stations[s as usize].cores_held -= 1;
+        self.hosts[h].busy -= 1;
+        self.stations[s].cores_held -= 1;
         self.dispatch(h);
     }
 
     /// Starts waiting work while machine `h` has free cores.
-    pub(super) fn dispatch(&mut self, h: u32) {
-        let cores = self.m.hosts[h as usize].cores;
-        while self.hosts[h as usize].busy < cores {
-            let Some(task) = self.hosts[h as usize].queue.pop_front() else {
+    pub(super) fn dispatch(&mut self, h: HostId) {
+        let cores = self.m.hosts[h].cores;
+        while self.hosts[h].busy < cores {
+            let Some(task) = self.hosts[h].queue.pop_front() else {
                 break;
             };
             self.touch_host(h);
-            self.hosts[h as usize].busy += 1;
+            self.hosts[h].busy += 1;
             match task {
                 HostTask::Service { station, w, since } => self.grant_core(h, station, w, since),
                 HostTask::Agent => {
-                    self.hosts[h as usize].agents += 1;
-                    let cost = match &self.m.hosts[h as usize].monitoring {
-                        Some((_, c)) => c.sample(&mut self.agent_rng[h as usize]),
+                    self.hosts[h].agents += 1;
+                    let cost = match &self.m.hosts[h].monitoring {
+                        Some((_, c)) => c.sample(&mut self.agent_rng[h]),
                         None => 0,
                     };
                     self.q.schedule_in(cost, Event::AgentDone(h));
@@ -81,40 +82,40 @@ impl Sim<'_> {
 
     /// A station crashed: its services waiting for a core are gone, and the
     /// cores its running services held are free.
-    pub(super) fn host_lose_station(&mut self, s: u32) {
-        let Some(h) = self.m.stations[s as usize].host else {
+    pub(super) fn host_lose_station(&mut self, s: StationId) {
+        let Some(h) = self.m.stations[s].host else {
             return;
         };
         self.touch_host(h);
-        let host = &mut self.hosts[h as usize];
+        let host = &mut self.hosts[h];
         host.queue
             .retain(|t| !matches!(t, HostTask::Service { station, .. } if *station == s));
-        let held = std::mem::take(&mut self.stations[s as usize].cores_held);
-        self.hosts[h as usize].busy -= held;
+        let held = std::mem::take(&mut self.stations[s].cores_held);
+        self.hosts[h].busy -= held;
         self.dispatch(h);
     }
 
     /// Schedules the first monitoring sample of every machine that has an agent.
     pub(super) fn schedule_agents(&mut self) {
-        for h in 0..self.m.hosts.len() {
+        for h in self.m.hosts.ids() {
             if let Some((interval, _)) = &self.m.hosts[h].monitoring {
                 let phase = (*interval as f64 * self.agent_rng[h].random::<f64>()) as u64;
-                self.q.schedule(phase, Event::AgentTick(h as u32));
+                self.q.schedule(phase, Event::AgentTick(h));
             }
         }
     }
 
-    pub(super) fn on_agent_tick(&mut self, h: u32) {
-        self.hosts[h as usize].queue.push_back(HostTask::Agent);
+    pub(super) fn on_agent_tick(&mut self, h: HostId) {
+        self.hosts[h].queue.push_back(HostTask::Agent);
         self.dispatch(h);
-        if let Some((interval, _)) = &self.m.hosts[h as usize].monitoring {
+        if let Some((interval, _)) = &self.m.hosts[h].monitoring {
             self.q.schedule_in(*interval, Event::AgentTick(h));
         }
     }
 
-    pub(super) fn on_agent_done(&mut self, h: u32) {
+    pub(super) fn on_agent_done(&mut self, h: HostId) {
         self.touch_host(h);
-        let host = &mut self.hosts[h as usize];
+        let host = &mut self.hosts[h];
         host.busy -= 1;
         host.agents -= 1;
         self.dispatch(h);

@@ -3,8 +3,8 @@
 
 use rand::RngExt;
 
-use super::NONE;
-use super::state::{Event, Phase, Request, Sim};
+use super::StationId;
+use super::state::{Event, NO_USER, Phase, Request, Sim};
 use crate::scenario::MAX_STEPS;
 use crate::stats::{AccessRecord, Cause};
 
@@ -16,14 +16,14 @@ impl Sim<'_> {
         for step in (0..steps.len()).rev() {
             // Read in place: releasing a worker never touches this slot.
             let s = self.slab[req as usize].inst[step];
-            if s == NONE {
+            if s == StationId::NONE {
                 continue;
             }
-            self.stations[s as usize].open -= 1;
+            self.stations[s].open -= 1;
             // A crashed station has already let go of its workers.
-            if steps[step].holds && self.stations[s as usize].up {
+            if steps[step].holds && self.stations[s].up {
                 let now = self.q.now();
-                self.stations[s as usize].hold(now, false);
+                self.stations[s].hold(now, false);
                 self.release(s);
             }
         }
@@ -44,13 +44,13 @@ impl Sim<'_> {
         let Some(step) = self.m.web_step[r.class as usize] else {
             return;
         };
-        let web = r.inst.get(step).copied().filter(|&s| s != NONE);
+        let web = r.inst.get(step).copied().filter(|&s| s != StationId::NONE);
         self.access_log.push(AccessRecord {
             end_ns: self.q.now(),
             duration_ns: self.q.now() - r.born,
             class: r.class,
             status,
-            server: web.map_or(0, |s| self.m.stations[s as usize].index_in_pool),
+            server: web.map_or(0, |s| self.m.stations[s].index_in_pool),
         });
     }
 
@@ -90,9 +90,9 @@ impl Sim<'_> {
         match r.phase {
             // A queued or running service goes on without its client: it is
             // served anyway, and its Done finds the attempt gone (wasted work).
-            Phase::Queued => self.stations[r.station as usize].open -= 1,
+            Phase::Queued => self.stations[r.station].open -= 1,
             Phase::InService => {
-                let st = &mut self.stations[r.station as usize];
+                let st = &mut self.stations[r.station];
                 st.open -= 1;
                 if st.up {
                     st.orphans += 1;
@@ -114,7 +114,7 @@ impl Sim<'_> {
         if let Some(delay) = self.retry_delay(&r) {
             let slot = &mut self.slab[req as usize];
             slot.epoch = slot.epoch.wrapping_add(1);
-            slot.inst = [NONE; MAX_STEPS];
+            slot.inst = [StationId::NONE; MAX_STEPS];
             slot.phase = Phase::Backoff;
             let epoch = slot.epoch;
             self.q.schedule_in(delay, Event::Retry { req, epoch });
@@ -161,7 +161,7 @@ impl Sim<'_> {
         slot.epoch = slot.epoch.wrapping_add(1);
         slot.phase = Phase::Free;
         self.free.push(req);
-        if user != NONE && self.accepting {
+        if user != NO_USER && self.accepting {
             let t = self.think_time();
             self.q.schedule_in(t, Event::Wake(user));
         }

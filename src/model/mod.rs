@@ -11,6 +11,7 @@
 mod build;
 mod faults;
 mod hosts;
+mod ids;
 mod lifecycle;
 mod observe;
 mod route;
@@ -22,15 +23,13 @@ use crate::scenario::{
     Access, Arrivals, Balance, Client, Failover, FaultKind, HealthCheck, ReadsTo, Simulation,
 };
 
+pub(crate) use ids::{HostId, Id, IdVec, PoolId, StationId};
 pub use run::run_replication;
-
-/// Marks an empty slot in per-step arrays.
-pub(crate) const NONE: u32 = u32::MAX;
 
 /// One instance: the unit of queueing.
 #[derive(Clone, Debug)]
 pub(crate) struct StationDef {
-    pub pool: u32,
+    pub pool: PoolId,
     pub workers: u32,
     /// Most requests waiting for a worker; `None`: unbounded.
     pub queue_cap: Option<u32>,
@@ -42,7 +41,7 @@ pub(crate) struct StationDef {
     /// `web#1`, `db primary`: for the fault timeline.
     pub label: String,
     /// The machine it runs on (an index into [`Model::hosts`]).
-    pub host: Option<u32>,
+    pub host: Option<HostId>,
     /// Extra CPU per request: firewall rules (ns).
     pub extra_ns: u64,
     /// TLS work per request.
@@ -68,7 +67,7 @@ pub(crate) struct HostDef {
 /// A pool of identical instances.
 #[derive(Clone, Debug)]
 pub(crate) struct PoolDef {
-    pub first_station: u32,
+    pub first_station: StationId,
     pub count: u32,
     /// Service time per class.
     pub service: Vec<Sampler>,
@@ -76,11 +75,24 @@ pub(crate) struct PoolDef {
     pub failures: Option<(Sampler, Sampler)>,
 }
 
+impl PoolDef {
+    /// Its `i`-th station.
+    pub fn station(&self, i: u32) -> StationId {
+        StationId(self.first_station.0 + i)
+    }
+
+    /// Its stations, in order.
+    pub fn stations(&self) -> impl Iterator<Item = StationId> + use<> {
+        let first = self.first_station.0;
+        (first..first + self.count).map(StationId)
+    }
+}
+
 /// Where a step sends a request.
 #[derive(Clone, Debug)]
 pub(crate) enum Target {
     /// A fixed set of stations.
-    Stations(Vec<u32>),
+    Stations(Vec<StationId>),
     /// A database, whose primary and replicas can change.
     Db { db: u32, access: Access },
 }
@@ -113,10 +125,10 @@ pub(crate) struct ClassDef {
 #[derive(Clone, Debug)]
 pub(crate) struct DbDef {
     pub name: String,
-    pub primary: u32,
-    pub replicas: Vec<u32>,
-    pub primary_pool: u32,
-    pub replica_pool: u32,
+    pub primary: StationId,
+    pub replicas: Vec<StationId>,
+    pub primary_pool: PoolId,
+    pub replica_pool: PoolId,
     pub reads: ReadsTo,
     pub failover: Option<Failover>,
     pub writes_wait: bool,
@@ -127,20 +139,20 @@ pub(crate) struct DbDef {
 pub(crate) struct FaultDef {
     pub at_ns: u64,
     pub duration_ns: u64,
-    pub stations: Vec<u32>,
+    pub stations: Vec<StationId>,
     pub kind: FaultKind,
 }
 
 /// The runnable model. Immutable: replications share it.
 #[derive(Clone, Debug)]
 pub struct Model {
-    pub(crate) stations: Vec<StationDef>,
-    pub(crate) pools: Vec<PoolDef>,
+    pub(crate) stations: IdVec<StationId, StationDef>,
+    pub(crate) pools: IdVec<PoolId, PoolDef>,
     pub(crate) classes: Vec<ClassDef>,
     pub(crate) dbs: Vec<DbDef>,
     pub(crate) faults: Vec<FaultDef>,
     pub(crate) client: Client,
-    pub(crate) hosts: Vec<HostDef>,
+    pub(crate) hosts: IdVec<HostId, HostDef>,
     pub(crate) arrivals: Arrivals,
     /// Mean gap between candidate open arrivals at the peak rate (ns), and
     /// that rate: thinning draws at the peak and keeps rate(t)/peak.

@@ -2,6 +2,7 @@
 //! replication's final record.
 
 use super::state::{Event, Phase, Sim};
+use super::{Id, PoolId};
 use crate::stats::{ClassObs, HostObs, InstanceObs, PoolObs, RepObs, SampleObs, WriteOutage};
 
 impl Sim<'_> {
@@ -12,17 +13,17 @@ impl Sim<'_> {
         let (mut busy, mut queue) = (vec![0u128; n], vec![0u128; n]);
         for (st, def) in self.stations.iter().zip(&self.m.stations) {
             let [b, _, q, _] = st.areas(now);
-            busy[def.pool as usize] += b;
-            queue[def.pool as usize] += q;
+            busy[def.pool.ix()] += b;
+            queue[def.pool.ix()] += q;
         }
         (busy, queue)
     }
 
-    fn present(&self, p: usize) -> u64 {
+    fn present(&self, p: PoolId) -> u64 {
         let pool = &self.m.pools[p];
         (0..pool.count)
             .map(|i| {
-                let st = &self.stations[(pool.first_station + i) as usize];
+                let st = &self.stations[pool.station(i)];
                 u64::from(st.busy) + st.queue.len() as u64
             })
             .sum()
@@ -36,7 +37,7 @@ impl Sim<'_> {
         let mut qlen = Vec::with_capacity(busy.len());
         for (p, pool) in self.m.pools.iter().enumerate() {
             let workers: u64 = (0..pool.count)
-                .map(|i| u64::from(self.m.stations[(pool.first_station + i) as usize].workers))
+                .map(|i| u64::from(self.m.stations[pool.station(i)].workers))
                 .sum();
             let db = (busy[p] - self.prev_pool_busy[p]) as f64;
             let dq = (queue[p] - self.prev_pool_queue[p]) as f64;
@@ -48,7 +49,7 @@ impl Sim<'_> {
             });
             qlen.push(dq / w);
             if self.observing || now == self.window_end {
-                let present = self.present(p);
+                let present = self.present(PoolId::at(p));
                 self.trends[p].add((now - self.window_start) as f64 / 1e9, present as f64);
             }
         }
@@ -104,9 +105,9 @@ impl Sim<'_> {
         for st in &mut self.stations {
             st.at_start = st.c;
         }
-        for h in 0..self.hosts.len() as u32 {
+        for h in self.hosts.ids() {
             self.touch_host(h);
-            let host = &mut self.hosts[h as usize];
+            let host = &mut self.hosts[h];
             host.window = (host.busy_area, host.agent_area);
         }
         self.observing = true;
@@ -116,16 +117,16 @@ impl Sim<'_> {
         self.snapshot();
         self.observing = false;
         self.accepting = false;
-        for p in 0..self.m.pools.len() {
-            self.present_at_end[p] = self.present(p);
+        for p in self.m.pools.ids() {
+            self.present_at_end[p.ix()] = self.present(p);
         }
         // Freeze the window: from here on `at_start` holds the window's share.
         for st in &mut self.stations {
             st.at_start = st.c.minus(&st.at_start);
         }
-        for h in 0..self.hosts.len() as u32 {
+        for h in self.hosts.ids() {
             self.touch_host(h);
-            let host = &mut self.hosts[h as usize];
+            let host = &mut self.hosts[h];
             host.window = (
                 host.busy_area - host.window.0,
                 host.agent_area - host.window.1,
@@ -163,7 +164,7 @@ impl Sim<'_> {
             .enumerate()
             .map(|(p, sojourn)| PoolObs {
                 workers: 0,
-                instances: self.m.pools[p].count,
+                instances: self.m.pools[PoolId::at(p)].count,
                 arrivals: 0,
                 completions: 0,
                 drops: 0,
@@ -183,7 +184,7 @@ impl Sim<'_> {
         let mut instances = Vec::with_capacity(self.stations.len());
         for (st, def) in self.stations.iter().zip(&self.m.stations) {
             let w = &st.at_start; // the window's share, frozen at window end
-            let p = &mut pools[def.pool as usize];
+            let p = &mut pools[def.pool.ix()];
             p.workers += def.workers;
             p.arrivals += w.arrivals;
             p.completions += w.completions;
@@ -197,7 +198,7 @@ impl Sim<'_> {
             p.wait_sum_ns += w.wait_sum as f64;
             p.waits += w.waits;
             instances.push(InstanceObs {
-                pool: def.pool as usize,
+                pool: def.pool.ix(),
                 workers: def.workers,
                 arrivals: w.arrivals,
                 drops: w.drops,

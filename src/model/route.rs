@@ -2,8 +2,9 @@
 
 use rand::RngExt;
 
+use super::StationId;
 use super::state::{DbState, Pick, Sim};
-use super::{Model, NONE, StepDef, Target};
+use super::{Model, StepDef, Target};
 use crate::scenario::{Access, Balance, ReadsTo};
 use crate::stats::Cause;
 
@@ -12,14 +13,14 @@ impl<'m> Sim<'m> {
     /// health checks have not marked down.
     pub(super) fn pick(&mut self, req: u32) -> Pick {
         let step = self.step_def(req);
-        let cands: &[u32] = match candidates(self.m, &self.dbs, step) {
+        let cands: &[StationId] = match candidates(self.m, &self.dbs, step) {
             Ok(c) => c,
             Err(p) => return p,
         };
         let n = cands.len();
         let stations = &self.stations;
-        let usable = |s: u32| stations[s as usize].marked_up;
-        let open = |s: u32| stations[s as usize].open;
+        let usable = |s: StationId| stations[s].marked_up;
+        let open = |s: StationId| stations[s].open;
         let first = if n == 1 {
             0
         } else {
@@ -58,7 +59,9 @@ impl<'m> Sim<'m> {
                     // The instance index the request used at the step before.
                     let r = &self.slab[req as usize];
                     let prev = match r.step.checked_sub(1).map(|k| r.inst[k as usize]) {
-                        Some(s) if s != NONE => self.m.stations[s as usize].index_in_pool as usize,
+                        Some(s) if s != StationId::NONE => {
+                            self.m.stations[s].index_in_pool as usize
+                        }
                         _ => 0,
                     };
                     prev % n
@@ -81,13 +84,13 @@ pub(super) fn candidates<'a>(
     m: &'a Model,
     dbs: &'a [DbState],
     step: &'a StepDef,
-) -> Result<&'a [u32], Pick> {
+) -> Result<&'a [StationId], Pick> {
     match &step.target {
         Target::Stations(c) => Ok(c),
         Target::Db { db, access } => {
             let def = &m.dbs[*db as usize];
             let d = &dbs[*db as usize];
-            let set: &[u32] = match (access, def.reads) {
+            let set: &[StationId] = match (access, def.reads) {
                 (Access::Write, _) | (Access::Read, ReadsTo::Primary) => &d.primary,
                 (Access::Read, ReadsTo::Replicas) if !d.replicas.is_empty() => &d.replicas,
                 (Access::Read, ReadsTo::Replicas) => &d.primary,

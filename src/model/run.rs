@@ -9,10 +9,11 @@ use rand_distr::{Distribution, Exp1};
 
 use super::route::candidates;
 use super::state::{
-    Counters, DbState, EPOCH_MASK, Event, HostState, Phase, Pick, RETRY_RESERVE, Request, Sim,
-    Station, StationStreams, Trend, Waiting,
+    Counters, DbState, EPOCH_MASK, Event, HostState, NO_USER, Phase, Pick, RETRY_RESERVE, Request,
+    Sim, Station, StationStreams, Trend, Waiting,
 };
-use super::{Model, NONE, StepDef};
+use super::{Id, StationId};
+use super::{Model, StepDef};
 use crate::engine::{EventQueue, stream, stream_id};
 use crate::scenario::{Arrivals, MAX_STEPS};
 use crate::stats::{Cause, ClassObs, Conservation, LatencyHistogram, RepObs, SampleObs};
@@ -266,7 +267,7 @@ impl<'m> Sim<'m> {
         if let Some(t) = self.next_arrival_after(now) {
             self.q.schedule_beside(t, Event::Arrival);
         }
-        self.new_request(NONE);
+        self.new_request(NO_USER);
     }
 
     fn new_request(&mut self, user: u32) {
@@ -288,9 +289,9 @@ impl<'m> Sim<'m> {
             born: now,
             at_station: now,
             service_start: now,
-            station: NONE,
+            station: StationId::NONE,
             phase: Phase::Transit,
-            inst: [NONE; MAX_STEPS],
+            inst: [StationId::NONE; MAX_STEPS],
         };
         let id = match self.free.pop() {
             Some(id) => {
@@ -367,10 +368,10 @@ impl<'m> Sim<'m> {
 
     pub(super) fn visit(&mut self, req: u32) {
         match self.pick(req) {
-            Pick::Station(s) => match &self.m.stations[s as usize].network {
+            Pick::Station(s) => match &self.m.stations[s].network {
                 None => self.arrive(s, req),
                 Some(net) => {
-                    let delay = net.sample(&mut self.aux[s as usize].network);
+                    let delay = net.sample(&mut self.aux[s].network);
                     let epoch = self.slab[req as usize].epoch;
                     self.q.schedule_in(
                         delay,
@@ -392,9 +393,9 @@ impl<'m> Sim<'m> {
         }
     }
 
-    fn arrive(&mut self, s: u32, req: u32) {
+    fn arrive(&mut self, s: StationId, req: u32) {
         let mut s = s;
-        if !self.stations[s as usize].up {
+        if !self.stations[s].up {
             // Connection refused. With `retries` and `redispatch` the sender
             // tries the next instances the health checks still show up.
             let tries = self.step_def(req).redispatch;
@@ -404,9 +405,9 @@ impl<'m> Sim<'m> {
                     let at = c.iter().position(|&x| x == s).unwrap_or(0);
                     (1..n)
                         .map(|k| c[(at + k) % n])
-                        .filter(|&x| self.stations[x as usize].marked_up)
+                        .filter(|&x| self.stations[x].marked_up)
                         .take(tries as usize)
-                        .find(|&x| self.stations[x as usize].up)
+                        .find(|&x| self.stations[x].up)
                 }
                 Err(_) => None,
             };
@@ -419,9 +420,9 @@ impl<'m> Sim<'m> {
             }
         }
         let now = self.q.now();
-        let def = &self.m.stations[s as usize];
+        let def = &self.m.stations[s];
         let (workers, cap) = (def.workers, def.queue_cap);
-        let st = &mut self.stations[s as usize];
+        let st = &mut self.stations[s];
         st.c.arrivals += 1;
         if def.conntrack.is_some_and(|limit| st.open >= limit) {
             // A new connection with the tracking table full is dropped.
@@ -452,11 +453,11 @@ impl<'m> Sim<'m> {
 
     /// Gives a request a worker of `s`, then a core (or a place in its
     /// host's queue), then its service.
-    fn start(&mut self, s: u32, w: Waiting) {
+    fn start(&mut self, s: StationId, w: Waiting) {
         let now = self.q.now();
         let Waiting { req, epoch, .. } = w;
         let r = &mut self.slab[req as usize];
-        let st = &mut self.stations[s as usize];
+        let st = &mut self.stations[s];
         st.occupy(now);
         if r.epoch == epoch {
             r.phase = Phase::InService;
@@ -469,23 +470,22 @@ impl<'m> Sim<'m> {
             st.orphans += 1;
             st.wasted_acc -= i128::from(now);
         }
-        match self.m.stations[s as usize].host {
+        match self.m.stations[s].host {
             None => self.begin(s, w),
             Some(h) => self.acquire_core(h, s, w),
         }
     }
 
     /// The service itself: its time drawn now, with the tier's extra CPU.
-    pub(super) fn begin(&mut self, s: u32, w: Waiting) {
+    pub(super) fn begin(&mut self, s: StationId, w: Waiting) {
         let now = self.q.now();
         let Waiting { req, epoch, class } = w;
-        let def = &self.m.stations[s as usize];
-        let st = &mut self.stations[s as usize];
-        let mut dur =
-            self.m.pools[st.service_pool as usize].service[class as usize].sample(&mut st.rng);
+        let def = &self.m.stations[s];
+        let st = &mut self.stations[s];
+        let mut dur = self.m.pools[st.service_pool].service[class as usize].sample(&mut st.rng);
         dur = dur.saturating_add(def.extra_ns);
         if let Some(tls) = &def.tls {
-            dur = dur.saturating_add(tls_work(tls, &mut self.aux[s as usize].tls));
+            dur = dur.saturating_add(tls_work(tls, &mut self.aux[s].tls));
         }
         if st.slow != 1.0 {
             dur = slowed(dur, st.slow);
@@ -502,26 +502,26 @@ impl<'m> Sim<'m> {
     }
 
     /// Frees one worker of `s` and starts the next waiting request, if any.
-    pub(super) fn release(&mut self, s: u32) {
+    pub(super) fn release(&mut self, s: StationId) {
         let now = self.q.now();
-        let st = &mut self.stations[s as usize];
+        let st = &mut self.stations[s];
         st.vacate(now);
         if let Some(next) = st.dequeue(now) {
             self.start(s, next);
         }
     }
 
-    fn on_done(&mut self, s: u32, req: u32, tag: u32) {
-        let st = &mut self.stations[s as usize];
+    fn on_done(&mut self, s: StationId, req: u32, tag: u32) {
+        let st = &mut self.stations[s];
         if tag >> 24 != st.crashes & 0xFF {
             return; // the service was lost when the station crashed
         }
         let now = self.q.now();
         st.c.completions += 1;
-        if let Some(h) = self.m.stations[s as usize].host {
+        if let Some(h) = self.m.stations[s].host {
             self.release_core(h, s);
         }
-        let st = &mut self.stations[s as usize];
+        let st = &mut self.stations[s];
         if self.slab[req as usize].epoch & EPOCH_MASK != tag & EPOCH_MASK {
             // The attempt ended elsewhere (timeout, failure): wasted work.
             st.orphans -= 1;
@@ -529,10 +529,10 @@ impl<'m> Sim<'m> {
             self.release(s);
             return;
         }
-        let pool = self.m.stations[s as usize].pool as usize;
+        let pool = self.m.stations[s].pool;
         if self.observing {
             let sojourn = now - self.slab[req as usize].at_station;
-            self.pool_hist[pool].record(sojourn);
+            self.pool_hist[pool.ix()].record(sojourn);
         }
         let r = &mut self.slab[req as usize];
         r.phase = Phase::Transit;
@@ -544,12 +544,12 @@ impl<'m> Sim<'m> {
             r.inst[step] = s;
         }
         if last_call && holds {
-            self.stations[s as usize].hold(now, true);
+            self.stations[s].hold(now, true);
         } else {
             self.release(s);
         }
         if !last_call {
-            self.stations[s as usize].open -= 1;
+            self.stations[s].open -= 1;
             self.visit(req);
         } else {
             self.enter_step(req, step + 1);

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 
 use super::Model;
+use super::{HostId, IdVec, PoolId, StationId};
 use crate::engine::{EventQueue, SimRng};
 use crate::scenario::MAX_STEPS;
 use crate::stats::{
@@ -23,7 +24,11 @@ pub(super) enum Event {
     /// attempt's epoch (low 24 bits: is the request still that attempt?) and
     /// the station's crash count (high 8 bits: was the service lost in a
     /// crash?), keeping the event at 16 bytes.
-    Done { station: u32, req: u32, tag: u32 },
+    Done {
+        station: StationId,
+        req: u32,
+        tag: u32,
+    },
     /// Close a time-series interval. Emitted at start and by its own handler.
     Sample,
     /// Start observing: snapshot counters. Emitted at start.
@@ -31,17 +36,17 @@ pub(super) enum Event {
     /// Stop observing and stop arrivals. Emitted at start.
     WindowEnd,
     /// A random failure of a station. Emitted at start and on repair.
-    Fail(u32),
+    Fail(StationId),
     /// A random repair. Emitted on failure.
-    Repair(u32),
+    Repair(StationId),
     /// A scripted fault begins. Emitted at start.
     FaultStart(u32),
     /// A scripted fault ends. Emitted at start.
     FaultEnd(u32),
     /// A health check of a station. Emitted at start and by itself.
-    HealthCheck(u32),
+    HealthCheck(StationId),
     /// A health check of a dead station has timed out. Emitted by HealthCheck.
-    CheckFailed(u32),
+    CheckFailed(StationId),
     /// A database's primary loss is detected. Emitted on the loss.
     FailoverDetected { db: u32, epoch: u32 },
     /// A replica becomes the primary. Emitted on detection.
@@ -52,11 +57,15 @@ pub(super) enum Event {
     /// A failed attempt is tried again. Emitted on failure, after backoff.
     Retry { req: u32, epoch: u32 },
     /// A request reaches a station after its network hop. Emitted by visit.
-    Deliver { station: u32, req: u32, epoch: u32 },
+    Deliver {
+        station: StationId,
+        req: u32,
+        epoch: u32,
+    },
     /// A host's monitoring agent samples. Emitted at start and by itself.
-    AgentTick(u32),
+    AgentTick(HostId),
     /// A monitoring sample's CPU work ends. Emitted when it gets a core.
-    AgentDone(u32),
+    AgentDone(HostId),
 }
 
 /// Where an attempt is.
@@ -91,11 +100,11 @@ pub(super) struct Request {
     pub at_station: u64,
     /// When the current service started.
     pub service_start: u64,
-    pub station: u32,
+    pub station: StationId,
     pub phase: Phase,
     /// Per step: the station whose last call this request finished (open
-    /// connection; a held worker where the step holds), or NONE.
-    pub inst: [u32; MAX_STEPS],
+    /// connection; a held worker where the step holds), or StationId::NONE.
+    pub inst: [StationId; MAX_STEPS],
 }
 
 /// Run-time state of one station. Counters are cumulative from time zero;
@@ -136,7 +145,7 @@ pub(super) struct Station {
     pub slow: f64,
     /// The pool whose service times this station uses (a promoted replica
     /// serves with the primary's).
-    pub service_pool: u32,
+    pub service_pool: PoolId,
     /// Cores of its host this station's services hold now.
     pub cores_held: u32,
 }
@@ -260,13 +269,13 @@ impl Counters {
 /// A database's changing roles.
 pub(super) struct DbState {
     /// The current primary (zero or one station).
-    pub primary: Vec<u32>,
+    pub primary: Vec<StationId>,
     /// Stations serving reads as replicas.
-    pub replicas: Vec<u32>,
+    pub replicas: Vec<StationId>,
     /// Primary and replicas (reads = "any").
-    pub any: Vec<u32>,
+    pub any: Vec<StationId>,
     /// The station that last held the primary role.
-    pub last_primary: u32,
+    pub last_primary: StationId,
     /// Writes waiting for a primary: (request, epoch).
     pub pending: VecDeque<(u32, u32)>,
     /// Bumped to cancel a failover in progress.
@@ -304,7 +313,7 @@ impl Trend {
 
 /// Where an attempt goes next.
 pub(super) enum Pick {
-    Station(u32),
+    Station(StationId),
     Fail(Cause),
     /// A write waits for database `db` to have a primary.
     Wait(u32),
@@ -316,7 +325,7 @@ pub(super) enum HostTask {
     /// A service whose request already holds a worker at `station`,
     /// waiting for a core since `since`.
     Service {
-        station: u32,
+        station: StationId,
         w: Waiting,
         since: u64,
     },
@@ -357,14 +366,14 @@ pub(super) struct StationStreams {
 
 pub(super) struct Sim<'m> {
     pub m: &'m Model,
-    pub hosts: Vec<HostState>,
+    pub hosts: IdVec<HostId, HostState>,
     /// Per station: its random consumers other than service (cold; kept
     /// apart from [`Station`] so the hot state stays small).
-    pub aux: Vec<StationStreams>,
+    pub aux: IdVec<StationId, StationStreams>,
     /// Per machine: its monitoring agent's phase and CPU draws.
-    pub agent_rng: Vec<SimRng>,
+    pub agent_rng: IdVec<HostId, SimRng>,
     pub q: EventQueue<Event>,
-    pub stations: Vec<Station>,
+    pub stations: IdVec<StationId, Station>,
     pub slab: Vec<Request>,
     pub free: Vec<u32>,
     pub rr: Vec<u64>,
@@ -402,6 +411,9 @@ pub(super) struct Sim<'m> {
     /// Access-log records (replication 0, up to the model's limit).
     pub access_log: Vec<AccessRecord>,
 }
+
+/// `Request::user` of an open workload's request: no closed-loop user.
+pub(super) const NO_USER: u32 = u32::MAX;
 
 /// The epoch bits carried by a `Done` event (24: a slot would need 16
 /// million attempt ends within one service time to alias).
