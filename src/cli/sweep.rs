@@ -24,7 +24,7 @@ pub(crate) struct SweepArgs {
     set: Vec<String>,
     #[command(flatten)]
     sim: SimFlags,
-    /// Output folder (default: output/<scenario name>-sweep).
+    /// Output folder (default: output/<scenario name>-sweep; output/<name> when the name ends in "sweep").
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Keep the points already in the output folder and run only the rest.
