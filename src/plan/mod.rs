@@ -20,6 +20,7 @@
 //! exit codes.
 
 pub mod capacity;
+pub mod compare;
 pub mod sweep;
 mod warmup;
 

@@ -1,0 +1,161 @@
+//! `stacksim review` as text: the lints, the analytic model, and the
+//! simulated figures beside it when there are any.
+
+use std::fmt::Write as _;
+
+use crate::analysis::Bottleneck;
+use crate::analysis::lints::{Lint, Severity};
+use crate::analysis::queueing::AnalyticModel;
+use crate::stats::Summary;
+
+macro_rules! w {
+    ($o:expr, $($t:tt)*) => {{
+        let _ = writeln!($o, $($t)*);
+    }};
+}
+
+macro_rules! wr {
+    ($o:expr, $($t:tt)*) => {{
+        let _ = write!($o, $($t)*);
+    }};
+}
+
+fn ms(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.2}")
+    } else {
+        "unstable".into()
+    }
+}
+
+/// The review of scenario `name` read from `path`.
+pub fn render_review(
+    name: &str,
+    path: &str,
+    lints: &[Lint],
+    model: Option<&AnalyticModel>,
+    simulated: Option<(&Summary, Option<&Bottleneck>)>,
+) -> String {
+    let mut o = String::new();
+    w!(o, "review of {} ({path})\n", name);
+    if lints.is_empty() {
+        w!(o, "lints: none");
+    }
+    for l in lints {
+        let sev = match l.severity {
+            Severity::High => "HIGH",
+            Severity::Warning => "warn",
+            Severity::Info => "info",
+        };
+        w!(o, "[{sev}] {}: {}\n       fix: {}", l.id, l.message, l.fix);
+    }
+    let Some(m) = model else {
+        w!(o, "\nanalytic model: not available for closed workloads");
+        return o;
+    };
+    w!(
+        o,
+        "\nanalytic model (traffic equations, M/M/c with Erlang C per instance, Allen-Cunneen for non-exponential service):"
+    );
+    let mut rows = vec![vec![
+        "tier".to_string(),
+        "offered util %".into(),
+        "P(wait)".into(),
+        "wait ms".into(),
+        "saturates at req/s".into(),
+    ]];
+    if simulated.is_some() {
+        rows[0].extend(["simulated util %".to_string(), "simulated wait ms".into()]);
+    }
+    for (p, pm) in &m.pools {
+        let mut row = vec![
+            pm.label.clone(),
+            format!("{:.1}", pm.utilization * 100.0),
+            if pm.wait_probability.is_finite() {
+                format!("{:.3}", pm.wait_probability)
+            } else {
+                "1".into()
+            },
+            ms(pm.wait_ms),
+            format!("{:.0}", pm.saturation_rps),
+        ];
+        if let Some((sum, _)) = simulated {
+            let ps = &sum.pools[*p];
+            row.push(format!(
+                "{:.1} ± {:.1}",
+                ps.utilization.mean * 100.0,
+                ps.utilization.half_width.unwrap_or(0.0) * 100.0
+            ));
+            row.push(format!(
+                "{:.2} ± {:.2}",
+                ps.wait_mean_ms.mean,
+                ps.wait_mean_ms.half_width.unwrap_or(0.0)
+            ));
+        }
+        rows.push(row);
+    }
+    // Machines: CPU, monitoring included, and the M/M/c wait for a core.
+    for mm in &m.machines {
+        let mut row = vec![
+            format!("{} cpu", mm.label),
+            format!("{:.1}", mm.utilization * 100.0),
+            "-".into(),
+            ms(mm.core_wait_ms),
+            format!("{:.0}", mm.saturation_rps),
+        ];
+        if let Some((sum, _)) = simulated {
+            let e = sum
+                .hosts
+                .get(mm.group)
+                .and_then(|h| h.machines.get(mm.machine as usize));
+            row.push(e.map_or("-".into(), |e| {
+                format!(
+                    "{:.1} ± {:.1}",
+                    e.mean * 100.0,
+                    e.half_width.unwrap_or(0.0) * 100.0
+                )
+            }));
+            // Simulated core waits are per host group, in the host table.
+            row.push("-".into());
+        }
+        rows.push(row);
+    }
+    wr!(o, "{}", super::text_grid(&rows));
+    w!(
+        o,
+        "bottleneck (utilization law): {}; the stack saturates at {:.0} requests/s",
+        m.bottleneck.as_deref().unwrap_or("-"),
+        m.max_throughput_rps
+    );
+    if m.machines.is_empty() {
+        w!(o, "end-to-end mean (analytic): {} ms", ms(m.end_to_end_ms));
+    } else {
+        w!(
+            o,
+            "end-to-end mean (analytic): {} ms without waiting for cores, {} ms with each machine's cores as an M/M/c (the first a lower, the second usually an upper estimate)",
+            ms(m.end_to_end_ms),
+            ms(m.end_to_end_with_cores_ms)
+        );
+    }
+    if let Some((sum, b)) = simulated {
+        let e = sum.overall.latency_mean_ms;
+        w!(
+            o,
+            "end-to-end mean (simulated): {:.2} ± {:.2} ms",
+            e.mean,
+            e.half_width.unwrap_or(0.0)
+        );
+        if let Some(b) = b {
+            w!(
+                o,
+                "bottleneck (simulated): {}",
+                b.message.trim_start_matches("bottleneck: ")
+            );
+        }
+        w!(
+            o,
+            "where they differ, look for holding tiers (workers wait on the tiers below), bounded queues (drops), non-random balancing, failures and closed loops, which the model leaves out, and shared cores, which it brackets"
+        );
+    }
+    o
+}
