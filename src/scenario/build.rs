@@ -395,6 +395,18 @@ fn check_warmup_vs_schedule(
     let (Some(sim), Some(Arrivals::Schedule(points))) = (sim, arrivals) else {
         return;
     };
+    // A run shortened on the command line (`--duration 20s`) deliberately
+    // stops before the later points; an automatic warm-up only lengthens it.
+    let from_command_line = field(doc, "simulation")
+        .and_then(|v| v.get_ref().as_table())
+        .is_some_and(|t| {
+            ["duration", "warmup"]
+                .iter()
+                .any(|k| field(t, k).is_some_and(|v| v.span().start > r.src_len))
+        });
+    if from_command_line || sim.warmup == Warmup::Auto {
+        return;
+    }
     if let Some(last) = points.last()
         && last.at_ns >= sim.window_end_ns()
     {

@@ -74,6 +74,7 @@ pub fn parse_with(
     let mut reader = read::Reader {
         diags: Vec::new(),
         base_dir: base_dir.map(Path::to_path_buf),
+        src_len: src.len(),
     };
     match build::read_scenario(&mut reader, &doc, &default_name) {
         Some(mut s) if reader.diags.is_empty() && path_problems.is_empty() => {
