@@ -416,3 +416,27 @@ fn automatic_warmup_chooses_a_truncation_or_refuses() {
     let e = w.build(&|| {}).unwrap_err().to_string();
     assert!(e.contains("too short for MSER-5"), "{e}");
 }
+
+#[test]
+fn a_schedule_past_the_run_is_an_error_in_the_file_but_not_when_a_flag_shortens_the_run() {
+    // flash-sale's schedule runs to 3 minutes. Its own settings cover it; a
+    // file whose duration stops before the last point is told so; the same
+    // run shortened by --duration (an override of simulation.duration)
+    // simply stops early.
+    let ok = shipped_plan("scenarios/examples/flash-sale.toml", &[]);
+    assert!(matches!(
+        ok.scenario().arrivals,
+        stacksim::scenario::Arrivals::Schedule(_)
+    ));
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/examples/flash-sale.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let short = text.replacen("[simulation]", "[simulation]\nduration = \"20s\"", 1);
+    let short = short.replacen("duration = \"4m\"\n", "", 1);
+    let e = stacksim::scenario::parse(&short, "short.toml", None).unwrap_err();
+    assert!(e.to_string().contains("after the end of the run"), "{e}");
+    let flag = stacksim::scenario::Override::from_flag("--duration", "simulation.duration", "20s");
+    let input = stacksim::plan::ScenarioInput::read(&path).unwrap();
+    let init = stacksim::plan::PlanInit::new(&input, &[flag]).unwrap();
+    assert_eq!(init.scenario().simulation.duration_ns, 20_000_000_000);
+}
