@@ -36,9 +36,9 @@ pub struct PoolLoad {
     pub bounded: bool,
     /// Which accesses reach the pool: "reads", "writes", "reads and writes".
     pub traffic: String,
-    /// CPU the pool's own service needs, core-seconds per second, firewall
-    /// rules and TLS included (what it asks of its host). NaN for closed
-    /// workloads.
+    /// CPU the pool's own service needs, core-seconds per second: the `cpu`
+    /// part of its service, firewall rules and TLS included (what it asks of
+    /// its host). NaN for closed workloads.
     pub cpu: f64,
 }
 
@@ -61,10 +61,14 @@ pub struct MachineLoad {
     pub utilization: f64,
     /// Of it, the monitoring agent's (independent of the request rate).
     pub agents: f64,
+    /// Of it, the background load's (`background`, independent of the rate).
+    pub background: f64,
     /// Services started on it per second (visits to its instances).
     pub visits_rps: f64,
     /// Monitoring samples per second.
     pub agent_rps: f64,
+    /// Background CPU bursts per second.
+    pub background_rps: f64,
 }
 
 /// Offered CPU utilization of every machine: the service (with its extra
@@ -105,15 +109,18 @@ pub fn machine_loads(s: &Scenario, loads: &[PoolLoad]) -> Vec<MachineLoad> {
                 1e9 / m.interval_ns as f64,
             )
         });
+        let background = h.background_cores;
         for (m, (cpu, visits_rps)) in per.into_iter().enumerate() {
             out.push(MachineLoad {
                 group: g,
                 machine: m as u32,
                 label: machine_label(&h.name, h.instances, m),
-                utilization: (cpu + agent) / cores,
+                utilization: (cpu + agent + background) / cores,
                 agents: agent / cores,
+                background: background / cores,
                 visits_rps,
                 agent_rps,
+                background_rps: background * 1e9 / crate::scenario::BACKGROUND_BURST_NS,
             });
         }
     }
@@ -161,6 +168,41 @@ pub fn machine_label(name: &str, machines: u32, m: usize) -> String {
     MachineLabel::new(name, machines, m).with_kind()
 }
 
+/// Settings that are valid but probably not meant, for `stacksim check`:
+/// a `cpu` part longer than its service, a thread cap above the host's cores.
+pub fn setting_notes(s: &Scenario) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in &s.tiers {
+        for (pi, p) in t.pools.iter().enumerate() {
+            for (ci, (cpu, service)) in p.cpu.iter().zip(&p.service).enumerate() {
+                if let crate::scenario::Cpu::Dist(d) = cpu
+                    && d.mean() > service.mean()
+                {
+                    out.push(format!(
+                        "{} (class {}): its cpu part averages {:.3} ms, more than its service's {:.3} ms; the service then lasts as long as its CPU burst",
+                        t.pool_label(pi),
+                        s.classes[ci].name,
+                        d.mean() / 1e6,
+                        service.mean() / 1e6
+                    ));
+                }
+            }
+            if let (Some(threads), Some(h)) = (p.threads, p.host)
+                && threads > s.hosts[h].cores
+            {
+                out.push(format!(
+                    "{}: threads = {threads} is more than host `{}`'s {} cores; it can use at most {} at once",
+                    t.pool_label(pi),
+                    s.hosts[h].name,
+                    s.hosts[h].cores,
+                    s.hosts[h].cores
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Solves the traffic equations at the mean arrival rate over the window.
 pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
     let lambda = s
@@ -173,6 +215,7 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
             let mut rate = 0.0;
             let mut work = 0.0;
             let mut own_work = 0.0;
+            let mut cpu_work = 0.0;
             let extra = extra_cpu_ns(tier);
             let (mut reads, mut writes) = (false, false);
             for (ci, class) in s.classes.iter().enumerate() {
@@ -189,8 +232,10 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
                     .filter(|(_, st)| st.tier == ti)
                 {
                     let visits = lambda * class.share * step.calls.mean() * frac;
-                    let mut hold_ns = pool.service[ci].mean() + extra;
+                    let service = pool.service[ci].mean();
+                    let mut hold_ns = service + extra;
                     own_work += visits * hold_ns / 1e9;
+                    cpu_work += visits * (pool.cpu[ci].mean_ns(service) + extra) / 1e9;
                     if tier.hold {
                         hold_ns += downstream_service_ns(s, ci, i);
                     }
@@ -219,7 +264,7 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
                 } else {
                     0.0
                 },
-                cpu: own_work,
+                cpu: cpu_work,
                 holds: tier.hold,
                 bounded: pool.queue.is_some(),
                 traffic: match (reads, writes) {

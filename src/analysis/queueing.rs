@@ -112,7 +112,10 @@ pub fn analytic_model(s: &Scenario) -> Option<AnalyticModel> {
                 .filter(|st| st.tier == load.tier)
                 .map(|st| st.calls.mean())
                 .sum();
-            let own = (tier.pools[load.pool].service[ci].mean() + extra_cpu_ns(tier)) / 1e6;
+            // The network hop into the tier counts once per visit.
+            let network = tier.costs.network.as_ref().map_or(0.0, |d| d.mean());
+            let own =
+                (tier.pools[load.pool].service[ci].mean() + extra_cpu_ns(tier) + network) / 1e6;
             // Wait is shared by classes; service is the class's own.
             e2e += class.share * visits * frac * (m.wait_ms + own);
         }
@@ -125,10 +128,11 @@ pub fn analytic_model(s: &Scenario) -> Option<AnalyticModel> {
     let machines: Vec<MachineModel> = machine_loads(s, &loads)
         .into_iter()
         .map(|m| {
-            let per_rps = (m.utilization - m.agents) / lambda;
+            let fixed = m.agents + m.background;
+            let per_rps = (m.utilization - fixed) / lambda;
             let c = s.hosts[m.group].cores.max(1);
             let busy = m.utilization * f64::from(c);
-            let bursts = m.visits_rps + m.agent_rps;
+            let bursts = m.visits_rps + m.agent_rps + m.background_rps;
             let core_wait_ms = if busy >= f64::from(c) {
                 f64::INFINITY
             } else if bursts > 0.0 {
@@ -145,7 +149,7 @@ pub fn analytic_model(s: &Scenario) -> Option<AnalyticModel> {
                 group: m.group,
                 machine: m.machine,
                 saturation_rps: if per_rps > 0.0 {
-                    (1.0 - m.agents).max(0.0) / per_rps
+                    (1.0 - fixed).max(0.0) / per_rps
                 } else {
                     f64::INFINITY
                 },
@@ -238,12 +242,28 @@ fn pool_model(s: &Scenario, load: &PoolLoad, lambda: f64) -> PoolModel {
         wait_probability: pw,
         wait_ms,
         response_ms: wait_ms + hold_ms,
-        saturation_rps: if load.service_utilization > 0.0 {
-            lambda / load.service_utilization
-        } else {
-            f64::INFINITY
-        },
+        saturation_rps: saturation_rps(s, load, lambda),
     }
+}
+
+/// The rate at which a pool saturates: its workers, or, under a `threads`
+/// cap, the instance's threads running its CPU parts, whichever first.
+fn saturation_rps(s: &Scenario, load: &PoolLoad, lambda: f64) -> f64 {
+    let pool = &s.tiers[load.tier].pools[load.pool];
+    let workers = if load.service_utilization > 0.0 {
+        lambda / load.service_utilization
+    } else {
+        f64::INFINITY
+    };
+    let threads = match pool.threads {
+        Some(t) if load.cpu > 0.0 => {
+            let cores = pool.host.map_or(t, |h| t.min(s.hosts[h].cores.max(1)));
+            // CPU per second at this rate, against the instances' threads.
+            lambda * f64::from(cores) * f64::from(pool.instances) / load.cpu
+        }
+        _ => f64::INFINITY,
+    };
+    workers.min(threads)
 }
 
 #[cfg(test)]

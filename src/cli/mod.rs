@@ -275,6 +275,9 @@ fn check(file: &Path, set: &[String]) -> u8 {
                 s.simulation.replications,
                 stacksim::units::format_duration(s.simulation.duration_ns)
             );
+            for n in analysis::setting_notes(s) {
+                outln!("note: {n}");
+            }
             for l in loads
                 .iter()
                 .filter(|l| l.servers > 0 && l.utilization >= 1.0)

@@ -2,10 +2,14 @@
 //! machines, then stations and pools (instances dealt to machines), then
 //! databases, class routes, scripted faults.
 
-use super::{ClassDef, DbDef, FaultDef, HostDef, Model, PoolDef, StationDef, StepDef, Target};
+use super::{
+    ClassDef, CpuPart, DbDef, FaultDef, HostDef, Model, PoolDef, StationDef, StepDef, Target,
+};
 use super::{HostId, IdVec, PoolId, StationId};
 use crate::engine::stream_id;
-use crate::scenario::{Arrivals, Balance, FaultTarget, Kind, Role, Scenario};
+use crate::scenario::{
+    Arrivals, BACKGROUND_BURST_NS, Balance, Cpu, FaultTarget, Kind, Role, Scenario,
+};
 
 /// Stations and pools, with each tier's global pool indices.
 struct Stations {
@@ -77,6 +81,13 @@ fn machines(s: &Scenario) -> (IdVec<HostId, HostDef>, Vec<u32>) {
         for i in 0..h.instances {
             hosts.push(HostDef {
                 stream: stream_id(&format!("monitoring/{}/{i}", h.name)),
+                background: (h.background_cores > 0.0).then(|| {
+                    (
+                        BACKGROUND_BURST_NS / h.background_cores,
+                        BACKGROUND_BURST_NS,
+                        stream_id(&format!("background/{}/{i}", h.name)),
+                    )
+                }),
                 cores: h.cores,
                 group: g as u32,
                 monitoring: h
@@ -117,7 +128,8 @@ fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
                     workers: p.workers,
                     queue_cap: p.queue,
                     index_in_pool: i,
-                    streams: ["service", "tls", "network", "failures", "health"]
+                    threads: p.threads,
+                    streams: ["service", "tls", "network", "failures", "health", "cpu"]
                         .map(|c| stream_id(&format!("{c}/{}/{}/{i}", tier.name, pi))),
                     health_check: None,
                     label,
@@ -135,6 +147,15 @@ fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
                 first_station: first,
                 count: p.instances,
                 service: p.service.iter().map(|d| d.sampler()).collect(),
+                cpu: p
+                    .cpu
+                    .iter()
+                    .map(|c| match c {
+                        Cpu::All => CpuPart::All,
+                        Cpu::Fraction(f) => CpuPart::Fraction(*f),
+                        Cpu::Dist(d) => CpuPart::Dist(d.sampler()),
+                    })
+                    .collect(),
                 failures: p
                     .failures
                     .as_ref()

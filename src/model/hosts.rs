@@ -7,6 +7,7 @@
 //! holds no core.
 
 use rand::RngExt;
+use rand_distr::{Distribution, Exp1};
 
 use super::state::{Event, HostTask, Sim, Waiting};
 use super::{HostId, StationId};
@@ -19,6 +20,7 @@ impl Sim<'_> {
         let dt = u128::from(now - host.last_ns);
         host.busy_area += u128::from(host.busy) * dt;
         host.agent_area += u128::from(host.agents) * dt;
+        host.background_area += u128::from(host.background) * dt;
         host.last_ns = now;
     }
 
@@ -68,6 +70,10 @@ impl Sim<'_> {
             self.hosts[h].busy += 1;
             match task {
                 HostTask::Service { station, w, since } => self.grant_core(h, station, w, since),
+                HostTask::Background(cost) => {
+                    self.hosts[h].background += 1;
+                    self.q.schedule_in(cost, Event::BackgroundDone(h));
+                }
                 HostTask::Agent => {
                     self.hosts[h].agents += 1;
                     let cost = match &self.m.hosts[h].monitoring {
@@ -95,14 +101,44 @@ impl Sim<'_> {
         self.dispatch(h);
     }
 
-    /// Schedules the first monitoring sample of every machine that has an agent.
+    /// Schedules the first monitoring sample of every machine that has an
+    /// agent, and the first background burst of every machine with a
+    /// background load.
     pub(super) fn schedule_agents(&mut self) {
         for h in self.m.hosts.ids() {
             if let Some((interval, _)) = &self.m.hosts[h].monitoring {
                 let phase = (*interval as f64 * self.agent_rng[h].random::<f64>()) as u64;
                 self.q.schedule(phase, Event::AgentTick(h));
             }
+            if let Some((gap, _, _)) = self.m.hosts[h].background {
+                let e: f64 = Exp1.sample(&mut self.background_rng[h]);
+                self.q.schedule((e * gap) as u64, Event::BackgroundTick(h));
+            }
         }
+    }
+
+    /// A background burst arrives: it queues for a core like any work, and
+    /// the next is drawn (Poisson bursts of exponential length).
+    pub(super) fn on_background_tick(&mut self, h: HostId) {
+        let Some((gap, burst, _)) = self.m.hosts[h].background else {
+            return;
+        };
+        let rng = &mut self.background_rng[h];
+        let len: f64 = Exp1.sample(rng);
+        let cost = (len * burst) as u64;
+        let next: f64 = Exp1.sample(rng);
+        self.hosts[h].queue.push_back(HostTask::Background(cost));
+        self.dispatch(h);
+        self.q
+            .schedule_in((next * gap) as u64, Event::BackgroundTick(h));
+    }
+
+    pub(super) fn on_background_done(&mut self, h: HostId) {
+        self.touch_host(h);
+        let host = &mut self.hosts[h];
+        host.busy -= 1;
+        host.background -= 1;
+        self.dispatch(h);
     }
 
     pub(super) fn on_agent_tick(&mut self, h: HostId) {

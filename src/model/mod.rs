@@ -34,8 +34,10 @@ pub(crate) struct StationDef {
     /// Most requests waiting for a worker; `None`: unbounded.
     pub queue_cap: Option<u32>,
     pub index_in_pool: u32,
-    /// Stream ids: service, TLS, network, failures, health checks.
-    pub streams: [u32; 5],
+    /// Stream ids: service, TLS, network, failures, health checks, CPU part.
+    pub streams: [u32; 6],
+    /// Most cores the instance uses at once (`threads`).
+    pub threads: Option<u32>,
     /// Health checks run on this station by a tier that sends to it.
     pub health_check: Option<HealthCheck>,
     /// `web#1`, `db primary`: for the fault timeline.
@@ -62,6 +64,9 @@ pub(crate) struct HostDef {
     pub monitoring: Option<(u64, Sampler)>,
     /// The agent's stream id.
     pub stream: u32,
+    /// Background load: the mean gap between its CPU bursts (ns) and their
+    /// mean length (ns), and its stream id.
+    pub background: Option<(f64, f64, u32)>,
 }
 
 /// A pool of identical instances.
@@ -71,8 +76,21 @@ pub(crate) struct PoolDef {
     pub count: u32,
     /// Service time per class.
     pub service: Vec<Sampler>,
+    /// The part of it on a core, per class.
+    pub cpu: Vec<CpuPart>,
     /// Random failures: time to failure, time to repair.
     pub failures: Option<(Sampler, Sampler)>,
+}
+
+/// The runnable form of [`crate::scenario::Cpu`].
+#[derive(Clone, Debug)]
+pub(crate) enum CpuPart {
+    /// The whole service.
+    All,
+    /// A fraction of it.
+    Fraction(f64),
+    /// Its own distribution (drawn from the station's CPU stream).
+    Dist(Sampler),
 }
 
 impl PoolDef {

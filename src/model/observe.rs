@@ -179,6 +179,9 @@ impl Sim<'_> {
                 sojourn,
                 backlog_slope_per_s: self.trends[p].slope(),
                 present_at_end: self.present_at_end[p],
+                cpu_services: 0,
+                cpu_ns: 0.0,
+                off_core_ns: 0.0,
             })
             .collect();
         let mut instances = Vec::with_capacity(self.stations.len());
@@ -197,6 +200,9 @@ impl Sim<'_> {
             p.queue_ns += w.queue_area as f64;
             p.wait_sum_ns += w.wait_sum as f64;
             p.waits += w.waits;
+            p.cpu_services += st.cpu_services;
+            p.cpu_ns += st.cpu_ns as f64;
+            p.off_core_ns += st.off_core_ns as f64;
             instances.push(InstanceObs {
                 pool: def.pool.ix(),
                 workers: def.workers,

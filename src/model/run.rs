@@ -12,8 +12,8 @@ use super::state::{
     Counters, DbState, EPOCH_MASK, Event, HostState, NO_USER, Phase, Pick, RETRY_RESERVE, Request,
     Sim, Station, StationStreams, Trend, Waiting,
 };
+use super::{CpuPart, Model, StepDef};
 use super::{Id, StationId};
-use super::{Model, StepDef};
 use crate::engine::{EventQueue, stream, stream_id};
 use crate::scenario::{Arrivals, MAX_STEPS};
 use crate::stats::{Cause, ClassObs, Conservation, LatencyHistogram, RepObs, SampleObs};
@@ -55,6 +55,8 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
                 busy_area: 0,
                 agent_area: 0,
                 agents: 0,
+                background: 0,
+                background_area: 0,
                 window: (0, 0),
                 core_grants: 0,
                 core_wait_ns: 0,
@@ -64,12 +66,14 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
             .stations
             .iter()
             .map(|d| {
-                let [_, tls, network, failures, health] = d.streams.map(|k| stream(seed, rep, k));
+                let [_, tls, network, failures, health, cpu] =
+                    d.streams.map(|k| stream(seed, rep, k));
                 StationStreams {
                     tls,
                     network,
                     failures,
                     health,
+                    cpu,
                 }
             })
             .collect(),
@@ -77,6 +81,11 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
             .hosts
             .iter()
             .map(|h| stream(seed, rep, h.stream))
+            .collect(),
+        background_rng: m
+            .hosts
+            .iter()
+            .map(|h| stream(seed, rep, h.background.map_or(0, |b| b.2)))
             .collect(),
         q: EventQueue::with_capacity(1024),
         stations: m
@@ -105,6 +114,11 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
                 slow: 1.0,
                 service_pool: d.pool,
                 cores_held: 0,
+                threads_busy: 0,
+                thread_queue: VecDeque::new(),
+                cpu_services: 0,
+                cpu_ns: 0,
+                off_core_ns: 0,
             })
             .collect(),
         slab: Vec::with_capacity(1024),
@@ -187,7 +201,9 @@ impl<'m> Sim<'m> {
                         self.new_request(user);
                     }
                 }
-                Event::Done { station, req, tag } => self.on_done(station, req, tag),
+                Event::Done { station, req, tag } => self.on_done(station, req, tag, true),
+                Event::CpuDone { station, req, tag } => self.on_cpu_done(station, req, tag),
+                Event::OffCoreDone { station, req, tag } => self.on_done(station, req, tag, false),
                 Event::Sample => self.on_sample(),
                 Event::WindowStart => self.on_window_start(),
                 Event::WindowEnd => self.on_window_end(),
@@ -215,6 +231,8 @@ impl<'m> Sim<'m> {
                 }
                 Event::AgentTick(h) => self.on_agent_tick(h),
                 Event::AgentDone(h) => self.on_agent_done(h),
+                Event::BackgroundTick(h) => self.on_background_tick(h),
+                Event::BackgroundDone(h) => self.on_background_done(h),
                 Event::Retry { req, epoch } => {
                     if self.slab[req as usize].epoch == epoch {
                         self.start_attempt(req);
@@ -290,6 +308,7 @@ impl<'m> Sim<'m> {
             at_station: now,
             service_start: now,
             station: StationId::NONE,
+            off_core_ns: 0,
             phase: Phase::Transit,
             inst: [StationId::NONE; MAX_STEPS],
         };
@@ -470,9 +489,39 @@ impl<'m> Sim<'m> {
             st.orphans += 1;
             st.wasted_acc -= i128::from(now);
         }
+        if let Some(threads) = self.m.stations[s].threads {
+            let st = &mut self.stations[s];
+            if st.threads_busy >= threads {
+                st.thread_queue.push_back(w);
+                return;
+            }
+            st.threads_busy += 1;
+        }
+        self.run_on_core(s, w);
+    }
+
+    /// A service with a thread of its instance (if they are capped) asks its
+    /// machine for a core, or starts at once when it has no machine.
+    pub(super) fn run_on_core(&mut self, s: StationId, w: Waiting) {
         match self.m.stations[s].host {
             None => self.begin(s, w),
             Some(h) => self.acquire_core(h, s, w),
+        }
+    }
+
+    /// The CPU burst of a service on `s` is over: its core (and its thread)
+    /// go to the next service waiting for them.
+    fn release_cpu(&mut self, s: StationId) {
+        if let Some(h) = self.m.stations[s].host {
+            self.release_core(h, s);
+        }
+        if self.m.stations[s].threads.is_some() {
+            let st = &mut self.stations[s];
+            st.threads_busy -= 1;
+            if let Some(next) = st.thread_queue.pop_front() {
+                st.threads_busy += 1;
+                self.run_on_core(s, next);
+            }
         }
     }
 
@@ -482,18 +531,78 @@ impl<'m> Sim<'m> {
         let Waiting { req, epoch, class } = w;
         let def = &self.m.stations[s];
         let st = &mut self.stations[s];
-        let mut dur = self.m.pools[st.service_pool].service[class as usize].sample(&mut st.rng);
+        let pool = &self.m.pools[st.service_pool];
+        let service = pool.service[class as usize].sample(&mut st.rng);
+        // The CPU burst first, then the off-core wait (see docs/scenario.md).
+        let (mut dur, mut off) = match &pool.cpu[class as usize] {
+            CpuPart::All => (service, 0),
+            CpuPart::Fraction(f) => {
+                let cpu = (service as f64 * f).round() as u64;
+                (cpu, service - cpu.min(service))
+            }
+            CpuPart::Dist(d) => {
+                let cpu = d.sample(&mut self.aux[s].cpu);
+                (cpu, service.saturating_sub(cpu))
+            }
+        };
         dur = dur.saturating_add(def.extra_ns);
         if let Some(tls) = &def.tls {
             dur = dur.saturating_add(tls_work(tls, &mut self.aux[s].tls));
         }
         if st.slow != 1.0 {
             dur = slowed(dur, st.slow);
+            off = slowed(off, st.slow);
+        }
+        if self.observing {
+            st.cpu_services += 1;
+            st.cpu_ns += u128::from(dur);
+            st.off_core_ns += u128::from(off);
         }
         let tag = (epoch & EPOCH_MASK) | ((st.crashes & 0xFF) << 24);
+        let gated = def.host.is_some() || def.threads.is_some();
+        let r = &mut self.slab[req as usize];
+        if off > 0 && gated && r.epoch == epoch {
+            // The core is released when the burst ends; the worker waits on.
+            r.off_core_ns = off;
+            self.q.schedule(
+                now.saturating_add(dur),
+                Event::CpuDone {
+                    station: s,
+                    req,
+                    tag,
+                },
+            );
+            return;
+        }
+        // Work for a client that already left keeps its core to the end.
         self.q.schedule(
-            now.saturating_add(dur),
+            now.saturating_add(dur).saturating_add(off),
             Event::Done {
+                station: s,
+                req,
+                tag,
+            },
+        );
+    }
+
+    /// A service's CPU burst ended: the core goes back, the off-core part
+    /// follows on the worker.
+    fn on_cpu_done(&mut self, s: StationId, req: u32, tag: u32) {
+        if tag >> 24 != self.stations[s].crashes & 0xFF {
+            return; // the service was lost when the station crashed
+        }
+        self.release_cpu(s);
+        let r = &self.slab[req as usize];
+        // A client that left during the burst: its off-core part is not
+        // known any more (the slot may serve another request), so it ends now.
+        let off = if r.epoch & EPOCH_MASK == tag & EPOCH_MASK {
+            r.off_core_ns
+        } else {
+            0
+        };
+        self.q.schedule_in(
+            off,
+            Event::OffCoreDone {
                 station: s,
                 req,
                 tag,
@@ -511,15 +620,16 @@ impl<'m> Sim<'m> {
         }
     }
 
-    fn on_done(&mut self, s: StationId, req: u32, tag: u32) {
+    /// A service ends; `on_core`: it still holds its core (no off-core part).
+    fn on_done(&mut self, s: StationId, req: u32, tag: u32, on_core: bool) {
         let st = &mut self.stations[s];
         if tag >> 24 != st.crashes & 0xFF {
             return; // the service was lost when the station crashed
         }
         let now = self.q.now();
         st.c.completions += 1;
-        if let Some(h) = self.m.stations[s].host {
-            self.release_core(h, s);
+        if on_core {
+            self.release_cpu(s);
         }
         let st = &mut self.stations[s];
         if self.slab[req as usize].epoch & EPOCH_MASK != tag & EPOCH_MASK {

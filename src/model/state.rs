@@ -66,6 +66,25 @@ pub(super) enum Event {
     AgentTick(HostId),
     /// A monitoring sample's CPU work ends. Emitted when it gets a core.
     AgentDone(HostId),
+    /// A background burst arrives on a machine. Emitted at start and by itself.
+    BackgroundTick(HostId),
+    /// A background burst's CPU work ends. Emitted when it gets a core.
+    BackgroundDone(HostId),
+    /// A service's CPU burst ends; its off-core part follows. Emitted by
+    /// `begin` for a service with an off-core part on a machine or under a
+    /// thread cap.
+    CpuDone {
+        station: StationId,
+        req: u32,
+        tag: u32,
+    },
+    /// A service ends after its off-core part (its core already released).
+    /// Emitted by `CpuDone`.
+    OffCoreDone {
+        station: StationId,
+        req: u32,
+        tag: u32,
+    },
 }
 
 /// Where an attempt is.
@@ -101,6 +120,8 @@ pub(super) struct Request {
     /// When the current service started.
     pub service_start: u64,
     pub station: StationId,
+    /// The off-core part of the current service, waited after its CPU burst (ns).
+    pub off_core_ns: u64,
     pub phase: Phase,
     /// Per step: the station whose last call this request finished (open
     /// connection; a held worker where the step holds), or StationId::NONE.
@@ -148,6 +169,14 @@ pub(super) struct Station {
     pub service_pool: PoolId,
     /// Cores of its host this station's services hold now.
     pub cores_held: u32,
+    /// Requests holding or waiting for a core of the machine (at most `threads`).
+    pub threads_busy: u32,
+    /// Requests with a worker waiting for one of the instance's threads.
+    pub thread_queue: VecDeque<Waiting>,
+    /// Services begun while observing, and their CPU and off-core time (ns).
+    pub cpu_services: u64,
+    pub cpu_ns: u128,
+    pub off_core_ns: u128,
 }
 
 impl Station {
@@ -207,6 +236,8 @@ impl Station {
         self.busy = 0;
         self.held = 0;
         self.queue.clear();
+        self.thread_queue.clear();
+        self.threads_busy = 0;
     }
 
     /// The integrals of busy, held, queued and down up to `now` (unit-ns).
@@ -331,6 +362,8 @@ pub(super) enum HostTask {
     },
     /// A monitoring agent's sample.
     Agent,
+    /// A burst of background CPU of this length (ns).
+    Background(u64),
 }
 
 /// Run-time state of one machine: a pool of cores, FIFO.
@@ -343,6 +376,9 @@ pub(super) struct HostState {
     /// Of it, monitoring agents' (core-ns), cumulative.
     pub agent_area: u128,
     pub agents: u32,
+    /// Background bursts holding a core now, and their integral (core-ns).
+    pub background: u32,
+    pub background_area: u128,
     /// `(busy_area, agent_area)` at the window start, then the window's share.
     pub window: (u128, u128),
     /// Services given a core while observing, and their total wait for it (ns).
@@ -362,6 +398,8 @@ pub(super) struct StationStreams {
     pub failures: SimRng,
     /// The health checker's phase.
     pub health: SimRng,
+    /// The CPU part, when it has its own distribution.
+    pub cpu: SimRng,
 }
 
 pub(super) struct Sim<'m> {
@@ -372,6 +410,8 @@ pub(super) struct Sim<'m> {
     pub aux: IdVec<StationId, StationStreams>,
     /// Per machine: its monitoring agent's phase and CPU draws.
     pub agent_rng: IdVec<HostId, SimRng>,
+    /// Per machine: its background bursts' gaps and lengths.
+    pub background_rng: IdVec<HostId, SimRng>,
     pub q: EventQueue<Event>,
     pub stations: IdVec<StationId, Station>,
     pub slab: Vec<Request>,

@@ -7,7 +7,8 @@ use super::RunReport;
 use super::charts::RenderedChart;
 use super::narrative::verdict_sentences;
 use super::table::{
-    class_table, conservation_line, failure_lines, failure_table, host_table, pool_table, run_line,
+    class_table, component_cpu_table, conservation_line, failure_lines, failure_table, host_table,
+    pool_table, run_line,
 };
 
 fn md_table(rows: &[Vec<String>]) -> String {
@@ -47,6 +48,10 @@ pub fn write_report_md(
     let _ = writeln!(o, "## Summary\n");
     o.push_str(&md_table(&pool_table(r)));
     if let Some(t) = host_table(r) {
+        o.push('\n');
+        o.push_str(&md_table(&t));
+    }
+    if let Some(t) = component_cpu_table(r) {
         o.push('\n');
         o.push_str(&md_table(&t));
     }

@@ -88,6 +88,43 @@ pub(crate) fn pool_table(r: &RunReport<'_>) -> Vec<Vec<String>> {
 }
 
 /// Host groups: cores and their utilization, header first; `None` without hosts.
+/// Per component on a host: its CPU and off-core time per visit, the
+/// figures `pidstat` or cgroup `cpu.stat` give per request, and its cap on
+/// cores at once.
+pub(crate) fn component_cpu_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
+    if r.scenario.hosts.is_empty() {
+        return None;
+    }
+    let mut rows = vec![
+        [
+            "on a host",
+            "host",
+            "cpu ms/visit",
+            "off-core ms/visit",
+            "threads",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>(),
+    ];
+    for (p, load) in r.pool_rows() {
+        let pool = &r.scenario.tiers[load.tier].pools[load.pool];
+        let Some(h) = pool.host else {
+            continue;
+        };
+        let ps = &r.summary.pools[p];
+        rows.push(vec![
+            load.label.clone(),
+            r.scenario.hosts[h].name.clone(),
+            pm(&ps.cpu_ms, 1.0),
+            pm(&ps.off_core_ms, 1.0),
+            pool.threads
+                .map_or("a core per worker".into(), |t| t.to_string()),
+        ]);
+    }
+    (rows.len() > 1).then_some(rows)
+}
+
 pub(crate) fn host_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
     if r.scenario.hosts.is_empty() {
         return None;
@@ -308,6 +345,10 @@ pub fn render_table(r: &RunReport<'_>) -> String {
     out.push_str(&grid(&pool_table(r)));
     out.push('\n');
     if let Some(t) = host_table(r) {
+        out.push_str(&grid(&t));
+        out.push('\n');
+    }
+    if let Some(t) = component_cpu_table(r) {
         out.push_str(&grid(&t));
         out.push('\n');
     }

@@ -2,7 +2,7 @@
 //! work, firewall rules and connection tracking, network hops.
 
 use serde::Serialize;
-use toml::de::DeTable;
+use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::did_you_mean;
 use super::read::{Reader, Value, field, join};
@@ -19,7 +19,15 @@ pub struct Host {
     pub cores: u32,
     /// A monitoring agent on every machine.
     pub monitoring: Option<Monitoring>,
+    /// Cores' worth of CPU burned by work outside the requests (timers,
+    /// housekeeping, other tenants), on every machine (`background`).
+    pub background_cores: f64,
 }
+
+/// Mean length of a background CPU burst (ns): a host's `background` load
+/// arrives as Poisson bursts of exponential length, like timer wake-ups and
+/// housekeeping, at the rate that uses that many cores on average.
+pub const BACKGROUND_BURST_NS: f64 = 1e6;
 
 /// A monitoring agent: every `interval` it needs a core for `cost`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -68,7 +76,11 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
             ok = false;
             continue;
         };
-        r.check_keys(t, &key, &["name", "instances", "cores", "monitoring"]);
+        r.check_keys(
+            t,
+            &key,
+            &["name", "instances", "cores", "monitoring", "background"],
+        );
         let name = match field(t, "name") {
             Some(n) => r.string(n, &join(&key, "name")),
             None => {
@@ -94,8 +106,12 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
             None => Some(None),
             Some(m) => read_monitoring(r, m, &join(&key, "monitoring")).map(Some),
         };
-        match (name, instances, cores, monitoring) {
-            (Some(name), Some(n), Some(c), Some(monitoring)) => {
+        let background = match field(t, "background") {
+            None => Some(0.0),
+            Some(b) => read_background(r, b, &join(&key, "background"), cores),
+        };
+        match (name, instances, cores, monitoring, background) {
+            (Some(name), Some(n), Some(c), Some(monitoring), Some(background_cores)) => {
                 if out.iter().any(|h| h.name == name) {
                     r.error(
                         item.span(),
@@ -110,6 +126,7 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
                         instances: n as u32,
                         cores: c as u32,
                         monitoring,
+                        background_cores,
                     });
                 }
             }
@@ -117,6 +134,54 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
         }
     }
     ok.then_some(out)
+}
+
+/// `background = 0.15` or `"0.15 cores"`: below the machine's cores.
+fn read_background(r: &mut Reader, v: &Value<'_>, key: &str, cores: Option<i64>) -> Option<f64> {
+    let b = match v.get_ref() {
+        DeValue::String(s) => {
+            let t = s.trim();
+            let num = t
+                .strip_suffix("cores")
+                .or_else(|| t.strip_suffix("core"))
+                .unwrap_or(t)
+                .trim();
+            match num.parse::<f64>() {
+                Ok(x) if x.is_finite() => x,
+                _ => {
+                    r.error(
+                        v.span(),
+                        key,
+                        format!("`{s}` is not a number of cores"),
+                        Some("e.g. background = \"0.15 cores\" or background = 0.15".into()),
+                    );
+                    return None;
+                }
+            }
+        }
+        _ => r.number(v, key)?,
+    };
+    if b < 0.0 {
+        r.error(
+            v.span(),
+            key,
+            "background load cannot be negative".into(),
+            Some("the cores' worth of CPU used outside requests, e.g. 0.15".into()),
+        );
+        return None;
+    }
+    if let Some(c) = cores
+        && b >= c as f64
+    {
+        r.error(
+            v.span(),
+            key,
+            format!("background load of {b} cores leaves no CPU of the machine's {c} for requests"),
+            Some("background must be below `cores`".into()),
+        );
+        return None;
+    }
+    Some(b)
 }
 
 fn read_monitoring(r: &mut Reader, v: &Value<'_>, key: &str) -> Option<Monitoring> {

@@ -6,7 +6,7 @@ use serde::Serialize;
 pub use super::faults::{
     Client, Failover, Failures, Fault, FaultKind, FaultTarget, HealthCheck, Retry,
 };
-pub use super::hosts::{Host, Monitoring, TlsCost};
+pub use super::hosts::{BACKGROUND_BURST_NS, Host, Monitoring, TlsCost};
 use crate::dist::{Calls, Dist};
 
 /// The longest route a class may have (steps), so request state stays inline.
@@ -445,6 +445,37 @@ pub struct Pool {
     /// The host group the instances run on (instance i on machine i modulo
     /// the group's size), an index into [`Scenario::hosts`].
     pub host: Option<usize>,
+    /// The part of each service that needs a core, per class (`cpu`).
+    pub cpu: Vec<Cpu>,
+    /// Most cores one instance uses at once (`threads`): an event loop's
+    /// thread count; `None`: a core per busy worker.
+    pub threads: Option<u32>,
+}
+
+/// The part of a service that runs on a core; the rest is off-core waiting
+/// (sockets, fsync), during which the worker stays busy and holds no core.
+/// The CPU burst comes first, then the wait.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cpu {
+    /// All of the service (no `cpu` key).
+    All,
+    /// This fraction of each service time (0..=1).
+    Fraction(f64),
+    /// Its own distribution; the off-core part is what remains of the
+    /// service time (none when the CPU part is the longer).
+    Dist(Dist),
+}
+
+impl Cpu {
+    /// Mean CPU time of a service whose whole time has mean `service_ns`.
+    pub fn mean_ns(&self, service_ns: f64) -> f64 {
+        match self {
+            Cpu::All => service_ns,
+            Cpu::Fraction(f) => f * service_ns,
+            Cpu::Dist(d) => d.mean().min(service_ns),
+        }
+    }
 }
 
 impl Tier {

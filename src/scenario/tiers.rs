@@ -32,6 +32,8 @@ const TIER_KEYS: &[&str] = &[
     "rule_cost",
     "conntrack",
     "network",
+    "cpu",
+    "threads",
 ];
 const DB_KEYS: &[&str] = &[
     "name",
@@ -52,8 +54,12 @@ const DB_KEYS: &[&str] = &[
     "tls_cost",
     "network",
 ];
-const PRIMARY_KEYS: &[&str] = &["workers", "queue", "service", "failures", "host"];
-const REPLICA_KEYS: &[&str] = &["count", "workers", "queue", "service", "failures", "host"];
+const PRIMARY_KEYS: &[&str] = &[
+    "workers", "queue", "service", "failures", "host", "cpu", "threads",
+];
+const REPLICA_KEYS: &[&str] = &[
+    "count", "workers", "queue", "service", "failures", "host", "cpu", "threads",
+];
 
 const KINDS: &[(&str, Kind)] = &[
     ("server", Kind::Server),
@@ -317,6 +323,8 @@ fn read_database(
             service: Vec::new(),
             failures: None,
             host: None,
+            cpu: Vec::new(),
+            threads: None,
         }),
     };
     Some((vec![primary?, replicas?], reads?))
@@ -371,6 +379,16 @@ fn read_pool(r: &mut Reader, t: &DeTable<'_>, role: Role, ctx: &PoolCtx<'_>) -> 
             None
         }
     };
+    let cpu = match field(t, "cpu") {
+        None => Some(vec![Cpu::All; ctx.classes.len()]),
+        Some(v) => read_cpu(r, v, &join(key, "cpu"), ctx),
+    };
+    let threads = match field(t, "threads") {
+        None => Some(None),
+        Some(v) => r
+            .int(v, &join(key, "threads"), 1, 1_000_000)
+            .map(|n| Some(n as u32)),
+    };
     Some(Pool {
         role,
         instances: instances? as u32,
@@ -379,7 +397,79 @@ fn read_pool(r: &mut Reader, t: &DeTable<'_>, role: Role, ctx: &PoolCtx<'_>) -> 
         service: service?,
         failures: failures?,
         host: host?,
+        cpu: cpu?,
+        threads: threads?,
     })
+}
+
+/// `cpu`: a fraction of the service (`0.75`), a distribution
+/// (`"exp(1.2ms)"`), or a table of those by class, `read`/`write` or
+/// `default` like `service` (a class not given keeps all of its service on
+/// the CPU).
+fn read_cpu(r: &mut Reader, v: &Value<'_>, key: &str, ctx: &PoolCtx<'_>) -> Option<Vec<Cpu>> {
+    let one = |r: &mut Reader, v: &Value<'_>, key: &str| -> Option<Cpu> {
+        match v.get_ref() {
+            DeValue::String(_) => r.dist(v, key).map(Cpu::Dist),
+            DeValue::Integer(_) | DeValue::Float(_) => {
+                let f = r.number(v, key)?;
+                if !(0.0..=1.0).contains(&f) {
+                    r.error(
+                        v.span(),
+                        key,
+                        format!("a CPU fraction must lie in 0..1, not {f}"),
+                        Some("the share of each service spent on a core, e.g. cpu = 0.75, or a distribution such as cpu = \"exp(1.2ms)\"".into()),
+                    );
+                    return None;
+                }
+                Some(Cpu::Fraction(f))
+            }
+            _ => {
+                r.error(
+                    v.span(),
+                    key,
+                    "expected a fraction of the service or a distribution".into(),
+                    Some("e.g. cpu = 0.75 or cpu = \"exp(1.2ms)\"".into()),
+                );
+                None
+            }
+        }
+    };
+    let DeValue::Table(t) = v.get_ref() else {
+        let c = one(r, v, key)?;
+        return Some(vec![c; ctx.classes.len()]);
+    };
+    let mut allowed: Vec<&str> = ctx.classes.iter().map(String::as_str).collect();
+    for k in ["read", "write", "default"] {
+        if !allowed.contains(&k) {
+            allowed.push(k);
+        }
+    }
+    r.check_keys(t, key, &allowed);
+    let mut parsed: Vec<(String, Option<Cpu>)> = Vec::new();
+    for (k, cv) in t.iter() {
+        let name = k.get_ref().to_string();
+        let c = one(r, cv, &join(key, &name));
+        parsed.push((name, c));
+    }
+    let lookup = |name: &str| parsed.iter().find(|(n, _)| n == name);
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (c, access) in ctx.classes.iter().zip(ctx.access) {
+        let acc = if *access == Access::Write {
+            "write"
+        } else {
+            "read"
+        };
+        match lookup(c)
+            .or_else(|| lookup(acc))
+            .or_else(|| lookup("default"))
+        {
+            Some((_, Some(x))) => out.push(x.clone()),
+            Some((_, None)) => ok = false,
+            None => out.push(Cpu::All),
+        }
+    }
+    ok.then_some(out)
 }
 
 /// A span for a table with no span of its own: its first key.

@@ -110,6 +110,12 @@ pub struct PoolObs {
     pub backlog_slope_per_s: f64,
     /// Requests present (waiting + in service + held) at the end of the window.
     pub present_at_end: u64,
+    /// Services begun in the window, and their time on a core and off it (ns).
+    pub cpu_services: u64,
+    /// CPU time of those services (ns), TLS and firewall rules included.
+    pub cpu_ns: f64,
+    /// Their off-core time (ns): waiting on sockets or disks with the worker busy.
+    pub off_core_ns: f64,
 }
 
 /// Observations of one instance, where instances of a pool may differ.

@@ -41,6 +41,11 @@ pub struct PoolSummary {
     pub failures: Estimate,
     /// Little's law check: time-average waiting / (arrival rate x mean wait); near 1.
     pub little_ratio: Estimate,
+    /// CPU time per service (ms): what `pidstat` or cgroup `cpu.stat` shows
+    /// per request, TLS and firewall rules included.
+    pub cpu_ms: Estimate,
+    /// Off-core time per service (ms): the worker busy, no core held.
+    pub off_core_ms: Estimate,
 }
 
 /// Estimates for one host group.
@@ -237,6 +242,12 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
             queue_mean: est(reps, |r| r.pools[p].queue_ns / r.window_ns as f64),
             wait_mean_ms: est(reps, |r| {
                 ratio(r.pools[p].wait_sum_ns, r.pools[p].waits as f64) / 1e6
+            }),
+            cpu_ms: est(reps, |r| {
+                ratio(r.pools[p].cpu_ns, r.pools[p].cpu_services as f64) / 1e6
+            }),
+            off_core_ms: est(reps, |r| {
+                ratio(r.pools[p].off_core_ns, r.pools[p].cpu_services as f64) / 1e6
             }),
             latency_p50_ms: est(reps, |r| r.pools[p].sojourn.quantile_ns(0.5) / 1e6),
             latency_p99_ms: est(reps, |r| r.pools[p].sojourn.quantile_ns(0.99) / 1e6),

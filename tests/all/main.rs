@@ -10,6 +10,7 @@ mod calendar_queue;
 mod charts;
 mod cli;
 mod conservation;
+mod cpu;
 mod determinism;
 mod failures;
 mod fuzz;

@@ -1,0 +1,196 @@
+//! Where a service's time goes: its CPU part on a core, the rest off it;
+//! a cap on the cores one instance uses at once (`threads`); background CPU
+//! on a machine. Expected values derived in each test's comment; judged by
+//! the simulator's own intervals (../shared/VALIDATION.md).
+
+use crate::support::*;
+use stacksim::analysis::queueing::analytic_model;
+
+/// One tier of `workers` on a machine of `cores`, Poisson `rate`/s,
+/// exponential 10 ms services; `extra` is appended to the tier.
+fn one_tier(rate: f64, workers: u32, cores: u32, host_extra: &str, extra: &str) -> String {
+    format!(
+        r#"
+[simulation]
+duration = "200s"
+warmup = "10s"
+replications = 10
+seed = 5
+
+[workload]
+rate = {rate}
+
+[[host]]
+name = "box"
+cores = {cores}
+{host_extra}
+
+[[tier]]
+name = "app"
+workers = {workers}
+service = "exp(10ms)"
+host = "box"
+{extra}
+"#
+    )
+}
+
+#[test]
+fn half_of_the_service_off_core_halves_the_machine_cpu_not_the_response() {
+    // 200/s x 10 ms = 2 busy workers of 4 on 8 cores: no service ever waits
+    // for a core, so moving half of each service off the core changes no
+    // timing (the same draws: exactly the same response) and halves the
+    // machine's CPU: 200 x 10 ms x 0.5 / 8 cores = 0.125 (from 0.25).
+    let all = parse(&one_tier(200.0, 4, 8, "", ""));
+    let half = parse(&one_tier(200.0, 4, 8, "", "cpu = 0.5"));
+    let (_, a) = run(&all);
+    let (_, h) = run(&half);
+    assert_agrees(
+        "machine CPU, all on core",
+        &a.hosts[0].utilization,
+        0.25,
+        0.01,
+    );
+    assert_agrees(
+        "machine CPU, half off core",
+        &h.hosts[0].utilization,
+        0.125,
+        0.01,
+    );
+    assert_eq!(a.pools[0].latency_p50_ms, h.pools[0].latency_p50_ms);
+    assert_eq!(a.overall.latency_mean_ms, h.overall.latency_mean_ms);
+    assert_eq!(a.pools[0].utilization, h.pools[0].utilization);
+    // The host table's figures: 5 ms on the core and 5 ms off it per visit.
+    assert_agrees("cpu ms per visit", &h.pools[0].cpu_ms, 5.0, 0.01);
+    assert_agrees("off-core ms per visit", &h.pools[0].off_core_ms, 5.0, 0.01);
+    assert_agrees("cpu ms per visit, all", &a.pools[0].cpu_ms, 10.0, 0.01);
+    assert_eq!(a.pools[0].off_core_ms.mean, 0.0);
+}
+
+#[test]
+fn a_cpu_fraction_of_one_is_the_default() {
+    // cpu = 1.0 puts all of every service on the core, as no `cpu` does:
+    // the same events in the same order, so the same figures exactly.
+    let all = parse(&one_tier(300.0, 4, 2, "", ""));
+    let one = parse(&one_tier(300.0, 4, 2, "", "cpu = 1.0"));
+    let (_, a) = run(&all);
+    let (_, b) = run(&one);
+    let json = |s: &stacksim::stats::Summary| serde_json::to_string(&s.pools).unwrap();
+    assert_eq!(json(&a), json(&b));
+}
+
+#[test]
+fn an_event_loop_with_one_thread_is_a_single_server_in_its_cpu() {
+    // 64 workers (connections) but threads = 1 on an 8-core machine: the
+    // CPU bursts queue for the one thread, an M/M/1 at 70/s with 10 ms
+    // services: mean response 1/(100 - 70) s = 33.33 ms (without the cap,
+    // an M/M/8 on the cores: 10.0 ms).
+    // As long as the M/M/1 theory test runs, for the same power.
+    let long = |t: String| {
+        t.replace("duration = \"200s\"", "duration = \"600s\"")
+            .replace("replications = 10", "replications = 20")
+    };
+    let s = parse(&long(one_tier(70.0, 64, 8, "", "threads = 1")));
+    let (_, sum) = run(&s);
+    assert_agrees(
+        "one-thread event loop mean",
+        &sum.overall.latency_mean_ms,
+        1000.0 / 30.0,
+        0.02,
+    );
+    assert_agrees(
+        "one thread busy",
+        &sum.hosts[0].utilization,
+        0.7 / 8.0,
+        0.01,
+    );
+    let free = parse(&one_tier(70.0, 64, 8, "", ""));
+    let (_, f) = run(&free);
+    assert!(
+        f.overall.latency_mean_ms.mean < 10.5,
+        "{:?}",
+        f.overall.latency_mean_ms
+    );
+    // The analytic model saturates it at one thread's rate: 1 / 10 ms.
+    let m = analytic_model(&s).unwrap();
+    assert!(
+        (m.pools[0].1.saturation_rps - 100.0).abs() < 1e-9,
+        "{:?}",
+        m.pools[0].1
+    );
+}
+
+#[test]
+fn background_load_lowers_the_saturation_rate() {
+    // 2 cores, 0.5 cores of background: requests can use 1.5. With 10 ms of
+    // CPU per request the machine saturates at 1.5 / 0.01 = 150/s (200/s
+    // without it), in the analytic model exactly; in the simulation the
+    // utilization law holds: at 100/s the cores are (100 x 0.01 + 0.5) / 2
+    // = 75% busy.
+    let s = parse(&one_tier(100.0, 8, 2, "background = \"0.5 cores\"", ""));
+    let m = analytic_model(&s).unwrap();
+    assert!(
+        (m.machines[0].saturation_rps - 150.0).abs() < 1e-9,
+        "{:?}",
+        m.machines[0]
+    );
+    assert!((m.max_throughput_rps - 150.0).abs() < 1e-9);
+    let none = analytic_model(&parse(&one_tier(100.0, 8, 2, "", ""))).unwrap();
+    assert!((none.machines[0].saturation_rps - 200.0).abs() < 1e-9);
+    let (_, sum) = run(&s);
+    assert_agrees(
+        "machine CPU with background",
+        &sum.hosts[0].utilization,
+        0.75,
+        0.01,
+    );
+}
+
+#[test]
+fn bad_cpu_threads_and_background_values_are_located() {
+    for (extra, host_extra, want) in [
+        ("cpu = 1.5", "", "a CPU fraction must lie in 0..1"),
+        ("cpu = -0.2", "", "a CPU fraction must lie in 0..1"),
+        (
+            "cpu = true",
+            "",
+            "expected a fraction of the service or a distribution",
+        ),
+        ("threads = 0", "", "threads"),
+        ("", "background = 2", "leaves no CPU"),
+        ("", "background = \"-1 cores\"", "cannot be negative"),
+        ("", "background = \"lots\"", "not a number of cores"),
+    ] {
+        let src = one_tier(100.0, 4, 2, host_extra, extra);
+        let e = stacksim::scenario::parse(&src, "bad.toml", None)
+            .expect_err(&format!("{extra}{host_extra} must be refused"));
+        let text = e.render(false);
+        assert!(text.contains(want), "{extra}{host_extra}: {text}");
+        assert!(text.contains("bad.toml:"), "located: {text}");
+    }
+}
+
+#[test]
+fn check_notes_a_cpu_part_longer_than_its_service_and_threads_above_the_cores() {
+    let s = parse(&one_tier(
+        100.0,
+        4,
+        2,
+        "",
+        "cpu = \"exp(20ms)\"\nthreads = 4",
+    ));
+    let notes = stacksim::analysis::setting_notes(&s);
+    assert!(
+        notes.iter().any(|n| n.contains("more than its service")),
+        "{notes:?}"
+    );
+    assert!(notes.iter().any(|n| n.contains("threads = 4")), "{notes:?}");
+    let fine = parse(&one_tier(
+        100.0,
+        4,
+        2,
+        "",
+        "cpu = \"exp(2ms)\"\nthreads = 2",
+    ));
+    assert!(stacksim::analysis::setting_notes(&fine).is_empty());
+}
