@@ -129,6 +129,7 @@ fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
                     queue_cap: p.queue,
                     index_in_pool: i,
                     threads: p.threads,
+                    gated: p.host.is_some() || p.threads.is_some(),
                     streams: ["service", "tls", "network", "failures", "health", "cpu"]
                         .map(|c| stream_id(&format!("{c}/{}/{}/{i}", tier.name, pi))),
                     health_check: None,
@@ -147,15 +148,20 @@ fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
                 first_station: first,
                 count: p.instances,
                 service: p.service.iter().map(|d| d.sampler()).collect(),
-                cpu: p
-                    .cpu
-                    .iter()
-                    .map(|c| match c {
-                        Cpu::All => CpuPart::All,
-                        Cpu::Fraction(f) => CpuPart::Fraction(*f),
-                        Cpu::Dist(d) => CpuPart::Dist(d.sampler()),
-                    })
-                    .collect(),
+                // Empty when every class keeps all of its service on the
+                // core: the hot path then skips the split.
+                cpu: if p.cpu.iter().all(|c| *c == Cpu::All) {
+                    Vec::new()
+                } else {
+                    p.cpu
+                        .iter()
+                        .map(|c| match c {
+                            Cpu::All => CpuPart::All,
+                            Cpu::Fraction(f) => CpuPart::Fraction(*f),
+                            Cpu::Dist(d) => CpuPart::Dist(d.sampler()),
+                        })
+                        .collect()
+                },
                 failures: p
                     .failures
                     .as_ref()

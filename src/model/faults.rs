@@ -106,6 +106,7 @@ impl Sim<'_> {
             })
             .collect();
         self.stations[s].clear(now);
+        self.cpu[s].clear();
         self.host_lose_station(s);
         for v in victims {
             self.fail_attempt(v, Cause::Crash);

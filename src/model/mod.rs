@@ -38,6 +38,9 @@ pub(crate) struct StationDef {
     pub streams: [u32; 6],
     /// Most cores the instance uses at once (`threads`).
     pub threads: Option<u32>,
+    /// On a machine or under a thread cap: its services hold a core for
+    /// their CPU part (the rest of the hot path skips all of that).
+    pub gated: bool,
     /// Health checks run on this station by a tier that sends to it.
     pub health_check: Option<HealthCheck>,
     /// `web#1`, `db primary`: for the fault timeline.

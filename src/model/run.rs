@@ -10,7 +10,7 @@ use rand_distr::{Distribution, Exp1};
 use super::route::candidates;
 use super::state::{
     Counters, DbState, EPOCH_MASK, Event, HostState, NO_USER, Phase, Pick, RETRY_RESERVE, Request,
-    Sim, Station, StationStreams, Trend, Waiting,
+    Sim, Station, StationCpu, StationStreams, Trend, Waiting,
 };
 use super::{CpuPart, Model, StepDef};
 use super::{Id, StationId};
@@ -77,6 +77,8 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
                 }
             })
             .collect(),
+        cpu: m.stations.iter().map(|_| StationCpu::default()).collect(),
+        off_core: Vec::with_capacity(1024),
         agent_rng: m
             .hosts
             .iter()
@@ -114,8 +116,6 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
                 slow: 1.0,
                 service_pool: d.pool,
                 cores_held: 0,
-                threads_busy: 0,
-                thread_queue: VecDeque::new(),
                 cpu_services: 0,
                 cpu_ns: 0,
                 off_core_ns: 0,
@@ -308,7 +308,6 @@ impl<'m> Sim<'m> {
             at_station: now,
             service_start: now,
             station: StationId::NONE,
-            off_core_ns: 0,
             phase: Phase::Transit,
             inst: [StationId::NONE; MAX_STEPS],
         };
@@ -489,19 +488,24 @@ impl<'m> Sim<'m> {
             st.orphans += 1;
             st.wasted_acc -= i128::from(now);
         }
+        if !self.m.stations[s].gated {
+            self.begin(s, w);
+            return;
+        }
         if let Some(threads) = self.m.stations[s].threads {
-            let st = &mut self.stations[s];
-            if st.threads_busy >= threads {
-                st.thread_queue.push_back(w);
+            let c = &mut self.cpu[s];
+            if c.threads_busy >= threads {
+                c.thread_queue.push_back(w);
                 return;
             }
-            st.threads_busy += 1;
+            c.threads_busy += 1;
         }
         self.run_on_core(s, w);
     }
 
     /// A service with a thread of its instance (if they are capped) asks its
     /// machine for a core, or starts at once when it has no machine.
+    #[inline(always)]
     pub(super) fn run_on_core(&mut self, s: StationId, w: Waiting) {
         match self.m.stations[s].host {
             None => self.begin(s, w),
@@ -511,36 +515,77 @@ impl<'m> Sim<'m> {
 
     /// The CPU burst of a service on `s` is over: its core (and its thread)
     /// go to the next service waiting for them.
+    #[inline(always)]
     fn release_cpu(&mut self, s: StationId) {
-        if let Some(h) = self.m.stations[s].host {
+        let def = &self.m.stations[s];
+        if let Some(h) = def.host {
             self.release_core(h, s);
         }
-        if self.m.stations[s].threads.is_some() {
-            let st = &mut self.stations[s];
-            st.threads_busy -= 1;
-            if let Some(next) = st.thread_queue.pop_front() {
-                st.threads_busy += 1;
-                self.run_on_core(s, next);
-            }
+        if def.threads.is_some() {
+            self.release_thread(s);
+        }
+    }
+
+    /// A thread of `s` is free: the next request waiting for one takes it.
+    #[cold]
+    fn release_thread(&mut self, s: StationId) {
+        let c = &mut self.cpu[s];
+        c.threads_busy -= 1;
+        if let Some(next) = c.thread_queue.pop_front() {
+            c.threads_busy += 1;
+            self.run_on_core(s, next);
         }
     }
 
     /// The service itself: its time drawn now, with the tier's extra CPU.
     pub(super) fn begin(&mut self, s: StationId, w: Waiting) {
+        let def = &self.m.stations[s];
+        if def.gated {
+            self.begin_on_cpu(s, w);
+            return;
+        }
+        // Neither a machine nor a thread cap: the whole service runs at once
+        // (a `cpu` part changes nothing without a core to hold).
+        let now = self.q.now();
+        let Waiting { req, epoch, class } = w;
+        let st = &mut self.stations[s];
+        let mut dur = self.m.pools[st.service_pool].service[class as usize].sample(&mut st.rng);
+        dur = dur.saturating_add(def.extra_ns);
+        if let Some(tls) = &def.tls {
+            dur = dur.saturating_add(tls_work(tls, &mut self.aux[s].tls));
+        }
+        if st.slow != 1.0 {
+            dur = slowed(dur, st.slow);
+        }
+        let tag = (epoch & EPOCH_MASK) | ((st.crashes & 0xFF) << 24);
+        self.q.schedule(
+            now.saturating_add(dur),
+            Event::Done {
+                station: s,
+                req,
+                tag,
+            },
+        );
+    }
+
+    /// The service of a station on a machine or under a thread cap, which
+    /// holds its core: its CPU burst first, then its off-core wait (see
+    /// docs/scenario.md), each accounted.
+    #[inline(always)]
+    fn begin_on_cpu(&mut self, s: StationId, w: Waiting) {
         let now = self.q.now();
         let Waiting { req, epoch, class } = w;
         let def = &self.m.stations[s];
         let st = &mut self.stations[s];
         let pool = &self.m.pools[st.service_pool];
         let service = pool.service[class as usize].sample(&mut st.rng);
-        // The CPU burst first, then the off-core wait (see docs/scenario.md).
-        let (mut dur, mut off) = match &pool.cpu[class as usize] {
-            CpuPart::All => (service, 0),
-            CpuPart::Fraction(f) => {
+        let (mut dur, mut off) = match pool.cpu.get(class as usize) {
+            None | Some(CpuPart::All) => (service, 0),
+            Some(CpuPart::Fraction(f)) => {
                 let cpu = (service as f64 * f).round() as u64;
                 (cpu, service - cpu.min(service))
             }
-            CpuPart::Dist(d) => {
+            Some(CpuPart::Dist(d)) => {
                 let cpu = d.sample(&mut self.aux[s].cpu);
                 (cpu, service.saturating_sub(cpu))
             }
@@ -553,31 +598,43 @@ impl<'m> Sim<'m> {
             dur = slowed(dur, st.slow);
             off = slowed(off, st.slow);
         }
+        let tag = (epoch & EPOCH_MASK) | ((st.crashes & 0xFF) << 24);
         if self.observing {
             st.cpu_services += 1;
-            st.cpu_ns += u128::from(dur);
-            st.off_core_ns += u128::from(off);
+            st.cpu_ns += dur;
+            st.off_core_ns += off;
         }
-        let tag = (epoch & EPOCH_MASK) | ((st.crashes & 0xFF) << 24);
-        let gated = def.host.is_some() || def.threads.is_some();
-        let r = &mut self.slab[req as usize];
-        if off > 0 && gated && r.epoch == epoch {
-            // The core is released when the burst ends; the worker waits on.
-            r.off_core_ns = off;
-            self.q.schedule(
-                now.saturating_add(dur),
-                Event::CpuDone {
-                    station: s,
-                    req,
-                    tag,
-                },
-            );
+        if off > 0 && self.slab[req as usize].epoch == epoch {
+            self.begin_cpu_burst(s, req, tag, dur, off);
             return;
         }
         // Work for a client that already left keeps its core to the end.
         self.q.schedule(
             now.saturating_add(dur).saturating_add(off),
             Event::Done {
+                station: s,
+                req,
+                tag,
+            },
+        );
+    }
+
+    /// A service with an off-core part: the core is released when its CPU
+    /// burst ends, and the worker waits on. Out of line: most services
+    /// have no off-core part.
+    #[cold]
+    fn begin_cpu_burst(&mut self, s: StationId, req: u32, tag: u32, dur: u64, off: u64) {
+        let now = self.q.now();
+        {
+            let i = req as usize;
+            if self.off_core.len() <= i {
+                self.off_core.resize(i + 1, 0);
+            }
+            self.off_core[i] = off;
+        }
+        self.q.schedule(
+            now.saturating_add(dur),
+            Event::CpuDone {
                 station: s,
                 req,
                 tag,
@@ -596,7 +653,7 @@ impl<'m> Sim<'m> {
         // A client that left during the burst: its off-core part is not
         // known any more (the slot may serve another request), so it ends now.
         let off = if r.epoch & EPOCH_MASK == tag & EPOCH_MASK {
-            r.off_core_ns
+            self.off_core[req as usize]
         } else {
             0
         };
@@ -628,7 +685,7 @@ impl<'m> Sim<'m> {
         }
         let now = self.q.now();
         st.c.completions += 1;
-        if on_core {
+        if on_core && self.m.stations[s].gated {
             self.release_cpu(s);
         }
         let st = &mut self.stations[s];

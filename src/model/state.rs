@@ -120,8 +120,6 @@ pub(super) struct Request {
     /// When the current service started.
     pub service_start: u64,
     pub station: StationId,
-    /// The off-core part of the current service, waited after its CPU burst (ns).
-    pub off_core_ns: u64,
     pub phase: Phase,
     /// Per step: the station whose last call this request finished (open
     /// connection; a held worker where the step holds), or StationId::NONE.
@@ -169,14 +167,11 @@ pub(super) struct Station {
     pub service_pool: PoolId,
     /// Cores of its host this station's services hold now.
     pub cores_held: u32,
-    /// Requests holding or waiting for a core of the machine (at most `threads`).
-    pub threads_busy: u32,
-    /// Requests with a worker waiting for one of the instance's threads.
-    pub thread_queue: VecDeque<Waiting>,
-    /// Services begun while observing, and their CPU and off-core time (ns).
+    /// Services begun while observing on a machine or under a thread cap,
+    /// and their CPU and off-core time (ns).
     pub cpu_services: u64,
-    pub cpu_ns: u128,
-    pub off_core_ns: u128,
+    pub cpu_ns: u64,
+    pub off_core_ns: u64,
 }
 
 impl Station {
@@ -236,8 +231,6 @@ impl Station {
         self.busy = 0;
         self.held = 0;
         self.queue.clear();
-        self.thread_queue.clear();
-        self.threads_busy = 0;
     }
 
     /// The integrals of busy, held, queued and down up to `now` (unit-ns).
@@ -402,12 +395,36 @@ pub(super) struct StationStreams {
     pub cpu: SimRng,
 }
 
+/// A station's CPU state beyond the hot [`Station`]: its thread cap's
+/// queue, and what its services spent on and off a core. Touched only by
+/// stations on a machine or under a thread cap.
+#[derive(Default)]
+pub(super) struct StationCpu {
+    /// Requests holding or waiting for a core of the machine (at most `threads`).
+    pub threads_busy: u32,
+    /// Requests with a worker waiting for one of the instance's threads.
+    pub thread_queue: VecDeque<Waiting>,
+}
+
+impl StationCpu {
+    /// A crash: every request waiting for or holding a thread is gone.
+    pub fn clear(&mut self) {
+        self.thread_queue.clear();
+        self.threads_busy = 0;
+    }
+}
+
 pub(super) struct Sim<'m> {
     pub m: &'m Model,
     pub hosts: IdVec<HostId, HostState>,
     /// Per station: its random consumers other than service (cold; kept
     /// apart from [`Station`] so the hot state stays small).
     pub aux: IdVec<StationId, StationStreams>,
+    /// Per station: threads and CPU accounting (cold).
+    pub cpu: IdVec<StationId, StationCpu>,
+    /// Per slab slot: the off-core part of its current service, waited after
+    /// its CPU burst (ns); beside the slab so requests stay small.
+    pub off_core: Vec<u64>,
     /// Per machine: its monitoring agent's phase and CPU draws.
     pub agent_rng: IdVec<HostId, SimRng>,
     /// Per machine: its background bursts' gaps and lengths.
