@@ -438,6 +438,20 @@ fn read_cpu(r: &mut Reader, v: &Value<'_>, key: &str, ctx: &PoolCtx<'_>) -> Opti
         let c = one(r, v, key)?;
         return Some(vec![c; ctx.classes.len()]);
     };
+    per_class(r, t, key, ctx, one, |_, _, _| Some(Cpu::All))
+}
+
+/// A table keyed by class name, `read`/`write` (the class's access) or
+/// `default`, looked up in that order, each value read by `one`; `missing`
+/// says what a class none of them names gets (`None`: an error it reported).
+fn per_class<T: Clone>(
+    r: &mut Reader,
+    t: &DeTable<'_>,
+    key: &str,
+    ctx: &PoolCtx<'_>,
+    one: impl Fn(&mut Reader, &Value<'_>, &str) -> Option<T>,
+    missing: impl Fn(&mut Reader, &str, &str) -> Option<T>,
+) -> Option<Vec<T>> {
     let mut allowed: Vec<&str> = ctx.classes.iter().map(String::as_str).collect();
     for k in ["read", "write", "default"] {
         if !allowed.contains(&k) {
@@ -445,13 +459,12 @@ fn read_cpu(r: &mut Reader, v: &Value<'_>, key: &str, ctx: &PoolCtx<'_>) -> Opti
         }
     }
     r.check_keys(t, key, &allowed);
-    let mut parsed: Vec<(String, Option<Cpu>)> = Vec::new();
-    for (k, cv) in t.iter() {
+    let mut parsed: Vec<(String, Option<T>)> = Vec::new();
+    for (k, v) in t.iter() {
         let name = k.get_ref().to_string();
-        let c = one(r, cv, &join(key, &name));
-        parsed.push((name, c));
+        let x = one(r, v, &join(key, &name));
+        parsed.push((name, x));
     }
-    let lookup = |name: &str| parsed.iter().find(|(n, _)| n == name);
     let mut out = Vec::new();
     let mut ok = true;
     for (c, access) in ctx.classes.iter().zip(ctx.access) {
@@ -460,13 +473,17 @@ fn read_cpu(r: &mut Reader, v: &Value<'_>, key: &str, ctx: &PoolCtx<'_>) -> Opti
         } else {
             "read"
         };
+        let lookup = |name: &str| parsed.iter().find(|(n, _)| n == name);
         match lookup(c)
             .or_else(|| lookup(acc))
             .or_else(|| lookup("default"))
         {
             Some((_, Some(x))) => out.push(x.clone()),
             Some((_, None)) => ok = false,
-            None => out.push(Cpu::All),
+            None => match missing(r, c, acc) {
+                Some(x) => out.push(x),
+                None => ok = false,
+            },
         }
     }
     ok.then_some(out)
@@ -485,50 +502,24 @@ fn read_service(r: &mut Reader, v: &Value<'_>, key: &str, ctx: &PoolCtx<'_>) -> 
             let d = r.dist(v, key)?;
             Some(vec![d; ctx.classes.len()])
         }
-        DeValue::Table(t) => {
-            let mut allowed: Vec<&str> = ctx.classes.iter().map(String::as_str).collect();
-            for k in ["read", "write", "default"] {
-                if !allowed.contains(&k) {
-                    allowed.push(k);
-                }
-            }
-            r.check_keys(t, key, &allowed);
-            let mut parsed: Vec<(String, Option<Dist>)> = Vec::new();
-            for (k, dv) in t.iter() {
-                let name = k.get_ref().to_string();
-                let d = r.dist(dv, &join(key, &name));
-                parsed.push((name, d));
-            }
-            let lookup = |name: &str| parsed.iter().find(|(n, _)| n == name);
-            let mut out = Vec::new();
-            let mut ok = true;
-            for (c, access) in ctx.classes.iter().zip(ctx.access) {
-                let acc = if *access == Access::Write {
-                    "write"
-                } else {
-                    "read"
-                };
-                match lookup(c)
-                    .or_else(|| lookup(acc))
-                    .or_else(|| lookup("default"))
-                {
-                    Some((_, Some(d))) => out.push(d.clone()),
-                    Some((_, None)) => ok = false,
-                    None => {
-                        r.error(
-                            v.span(),
-                            key,
-                            format!("no service time for class `{c}`"),
-                            Some(format!(
-                                "add `{c} = \"...\"`, `{acc} = \"...\"` or `default = \"...\"`"
-                            )),
-                        );
-                        ok = false;
-                    }
-                }
-            }
-            ok.then_some(out)
-        }
+        DeValue::Table(t) => per_class(
+            r,
+            t,
+            key,
+            ctx,
+            |r, v, k| r.dist(v, k),
+            |r, c, acc| {
+                r.error(
+                    v.span(),
+                    key,
+                    format!("no service time for class `{c}`"),
+                    Some(format!(
+                        "add `{c} = \"...\"`, `{acc} = \"...\"` or `default = \"...\"`"
+                    )),
+                );
+                None
+            },
+        ),
         _ => {
             r.error(v.span(), key, "expected a distribution string or a table of them by class".into(), Some("e.g. service = \"exp(2ms)\" or service = { read = \"exp(2ms)\", write = \"exp(8ms)\" }".into()));
             None

@@ -194,3 +194,72 @@ fn check_notes_a_cpu_part_longer_than_its_service_and_threads_above_the_cores() 
     ));
     assert!(stacksim::analysis::setting_notes(&fine).is_empty());
 }
+
+#[test]
+fn cpu_by_class_falls_back_to_all_of_the_service() {
+    // Keyed like `service`: a class by name, then by access, then
+    // `default`; a class none of them names keeps all of its service on
+    // the core.
+    let s = parse(
+        r#"
+[workload]
+rate = 10
+classes = [
+  { name = "page", share = 0.5 },
+  { name = "save", share = 0.3, access = "write" },
+  { name = "feed", share = 0.2 },
+]
+
+[[tier]]
+name = "app"
+service = "exp(2ms)"
+cpu = { save = "exp(1ms)", read = 0.25 }
+"#,
+    );
+    use stacksim::scenario::Cpu;
+    let cpu = &s.tiers[0].pools[0].cpu;
+    assert_eq!(cpu[0], Cpu::Fraction(0.25));
+    assert!(matches!(cpu[1], Cpu::Dist(_)));
+    assert_eq!(cpu[2], Cpu::Fraction(0.25));
+    let only_writes = parse(
+        r#"
+[workload]
+rate = 10
+classes = [
+  { name = "page", share = 0.5 },
+  { name = "save", share = 0.5, access = "write" },
+]
+
+[[tier]]
+name = "app"
+service = "exp(2ms)"
+cpu = { write = 0.5 }
+"#,
+    );
+    assert_eq!(
+        only_writes.tiers[0].pools[0].cpu,
+        vec![Cpu::All, Cpu::Fraction(0.5)]
+    );
+}
+
+#[test]
+fn a_service_table_must_cover_every_class() {
+    // The lookup `cpu` shares with `service`, where a class left out is an
+    // error (a service time cannot be guessed).
+    let src = r#"
+[workload]
+rate = 10
+classes = [
+  { name = "page", share = 0.5 },
+  { name = "save", share = 0.5, access = "write" },
+]
+
+[[tier]]
+name = "app"
+service = { read = "exp(1ms)" }
+"#;
+    let e = stacksim::scenario::parse(src, "t.toml", None).unwrap_err();
+    let text = e.render(false);
+    assert!(text.contains("no service time for class `save`"), "{text}");
+    assert!(text.contains("`write = \"...\"`"), "{text}");
+}
