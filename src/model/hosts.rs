@@ -25,6 +25,7 @@ impl Sim<'_> {
     }
 
     /// A service asks machine `h` for a core.
+    #[inline]
     pub(super) fn acquire_core(&mut self, h: HostId, s: StationId, w: Waiting) {
         if self.hosts[h].busy < self.m.hosts[h].cores {
             self.touch_host(h);
@@ -52,6 +53,7 @@ impl Sim<'_> {
     }
 
     /// A service on `s` gives its core back.
+    #[inline]
     pub(super) fn release_core(&mut self, h: HostId, s: StationId) {
         self.touch_host(h);
         self.hosts[h].busy -= 1;

@@ -571,7 +571,6 @@ impl<'m> Sim<'m> {
     /// The service of a station on a machine or under a thread cap, which
     /// holds its core: its CPU burst first, then its off-core wait (see
     /// docs/scenario.md), each accounted.
-    #[inline(always)]
     fn begin_on_cpu(&mut self, s: StationId, w: Waiting) {
         let now = self.q.now();
         let Waiting { req, epoch, class } = w;
