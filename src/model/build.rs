@@ -84,7 +84,6 @@ fn machines(s: &Scenario) -> (IdVec<HostId, HostDef>, Vec<u32>) {
                 background: (h.background_cores > 0.0).then(|| {
                     (
                         BACKGROUND_BURST_NS / h.background_cores,
-                        BACKGROUND_BURST_NS,
                         stream_id(&format!("background/{}/{i}", h.name)),
                     )
                 }),

@@ -11,6 +11,7 @@ use rand_distr::{Distribution, Exp1};
 
 use super::state::{Event, HostTask, Sim, Waiting};
 use super::{HostId, StationId};
+use crate::scenario::BACKGROUND_BURST_NS;
 
 impl Sim<'_> {
     /// Brings a host's integrals up to now.
@@ -20,7 +21,6 @@ impl Sim<'_> {
         let dt = u128::from(now - host.last_ns);
         host.busy_area += u128::from(host.busy) * dt;
         host.agent_area += u128::from(host.agents) * dt;
-        host.background_area += u128::from(host.background) * dt;
         host.last_ns = now;
     }
 
@@ -73,7 +73,6 @@ impl Sim<'_> {
             match task {
                 HostTask::Service { station, w, since } => self.grant_core(h, station, w, since),
                 HostTask::Background(cost) => {
-                    self.hosts[h].background += 1;
                     self.q.schedule_in(cost, Event::BackgroundDone(h));
                 }
                 HostTask::Agent => {
@@ -112,7 +111,7 @@ impl Sim<'_> {
                 let phase = (*interval as f64 * self.agent_rng[h].random::<f64>()) as u64;
                 self.q.schedule(phase, Event::AgentTick(h));
             }
-            if let Some((gap, _, _)) = self.m.hosts[h].background {
+            if let Some((gap, _)) = self.m.hosts[h].background {
                 let e: f64 = Exp1.sample(&mut self.background_rng[h]);
                 self.q.schedule((e * gap) as u64, Event::BackgroundTick(h));
             }
@@ -122,12 +121,12 @@ impl Sim<'_> {
     /// A background burst arrives: it queues for a core like any work, and
     /// the next is drawn (Poisson bursts of exponential length).
     pub(super) fn on_background_tick(&mut self, h: HostId) {
-        let Some((gap, burst, _)) = self.m.hosts[h].background else {
+        let Some((gap, _)) = self.m.hosts[h].background else {
             return;
         };
         let rng = &mut self.background_rng[h];
         let len: f64 = Exp1.sample(rng);
-        let cost = (len * burst) as u64;
+        let cost = (len * BACKGROUND_BURST_NS) as u64;
         let next: f64 = Exp1.sample(rng);
         self.hosts[h].queue.push_back(HostTask::Background(cost));
         self.dispatch(h);
@@ -137,9 +136,7 @@ impl Sim<'_> {
 
     pub(super) fn on_background_done(&mut self, h: HostId) {
         self.touch_host(h);
-        let host = &mut self.hosts[h];
-        host.busy -= 1;
-        host.background -= 1;
+        self.hosts[h].busy -= 1;
         self.dispatch(h);
     }
 

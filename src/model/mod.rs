@@ -67,9 +67,10 @@ pub(crate) struct HostDef {
     pub monitoring: Option<(u64, Sampler)>,
     /// The agent's stream id.
     pub stream: u32,
-    /// Background load: the mean gap between its CPU bursts (ns) and their
-    /// mean length (ns), and its stream id.
-    pub background: Option<(f64, f64, u32)>,
+    /// Background load: the mean gap between its CPU bursts (ns; each
+    /// [`crate::scenario::BACKGROUND_BURST_NS`] long on average) and its
+    /// stream id.
+    pub background: Option<(f64, u32)>,
 }
 
 /// A pool of identical instances.
@@ -188,14 +189,8 @@ pub struct Model {
 }
 
 impl Model {
-    /// Keeps up to `limit` access-log records (requests that passed a `web`
-    /// tier) from replication 0, for `--access-log`.
-    pub fn with_access_log(mut self, limit: usize) -> Model {
-        self.set_access_log(limit);
-        self
-    }
-
-    /// Sets how many access-log records replication 0 keeps.
+    /// Sets how many access-log records (requests that passed a `web` tier)
+    /// replication 0 keeps, for `--access-log`.
     pub fn set_access_log(&mut self, limit: usize) {
         self.access_log_limit = limit;
     }

@@ -55,8 +55,6 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
                 busy_area: 0,
                 agent_area: 0,
                 agents: 0,
-                background: 0,
-                background_area: 0,
                 window: (0, 0),
                 core_grants: 0,
                 core_wait_ns: 0,
@@ -87,7 +85,7 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
         background_rng: m
             .hosts
             .iter()
-            .map(|h| stream(seed, rep, h.background.map_or(0, |b| b.2)))
+            .map(|h| stream(seed, rep, h.background.map_or(0, |b| b.1)))
             .collect(),
         q: EventQueue::with_capacity(1024),
         stations: m
@@ -527,7 +525,6 @@ impl<'m> Sim<'m> {
     }
 
     /// A thread of `s` is free: the next request waiting for one takes it.
-    #[cold]
     fn release_thread(&mut self, s: StationId) {
         let c = &mut self.cpu[s];
         c.threads_busy -= 1;
@@ -619,9 +616,7 @@ impl<'m> Sim<'m> {
     }
 
     /// A service with an off-core part: the core is released when its CPU
-    /// burst ends, and the worker waits on. Out of line: most services
-    /// have no off-core part.
-    #[cold]
+    /// burst ends, and the worker waits on.
     fn begin_cpu_burst(&mut self, s: StationId, req: u32, tag: u32, dur: u64, off: u64) {
         let now = self.q.now();
         {

@@ -369,9 +369,6 @@ pub(super) struct HostState {
     /// Of it, monitoring agents' (core-ns), cumulative.
     pub agent_area: u128,
     pub agents: u32,
-    /// Background bursts holding a core now, and their integral (core-ns).
-    pub background: u32,
-    pub background_area: u128,
     /// `(busy_area, agent_area)` at the window start, then the window's share.
     pub window: (u128, u128),
     /// Services given a core while observing, and their total wait for it (ns).

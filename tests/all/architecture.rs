@@ -134,12 +134,11 @@ fn report_submodules_have_no_import_cycle() {
                     .chars()
                     .take_while(|c| c.is_ascii_lowercase() || *c == '_')
                     .collect();
-                if sibling_level
-                    && !name.is_empty()
-                    && name != module
-                    && root.join(format!("{name}.rs")).exists()
-                    || sibling_level && root.join(&name).is_dir() && name != module
-                {
+                // A sibling module: `report/<name>.rs` or `report/<name>/`.
+                // (Braced imports such as `super::{a, b}` name items, not
+                // modules, in this tree; they are not followed.)
+                let sibling = root.join(format!("{name}.rs")).exists() || root.join(&name).is_dir();
+                if sibling_level && !name.is_empty() && name != module && sibling {
                     entry.insert(name);
                 }
             }
