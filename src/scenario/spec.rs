@@ -469,11 +469,13 @@ pub enum Cpu {
 
 impl Cpu {
     /// Mean CPU time of a service whose whole time has mean `service_ns`.
+    /// A CPU part with its own distribution runs in full, however long the
+    /// service, as the simulation runs it.
     pub fn mean_ns(&self, service_ns: f64) -> f64 {
         match self {
             Cpu::All => service_ns,
             Cpu::Fraction(f) => f * service_ns,
-            Cpu::Dist(d) => d.mean().min(service_ns),
+            Cpu::Dist(d) => d.mean(),
         }
     }
 }
