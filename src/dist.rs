@@ -80,6 +80,27 @@ fn gamma_fn(x: f64) -> f64 {
 }
 
 impl Dist {
+    /// The distribution as a scenario writes it (`"lognormal(mean = 1.2ms,
+    /// cv = 0.8)"`), so that `parse_dist` reads back the same values to the
+    /// written precision.
+    pub fn spell(&self) -> String {
+        let d = |ns: f64| crate::units::format_duration(ns.max(0.0).round() as u64);
+        match self {
+            Dist::Constant(v) => format!("const({})", d(*v)),
+            Dist::Exponential { mean } => format!("exp({})", d(*mean)),
+            Dist::Uniform { min, max } => format!("uniform({}, {})", d(*min), d(*max)),
+            Dist::LogNormal { mean, cv } => format!("lognormal(mean = {}, cv = {cv:.3})", d(*mean)),
+            Dist::Gamma { mean, cv } => format!("gamma(mean = {}, cv = {cv:.3})", d(*mean)),
+            Dist::Weibull { shape, scale } => {
+                format!("weibull(shape = {shape:.3}, scale = {})", d(*scale))
+            }
+            Dist::Empirical(v) => {
+                let items: Vec<String> = v.iter().map(|x| d(*x)).collect();
+                format!("empirical({})", items.join(", "))
+            }
+        }
+    }
+
     /// The mean in nanoseconds.
     pub fn mean(&self) -> f64 {
         match self {

@@ -48,6 +48,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod calibrate;
 pub mod dist;
 pub mod engine;
 pub mod model;

@@ -67,14 +67,16 @@ pub struct MachineLoad {
     pub visits_rps: f64,
     /// Monitoring samples per second.
     pub agent_rps: f64,
-    /// Background CPU bursts per second.
+    /// Background and off-path CPU bursts per second.
     pub background_rps: f64,
 }
 
 /// Offered CPU utilization of every machine: the service (with its extra
 /// CPU) of the instances placed on it, dealt to machines as the model does
-/// (a tier's instances in turn, pool after pool), plus its monitoring agent.
-pub fn machine_loads(s: &Scenario, loads: &[PoolLoad]) -> Vec<MachineLoad> {
+/// (a tier's instances in turn, pool after pool), plus its monitoring agent,
+/// its background load and its share of the off-path CPU of the `lambda`
+/// requests per second entering the stack.
+pub fn machine_loads(s: &Scenario, loads: &[PoolLoad], lambda: f64) -> Vec<MachineLoad> {
     // Per machine: (CPU of its instances' services, their visits per second).
     let mut work: Vec<Vec<(f64, f64)>> = s
         .hosts
@@ -110,7 +112,15 @@ pub fn machine_loads(s: &Scenario, loads: &[PoolLoad]) -> Vec<MachineLoad> {
             )
         });
         let background = h.background_cores;
+        // Off-path CPU: each request's burst on one machine of the group.
+        let off_rps = lambda / f64::from(h.instances.max(1));
+        let off_cpu = off_rps * h.off_path_cpu_ns / 1e9;
         for (m, (cpu, visits_rps)) in per.into_iter().enumerate() {
+            let (cpu, off_rps) = if h.off_path_cpu_ns > 0.0 {
+                (cpu + off_cpu, off_rps)
+            } else {
+                (cpu, 0.0)
+            };
             out.push(MachineLoad {
                 group: g,
                 machine: m as u32,
@@ -120,7 +130,7 @@ pub fn machine_loads(s: &Scenario, loads: &[PoolLoad]) -> Vec<MachineLoad> {
                 background: background / cores,
                 visits_rps,
                 agent_rps,
-                background_rps: background * 1e9 / crate::scenario::BACKGROUND_BURST_NS,
+                background_rps: background * 1e9 / crate::scenario::BACKGROUND_BURST_NS + off_rps,
             });
         }
     }

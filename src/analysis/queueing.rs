@@ -125,7 +125,7 @@ pub fn analytic_model(s: &Scenario) -> Option<AnalyticModel> {
     // A machine's CPU grows with the rate except its agent's share. Its
     // cores are an M/M/c for the CPU bursts of everything placed on it; each
     // service started there first waits for a core.
-    let machines: Vec<MachineModel> = machine_loads(s, &loads)
+    let machines: Vec<MachineModel> = machine_loads(s, &loads, lambda)
         .into_iter()
         .map(|m| {
             let fixed = m.agents + m.background;

@@ -26,11 +26,13 @@ macro_rules! out {
     }};
 }
 
+mod calibrate;
 mod capacity;
 mod compare;
 mod perf;
 mod review;
 mod sweep;
+mod validate;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -79,6 +81,12 @@ enum Command {
     Review(review::ReviewArgs),
     /// Measure simulated requests/s, events/s and peak memory for a scenario.
     Perf(perf::PerfArgs),
+    /// Build a scenario from a real stack's logs (HAProxy, Nginx, MySQL slow
+    /// log) and CPU counters, with a calibration report.
+    Calibrate(calibrate::CalibrateArgs),
+    /// Simulate each window of held-out logs at its rate and mix and compare:
+    /// throughput, latency percentiles, CPU, and the knee.
+    Validate(validate::ValidateArgs),
     /// Write the reference scenario out as a starting point.
     Init {
         /// Where to write it.
@@ -154,6 +162,8 @@ pub fn main() -> u8 {
         Command::Compare(args) => compare::compare(&args),
         Command::Perf(args) => perf::perf(&args),
         Command::Review(args) => review::review(&args),
+        Command::Calibrate(args) => calibrate::calibrate(&args),
+        Command::Validate(args) => validate::validate_cmd(&args),
     }
 }
 

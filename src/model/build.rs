@@ -48,6 +48,13 @@ impl Model {
             dbs,
             faults,
             client: s.client,
+            off_path: s
+                .hosts
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.off_path_cpu_ns > 0.0)
+                .map(|(g, h)| (host_first[g], h.instances))
+                .collect(),
             hosts,
             arrivals: s.arrivals.clone(),
             peak: s
@@ -81,12 +88,17 @@ fn machines(s: &Scenario) -> (IdVec<HostId, HostDef>, Vec<u32>) {
         for i in 0..h.instances {
             hosts.push(HostDef {
                 stream: stream_id(&format!("monitoring/{}/{i}", h.name)),
-                background: (h.background_cores > 0.0).then(|| {
+                background: (h.background_cores > 0.0 || h.off_path_cpu_ns > 0.0).then(|| {
                     (
-                        BACKGROUND_BURST_NS / h.background_cores,
+                        if h.background_cores > 0.0 {
+                            BACKGROUND_BURST_NS / h.background_cores
+                        } else {
+                            f64::INFINITY
+                        },
                         stream_id(&format!("background/{}/{i}", h.name)),
                     )
                 }),
+                off_path_ns: h.off_path_cpu_ns,
                 cores: h.cores,
                 group: g as u32,
                 monitoring: h

@@ -111,7 +111,9 @@ impl Sim<'_> {
                 let phase = (*interval as f64 * self.agent_rng[h].random::<f64>()) as u64;
                 self.q.schedule(phase, Event::AgentTick(h));
             }
-            if let Some((gap, _)) = self.m.hosts[h].background {
+            if let Some((gap, _)) = self.m.hosts[h].background
+                && gap.is_finite()
+            {
                 let e: f64 = Exp1.sample(&mut self.background_rng[h]);
                 self.q.schedule((e * gap) as u64, Event::BackgroundTick(h));
             }
@@ -132,6 +134,20 @@ impl Sim<'_> {
         self.dispatch(h);
         self.q
             .schedule_in((next * gap) as u64, Event::BackgroundTick(h));
+    }
+
+    /// Off-path CPU of a request entering the stack (a log shipper, a
+    /// sidecar): a burst on one machine of each such group, in turn.
+    pub(super) fn charge_off_path(&mut self) {
+        for g in 0..self.m.off_path.len() {
+            let (first, count) = self.m.off_path[g];
+            let h = HostId(first + self.off_path_next[g]);
+            self.off_path_next[g] = (self.off_path_next[g] + 1) % count;
+            let len: f64 = Exp1.sample(&mut self.background_rng[h]);
+            let cost = (len * self.m.hosts[h].off_path_ns) as u64;
+            self.hosts[h].queue.push_back(HostTask::Background(cost));
+            self.dispatch(h);
+        }
     }
 
     pub(super) fn on_background_done(&mut self, h: HostId) {

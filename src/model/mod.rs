@@ -71,6 +71,9 @@ pub(crate) struct HostDef {
     /// [`crate::scenario::BACKGROUND_BURST_NS`] long on average) and its
     /// stream id.
     pub background: Option<(f64, u32)>,
+    /// CPU per request off the request path (ns, mean of an exponential),
+    /// charged to the group's machines in turn.
+    pub off_path_ns: f64,
 }
 
 /// A pool of identical instances.
@@ -175,6 +178,8 @@ pub struct Model {
     pub(crate) faults: Vec<FaultDef>,
     pub(crate) client: Client,
     pub(crate) hosts: IdVec<HostId, HostDef>,
+    /// Host groups with off-path CPU per request: (first machine, machines).
+    pub(crate) off_path: Vec<(u32, u32)>,
     pub(crate) arrivals: Arrivals,
     /// Mean gap between candidate open arrivals at the peak rate (ns), and
     /// that rate: thinning draws at the peak and keeps rate(t)/peak.

@@ -87,6 +87,7 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
             .iter()
             .map(|h| stream(seed, rep, h.background.map_or(0, |b| b.1)))
             .collect(),
+        off_path_next: vec![0; m.off_path.len()],
         q: EventQueue::with_capacity(1024),
         stations: m
             .stations
@@ -288,6 +289,9 @@ impl<'m> Sim<'m> {
 
     fn new_request(&mut self, user: u32) {
         let now = self.q.now();
+        if !self.m.off_path.is_empty() {
+            self.charge_off_path();
+        }
         let u: f64 = self.rng_class.random();
         let class = self
             .m

@@ -424,8 +424,12 @@ pub(super) struct Sim<'m> {
     pub off_core: Vec<u64>,
     /// Per machine: its monitoring agent's phase and CPU draws.
     pub agent_rng: IdVec<HostId, SimRng>,
-    /// Per machine: its background bursts' gaps and lengths.
+    /// Per machine: its background bursts' gaps and lengths, and its
+    /// off-path CPU per request.
     pub background_rng: IdVec<HostId, SimRng>,
+    /// Per off-path host group: the machine that takes the next request's
+    /// off-path CPU (round robin).
+    pub off_path_next: Vec<u32>,
     pub q: EventQueue<Event>,
     pub stations: IdVec<StationId, Station>,
     pub slab: Vec<Request>,

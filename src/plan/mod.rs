@@ -22,6 +22,7 @@
 pub mod capacity;
 pub mod compare;
 pub mod sweep;
+pub mod validate;
 mod warmup;
 
 use std::path::{Path, PathBuf};

@@ -5,6 +5,7 @@
 //! writes them (atomically: temporary name, then rename).
 
 mod access_log;
+pub mod calibration;
 pub mod charts;
 mod csv;
 mod html;
@@ -19,6 +20,7 @@ mod settings;
 pub mod sweep;
 mod table;
 mod topology;
+pub mod validation;
 
 pub use access_log::write_access_log;
 pub use csv::{write_faults_csv, write_summary_csv, write_timeseries_csv};

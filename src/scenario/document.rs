@@ -28,6 +28,38 @@ fn to_value(v: &DeValue<'_>) -> Option<toml::Value> {
     })
 }
 
+/// The scenario text with open Poisson arrivals at `rate` and the class
+/// shares replaced (`(name, share)`; classes not named keep theirs): what
+/// `stacksim validate` simulates for each observed window. A `schedule` or a
+/// closed workload is dropped. Comments are not kept.
+pub fn at_constant_rate(text: &str, rate: f64, shares: &[(String, f64)]) -> Result<String, String> {
+    let mut doc: toml::Table = toml::from_str(text).map_err(|e| e.message().to_string())?;
+    let workload = doc
+        .entry("workload")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let toml::Value::Table(w) = workload else {
+        return Err("`workload` is not a table".into());
+    };
+    for k in ["schedule", "users", "think"] {
+        w.remove(k);
+    }
+    w.insert("rate".into(), toml::Value::Float(rate));
+    if let Some(toml::Value::Array(classes)) = w.get_mut("classes") {
+        for c in classes.iter_mut() {
+            let toml::Value::Table(c) = c else { continue };
+            let name = c
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or("")
+                .to_string();
+            if let Some((_, share)) = shares.iter().find(|(n, _)| *n == name) {
+                c.insert("share".into(), toml::Value::Float(*share));
+            }
+        }
+    }
+    toml::to_string(&doc).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

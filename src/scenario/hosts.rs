@@ -22,6 +22,11 @@ pub struct Host {
     /// Cores' worth of CPU burned by work outside the requests (timers,
     /// housekeeping, other tenants), on every machine (`background`).
     pub background_cores: f64,
+    /// CPU per request off the request's path (a log shipper, a sidecar
+    /// copying traffic, a load generator on the machine), ns: each request
+    /// that enters the stack costs this much on one machine of the group,
+    /// taken in turn, without delaying the request (`off_path_cpu`).
+    pub off_path_cpu_ns: f64,
 }
 
 /// Mean length of a background CPU burst (ns): a host's `background` load
@@ -79,7 +84,14 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
         r.check_keys(
             t,
             &key,
-            &["name", "instances", "cores", "monitoring", "background"],
+            &[
+                "name",
+                "instances",
+                "cores",
+                "monitoring",
+                "background",
+                "off_path_cpu",
+            ],
         );
         let name = match field(t, "name") {
             Some(n) => r.string(n, &join(&key, "name")),
@@ -110,8 +122,19 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
             None => Some(0.0),
             Some(b) => read_background(r, b, &join(&key, "background"), cores),
         };
-        match (name, instances, cores, monitoring, background) {
-            (Some(name), Some(n), Some(c), Some(monitoring), Some(background_cores)) => {
+        let off_path = match field(t, "off_path_cpu") {
+            None => Some(0),
+            Some(x) => r.duration(x, &join(&key, "off_path_cpu")),
+        };
+        match (name, instances, cores, monitoring, background, off_path) {
+            (
+                Some(name),
+                Some(n),
+                Some(c),
+                Some(monitoring),
+                Some(background_cores),
+                Some(off_path),
+            ) => {
                 if out.iter().any(|h| h.name == name) {
                     r.error(
                         item.span(),
@@ -127,6 +150,7 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
                         cores: c as u32,
                         monitoring,
                         background_cores,
+                        off_path_cpu_ns: off_path as f64,
                     });
                 }
             }

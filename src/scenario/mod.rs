@@ -9,6 +9,7 @@ mod build;
 mod classes;
 pub mod diagnostic;
 mod document;
+pub use document::at_constant_rate;
 mod faults;
 mod hosts;
 mod overrides;

@@ -29,6 +29,17 @@ impl LatencyHistogram {
         self.sum_ns += ns as f64;
     }
 
+    /// The recorded buckets, ascending: (the lowest value the bucket holds in
+    /// ns, how many values it holds).
+    pub fn recorded(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.h.iter_recorded().map(|v| {
+            (
+                self.h.lowest_equivalent(v.value_iterated_to()),
+                v.count_at_value(),
+            )
+        })
+    }
+
     /// Number of values recorded.
     pub fn count(&self) -> u64 {
         self.h.len()

@@ -52,6 +52,10 @@ fn modules_depend_one_way() {
     assert_no_use("sweep", &["report", "plan", "analysis"]);
     assert_no_use("report", &["engine", "model", "sweep", "plan"]);
     assert_no_use("analysis", &["report", "sweep", "plan", "engine", "model"]);
+    assert_no_use(
+        "calibrate",
+        &["engine", "model", "sweep", "report", "plan", "analysis"],
+    );
 }
 
 /// The binary is argument parsing, progress and exit codes: it reaches the

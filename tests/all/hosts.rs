@@ -169,7 +169,8 @@ fn machine_cpu_from_the_traffic_equations_matches_the_simulation() {
     s.simulation.duration_ns = 120_000_000_000;
     s.simulation.replications = 10;
     let loads = stacksim::analysis::offered_load(&s);
-    let machines = stacksim::analysis::machine_loads(&s, &loads);
+    let rate = s.arrivals.peak_rate().unwrap();
+    let machines = stacksim::analysis::machine_loads(&s, &loads, rate);
     assert_eq!(machines.len(), 2);
     // The machine with the primary works harder.
     assert!(machines[0].utilization > machines[1].utilization + 0.03);

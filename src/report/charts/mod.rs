@@ -4,6 +4,7 @@
 //! Each chart kind lives in its own file and implements [`Chart`]; it draws
 //! on any plotters backend, so the PNG and the SVG are the same drawing.
 
+mod calibration;
 mod cdf;
 mod latency;
 mod queue;
@@ -110,6 +111,27 @@ fn render<C: Chart>(chart: &C) -> Result<RenderedChart, ChartError> {
         png,
         svg,
     })
+}
+
+/// Renders the calibration report's charts.
+pub fn render_calibration(
+    c: &crate::calibrate::Calibration,
+) -> Result<Vec<RenderedChart>, ChartError> {
+    Ok(vec![
+        render(&calibration::Rate { c })?,
+        render(&calibration::Fits { c })?,
+        render(&calibration::CpuRegressions { c })?,
+    ])
+}
+
+/// Renders the validation report's charts.
+pub fn render_validation(
+    v: &crate::calibrate::validation::Validation,
+) -> Result<Vec<RenderedChart>, ChartError> {
+    Ok(vec![
+        render(&calibration::ValidateLatency { v })?,
+        render(&calibration::ValidateCpu { v })?,
+    ])
 }
 
 /// Renders every chart of a run, in the order reports show them.

@@ -1,0 +1,1198 @@
+//! Observations to a calibration: rates, mix, each tier's own time and its
+//! distribution, CPU per request and background CPU, and what the user must
+//! check.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::config::{self, HaproxyConfig, NginxConfig};
+use super::cpu::{CpuProblems, CpuSeries, read_cpu_csv};
+use super::fit::{self, Fit, chi2_sf};
+use super::observe::{FileLines, LogInputs, Observations, Window, observe};
+use super::regress::{CpuLine, cpu_line};
+use super::{CalibrateError, time::NS};
+use crate::dist::Dist;
+use crate::stats::Moments;
+
+/// Everything `stacksim calibrate` was given.
+#[derive(Debug, Clone)]
+pub struct CalibrateInput {
+    /// The scenario's name.
+    pub name: String,
+    /// The logs.
+    pub logs: LogInputs,
+    /// The CPU counters CSV.
+    pub cpu: Option<PathBuf>,
+    /// `component=tier` for counters whose names do not start with a tier's.
+    pub components: Vec<(String, String)>,
+    /// `tier=N` worker counts the user knows.
+    pub workers: Vec<(String, u32)>,
+    /// The machine's cores.
+    pub cores: Option<u32>,
+    /// haproxy.cfg.
+    pub haproxy_config: Option<PathBuf>,
+    /// nginx.conf (one is enough when the instances are alike).
+    pub nginx_config: Option<PathBuf>,
+}
+
+/// A number in the scenario and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sourced<T> {
+    /// The value written.
+    pub value: T,
+    /// Where it came from.
+    pub source: String,
+    /// Whether the user must check it (not read from any input).
+    pub check: bool,
+}
+
+fn read<T>(value: T, source: impl Into<String>) -> Sourced<T> {
+    Sourced {
+        value,
+        source: source.into(),
+        check: false,
+    }
+}
+
+fn check<T>(value: T, source: impl Into<String>) -> Sourced<T> {
+    Sourced {
+        value,
+        source: source.into(),
+        check: true,
+    }
+}
+
+/// One class's time at one tier.
+#[derive(Debug, Clone)]
+pub struct ClassTime {
+    /// The class.
+    pub class: String,
+    /// What the scenario uses.
+    pub dist: Dist,
+    /// Mean, ns.
+    pub mean_ns: f64,
+    /// Coefficient of variation.
+    pub cv: f64,
+    /// Requests behind it.
+    pub n: u64,
+    /// How it was obtained.
+    pub how: String,
+    /// The fit, where per-request times were available.
+    pub fit: Option<Fit>,
+    /// Warnings (resolution, floors).
+    pub flags: Vec<String>,
+}
+
+/// A tier of the calibrated scenario.
+#[derive(Debug, Clone)]
+pub struct TierCal {
+    /// Tier name (`lb`, `web`, `app`, `db`).
+    pub name: &'static str,
+    /// Its kind.
+    pub kind: &'static str,
+    /// Instances.
+    pub instances: Sourced<u32>,
+    /// Requests held at once per instance.
+    pub workers: Sourced<u32>,
+    /// Cores used at once per instance (event-loop servers).
+    pub threads: Option<Sourced<u32>>,
+    /// Time per class.
+    pub times: Vec<ClassTime>,
+    /// CPU per visit, seconds, and where it came from.
+    pub cpu_per_visit_s: Option<Sourced<f64>>,
+    /// The part of its time on a core (0..1).
+    pub cpu_fraction: Option<f64>,
+}
+
+/// One component of the CPU counters.
+#[derive(Debug, Clone)]
+pub struct ComponentCpu {
+    /// Its name in the CSV.
+    pub component: String,
+    /// The tier it belongs to; `None` for work no log covers.
+    pub tier: Option<&'static str>,
+    /// The utilization-law line against the requests it served.
+    pub line: Option<CpuLine>,
+    /// Counter resets seen.
+    pub resets: u32,
+}
+
+/// One window, observed.
+#[derive(Debug, Clone)]
+pub struct WindowRow {
+    /// Start, ns since the epoch.
+    pub start_ns: i64,
+    /// Arrivals per second at the entry tier.
+    pub rate_rps: f64,
+    /// Requests per class.
+    pub class_counts: Vec<u64>,
+    /// End-to-end (entry tier) quantiles, ms: p50, p90, p99.
+    pub e2e_ms: [f64; 3],
+    /// End-to-end mean, ms.
+    pub e2e_mean_ms: f64,
+    /// Errors (5xx and aborted).
+    pub errors: u64,
+    /// Own time per tier (lb, web, app, db), mean ms over all classes;
+    /// NaN where not observed.
+    pub own_ms: [f64; 4],
+    /// Cores used per component in the window.
+    pub cores: Vec<(String, f64)>,
+    /// Dispersion index of the arrivals within the window (1 for Poisson).
+    pub dispersion: f64,
+}
+
+/// The arrival process.
+#[derive(Debug, Clone)]
+pub struct Arrivals {
+    /// Mean requests/s over the full windows.
+    pub mean_rps: f64,
+    /// Whether the rate varies between windows beyond Poisson noise
+    /// (chi-square dispersion test, p < 0.01): then the scenario gets a
+    /// schedule.
+    pub varies: bool,
+    /// The test's p-value.
+    pub constant_p: f64,
+    /// Median dispersion index within windows (1-second counts).
+    pub dispersion: f64,
+}
+
+/// A finished calibration.
+#[derive(Debug, Clone)]
+pub struct Calibration {
+    /// Scenario name.
+    pub name: String,
+    /// Window length, s.
+    pub window_s: f64,
+    /// The files read.
+    pub files: Vec<FileLines>,
+    /// The full windows used.
+    pub windows: Vec<WindowRow>,
+    /// Windows dropped because a log did not cover them whole.
+    pub partial_windows: usize,
+    /// Classes: (name, share, access is write, requests).
+    pub classes: Vec<(String, f64, bool, u64)>,
+    /// Arrivals.
+    pub arrivals: Arrivals,
+    /// Tiers in request order.
+    pub tiers: Vec<TierCal>,
+    /// Database statements per request of each class.
+    pub db_calls: Vec<f64>,
+    /// CPU components.
+    pub components: Vec<ComponentCpu>,
+    /// The machine's cores.
+    pub cores: Option<Sourced<u32>>,
+    /// Background cores on the machine (sum of the intercepts).
+    pub background_cores: Option<Sourced<f64>>,
+    /// Per-request CPU off the request's path (components no log covers),
+    /// seconds per request.
+    pub off_path_s: Option<Sourced<f64>>,
+    /// CPU counter rows skipped.
+    pub cpu_problems: CpuProblems,
+    /// What the user should know.
+    pub warnings: Vec<String>,
+    /// The configs read.
+    pub haproxy_config: Option<HaproxyConfig>,
+    /// The Nginx config read.
+    pub nginx_config: Option<NginxConfig>,
+    /// The inputs, for provenance comments.
+    pub input: CalibrateInput,
+}
+
+fn io_err(path: &std::path::Path, e: std::io::Error) -> CalibrateError {
+    CalibrateError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+fn input_err(message: impl Into<String>, hint: impl Into<String>) -> CalibrateError {
+    CalibrateError::Input {
+        message: message.into(),
+        hint: hint.into(),
+    }
+}
+
+/// Reads every input and calibrates.
+pub fn calibrate(input: &CalibrateInput) -> Result<Calibration, CalibrateError> {
+    if input.logs.haproxy.is_empty() && input.logs.nginx.is_empty() {
+        return Err(input_err(
+            "no request log given",
+            "pass --haproxy FILE or --nginx FILE (or both): arrivals and times come from them",
+        ));
+    }
+    let obs = observe(&input.logs)?;
+    let cpu = match &input.cpu {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| io_err(p, e))?;
+            Some(read_cpu_csv(&text).map_err(|m| CalibrateError::Format {
+                flag: format!("--cpu {}", p.display()),
+                message: m,
+            })?)
+        }
+        None => None,
+    };
+    let hcfg = match &input.haproxy_config {
+        Some(p) => Some(config::haproxy(
+            &std::fs::read_to_string(p).map_err(|e| io_err(p, e))?,
+        )),
+        None => None,
+    };
+    let ncfg = match &input.nginx_config {
+        Some(p) => Some(config::nginx(
+            &std::fs::read_to_string(p).map_err(|e| io_err(p, e))?,
+        )),
+        None => None,
+    };
+    build(input, obs, cpu, hcfg, ncfg)
+}
+
+/// The windows every request log covers whole.
+fn full_windows(obs: &Observations) -> (Vec<i64>, usize) {
+    let spans: Vec<(i64, i64)> = obs
+        .files
+        .iter()
+        .filter(|f| f.kind != "mysql-slow")
+        .filter_map(|f| f.span)
+        .collect();
+    let lo = spans.iter().map(|s| s.0).max().unwrap_or(0);
+    let hi = spans.iter().map(|s| s.1).min().unwrap_or(0);
+    let w = obs.window_ns;
+    let mut full = Vec::new();
+    let mut partial = 0;
+    for &k in obs.windows.keys() {
+        if k * w >= lo && (k + 1) * w <= hi {
+            full.push(k);
+        } else {
+            partial += 1;
+        }
+    }
+    (full, partial)
+}
+
+fn tier_of(component: &str, explicit: &[(String, String)]) -> Option<&'static str> {
+    if let Some((_, t)) = explicit.iter().find(|(c, _)| c == component) {
+        return ["lb", "web", "app", "db"].into_iter().find(|n| n == t);
+    }
+    ["lb", "web", "app", "db"]
+        .into_iter()
+        .find(|t| component.starts_with(t))
+}
+
+fn merged(accs: impl Iterator<Item = Moments>) -> Moments {
+    let mut m = Moments::default();
+    accs.for_each(|a| m.merge(&a));
+    m
+}
+
+/// Requests per window that each tier served.
+fn tier_count(w: &Window, tier: &str, has_lb: bool) -> u64 {
+    match tier {
+        "lb" => w.lb.iter().map(|a| a.total.count()).sum(),
+        "web" => w.web.iter().map(|a| a.total.count()).sum(),
+        "app" => w.app.iter().map(|a| a.total.count()).sum(),
+        "db" => w.db[0].count() + w.db[1].count(),
+        _ => w.entry_count(has_lb),
+    }
+}
+
+fn dispersion(bins: &[u32]) -> f64 {
+    let n = bins.len() as f64;
+    if bins.len() < 2 {
+        return f64::NAN;
+    }
+    let mean = bins.iter().map(|&b| f64::from(b)).sum::<f64>() / n;
+    if mean <= 0.0 {
+        return f64::NAN;
+    }
+    let var = bins
+        .iter()
+        .map(|&b| (f64::from(b) - mean).powi(2))
+        .sum::<f64>()
+        / (n - 1.0);
+    var / mean
+}
+
+/// The observed figures of each full window, for the report and `validate`.
+pub fn window_rows(
+    obs: &Observations,
+    keys: &[i64],
+    cpu: Option<&BTreeMap<String, CpuSeries>>,
+) -> Vec<WindowRow> {
+    let w_ns = obs.window_ns;
+    let secs = w_ns as f64 / NS as f64;
+    keys.iter()
+        .map(|k| {
+            let w = &obs.windows[k];
+            let entry = if obs.has_lb { &w.lb } else { &w.web };
+            let class_counts: Vec<u64> = entry.iter().map(|a| a.total.count()).collect();
+            let n: u64 = class_counts.iter().sum();
+            let q = w.e2e.quantiles_ns([0.5, 0.9, 0.99]);
+            let lb = merged(w.lb.iter().map(|a| a.total));
+            let web = merged(w.web.iter().map(|a| a.total));
+            let web_own = merged(w.web.iter().map(|a| a.own));
+            let app = merged(w.app.iter().map(|a| a.total));
+            let db = merged(w.db[..2].iter().copied());
+            let app_own = app.mean() - db.sum() / app.count().max(1) as f64;
+            let own = [
+                lb.mean() - web.mean(),
+                web_own.mean(),
+                if obs.has_db { app_own } else { app.mean() },
+                db.mean(),
+            ];
+            let cores = cpu
+                .map(|c| {
+                    c.iter()
+                        .filter_map(|(name, s)| {
+                            s.used_between(k * w_ns, (k + 1) * w_ns)
+                                .map(|u| (name.clone(), u / secs))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            WindowRow {
+                start_ns: k * w_ns,
+                rate_rps: n as f64 / secs,
+                class_counts,
+                e2e_ms: [q[0] / 1e6, q[1] / 1e6, q[2] / 1e6],
+                e2e_mean_ms: w.e2e.mean_ns() / 1e6,
+                errors: w.errors,
+                own_ms: own.map(|v| v / 1e6),
+                cores,
+                dispersion: dispersion(&w.arrivals),
+            }
+        })
+        .collect()
+}
+
+fn build(
+    input: &CalibrateInput,
+    obs: Observations,
+    cpu: Option<(BTreeMap<String, CpuSeries>, CpuProblems)>,
+    hcfg: Option<HaproxyConfig>,
+    ncfg: Option<NginxConfig>,
+) -> Result<Calibration, CalibrateError> {
+    let mut warnings = Vec::new();
+    for f in &obs.files {
+        if f.records == 0 {
+            let why = if f.out_of_range > 0 {
+                format!("{} records fell outside --since/--until", f.out_of_range)
+            } else {
+                match f.skipped_examples.first() {
+                    Some((n, t)) => format!("line {n} does not match the format: {t}"),
+                    None => "the file is empty".into(),
+                }
+            };
+            return Err(input_err(
+                format!("{}: no {} records ({why})", f.path.display(), f.kind),
+                match f.kind {
+                    "haproxy" => "give the log-format that wrote it with --haproxy-format",
+                    "nginx" => "give the log_format that wrote it with --nginx-format",
+                    _ => "set long_query_time = 0 and log to a file (log_output = FILE)",
+                },
+            ));
+        }
+        if f.skipped > 0 {
+            warnings.push(format!(
+                "{}: {} of {} lines skipped (not records of the format; first at line {})",
+                f.path.display(),
+                f.skipped,
+                f.lines,
+                f.skipped_examples.first().map_or(0, |e| e.0)
+            ));
+        }
+        if f.truncated_last {
+            warnings.push(format!(
+                "{}: the last line has no newline (cut mid-write) and was skipped",
+                f.path.display()
+            ));
+        }
+        if f.unclassified > 0 {
+            warnings.push(format!(
+                "{}: {} requests matched no --class rule and were left out",
+                f.path.display(),
+                f.unclassified
+            ));
+        }
+    }
+    let (keys, partial) = full_windows(&obs);
+    if keys.is_empty() {
+        return Err(input_err(
+            "the logs share no full window of time",
+            format!(
+                "the request logs must overlap for at least one {} s window; check that they come from the same period, or pass a shorter --window",
+                obs.window_ns / NS
+            ),
+        ));
+    }
+    if keys.len() < 2 {
+        warnings.push(
+            "only one full window: no interval on the rate, and CPU cannot be split into per-request and background; collect a longer log or pass a shorter --window".into(),
+        );
+    }
+    let cpu_map = cpu.as_ref().map(|c| &c.0);
+    let rows = window_rows(&obs, &keys, cpu_map);
+    let secs = obs.window_ns as f64 / NS as f64;
+
+    // Arrivals.
+    let counts: Vec<f64> = rows.iter().map(|r| r.rate_rps * secs).collect();
+    let mean_count = counts.iter().sum::<f64>() / counts.len() as f64;
+    let chi2: f64 = counts
+        .iter()
+        .map(|c| (c - mean_count).powi(2) / mean_count.max(1e-9))
+        .sum();
+    let constant_p = chi2_sf(chi2, (counts.len() as u32).saturating_sub(1));
+    // The median over windows: a window that holds a change of rate (a
+    // load step, a pause) has a huge index of its own.
+    let mut disp: Vec<f64> = rows
+        .iter()
+        .map(|r| r.dispersion)
+        .filter(|d| d.is_finite())
+        .collect();
+    disp.sort_by(f64::total_cmp);
+    let arrivals = Arrivals {
+        mean_rps: mean_count / secs,
+        varies: counts.len() > 1 && constant_p < 0.01,
+        constant_p,
+        dispersion: disp.get(disp.len() / 2).copied().unwrap_or(f64::NAN),
+    };
+    if arrivals.dispersion > 1.5 {
+        warnings.push(format!(
+            "arrivals are burstier than Poisson (dispersion index {:.2} in 1 s counts; Poisson gives 1): the scenario's Poisson arrivals will understate queueing",
+            arrivals.dispersion
+        ));
+    }
+
+    // Classes over the full windows.
+    let nclass = obs.classes.len();
+    let mut class_n = vec![0u64; nclass];
+    for r in &rows {
+        for (c, n) in r.class_counts.iter().enumerate() {
+            class_n[c] += n;
+        }
+    }
+    let total: u64 = class_n.iter().sum();
+    let classes: Vec<(String, f64, bool, u64)> = obs
+        .classes
+        .iter()
+        .zip(&class_n)
+        .filter(|(_, n)| **n > 0)
+        .map(|(rule, &n)| {
+            (
+                rule.name.clone(),
+                n as f64 / total as f64,
+                !rule.reads_only(),
+                n,
+            )
+        })
+        .collect();
+    let kept: Vec<usize> = (0..nclass).filter(|&c| class_n[c] > 0).collect();
+
+    // Per-class moments over the full windows.
+    let sum_class = |f: &dyn Fn(&Window) -> &Vec<super::observe::TierAcc>, own: bool, c: usize| {
+        merged(keys.iter().map(|k| {
+            let a = &f(&obs.windows[k])[c];
+            if own { a.own } else { a.total }
+        }))
+    };
+    let db_kind = |k: usize| merged(keys.iter().map(|w| obs.windows[w].db[k]));
+    let db_m = [db_kind(0), db_kind(1)];
+
+    // Statements per request of each class: a class's share of its access
+    // kind's statements.
+    let requests_of_access = |write: bool| -> u64 {
+        kept.iter()
+            .filter(|&&c| obs.classes[c].reads_only() != write)
+            .map(|&c| class_n[c])
+            .sum()
+    };
+    let db_calls: Vec<f64> = kept
+        .iter()
+        .map(|&c| {
+            if !obs.has_db {
+                return 0.0;
+            }
+            let write = !obs.classes[c].reads_only();
+            let k = usize::from(write);
+            db_m[k].count() as f64 / requests_of_access(write).max(1) as f64
+        })
+        .collect();
+
+    let mut tiers = Vec::new();
+    let web_instances = obs.web_files.max(1) as u32;
+    if obs.has_lb {
+        let mut times = Vec::new();
+        for (i, &c) in kept.iter().enumerate() {
+            let ta = sum_class(&|w| &w.lb, false, c);
+            let (mean, var, how) = if obs.web_files > 0 {
+                let rt = sum_class(&|w| &w.web, false, c);
+                (
+                    ta.mean() - rt.mean(),
+                    ta.variance() - rt.variance(),
+                    "HAProxy Ta minus Nginx $request_time: means and variances (one line holds one of the two)",
+                )
+            } else {
+                (
+                    ta.mean(),
+                    ta.variance(),
+                    "HAProxy Ta (no Nginx log: everything behind the balancer counts as its own)",
+                )
+            };
+            times.push(moment_time(&classes[i].0, mean, var, ta.count(), how, 1e6));
+        }
+        let threads = hcfg
+            .as_ref()
+            .and_then(|h| h.nbthread)
+            .map(|n| read(n, "haproxy.cfg nbthread"))
+            .unwrap_or_else(|| {
+                check(
+                    1,
+                    "HAProxy's default nbthread is one per core in 2.x; not in any input",
+                )
+            });
+        let workers = hcfg
+            .as_ref()
+            .and_then(|h| h.maxconn)
+            .map(|n| read(n, "haproxy.cfg maxconn"))
+            .unwrap_or_else(|| check(2000, "not in any input (HAProxy's connection limit)"));
+        tiers.push(TierCal {
+            name: "lb",
+            kind: "load-balancer",
+            instances: read(1, "one HAProxy log"),
+            workers,
+            threads: Some(threads),
+            times,
+            cpu_per_visit_s: None,
+            cpu_fraction: None,
+        });
+    }
+    if obs.web_files > 0 {
+        let times = kept
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                let h = &obs.whole.web_own[c];
+                fitted_time(
+                    &classes[i].0,
+                    h,
+                    1e6,
+                    "Nginx $request_time minus $upstream_response_time, per request",
+                )
+            })
+            .collect();
+        let (workers, threads) = match &ncfg {
+            Some(n) => (
+                n.worker_connections
+                    .map(|w| {
+                        read(
+                            w * n.worker_processes.unwrap_or(1),
+                            "nginx.conf worker_connections x worker_processes",
+                        )
+                    })
+                    .unwrap_or_else(|| {
+                        check(
+                            512,
+                            "nginx.conf has no worker_connections (Nginx's default is 512)",
+                        )
+                    }),
+                n.worker_processes
+                    .map(|w| read(w, "nginx.conf worker_processes"))
+                    .unwrap_or_else(|| check(1, "worker_processes auto: one per core")),
+            ),
+            None => (
+                check(1024, "not in any input (Nginx's worker_connections)"),
+                check(1, "not in any input (Nginx's worker_processes)"),
+            ),
+        };
+        tiers.push(TierCal {
+            name: "web",
+            kind: "web",
+            instances: read(web_instances, format!("{} Nginx logs", obs.web_files)),
+            workers,
+            threads: Some(threads),
+            times,
+            cpu_per_visit_s: None,
+            cpu_fraction: None,
+        });
+        // The application: upstream time less the database's.
+        let mut times = Vec::new();
+        let mut peak_conc = 0.0f64;
+        for k in &keys {
+            let s: f64 = obs.windows[k].app.iter().map(|a| a.total.sum()).sum();
+            peak_conc = peak_conc.max(s / obs.window_ns as f64);
+        }
+        for (i, &c) in kept.iter().enumerate() {
+            let up = sum_class(&|w| &w.app, false, c);
+            let write = !obs.classes[c].reads_only();
+            let dbk = &db_m[usize::from(write)];
+            let calls = db_calls[i];
+            let (mean, var, how) = if obs.has_db {
+                (
+                    up.mean() - calls * dbk.mean(),
+                    up.variance() - calls * dbk.variance(),
+                    "Nginx $upstream_response_time minus the slow log's time per request: means and variances",
+                )
+            } else {
+                (
+                    up.mean(),
+                    up.variance(),
+                    "Nginx $upstream_response_time (no slow log: the database's time counts as the app's)",
+                )
+            };
+            times.push(moment_time(&classes[i].0, mean, var, up.count(), how, 1e6));
+        }
+        let workers = input
+            .workers
+            .iter()
+            .find(|(t, _)| t == "app")
+            .map(|(_, n)| read(*n, "from the command line: --workers app"))
+            .unwrap_or_else(|| {
+                check(
+                    (peak_conc.ceil() as u32).max(1),
+                    format!("not in any input: the busiest window held {peak_conc:.1} requests in the app at once on average (Little's law); set your server's worker count with --workers app=N"),
+                )
+            });
+        tiers.push(TierCal {
+            name: "app",
+            kind: "app",
+            instances: check(1, "one application upstream assumed"),
+            workers,
+            threads: None,
+            times,
+            cpu_per_visit_s: None,
+            cpu_fraction: None,
+        });
+    }
+    if obs.has_db {
+        let fits = [
+            fit::fit(&obs.whole.db[0], 1e3),
+            fit::fit(&obs.whole.db[1], 1e3),
+        ];
+        let mut times = Vec::new();
+        for (i, &c) in kept.iter().enumerate() {
+            let write = !obs.classes[c].reads_only();
+            let k = usize::from(write);
+            let label = if write { "write" } else { "read" };
+            let t = match &fits[k] {
+                Some(f) => ClassTime {
+                    class: classes[i].0.clone(),
+                    dist: f.chosen.clone(),
+                    mean_ns: f.mean_ns,
+                    cv: f.cv,
+                    n: f.n,
+                    how: format!("slow log Query_time of {label} statements: {}", f.how),
+                    fit: Some(f.clone()),
+                    flags: Vec::new(),
+                },
+                None => {
+                    warnings.push(format!(
+                        "class {}: the slow log holds no {label} statements; its database time is a placeholder",
+                        classes[i].0
+                    ));
+                    ClassTime {
+                        class: classes[i].0.clone(),
+                        dist: Dist::Exponential { mean: 1e6 },
+                        mean_ns: 1e6,
+                        cv: 1.0,
+                        n: 0,
+                        how: "no statements of this kind: a placeholder".into(),
+                        fit: None,
+                        flags: vec!["CHECK: placeholder".into()],
+                    }
+                }
+            };
+            times.push(t);
+        }
+        let app_workers = tiers
+            .iter()
+            .find(|t| t.name == "app")
+            .map_or(16, |t| t.workers.value);
+        let workers = input
+            .workers
+            .iter()
+            .find(|(t, _)| t == "db")
+            .map(|(_, n)| read(*n, "from the command line: --workers db"))
+            .unwrap_or_else(|| {
+                check(
+                    app_workers,
+                    "not in any input: one connection per app worker assumed (a MySQL thread per connection)",
+                )
+            });
+        tiers.push(TierCal {
+            name: "db",
+            kind: "database",
+            instances: read(1, "one primary (the slow log's server)"),
+            workers,
+            threads: None,
+            times,
+            cpu_per_visit_s: None,
+            cpu_fraction: None,
+        });
+        for (i, calls) in db_calls.iter().enumerate() {
+            if (calls - 1.0).abs() > 0.05 {
+                warnings.push(format!(
+                    "class {}: {calls:.2} database statements per request; the scenario makes one call of the summed time",
+                    classes[i].0
+                ));
+            }
+        }
+    }
+    for t in &mut tiers {
+        if let Some((_, n)) = input.workers.iter().find(|(n, _)| n == t.name)
+            && t.name != "app"
+            && t.name != "db"
+        {
+            t.workers = read(*n, format!("from the command line: --workers {}", t.name));
+        }
+    }
+
+    // Own times measured under load hold queueing for cores and workers
+    // that the simulation adds again: each tier's mean is taken where the
+    // own time meets zero load (a weighted line over the windows), when it
+    // grows with load.
+    for t in &mut tiers {
+        for (i, &c) in kept.iter().enumerate() {
+            let write = !obs.classes[c].reads_only();
+            let pts: Vec<(f64, f64, f64)> = keys
+                .iter()
+                .zip(&rows)
+                .filter_map(|(k, row)| {
+                    let w = &obs.windows[k];
+                    let (own, n) = match t.name {
+                        "lb" => (
+                            w.lb[c].total.mean() - w.web[c].total.mean(),
+                            w.lb[c].total.count(),
+                        ),
+                        "web" => (w.web[c].own.mean(), w.web[c].own.count()),
+                        "app" => (
+                            w.app[c].total.mean()
+                                - db_calls[i] * w.db[usize::from(write)].mean().max(0.0),
+                            w.app[c].total.count(),
+                        ),
+                        _ => (
+                            w.db[usize::from(write)].mean(),
+                            w.db[usize::from(write)].count(),
+                        ),
+                    };
+                    (own.is_finite() && n > 0).then_some((row.rate_rps, own, n as f64))
+                })
+                .collect();
+            let ct = &mut t.times[i];
+            if let Some((at_zero, slope)) = zero_load(&pts)
+                && at_zero > 0.0
+                && at_zero < 0.97 * ct.mean_ns
+            {
+                let k = at_zero / ct.mean_ns;
+                ct.flags.push(format!(
+                    "mean {:.3} ms over all windows holds queueing: {:.3} ms at zero load (the quieter half of the windows, {:+.4} ms per 100 requests/s) is used",
+                    ct.mean_ns / 1e6,
+                    at_zero / 1e6,
+                    slope * 100.0 / 1e6
+                ));
+                ct.mean_ns = at_zero;
+                ct.dist = scale(&ct.dist, k);
+            }
+        }
+    }
+
+    // CPU: the utilization law per tier, and for components no log covers.
+    let mut components = Vec::new();
+    let mut background = 0.0;
+    let mut off_path = 0.0;
+    let mut any_cpu = false;
+    if let Some((series, _)) = &cpu {
+        let mut per_tier: BTreeMap<&'static str, Vec<(f64, f64)>> = BTreeMap::new();
+        for (name, s) in series {
+            let tier = tier_of(name, &input.components);
+            let tier = tier.filter(|t| tiers.iter().any(|x| x.name == *t));
+            let points: Vec<(f64, f64)> = keys
+                .iter()
+                .zip(&rows)
+                .filter_map(|(k, row)| {
+                    let used = s.used_between(k * obs.window_ns, (k + 1) * obs.window_ns)?;
+                    let served = match tier {
+                        Some(t) => tier_count(&obs.windows[k], t, obs.has_lb) as f64 / secs,
+                        None => row.rate_rps,
+                    };
+                    Some((served, used / secs))
+                })
+                .collect();
+            if let Some(t) = tier {
+                let e = per_tier
+                    .entry(t)
+                    .or_insert_with(|| vec![(0.0, 0.0); points.len()]);
+                if e.len() == points.len() {
+                    for (a, p) in e.iter_mut().zip(&points) {
+                        // The tier's requests once, its components' cores summed.
+                        a.0 = p.0;
+                        a.1 += p.1;
+                    }
+                }
+            }
+            let line = cpu_line(points);
+            if let Some(l) = &line {
+                any_cpu = true;
+                background += l.background_cores.max(0.0);
+                if tier.is_none() {
+                    off_path += l.per_request_s.max(0.0);
+                }
+            }
+            components.push(ComponentCpu {
+                component: name.clone(),
+                tier,
+                line,
+                resets: s.resets,
+            });
+        }
+        if components.iter().all(|c| c.line.is_none()) {
+            warnings.push(
+                "the CPU counters do not cover any full window of the logs: no CPU figures".into(),
+            );
+        }
+        if components
+            .iter()
+            .any(|c| c.line.as_ref().is_some_and(|l| !l.separable))
+        {
+            warnings.push(
+                "the windows hold one load level: CPU per request and background CPU cannot be told apart, so all CPU is charged to the requests; collect logs at two or more load levels (a quiet hour and a busy one)".into(),
+            );
+        }
+        for (t, pts) in per_tier {
+            let Some(line) = cpu_line(pts) else { continue };
+            let tier = tiers.iter_mut().find(|x| x.name == t);
+            let Some(tier) = tier else { continue };
+            let mean_own: f64 = tier
+                .times
+                .iter()
+                .zip(&classes)
+                .map(|(ct, c)| ct.mean_ns * c.1)
+                .sum::<f64>()
+                / 1e9;
+            let per_visit = line.per_request_s.max(0.0);
+            let frac = per_visit / mean_own.max(1e-12);
+            if frac > 1.0 {
+                warnings.push(format!(
+                    "tier {t}: {:.3} ms of CPU per request against {:.3} ms of measured time; its time is raised to its CPU (the timers' resolution or the moment subtraction understate it)",
+                    per_visit * 1e3,
+                    mean_own * 1e3
+                ));
+                let k = per_visit / mean_own.max(1e-12);
+                for ct in &mut tier.times {
+                    ct.mean_ns *= k;
+                    ct.dist = scale(&ct.dist, k);
+                    ct.flags
+                        .push(format!("raised x{k:.2} to its CPU per request"));
+                }
+            }
+            tier.cpu_fraction = Some(frac.min(1.0));
+            tier.cpu_per_visit_s = Some(Sourced {
+                value: per_visit,
+                source: format!(
+                    "utilization law over {} windows: slope {:.4} ms/request, intercept {:.3} cores, R^2 {:.3}",
+                    line.n,
+                    line.per_request_s * 1e3,
+                    line.background_cores,
+                    line.r2
+                ),
+                check: !line.separable,
+            });
+        }
+    }
+    let cores = if any_cpu || input.cores.is_some() {
+        Some(match input.cores {
+            Some(c) => read(c, "from the command line: --cores"),
+            None => {
+                let peak = rows
+                    .iter()
+                    .map(|r| r.cores.iter().map(|c| c.1).sum::<f64>())
+                    .fold(0.0, f64::max);
+                check(
+                    (peak.ceil() as u32).max(1),
+                    format!(
+                        "not in any input: the busiest window used {peak:.2} cores; pass --cores N"
+                    ),
+                )
+            }
+        })
+    } else {
+        None
+    };
+    let background_cores = any_cpu.then(|| {
+        read(
+            background,
+            "sum of the utilization-law intercepts of every component",
+        )
+    });
+    let off_path_s = (any_cpu && off_path > 0.0).then(|| {
+        let names: Vec<&str> = components
+            .iter()
+            .filter(|c| c.tier.is_none())
+            .map(|c| c.component.as_str())
+            .collect();
+        read(
+            off_path,
+            format!(
+                "CPU per request of components no log covers ({}), off the request's path",
+                names.join(", ")
+            ),
+        )
+    });
+
+    Ok(Calibration {
+        name: input.name.clone(),
+        window_s: secs,
+        files: obs.files.clone(),
+        windows: rows,
+        partial_windows: partial,
+        classes,
+        arrivals,
+        tiers,
+        db_calls,
+        components,
+        cores,
+        background_cores,
+        off_path_s,
+        cpu_problems: cpu.map(|c| c.1).unwrap_or_default(),
+        warnings,
+        haproxy_config: hcfg,
+        nginx_config: ncfg,
+        input: input.clone(),
+    })
+}
+
+/// The own time (ns) at zero load: weighted least squares of own time on
+/// rate over the quieter half of the windows (above it queueing bends the
+/// curve up), `(value at zero rate, slope per request/s)`; the quieter
+/// half's mean with slope 0 when the line would cross zero. `None` below
+/// three windows or without a spread of rates.
+fn zero_load(all: &[(f64, f64, f64)]) -> Option<(f64, f64)> {
+    let mut rates: Vec<f64> = all.iter().map(|p| p.0).collect();
+    rates.sort_by(f64::total_cmp);
+    let median = *rates.get(rates.len() / 2)?;
+    let pts: Vec<(f64, f64, f64)> = all.iter().copied().filter(|p| p.0 <= median).collect();
+    if pts.len() < 3 {
+        return None;
+    }
+    let sw: f64 = pts.iter().map(|p| p.2).sum();
+    let mx = pts.iter().map(|p| p.0 * p.2).sum::<f64>() / sw;
+    let my = pts.iter().map(|p| p.1 * p.2).sum::<f64>() / sw;
+    let sxx: f64 = pts.iter().map(|p| p.2 * (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|p| p.2 * (p.0 - mx) * (p.1 - my)).sum();
+    let lo = pts.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+    let hi = pts.iter().map(|p| p.0).fold(0.0, f64::max);
+    if sxx <= 0.0 || hi < 1.5 * lo {
+        return None;
+    }
+    let b = sxy / sxx;
+    let a = my - b * mx;
+    Some(if a > 0.0 { (a, b) } else { (my, 0.0) })
+}
+
+/// A distribution with its time scale multiplied by `k`.
+fn scale(d: &Dist, k: f64) -> Dist {
+    match d {
+        Dist::Constant(v) => Dist::Constant(v * k),
+        Dist::Exponential { mean } => Dist::Exponential { mean: mean * k },
+        Dist::Uniform { min, max } => Dist::Uniform {
+            min: min * k,
+            max: max * k,
+        },
+        Dist::LogNormal { mean, cv } => Dist::LogNormal {
+            mean: mean * k,
+            cv: *cv,
+        },
+        Dist::Gamma { mean, cv } => Dist::Gamma {
+            mean: mean * k,
+            cv: *cv,
+        },
+        Dist::Weibull { shape, scale } => Dist::Weibull {
+            shape: *shape,
+            scale: scale * k,
+        },
+        Dist::Empirical(v) => Dist::Empirical(v.iter().map(|x| x * k).collect()),
+    }
+}
+
+/// A time known only by its mean and variance (a difference of two logs'
+/// timers): a gamma with that mean and cv, floored where the difference
+/// comes out at or below zero.
+fn moment_time(class: &str, mean: f64, var: f64, n: u64, how: &str, res: f64) -> ClassTime {
+    let mut flags = Vec::new();
+    let floor = res / 20.0;
+    let m = if mean.is_finite() && mean > floor {
+        mean
+    } else {
+        flags.push(format!(
+            "the difference came out at {:.3} ms: floored at {:.3} ms",
+            mean / 1e6,
+            floor / 1e6
+        ));
+        floor
+    };
+    let cv = if var.is_finite() && var > 0.0 {
+        (var.sqrt() / m).clamp(0.1, 10.0)
+    } else {
+        flags.push("variance not identifiable from the difference: cv 1 assumed".into());
+        1.0
+    };
+    if m < 2.0 * res {
+        flags.push(format!(
+            "below two timer quanta ({:.0} ms): resolution dominates, the mean is trustworthy only over many requests",
+            res / 1e6
+        ));
+    }
+    ClassTime {
+        class: class.to_string(),
+        dist: Dist::Gamma { mean: m, cv },
+        mean_ns: m,
+        cv,
+        n,
+        how: format!("{how}; gamma by moments (no per-request data to fit)"),
+        fit: None,
+        flags,
+    }
+}
+
+fn fitted_time(class: &str, h: &crate::stats::LatencyHistogram, res: f64, how: &str) -> ClassTime {
+    match fit::fit(h, res) {
+        Some(f) => {
+            let mut flags = Vec::new();
+            if f.resolution_dominates {
+                flags.push(format!(
+                    "mean {:.3} ms is below two timer quanta: resolution dominates",
+                    f.mean_ns / 1e6
+                ));
+            }
+            let (dist, mean) = if f.mean_ns < res / 20.0 {
+                flags.push(format!(
+                    "floored at {:.3} ms: nearly every request measured 0",
+                    res / 20.0 / 1e6
+                ));
+                (Dist::Exponential { mean: res / 20.0 }, res / 20.0)
+            } else {
+                (f.chosen.clone(), f.mean_ns)
+            };
+            ClassTime {
+                class: class.to_string(),
+                dist,
+                mean_ns: mean,
+                cv: f.cv,
+                n: f.n,
+                how: format!("{how}: {}", f.how),
+                fit: Some(f),
+                flags,
+            }
+        }
+        None => ClassTime {
+            class: class.to_string(),
+            dist: Dist::Exponential { mean: res / 20.0 },
+            mean_ns: res / 20.0,
+            cv: 1.0,
+            n: h.count(),
+            how: format!("{how}: too few requests to fit"),
+            fit: None,
+            flags: vec!["CHECK: too few requests".into()],
+        },
+    }
+}
+
+/// Every value of the scenario that no input held, as `tier app workers = 4:
+/// why`.
+pub fn checks(c: &Calibration) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in &c.tiers {
+        let mut one = |what: &str, v: &Sourced<u32>| {
+            if v.check {
+                out.push(format!(
+                    "tier {} {what} = {}: {}",
+                    t.name, v.value, v.source
+                ));
+            }
+        };
+        one("instances", &t.instances);
+        one("workers", &t.workers);
+        if let Some(th) = &t.threads {
+            one("threads", th);
+        }
+        if let Some(cpu) = &t.cpu_per_visit_s
+            && cpu.check
+        {
+            out.push(format!("tier {} cpu: {}", t.name, cpu.source));
+        }
+        for ct in &t.times {
+            for f in ct.flags.iter().filter(|f| f.starts_with("CHECK")) {
+                out.push(format!("tier {} class {}: {f}", t.name, ct.class));
+            }
+        }
+    }
+    if let Some(cores) = &c.cores
+        && cores.check
+    {
+        out.push(format!("host cores = {}: {}", cores.value, cores.source));
+    }
+    out
+}
+
+/// Held-out logs as observed windows, for `stacksim validate`.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// Window length, s.
+    pub window_s: f64,
+    /// Class names in rule order.
+    pub classes: Vec<String>,
+    /// The full windows.
+    pub windows: Vec<WindowRow>,
+    /// The files read.
+    pub files: Vec<FileLines>,
+    /// Whether the entry tier is HAProxy (else Nginx).
+    pub entry_is_lb: bool,
+}
+
+/// Reads held-out logs and counters into full windows.
+pub fn observe_windows(
+    logs: &LogInputs,
+    cpu: Option<&std::path::Path>,
+) -> Result<Observed, CalibrateError> {
+    if logs.haproxy.is_empty() && logs.nginx.is_empty() {
+        return Err(input_err(
+            "no request log given",
+            "pass --haproxy FILE or --nginx FILE: the observed windows come from them",
+        ));
+    }
+    let obs = observe(logs)?;
+    for f in &obs.files {
+        if f.records == 0 {
+            return Err(input_err(
+                format!("{}: no {} records", f.path.display(), f.kind),
+                "check the file and its format flag",
+            ));
+        }
+    }
+    let series = match cpu {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| io_err(p, e))?;
+            Some(
+                read_cpu_csv(&text)
+                    .map_err(|m| CalibrateError::Format {
+                        flag: format!("--cpu {}", p.display()),
+                        message: m,
+                    })?
+                    .0,
+            )
+        }
+        None => None,
+    };
+    let (keys, _) = full_windows(&obs);
+    if keys.is_empty() {
+        return Err(input_err(
+            "the logs share no full window of time",
+            "the request logs must overlap for at least one window; pass a shorter --window",
+        ));
+    }
+    Ok(Observed {
+        window_s: obs.window_ns as f64 / NS as f64,
+        classes: obs.classes.iter().map(|c| c.name.clone()).collect(),
+        windows: window_rows(&obs, &keys, series.as_ref()),
+        files: obs.files.clone(),
+        entry_is_lb: obs.has_lb,
+    })
+}

@@ -1,0 +1,303 @@
+//! A calibration as a runnable scenario: every number with a comment saying
+//! where it came from, and `CHECK` on every value no input held.
+
+use std::fmt::Write as _;
+
+use super::build::{Calibration, ClassTime, Sourced, TierCal};
+use super::time::NS;
+use crate::units::format_duration;
+
+/// `2026-12-01T10:50:17Z` of ns since the epoch.
+pub fn iso(ns: i64) -> String {
+    let secs = ns.div_euclid(NS);
+    let days = secs.div_euclid(86_400);
+    let s = secs.rem_euclid(86_400);
+    // civil from days (Howard Hinnant's algorithm)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+fn mark<T>(v: &Sourced<T>) -> String {
+    if v.check {
+        format!("CHECK: {}", v.source)
+    } else {
+        v.source.clone()
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Seconds before the first window in the simulated run.
+pub const WARMUP_S: u64 = 10;
+
+fn time_line(out: &mut String, t: &ClassTime) {
+    let _ = write!(
+        out,
+        "#   {}: {} requests, mean {:.3} ms, cv {:.2}; {}",
+        t.class,
+        thousands(t.n),
+        t.mean_ns / 1e6,
+        t.cv,
+        t.how
+    );
+    for f in &t.flags {
+        let _ = write!(out, "; {f}");
+    }
+    out.push('\n');
+}
+
+fn service_value(times: &[ClassTime]) -> String {
+    if times.len() == 1 {
+        format!("\"{}\"", times[0].dist.spell())
+    } else {
+        let parts: Vec<String> = times
+            .iter()
+            .map(|t| format!("{} = \"{}\"", t.class, t.dist.spell()))
+            .collect();
+        format!("{{ {} }}", parts.join(", "))
+    }
+}
+
+fn tier_block(out: &mut String, t: &TierCal, host: bool) {
+    let _ = writeln!(out, "[[tier]]");
+    let _ = writeln!(out, "name = \"{}\"", t.name);
+    let _ = writeln!(out, "kind = \"{}\"", t.kind);
+    if t.name == "db" {
+        let _ = writeln!(
+            out,
+            "reads = \"primary\"   # one server's slow log: no replicas seen"
+        );
+        let _ = writeln!(out, "# primary workers: {}", mark(&t.workers));
+        let _ = writeln!(out, "# primary service per class:");
+        for time in &t.times {
+            time_line(out, time);
+        }
+        if let Some(c) = &t.cpu_per_visit_s {
+            let _ = writeln!(
+                out,
+                "# primary cpu: {} (a fraction of the service)",
+                mark(c)
+            );
+        }
+        let mut p = format!(
+            "primary = {{ workers = {}, service = {}",
+            t.workers.value,
+            service_value(&t.times)
+        );
+        if host {
+            p.push_str(", host = \"server\"");
+            if let Some(f) = t.cpu_fraction {
+                let _ = write!(p, ", cpu = {f:.3}");
+            }
+        }
+        p.push_str(" }");
+        let _ = writeln!(out, "{p}");
+        out.push('\n');
+        return;
+    }
+    if t.instances.value != 1 || t.name == "web" {
+        let _ = writeln!(
+            out,
+            "instances = {}   # {}",
+            t.instances.value,
+            mark(&t.instances)
+        );
+    } else if t.instances.check {
+        let _ = writeln!(out, "# instances = 1: {}", mark(&t.instances));
+    }
+    let _ = writeln!(
+        out,
+        "workers = {}   # {}",
+        t.workers.value,
+        mark(&t.workers)
+    );
+    if let (Some(th), true) = (&t.threads, host) {
+        let _ = writeln!(out, "threads = {}   # {}", th.value, mark(th));
+    }
+    if t.name == "web" && t.instances.value > 1 {
+        let _ = writeln!(
+            out,
+            "balance = \"roundrobin\"   # CHECK: not in any input (HAProxy balances the instances itself)"
+        );
+    }
+    if t.name == "app" {
+        let _ = writeln!(
+            out,
+            "hold = true   # an app worker waits for the database's answer"
+        );
+    }
+    let _ = writeln!(out, "# service per class:");
+    for time in &t.times {
+        time_line(out, time);
+    }
+    let _ = writeln!(out, "service = {}", service_value(&t.times));
+    if host {
+        let _ = writeln!(out, "host = \"server\"");
+        if let (Some(c), Some(f)) = (&t.cpu_per_visit_s, t.cpu_fraction) {
+            let _ = writeln!(
+                out,
+                "cpu = {f:.3}   # {:.3} ms of CPU per request: {}",
+                c.value * 1e3,
+                mark(c)
+            );
+        }
+    }
+    out.push('\n');
+}
+
+/// The scenario text.
+pub fn scenario_toml(c: &Calibration) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Calibrated by `stacksim calibrate` (stacksim {}) from real logs.",
+        crate::VERSION
+    );
+    for f in &c.files {
+        let _ = writeln!(
+            out,
+            "#   {} {}: {} lines, {} records, {} skipped",
+            f.kind,
+            f.path.display(),
+            thousands(f.lines),
+            thousands(f.records),
+            thousands(f.skipped)
+        );
+    }
+    if let Some(p) = &c.input.cpu {
+        let _ = writeln!(out, "#   cpu {}", p.display());
+    }
+    let first = c.windows.first().map_or(0, |w| w.start_ns);
+    let last = c
+        .windows
+        .last()
+        .map_or(0, |w| w.start_ns + (c.window_s * 1e9) as i64);
+    let _ = writeln!(
+        out,
+        "# {} full windows of {} s, {} to {} ({} partial windows dropped).",
+        c.windows.len(),
+        c.window_s,
+        iso(first),
+        iso(last),
+        c.partial_windows
+    );
+    let _ = writeln!(
+        out,
+        "# Each number says where it came from. CHECK marks a value no input held: set it."
+    );
+    for w in &c.warnings {
+        let _ = writeln!(out, "# warning: {w}");
+    }
+    let _ = writeln!(out, "name = \"{}\"\n", c.name);
+
+    let observed_s = (c.windows.len() as f64 * c.window_s).round() as u64;
+    let _ = writeln!(out, "[simulation]");
+    let _ = writeln!(
+        out,
+        "duration = \"{}\"   # the logged span",
+        format_duration(observed_s * NS as u64)
+    );
+    let _ = writeln!(out, "warmup = \"{WARMUP_S}s\"");
+    let _ = writeln!(out, "replications = 5");
+    let _ = writeln!(out, "seed = 1\n");
+
+    let _ = writeln!(out, "[workload]");
+    let a = &c.arrivals;
+    let _ = writeln!(
+        out,
+        "# {:.1} requests/s on average; arrivals' dispersion index {:.2} in 1 s counts (Poisson: 1)",
+        a.mean_rps, a.dispersion
+    );
+    if a.varies {
+        let _ = writeln!(
+            out,
+            "# The rate varies between windows (constant-rate test p {}): one point per window.",
+            super::fit::fmt_p(a.constant_p)
+        );
+        let _ = writeln!(out, "schedule = [");
+        for (i, w) in c.windows.iter().enumerate() {
+            let at = if i == 0 {
+                0
+            } else {
+                WARMUP_S + (i as f64 * c.window_s).round() as u64
+            };
+            let _ = writeln!(
+                out,
+                "  {{ at = \"{}s\", rate = {:.1} }},   # window from {}",
+                at,
+                w.rate_rps,
+                iso(w.start_ns)
+            );
+        }
+        let _ = writeln!(out, "]");
+    } else {
+        let _ = writeln!(
+            out,
+            "rate = {:.1}   # constant across windows (test p {})",
+            a.mean_rps,
+            super::fit::fmt_p(a.constant_p)
+        );
+    }
+    let classes: Vec<String> = c
+        .classes
+        .iter()
+        .map(|(name, share, write, n)| {
+            format!(
+                "  {{ name = \"{name}\", share = {share:.4}, access = \"{}\" }},   # {} requests",
+                if *write { "write" } else { "read" },
+                thousands(*n)
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "classes = [\n{}\n]\n", classes.join("\n"));
+
+    let host = c.cores.is_some();
+    if let Some(cores) = &c.cores {
+        let _ = writeln!(out, "[[host]]");
+        let _ = writeln!(
+            out,
+            "name = \"server\"   # CHECK: every component on one machine"
+        );
+        let _ = writeln!(out, "cores = {}   # {}", cores.value, mark(cores));
+        if let Some(b) = &c.background_cores {
+            let total = b.value;
+            let _ = writeln!(out, "background = \"{total:.3} cores\"   # {}", mark(b));
+        }
+        if let Some(o) = &c.off_path_s {
+            let _ = writeln!(
+                out,
+                "off_path_cpu = \"{}\"   # {}",
+                format_duration((o.value * 1e9).round() as u64),
+                mark(o)
+            );
+        }
+        out.push('\n');
+    }
+    for t in &c.tiers {
+        tier_block(&mut out, t, host);
+    }
+    out
+}

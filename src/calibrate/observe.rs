@@ -1,0 +1,424 @@
+//! Observations: every log streamed once into per-window and whole-range
+//! accumulators (moments and HDR histograms: memory flat in log size).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::CalibrateError;
+use super::classes::{ClassRule, classify};
+use super::haproxy::HaproxyParser;
+use super::nginx::{self, NginxParser};
+use super::slowlog::{SlowLine, SlowLogParser, StatementKind};
+use super::source::LineSource;
+use crate::stats::{LatencyHistogram, Moments};
+
+/// Lines of one file: how many, which were read and why others were not.
+#[derive(Debug, Clone, Default)]
+pub struct FileLines {
+    /// The file.
+    pub path: PathBuf,
+    /// What it was read as (`haproxy`, `nginx`, `mysql-slow`).
+    pub kind: &'static str,
+    /// Lines in the file.
+    pub lines: u64,
+    /// Records taken.
+    pub records: u64,
+    /// Lines that were not records of the format, with the first few line
+    /// numbers and texts (cut at 160 bytes) to show the user.
+    pub skipped: u64,
+    /// Up to five (line number, text) of the skipped lines.
+    pub skipped_examples: Vec<(u64, String)>,
+    /// Records outside `--since`/`--until`.
+    pub out_of_range: u64,
+    /// Records whose class matched no `--class` rule.
+    pub unclassified: u64,
+    /// Aborted requests (a `-1` timer, or `<BADREQ>`: a connection that sent
+    /// no request), kept out of the timing figures.
+    pub aborted: u64,
+    /// The last line had no newline (a log cut mid-write) and was skipped.
+    pub truncated_last: bool,
+    /// First and last record start (ns since the epoch).
+    pub span: Option<(i64, i64)>,
+}
+
+impl FileLines {
+    fn skip(&mut self, line_no: u64, line: &[u8]) {
+        self.skipped += 1;
+        if self.skipped_examples.len() < 5 {
+            let cut = &line[..line.len().min(160)];
+            self.skipped_examples
+                .push((line_no, String::from_utf8_lossy(cut).into_owned()));
+        }
+    }
+
+    fn seen(&mut self, t: i64) {
+        self.records += 1;
+        self.span = Some(match self.span {
+            None => (t, t),
+            Some((a, b)) => (a.min(t), b.max(t)),
+        });
+    }
+}
+
+/// One tier's figures for one class.
+#[derive(Debug, Clone, Default)]
+pub struct TierAcc {
+    /// The time the tier reports for a request (HAProxy `Ta`, Nginx
+    /// `$request_time`, the upstream time), ns.
+    pub total: Moments,
+    /// The tier's own part per request, where one line holds both times
+    /// (Nginx: `$request_time - $upstream_response_time`), ns.
+    pub own: Moments,
+}
+
+/// What one window of time saw.
+#[derive(Debug, Clone)]
+pub struct Window {
+    /// Requests at the balancer, per class.
+    pub lb: Vec<TierAcc>,
+    /// Requests at the web tier, per class (all instances).
+    pub web: Vec<TierAcc>,
+    /// Upstream (application) times, per class.
+    pub app: Vec<TierAcc>,
+    /// Requests per web log (instance).
+    pub web_by_file: Vec<u64>,
+    /// Statements by kind: read, write, other.
+    pub db: [Moments; 3],
+    /// End-to-end time at the entry tier (HAProxy if given, else Nginx).
+    pub e2e: LatencyHistogram,
+    /// Requests answered with a 5xx status or aborted.
+    pub errors: u64,
+    /// Arrivals at the entry tier per sub-window (for the dispersion index).
+    pub arrivals: Vec<u32>,
+}
+
+impl Window {
+    fn new(classes: usize, web_files: usize, bins: usize) -> Window {
+        Window {
+            lb: vec![TierAcc::default(); classes],
+            web: vec![TierAcc::default(); classes],
+            app: vec![TierAcc::default(); classes],
+            web_by_file: vec![0; web_files],
+            db: [Moments::default(); 3],
+            e2e: LatencyHistogram::new(2),
+            errors: 0,
+            arrivals: vec![0; bins],
+        }
+    }
+
+    /// Requests at the entry tier.
+    pub fn entry_count(&self, entry_is_lb: bool) -> u64 {
+        let t = if entry_is_lb { &self.lb } else { &self.web };
+        t.iter().map(|a| a.total.count()).sum()
+    }
+}
+
+/// Histograms over the whole range, for the fits.
+#[derive(Debug, Clone)]
+pub struct Whole {
+    /// HAProxy `Ta` per class.
+    pub lb_total: Vec<LatencyHistogram>,
+    /// Nginx's own time per class.
+    pub web_own: Vec<LatencyHistogram>,
+    /// Upstream time per class.
+    pub app_total: Vec<LatencyHistogram>,
+    /// Query time by statement kind.
+    pub db: [LatencyHistogram; 3],
+    /// Nginx requests whose upstream was tried more than once.
+    pub upstream_retries: u64,
+    /// Nginx requests served without an upstream.
+    pub no_upstream: u64,
+    /// Whether a web log's times had whole seconds only.
+    pub web_whole_seconds: bool,
+}
+
+/// Everything calibration read.
+#[derive(Debug, Clone)]
+pub struct Observations {
+    /// Window length, ns.
+    pub window_ns: i64,
+    /// Sub-window length for the dispersion index, ns.
+    pub bin_ns: i64,
+    /// The classes, in rule order.
+    pub classes: Vec<ClassRule>,
+    /// Windows by index (start = index * window_ns since the epoch).
+    pub windows: BTreeMap<i64, Window>,
+    /// Whole-range histograms.
+    pub whole: Whole,
+    /// Per file read.
+    pub files: Vec<FileLines>,
+    /// Whether HAProxy logs were given (the balancer is the entry tier).
+    pub has_lb: bool,
+    /// Number of web logs (instances).
+    pub web_files: usize,
+    /// Whether a slow log was given.
+    pub has_db: bool,
+}
+
+/// What to read.
+#[derive(Debug, Clone)]
+pub struct LogInputs {
+    /// HAProxy logs.
+    pub haproxy: Vec<PathBuf>,
+    /// HAProxy `log-format` (default `option httplog`).
+    pub haproxy_format: Option<String>,
+    /// Seconds east of UTC of HAProxy's local dates.
+    pub haproxy_utc_offset_s: i64,
+    /// Nginx access logs, one per instance.
+    pub nginx: Vec<PathBuf>,
+    /// Nginx `log_format` (default: combined plus the two timers).
+    pub nginx_format: Option<String>,
+    /// Slow query logs.
+    pub mysql_slow: Vec<PathBuf>,
+    /// Window length, ns.
+    pub window_ns: i64,
+    /// Classes.
+    pub classes: Vec<ClassRule>,
+    /// Only requests starting at or after this (ns since the epoch).
+    pub since_ns: Option<i64>,
+    /// Only requests starting before this.
+    pub until_ns: Option<i64>,
+}
+
+/// Sub-windows per window for the dispersion index (1 s each, at most 600).
+fn bins_for(window_ns: i64) -> (usize, i64) {
+    let bins = (window_ns / 1_000_000_000).clamp(1, 600) as usize;
+    (bins, window_ns / bins as i64)
+}
+
+struct Acc<'a> {
+    inp: &'a LogInputs,
+    obs: Observations,
+    bins: usize,
+}
+
+impl Acc<'_> {
+    fn in_range(&self, t: i64) -> bool {
+        self.inp.since_ns.is_none_or(|s| t >= s) && self.inp.until_ns.is_none_or(|u| t < u)
+    }
+
+    fn window(&mut self, t: i64) -> &mut Window {
+        let w = t.div_euclid(self.obs.window_ns);
+        let (c, f, b) = (self.obs.classes.len(), self.obs.web_files, self.bins);
+        self.obs
+            .windows
+            .entry(w)
+            .or_insert_with(|| Window::new(c, f, b))
+    }
+
+    fn arrival(&mut self, t: i64) {
+        let (wn, bn) = (self.obs.window_ns, self.obs.bin_ns);
+        let bins = self.bins;
+        let w = self.window(t);
+        let bin = (t.rem_euclid(wn) / bn) as usize;
+        w.arrivals[bin.min(bins - 1)] += 1;
+    }
+}
+
+const READ: usize = 0;
+const WRITE: usize = 1;
+const OTHER: usize = 2;
+
+/// Streams every log once.
+pub fn observe(inp: &LogInputs) -> Result<Observations, CalibrateError> {
+    let classes = inp.classes.clone();
+    let (bins, bin_ns) = bins_for(inp.window_ns);
+    let c = classes.len();
+    let hists = || (0..c).map(|_| LatencyHistogram::new(3)).collect::<Vec<_>>();
+    let mut acc = Acc {
+        inp,
+        bins,
+        obs: Observations {
+            window_ns: inp.window_ns,
+            bin_ns,
+            windows: BTreeMap::new(),
+            whole: Whole {
+                lb_total: hists(),
+                web_own: hists(),
+                app_total: hists(),
+                db: [
+                    LatencyHistogram::new(3),
+                    LatencyHistogram::new(3),
+                    LatencyHistogram::new(3),
+                ],
+                upstream_retries: 0,
+                no_upstream: 0,
+                web_whole_seconds: false,
+            },
+            classes,
+            files: Vec::new(),
+            has_lb: !inp.haproxy.is_empty(),
+            web_files: inp.nginx.len(),
+            has_db: !inp.mysql_slow.is_empty(),
+        },
+    };
+    let format_error = |flag: &str, e: String| CalibrateError::Format {
+        flag: flag.to_string(),
+        message: e,
+    };
+    if !inp.haproxy.is_empty() {
+        let mut p = HaproxyParser::new(inp.haproxy_format.as_deref())
+            .map_err(|e| format_error("--haproxy-format", e))?;
+        p.utc_offset_s = inp.haproxy_utc_offset_s;
+        for path in &inp.haproxy {
+            read_haproxy(&mut acc, &mut p, path)?;
+        }
+    }
+    if !inp.nginx.is_empty() {
+        let mut p = NginxParser::new(inp.nginx_format.as_deref())
+            .map_err(|e| format_error("--nginx-format", e))?;
+        for (i, path) in inp.nginx.iter().enumerate() {
+            read_nginx(&mut acc, &mut p, i, path)?;
+        }
+    }
+    for path in &inp.mysql_slow {
+        read_slow(&mut acc, path)?;
+    }
+    Ok(acc.obs)
+}
+
+fn open(path: &Path, kind: &'static str) -> Result<(LineSource, FileLines), CalibrateError> {
+    Ok((
+        LineSource::open(path)?,
+        FileLines {
+            path: path.to_path_buf(),
+            kind,
+            ..FileLines::default()
+        },
+    ))
+}
+
+fn read_haproxy(
+    acc: &mut Acc<'_>,
+    p: &mut HaproxyParser,
+    path: &Path,
+) -> Result<(), CalibrateError> {
+    let (mut src, mut fl) = open(path, "haproxy")?;
+    let entry = true;
+    while let Some(line) = src.next_line()? {
+        fl.lines += 1;
+        let Some(r) = p.parse(line) else {
+            fl.skip(fl.lines, line);
+            continue;
+        };
+        if !acc.in_range(r.start_ns) {
+            fl.out_of_range += 1;
+            continue;
+        }
+        if r.method.starts_with(b"<") {
+            // `<BADREQ>`, `<NOSRV>`: a connection that sent no request (a
+            // probe, a client that gave up): not a request of any class.
+            fl.aborted += 1;
+            continue;
+        }
+        let Some(c) = classify(&acc.obs.classes, r.method, r.path) else {
+            fl.unclassified += 1;
+            continue;
+        };
+        fl.seen(r.start_ns);
+        acc.arrival(r.start_ns);
+        let w = acc.window(r.start_ns);
+        let Some(ta) = r.active_ms else {
+            fl.aborted += 1;
+            w.errors += 1;
+            continue;
+        };
+        let ns = ta * 1_000_000;
+        if r.status >= 500 {
+            w.errors += 1;
+        }
+        w.lb[c].total.add(ns as f64);
+        if entry {
+            w.e2e.record(ns as u64);
+        }
+        acc.obs.whole.lb_total[c].record(ns as u64);
+    }
+    fl.truncated_last = src.truncated_last;
+    acc.obs.files.push(fl);
+    Ok(())
+}
+
+fn read_nginx(
+    acc: &mut Acc<'_>,
+    p: &mut NginxParser,
+    file: usize,
+    path: &Path,
+) -> Result<(), CalibrateError> {
+    let (mut src, mut fl) = open(path, "nginx")?;
+    let entry = !acc.obs.has_lb;
+    while let Some(line) = src.next_line()? {
+        fl.lines += 1;
+        let Some(r) = p.parse(line) else {
+            fl.skip(fl.lines, line);
+            continue;
+        };
+        let start = nginx::start_ns(&r);
+        if !acc.in_range(start) {
+            fl.out_of_range += 1;
+            continue;
+        }
+        let Some(c) = classify(&acc.obs.classes, r.method, r.path) else {
+            fl.unclassified += 1;
+            continue;
+        };
+        fl.seen(start);
+        acc.obs.whole.web_whole_seconds |= r.whole_seconds;
+        if entry {
+            acc.arrival(start);
+        }
+        if r.tries > 1 {
+            acc.obs.whole.upstream_retries += 1;
+        }
+        let w = acc.window(start);
+        w.web_by_file[file] += 1;
+        w.web[c].total.add(r.request_ns as f64);
+        if entry {
+            w.e2e.record(r.request_ns as u64);
+            if r.status >= 500 {
+                w.errors += 1;
+            }
+        }
+        match r.upstream_ns {
+            Some(u) => {
+                let own = (r.request_ns - u).max(0);
+                w.web[c].own.add(own as f64);
+                w.app[c].total.add(u as f64);
+                acc.obs.whole.web_own[c].record(own as u64);
+                acc.obs.whole.app_total[c].record(u as u64);
+            }
+            None => acc.obs.whole.no_upstream += 1,
+        }
+    }
+    fl.truncated_last = src.truncated_last;
+    acc.obs.files.push(fl);
+    Ok(())
+}
+
+fn read_slow(acc: &mut Acc<'_>, path: &Path) -> Result<(), CalibrateError> {
+    let (mut src, mut fl) = open(path, "mysql-slow")?;
+    let mut p = SlowLogParser::new();
+    while let Some(line) = src.next_line()? {
+        fl.lines += 1;
+        match p.line(line) {
+            SlowLine::Part => {}
+            SlowLine::Garbage => fl.skip(fl.lines, line),
+            SlowLine::Statement(s) => {
+                if !acc.in_range(s.start_ns) {
+                    fl.out_of_range += 1;
+                    continue;
+                }
+                fl.seen(s.start_ns);
+                let k = match s.kind {
+                    StatementKind::Read => READ,
+                    StatementKind::Write => WRITE,
+                    StatementKind::Other => OTHER,
+                };
+                acc.window(s.start_ns).db[k].add(s.query_ns as f64);
+                acc.obs.whole.db[k].record(s.query_ns as u64);
+            }
+        }
+    }
+    fl.truncated_last = src.truncated_last;
+    acc.obs.files.push(fl);
+    Ok(())
+}

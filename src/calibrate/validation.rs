@@ -1,0 +1,105 @@
+//! The result of `stacksim validate` as data: per window, observed beside
+//! simulated; per metric, the error against its tolerance; the knee. The
+//! simulation itself is `plan::validate`'s; the report is `report`'s.
+
+use super::build::WindowRow;
+use crate::stats::Estimate;
+
+/// Tolerances on the mean absolute percentage error, as fractions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tolerance {
+    /// On end-to-end p99 (default 0.25).
+    pub p99: f64,
+    /// On throughput (default 0.10).
+    pub throughput: f64,
+    /// On the machine's cores (default 0.10).
+    pub cpu: f64,
+}
+
+impl Default for Tolerance {
+    fn default() -> Self {
+        Tolerance {
+            p99: 0.25,
+            throughput: 0.10,
+            cpu: 0.10,
+        }
+    }
+}
+
+/// How to simulate each window.
+#[derive(Debug, Clone)]
+pub struct ValidateOptions {
+    /// Observed simulated time per window's run (e.g. `30s`).
+    pub duration: String,
+    /// Warm-up per run (e.g. `5s`).
+    pub warmup: String,
+    /// Replications per window.
+    pub replications: u32,
+    /// Tolerances.
+    pub tolerance: Tolerance,
+    /// Whether to search the capacity (the knee) too.
+    pub knee: bool,
+}
+
+/// One window, observed and simulated.
+#[derive(Debug, Clone)]
+pub struct WindowCompare {
+    /// What the logs saw.
+    pub observed: WindowRow,
+    /// Simulated completions per second.
+    pub throughput_rps: Estimate,
+    /// Simulated end-to-end p50, p90, p99 (ms).
+    pub latency_ms: [Estimate; 3],
+    /// Simulated cores busy on all machines (None without hosts).
+    pub cores: Option<Estimate>,
+    /// Whether every simulated pool was stable.
+    pub stable: bool,
+}
+
+/// Error of one metric over the windows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricError {
+    /// `throughput`, `p50`, `p90`, `p99`, `cpu`.
+    pub name: &'static str,
+    /// Windows compared.
+    pub n: usize,
+    /// Mean absolute percentage error (fraction).
+    pub mape: f64,
+    /// Mean signed percentage error (fraction; positive: simulation high).
+    pub bias: f64,
+    /// Tolerance on the MAPE, where one applies.
+    pub tolerance: Option<f64>,
+    /// Within tolerance (true where none applies).
+    pub pass: bool,
+}
+
+/// The knee: predicted against what the logs show.
+#[derive(Debug, Clone)]
+pub struct Knee {
+    /// `capacity`'s answer: the highest rate found stable (requests/s).
+    pub predicted_rps: f64,
+    /// The highest window rate in the logs.
+    pub observed_max_rps: f64,
+    /// Whether the logs show saturation at that rate (its observed median
+    /// over ten times the simulated median at the quietest window: requests
+    /// queue): then the highest rate is the measured knee; otherwise only a
+    /// lower bound.
+    pub saturated: bool,
+}
+
+/// A finished validation.
+#[derive(Debug, Clone)]
+pub struct Validation {
+    /// Per window.
+    pub windows: Vec<WindowCompare>,
+    /// Per metric.
+    pub metrics: Vec<MetricError>,
+    /// The knee, when asked for.
+    pub knee: Option<Knee>,
+    /// Every toleranced metric within its tolerance.
+    pub pass: bool,
+    /// The options used.
+    pub options: ValidateOptions,
+    /// Window length, s.
+    pub window_s: f64,
+}

@@ -1,0 +1,338 @@
+//! `stacksim calibrate`: a scenario from a real stack's logs and CPU counters.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{EXIT_FAILURE, EXIT_INVALID, EXIT_OK};
+use stacksim::calibrate::observe::LogInputs;
+use stacksim::calibrate::{self, CalibrateInput, Calibration, ClassRule, classes, time};
+use stacksim::report;
+
+/// The logs and counters, shared by `calibrate` and `validate`.
+#[derive(Args, Debug, Clone)]
+pub struct LogArgs {
+    /// HAProxy log (repeatable): `option httplog` lines, syslog header or not.
+    #[arg(long, value_name = "FILE")]
+    pub haproxy: Vec<PathBuf>,
+    /// The HAProxy `log-format` that wrote the log (default: option httplog's).
+    #[arg(long, value_name = "FORMAT")]
+    pub haproxy_format: Option<String>,
+    /// UTC offset of HAProxy's local dates, e.g. +0100 (default: +0000).
+    #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
+    pub haproxy_utc_offset: Option<String>,
+    /// Nginx access log, one per instance (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub nginx: Vec<PathBuf>,
+    /// The Nginx `log_format` that wrote the logs (default: combined plus
+    /// $request_time $upstream_response_time).
+    #[arg(long, value_name = "FORMAT")]
+    pub nginx_format: Option<String>,
+    /// MySQL / MariaDB slow query log, written with long_query_time = 0 (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub mysql_slow: Vec<PathBuf>,
+    /// CPU counters: CSV of time,component,cpu_seconds (cumulative).
+    #[arg(long, value_name = "FILE")]
+    pub cpu: Option<PathBuf>,
+    /// A request class: NAME='METHODS PATTERN', e.g. read='GET|HEAD *'
+    /// (repeatable; the first rule that matches wins; default read = GET
+    /// and HEAD, write = the rest).
+    #[arg(long = "class", value_name = "RULE")]
+    pub classes: Vec<String>,
+    /// Window length.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub window: String,
+    /// Only requests from this time on (RFC 3339 or Unix seconds).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only requests before this time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+}
+
+impl LogArgs {
+    /// The library's view; a usage problem is printed and turned into the
+    /// exit code.
+    pub fn inputs(&self) -> Result<LogInputs, u8> {
+        let usage = |m: String| {
+            eprintln!("error: {m}");
+            EXIT_INVALID
+        };
+        let window_ns = stacksim::units::parse_duration(&self.window)
+            .map_err(|e| usage(format!("--window {e}")))? as i64;
+        if window_ns < 1_000_000_000 {
+            return Err(usage(format!(
+                "--window {}: at least 1s (windows hold counts of requests)",
+                self.window
+            )));
+        }
+        let rules = if self.classes.is_empty() {
+            classes::default_rules()
+        } else {
+            self.classes
+                .iter()
+                .map(|c| ClassRule::parse(c).map_err(|e| usage(format!("--class {e}"))))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        let when = |flag: &str, v: &Option<String>| -> Result<Option<i64>, u8> {
+            v.as_ref()
+                .map(|t| {
+                    time::iso8601(t.as_bytes())
+                        .or_else(|| time::epoch_seconds(t.as_bytes()))
+                        .ok_or_else(|| {
+                            usage(format!(
+                                "{flag} {t}: expected RFC 3339 (2026-12-01T10:50:00Z) or Unix seconds"
+                            ))
+                        })
+                })
+                .transpose()
+        };
+        let offset = match &self.haproxy_utc_offset {
+            Some(o) => time::offset(o.as_bytes())
+                .ok_or_else(|| usage(format!("--haproxy-utc-offset {o}: expected e.g. +0100")))?,
+            None => 0,
+        };
+        for p in self
+            .haproxy
+            .iter()
+            .chain(&self.nginx)
+            .chain(&self.mysql_slow)
+            .chain(&self.cpu)
+        {
+            if !p.is_file() {
+                return Err(usage(format!("{}: no such file", p.display())));
+            }
+        }
+        Ok(LogInputs {
+            haproxy: self.haproxy.clone(),
+            haproxy_format: self.haproxy_format.clone(),
+            haproxy_utc_offset_s: offset,
+            nginx: self.nginx.clone(),
+            nginx_format: self.nginx_format.clone(),
+            mysql_slow: self.mysql_slow.clone(),
+            window_ns,
+            classes: rules,
+            since_ns: when("--since", &self.since)?,
+            until_ns: when("--until", &self.until)?,
+        })
+    }
+}
+
+/// `stacksim calibrate`.
+#[derive(Args, Debug)]
+pub struct CalibrateArgs {
+    #[command(flatten)]
+    logs: LogArgs,
+    /// haproxy.cfg, for nbthread, maxconn, balance and servers.
+    #[arg(long, value_name = "FILE")]
+    haproxy_config: Option<PathBuf>,
+    /// nginx.conf, for worker_processes and worker_connections.
+    #[arg(long, value_name = "FILE")]
+    nginx_config: Option<PathBuf>,
+    /// Cores of the machine the stack runs on.
+    #[arg(long, value_name = "N")]
+    cores: Option<u32>,
+    /// Worker count of a tier you know, e.g. app=4 (repeatable).
+    #[arg(long = "workers", value_name = "TIER=N")]
+    workers: Vec<String>,
+    /// Which tier a CPU counter belongs to, e.g. gunicorn=app (repeatable;
+    /// by default a component belongs to the tier its name starts with).
+    #[arg(long = "component", value_name = "NAME=TIER")]
+    components: Vec<String>,
+    /// The scenario file to write.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    force: bool,
+    /// The report folder (default: output/<name>-calibration).
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// Write no report.
+    #[arg(long)]
+    no_report: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn pairs(flag: &str, v: &[String]) -> Result<Vec<(String, String)>, u8> {
+    v.iter()
+        .map(|s| {
+            s.split_once('=')
+                .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+                .ok_or_else(|| {
+                    eprintln!("error: {flag} {s}: expected NAME=VALUE");
+                    EXIT_INVALID
+                })
+        })
+        .collect()
+}
+
+/// Runs `stacksim calibrate`.
+pub fn calibrate(a: &CalibrateArgs) -> u8 {
+    match calibrate_inner(a) {
+        Ok(()) => EXIT_OK,
+        Err(code) => code,
+    }
+}
+
+fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
+    let logs = a.logs.inputs()?;
+    if a.out.exists() && !a.force {
+        eprintln!(
+            "error: {} exists; use --force to overwrite it",
+            a.out.display()
+        );
+        return Err(EXIT_INVALID);
+    }
+    let workers = pairs("--workers", &a.workers)?
+        .into_iter()
+        .map(|(t, n)| {
+            n.parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| (t.clone(), n))
+                .ok_or_else(|| {
+                    eprintln!("error: --workers {t}={n}: expected a whole number above 0");
+                    EXIT_INVALID
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for (t, _) in &workers {
+        if !["lb", "web", "app", "db"].contains(&t.as_str()) {
+            eprintln!("error: --workers {t}: the calibrated tiers are lb, web, app and db");
+            return Err(EXIT_INVALID);
+        }
+    }
+    let name = a
+        .out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "calibrated".into());
+    let input = CalibrateInput {
+        name: name.clone(),
+        logs,
+        cpu: a.logs.cpu.clone(),
+        components: pairs("--component", &a.components)?,
+        workers,
+        cores: a.cores,
+        haproxy_config: a.haproxy_config.clone(),
+        nginx_config: a.nginx_config.clone(),
+    };
+    let cal = calibrate::calibrate(&input).map_err(|e| {
+        eprintln!("error: {e}");
+        match e {
+            calibrate::CalibrateError::Io { .. } => EXIT_FAILURE,
+            _ => EXIT_INVALID,
+        }
+    })?;
+    let text = calibrate::emit::scenario_toml(&cal);
+    // The scenario must read back: a calibration that writes an invalid
+    // scenario is a bug, reported before anything is written.
+    if let Err(e) = stacksim::scenario::parse(&text, &a.out.display().to_string(), None) {
+        eprintln!("error: the calibrated scenario does not validate (a bug in calibrate):");
+        eprint!("{}", e.render(false));
+        return Err(EXIT_FAILURE);
+    }
+    let dir = a
+        .report
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(format!("{name}-calibration")));
+    if !a.no_report {
+        report::calibration::write(&dir, &cal, &text).map_err(|e| {
+            eprintln!("error: {e}");
+            EXIT_FAILURE
+        })?;
+    }
+    report::write_new_file(&a.out, text.as_bytes()).map_err(|e| {
+        eprintln!("error: cannot write {}: {e}", a.out.display());
+        EXIT_FAILURE
+    })?;
+    if !a.quiet {
+        print_summary(&cal);
+        outln!("wrote {}", a.out.display());
+        if !a.no_report {
+            outln!("report: {}", dir.join("calibration.html").display());
+        }
+        outln!("run it with: stacksim run {}", a.out.display());
+    }
+    Ok(())
+}
+
+fn print_summary(c: &Calibration) {
+    let a = &c.arrivals;
+    outln!(
+        "arrivals: {:.1} requests/s over {} windows of {} s ({}), dispersion index {:.2}",
+        a.mean_rps,
+        c.windows.len(),
+        c.window_s,
+        if a.varies {
+            "varies: a rate schedule"
+        } else {
+            "constant"
+        },
+        a.dispersion
+    );
+    let mix: Vec<String> = c
+        .classes
+        .iter()
+        .map(|(n, s, _, _)| format!("{n} {:.1}%", s * 100.0))
+        .collect();
+    outln!("classes: {}", mix.join(", "));
+    outln!(
+        "{:<6} {:<8} {:>9} {:>10} {:>6}  {:<14} distribution",
+        "tier",
+        "class",
+        "requests",
+        "mean ms",
+        "cv",
+        "cpu ms/req"
+    );
+    for t in &c.tiers {
+        for ct in &t.times {
+            let cpu = match (&t.cpu_per_visit_s, t.cpu_fraction) {
+                (Some(_), Some(f)) => format!("{:.3} ({:.0}%)", ct.mean_ns * f / 1e6, f * 100.0),
+                _ => "-".into(),
+            };
+            outln!(
+                "{:<6} {:<8} {:>9} {:>10.3} {:>6.2}  {:<14} {}",
+                t.name,
+                ct.class,
+                ct.n,
+                ct.mean_ns / 1e6,
+                ct.cv,
+                cpu,
+                ct.dist.spell().split('(').next().unwrap_or("")
+            );
+        }
+    }
+    for comp in &c.components {
+        if let Some(l) = &comp.line {
+            outln!(
+                "cpu {:<10} {:>8.4} ms/request  background {:>6.3} cores  R^2 {:.3}{}",
+                comp.component,
+                l.per_request_s * 1e3,
+                l.background_cores,
+                l.r2,
+                match comp.tier {
+                    Some(t) => format!("  (tier {t})"),
+                    None => "  (no log covers it: off the request path)".into(),
+                }
+            );
+        }
+    }
+    for w in &c.warnings {
+        outln!("warning: {w}");
+    }
+    let checks = calibrate::build::checks(c);
+    if !checks.is_empty() {
+        outln!(
+            "check ({} values no input held, marked CHECK in the scenario):",
+            checks.len()
+        );
+        for ch in checks {
+            outln!("  {ch}");
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! `stacksim validate`: how well a scenario predicts held-out logs.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::calibrate::LogArgs;
+use super::{EXIT_FAILURE, EXIT_INVALID, EXIT_OK, progress};
+use stacksim::calibrate::{self, emit::iso};
+use stacksim::plan::validate::{Tolerance, ValidateOptions, Validation, validate};
+use stacksim::report;
+
+/// `stacksim validate`.
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// The scenario to validate (e.g. one `stacksim calibrate` wrote).
+    file: PathBuf,
+    #[command(flatten)]
+    logs: LogArgs,
+    /// Replications per window.
+    #[arg(long, default_value_t = 5)]
+    replications: u32,
+    /// Simulated time per window's run (observed, after the warm-up).
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    sim_duration: String,
+    /// Warm-up per window's run.
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    sim_warmup: String,
+    /// Tolerances on the mean absolute percentage error, e.g.
+    /// p99=0.25,throughput=0.1,cpu=0.1 (those are the defaults).
+    #[arg(long, value_name = "LIST")]
+    tolerance: Option<String>,
+    /// Skip the capacity search (the knee).
+    #[arg(long)]
+    no_knee: bool,
+    /// Report folder (default: output/<scenario>-validation).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn tolerance(text: Option<&str>) -> Result<Tolerance, String> {
+    let mut t = Tolerance::default();
+    let Some(text) = text else { return Ok(t) };
+    for part in text.split(',').filter(|p| !p.trim().is_empty()) {
+        let (k, v) = part
+            .split_once('=')
+            .ok_or(format!("`{part}`: expected METRIC=FRACTION, e.g. p99=0.25"))?;
+        let v: f64 = v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|v: &f64| *v > 0.0 && v.is_finite())
+            .ok_or(format!("`{part}`: the tolerance must be a number above 0"))?;
+        match k.trim() {
+            "p99" => t.p99 = v,
+            "throughput" => t.throughput = v,
+            "cpu" => t.cpu = v,
+            other => return Err(format!("unknown metric `{other}` (p99, throughput, cpu)")),
+        }
+    }
+    Ok(t)
+}
+
+/// Runs `stacksim validate`.
+pub fn validate_cmd(a: &ValidateArgs) -> u8 {
+    match inner(a) {
+        Ok(()) => EXIT_OK,
+        Err(c) => c,
+    }
+}
+
+fn inner(a: &ValidateArgs) -> Result<(), u8> {
+    let input = super::input(Some(&a.file))?;
+    let tolerance = tolerance(a.tolerance.as_deref()).map_err(|e| {
+        eprintln!("error: --tolerance {e}");
+        EXIT_INVALID
+    })?;
+    if a.replications < 2 {
+        eprintln!("error: --replications must be at least 2 (intervals need two)");
+        return Err(EXIT_INVALID);
+    }
+    let logs = a.logs.inputs()?;
+    // The scenario must be valid as it stands before any log is read.
+    let init = super::plan_init(Some(&a.file), &[], &super::SimFlags::default())?;
+    let name = init.scenario().name.clone();
+    let observed =
+        calibrate::build::observe_windows(&logs, a.logs.cpu.as_deref()).map_err(|e| {
+            eprintln!("error: {e}");
+            EXIT_INVALID
+        })?;
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(format!("{name}-validation")));
+    let opts = ValidateOptions {
+        duration: a.sim_duration.clone(),
+        warmup: a.sim_warmup.clone(),
+        replications: a.replications,
+        tolerance,
+        knee: !a.no_knee,
+    };
+    let bar = progress(observed.windows.len() as u64, "windows simulated", a.quiet);
+    let v = validate(&input, &observed, &opts, &|_| bar.inc(1));
+    bar.finish_and_clear();
+    let v = v.map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_INVALID
+    })?;
+    report::validation::write(&dir, &name, &v).map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_FAILURE
+    })?;
+    if !a.quiet {
+        print(&v);
+        outln!("report: {}", dir.join("validation.html").display());
+    }
+    Ok(())
+}
+
+fn est(e: &stacksim::stats::Estimate) -> String {
+    match e.half_width {
+        Some(h) => format!("{:.1} ± {:.1}", e.mean, h),
+        None => format!("{:.1}", e.mean),
+    }
+}
+
+fn print(v: &Validation) {
+    outln!(
+        "{:<20} {:>8} {:>14} {:>8} {:>16} {:>8} {:>16} {:>7} {:>14}",
+        "window",
+        "obs rps",
+        "sim rps",
+        "obs p50",
+        "sim p50 ms",
+        "obs p99",
+        "sim p99 ms",
+        "obs cpu",
+        "sim cpu cores"
+    );
+    for w in &v.windows {
+        let o = &w.observed;
+        outln!(
+            "{:<20} {:>8.1} {:>14} {:>8.1} {:>16} {:>8.1} {:>16} {:>7} {:>14}{}",
+            iso(o.start_ns),
+            o.rate_rps,
+            est(&w.throughput_rps),
+            o.e2e_ms[0],
+            est(&w.latency_ms[0]),
+            o.e2e_ms[2],
+            est(&w.latency_ms[2]),
+            if o.cores.is_empty() {
+                "-".into()
+            } else {
+                format!("{:.2}", o.cores.iter().map(|c| c.1).sum::<f64>())
+            },
+            w.cores.as_ref().map_or("-".into(), |c| match c.half_width {
+                Some(h) => format!("{:.2} ± {:.2}", c.mean, h),
+                None => format!("{:.2}", c.mean),
+            }),
+            if w.stable { "" } else { "  unstable" }
+        );
+    }
+    outln!();
+    for m in &v.metrics {
+        outln!(
+            "{:<10} MAPE {:>6.1}%  bias {:>+6.1}%  over {} windows{}",
+            m.name,
+            m.mape * 100.0,
+            m.bias * 100.0,
+            m.n,
+            match m.tolerance {
+                Some(t) => format!(
+                    "  tolerance {:.0}%: {}",
+                    t * 100.0,
+                    if m.pass { "within" } else { "OUTSIDE" }
+                ),
+                None => String::new(),
+            }
+        );
+    }
+    if let Some(k) = &v.knee {
+        outln!(
+            "knee: predicted {:.0} requests/s (capacity search); the logs show {:.0} sustained{}",
+            k.predicted_rps,
+            k.observed_max_rps,
+            if k.saturated {
+                " at saturation (the measured knee)"
+            } else {
+                " without saturating (a lower bound on the real knee)"
+            }
+        );
+    }
+    outln!(
+        "verdict: {}",
+        if v.pass {
+            "the scenario predicts the logs within tolerance"
+        } else {
+            "outside tolerance on at least one metric"
+        }
+    );
+}

@@ -1,0 +1,225 @@
+//! The validation report: validation.md, validation.html (charts inline),
+//! validation.json and the charts as PNG.
+
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use super::charts;
+use super::html::CSS;
+use super::layout::OutputLayout;
+use super::run::RunOutputError;
+use super::topology::xml_escape;
+use crate::calibrate::emit::iso;
+use crate::calibrate::validation::Validation;
+use crate::stats::Estimate;
+
+fn est(e: &Estimate) -> String {
+    match e.half_width {
+        Some(h) => format!("{:.2} ± {:.2}", e.mean, h),
+        None => format!("{:.2}", e.mean),
+    }
+}
+
+fn rows(v: &Validation) -> Vec<Vec<String>> {
+    let mut rows = vec![
+        [
+            "window start",
+            "observed rps",
+            "simulated rps",
+            "observed p50 ms",
+            "simulated p50 ms",
+            "observed p90 ms",
+            "simulated p90 ms",
+            "observed p99 ms",
+            "simulated p99 ms",
+            "observed cores",
+            "simulated cores",
+            "stable",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for w in &v.windows {
+        let o = &w.observed;
+        rows.push(vec![
+            iso(o.start_ns),
+            format!("{:.1}", o.rate_rps),
+            est(&w.throughput_rps),
+            format!("{:.2}", o.e2e_ms[0]),
+            est(&w.latency_ms[0]),
+            format!("{:.2}", o.e2e_ms[1]),
+            est(&w.latency_ms[1]),
+            format!("{:.2}", o.e2e_ms[2]),
+            est(&w.latency_ms[2]),
+            if o.cores.is_empty() {
+                "-".into()
+            } else {
+                format!("{:.2}", o.cores.iter().map(|c| c.1).sum::<f64>())
+            },
+            w.cores.as_ref().map_or("-".into(), est),
+            if w.stable { "yes" } else { "no" }.into(),
+        ]);
+    }
+    rows
+}
+
+fn metric_rows(v: &Validation) -> Vec<Vec<String>> {
+    let mut rows = vec![
+        ["metric", "windows", "MAPE", "bias", "tolerance", "verdict"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for m in &v.metrics {
+        rows.push(vec![
+            m.name.to_string(),
+            m.n.to_string(),
+            format!("{:.1}%", m.mape * 100.0),
+            format!("{:+.1}%", m.bias * 100.0),
+            m.tolerance
+                .map_or("-".into(), |t| format!("{:.0}%", t * 100.0)),
+            match m.tolerance {
+                None => "-".into(),
+                Some(_) if m.pass => "within".into(),
+                Some(_) => "outside".into(),
+            },
+        ]);
+    }
+    rows
+}
+
+fn knee_line(v: &Validation) -> String {
+    match &v.knee {
+        None => "The capacity search was skipped (--no-knee).".into(),
+        Some(k) => format!(
+            "Predicted capacity (stacksim capacity's search at the logs' mix): {:.0} requests/s. The logs show {:.0} requests/s sustained in their busiest window{}. Difference: {:+.1}%.",
+            k.predicted_rps,
+            k.observed_max_rps,
+            if k.saturated {
+                ", at saturation (its median over ten times the simulated median at the quietest window): the measured knee"
+            } else {
+                ", without saturating: a lower bound on the real knee"
+            },
+            (k.predicted_rps / k.observed_max_rps - 1.0) * 100.0
+        ),
+    }
+}
+
+fn md_table(rows: &[Vec<String>]) -> String {
+    let mut o = String::new();
+    for (i, r) in rows.iter().enumerate() {
+        let _ = writeln!(o, "| {} |", r.join(" | "));
+        if i == 0 {
+            let _ = writeln!(o, "|{}", " --- |".repeat(r.len()));
+        }
+    }
+    o
+}
+
+fn html_table(rows: &[Vec<String>]) -> String {
+    let mut o = String::from("<table>");
+    for (i, row) in rows.iter().enumerate() {
+        o.push_str("<tr>");
+        for cell in row {
+            let tag = if i == 0 { "th" } else { "td" };
+            let _ = write!(o, "<{tag}>{}</{tag}>", xml_escape(cell));
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str("</table>");
+    o
+}
+
+fn intro(v: &Validation) -> String {
+    format!(
+        "Each window of {} s was simulated at its observed rate and class mix: {} replications of {} after a {} warm-up. Verdict: {}.",
+        v.window_s,
+        v.options.replications,
+        v.options.duration,
+        v.options.warmup,
+        if v.pass {
+            "within tolerance on every metric"
+        } else {
+            "outside tolerance on at least one metric"
+        }
+    )
+}
+
+/// Writes the report folder; every file atomically.
+pub fn write(dir: &std::path::Path, name: &str, v: &Validation) -> Result<(), RunOutputError> {
+    let layout = OutputLayout::new(Some(dir), name);
+    layout.prepare().map_err(RunOutputError::Output)?;
+    let charts = charts::render_validation(v).map_err(RunOutputError::Chart)?;
+    for ch in &charts {
+        layout
+            .write_atomic(&layout.chart_png(ch.name), |w| w.write_all(&ch.png))
+            .map_err(RunOutputError::Output)?;
+    }
+    let mut md = format!("# Validation of `{name}`\n\n{}\n\n", intro(v));
+    md.push_str(&md_table(&metric_rows(v)));
+    let _ = writeln!(md, "\n{}\n", knee_line(v));
+    for ch in &charts {
+        let _ = writeln!(md, "![{}]({}.png)\n", ch.title, ch.name);
+    }
+    md.push_str("## Per window\n\n");
+    md.push_str(&md_table(&rows(v)));
+    let mut html = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Validation of {0}</title><style>{CSS}</style></head><body><h1>Validation of {0}</h1><p>{1}</p>",
+        xml_escape(name),
+        xml_escape(&intro(v))
+    );
+    html.push_str(&html_table(&metric_rows(v)));
+    let _ = write!(html, "<p>{}</p>", xml_escape(&knee_line(v)));
+    for ch in &charts {
+        let _ = write!(
+            html,
+            "<figure>{}<figcaption>{}</figcaption></figure>",
+            ch.svg,
+            xml_escape(&ch.title)
+        );
+    }
+    let _ = write!(
+        html,
+        "<h2>Per window</h2>{}</body></html>",
+        html_table(&rows(v))
+    );
+    let j = json!({
+        "scenario": name,
+        "pass": v.pass,
+        "window_s": v.window_s,
+        "replications": v.options.replications,
+        "tolerance": {"p99": v.options.tolerance.p99, "throughput": v.options.tolerance.throughput, "cpu": v.options.tolerance.cpu},
+        "metrics": v.metrics.iter().map(|m| json!({
+            "metric": m.name, "windows": m.n, "mape": m.mape, "bias": m.bias, "tolerance": m.tolerance, "pass": m.pass,
+        })).collect::<Vec<_>>(),
+        "knee": v.knee.as_ref().map(|k| json!({
+            "predicted_rps": k.predicted_rps,
+            "observed_max_rps": k.observed_max_rps,
+            "observed_saturated": k.saturated,
+        })),
+        "windows": v.windows.iter().map(|w| json!({
+            "start": iso(w.observed.start_ns),
+            "observed_rps": w.observed.rate_rps,
+            "simulated_rps": w.throughput_rps,
+            "observed_latency_ms": {"p50": w.observed.e2e_ms[0], "p90": w.observed.e2e_ms[1], "p99": w.observed.e2e_ms[2]},
+            "simulated_latency_ms": {"p50": w.latency_ms[0], "p90": w.latency_ms[1], "p99": w.latency_ms[2]},
+            "observed_cores": if w.observed.cores.is_empty() { None } else { Some(w.observed.cores.iter().map(|c| c.1).sum::<f64>()) },
+            "simulated_cores": w.cores,
+            "stable": w.stable,
+        })).collect::<Vec<_>>(),
+    });
+    let files = [
+        ("validation.md", md),
+        ("validation.html", html),
+        (
+            "validation.json",
+            serde_json::to_string_pretty(&j).unwrap_or_default() + "\n",
+        ),
+    ];
+    for (f, text) in files {
+        layout
+            .write_atomic(&dir.join(f), |w| w.write_all(text.as_bytes()))
+            .map_err(RunOutputError::Output)?;
+    }
+    Ok(())
+}
