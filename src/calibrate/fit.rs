@@ -289,6 +289,26 @@ fn expected(d: &Dist, bins: &[Bin], r: f64, quantized: bool) -> Vec<f64> {
     e
 }
 
+/// What a timer of resolution `r` would report under `d`: the cumulative
+/// probability of reading at most `k r`, for k = 0..=k_max (the triangular
+/// kernel above), to set beside a quantized empirical CDF.
+pub fn reported_cdf(d: &Dist, r: f64, k_max: usize) -> Vec<(f64, f64)> {
+    let g = integrated_cdf(d, k_max, r);
+    let mut acc = 0.0;
+    (0..=k_max)
+        .map(|k| {
+            let below = if k == 0 { 0.0 } else { g[k - 1] };
+            acc += (g[k + 1] - 2.0 * g[k] + below).max(0.0);
+            (k as f64 * r, acc.min(1.0))
+        })
+        .collect()
+}
+
+/// Whether times of this mean at this resolution are treated as quantized.
+pub fn is_quantized(mean_ns: f64, resolution_ns: f64) -> bool {
+    resolution_ns >= mean_ns / 50.0
+}
+
 /// Chi-square (bins merged until each expects at least 5), its degrees of
 /// freedom (2 parameters fitted) and the largest CDF gap.
 fn judge(observed: &[f64], expected_p: &[f64], n: f64) -> (f64, u32, f64) {
@@ -329,7 +349,7 @@ pub fn fit(h: &LatencyHistogram, resolution_ns: f64) -> Option<Fit> {
         var += c as f64 * (x - mean) * (x - mean);
     }
     var /= (n - 1) as f64;
-    let quantized = resolution_ns >= mean / 50.0;
+    let quantized = is_quantized(mean, resolution_ns);
     let corrected = if quantized {
         (var - resolution_ns * resolution_ns / 6.0).max(0.0)
     } else {

@@ -173,7 +173,7 @@ fn cpu_rows(c: &Calibration) -> Rows {
             "component",
             "tier",
             "windows",
-            "ms CPU / request",
+            "ms CPU / request of its tier",
             "background cores",
             "R^2",
             "requests/s range",
@@ -328,7 +328,7 @@ fn sections(c: &Calibration) -> Vec<Section> {
         },
         Section {
             title: "CPU per request and background CPU",
-            intro: "Each component's cores in each window against the requests it served there (the utilization law): the slope is CPU per request, the intercept the CPU it burns with no traffic. Intervals are 95% (Student t).".into(),
+            intro: "Each component's cores in each window against the requests through its tier there (all requests for a component no log covers): the utilization law. The slope is CPU per request, the intercept the CPU it burns with no traffic; a tier's CPU per visit sums its components (web1 + web2). Intervals are 95% (Student t).".into(),
             table: Some(cpu_rows(c)),
             list: Vec::new(),
             chart: Some(2),

@@ -7,6 +7,7 @@ mod architecture;
 #[allow(dead_code)]
 mod calendar;
 mod calendar_queue;
+mod calibrate;
 mod charts;
 mod cli;
 mod conservation;

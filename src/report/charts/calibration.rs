@@ -5,11 +5,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    Chart, ChartError, LegendItem, axis_font, color, draw_empty, err, tick_font, title_font,
-    with_legend,
+    Chart, ChartError, LegendItem, axis_font, color, draw_empty, err, lighten, tick_font,
+    title_font, with_legend,
 };
 use crate::calibrate::Calibration;
-use crate::calibrate::fit::cdf;
+use crate::calibrate::fit::{cdf, reported_cdf};
 
 /// One panel per tier and class with a per-request fit.
 pub(crate) struct Fits<'a> {
@@ -32,9 +32,11 @@ impl Chart for Fits<'_> {
             .iter()
             .flat_map(|t| {
                 t.times.iter().filter_map(move |ct| {
-                    ct.fit
-                        .as_ref()
-                        .map(|f| (format!("{} / {}", t.name, ct.class), f, &ct.dist))
+                    ct.fit.as_ref().map(|f| {
+                        let name = ct.dist.spell();
+                        let name = name.split('(').next().unwrap_or("");
+                        (format!("{} / {}: {name}", t.name, ct.class), f, &ct.dist)
+                    })
                 })
             })
             .collect();
@@ -54,6 +56,11 @@ impl Chart for Fits<'_> {
             },
             LegendItem {
                 label: "used in the scenario".into(),
+                color: color(0),
+                filled: false,
+            },
+            LegendItem {
+                label: "the same, as the timer reports it (dashed)".into(),
                 color: color(0),
                 filled: false,
             },
@@ -118,9 +125,30 @@ impl Chart for Fits<'_> {
                     })
                     .collect(),
             };
+            let quantized = crate::calibrate::fit::is_quantized(fit.mean_ns, fit.resolution_ns);
+            let line = if quantized {
+                lighten(color(0), 0.5)
+            } else {
+                color(0)
+            };
             chart
-                .draw_series(LineSeries::new(model, color(0).stroke_width(2)))
+                .draw_series(LineSeries::new(model, line.stroke_width(2)))
                 .map_err(err)?;
+            if quantized && !matches!(dist, crate::dist::Dist::Empirical(_)) {
+                // What the 1 ms timer would report under the model: the step
+                // to compare with the observed steps.
+                let k_max = (hi * 1e6 / fit.resolution_ns).ceil() as usize;
+                let mut steps = Vec::new();
+                let mut prev = 0.0;
+                for (x, y) in reported_cdf(dist, fit.resolution_ns, k_max) {
+                    steps.push((x / 1e6, prev));
+                    steps.push((x / 1e6, y));
+                    prev = y;
+                }
+                chart
+                    .draw_series(DashedLineSeries::new(steps, 8, 5, color(0).stroke_width(2)))
+                    .map_err(err)?;
+            }
         }
         Ok(())
     }
@@ -166,11 +194,10 @@ impl Chart for CpuRegressions<'_> {
             .enumerate()
             .map(|(i, (c, l))| LegendItem {
                 label: format!(
-                    "{}: {:.3} ms/request + {:.2} cores (R\u{b2} {:.2})",
+                    "{} {:.3} ms + {:.2} cores",
                     c.component,
                     l.per_request_s * 1e3,
-                    l.background_cores,
-                    l.r2
+                    l.background_cores
                 ),
                 color: color(i),
                 filled: true,
@@ -185,7 +212,7 @@ impl Chart for CpuRegressions<'_> {
             .map_err(err)?;
         chart
             .configure_mesh()
-            .x_desc("requests/s served by the component in the window")
+            .x_desc("requests/s through the component's tier in the window (all requests for a component no log covers)")
             .y_desc("cores used in the window")
             .axis_desc_style(axis_font())
             .label_style(tick_font())
