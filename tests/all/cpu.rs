@@ -146,6 +146,35 @@ fn background_load_lowers_the_saturation_rate() {
     );
 }
 
+/// Off-path CPU per request (a log shipper) takes cores in proportion to
+/// the traffic without being part of any request's service: at 100/s with
+/// 10 ms of CPU per request and 2 ms off the path on 2 cores, the cores are
+/// (100 x 0.012) / 2 = 60% busy, and the analytic machine saturates at
+/// 2 / 0.012 = 166.7/s.
+#[test]
+fn off_path_cpu_grows_with_the_traffic() {
+    let s = parse(&one_tier(100.0, 8, 2, "off_path_cpu = \"2ms\"", ""));
+    let m = analytic_model(&s).unwrap();
+    assert!(
+        (m.machines[0].saturation_rps - 2.0 / 0.012).abs() < 1e-6,
+        "{:?}",
+        m.machines[0]
+    );
+    let (_, sum) = run(&s);
+    assert_agrees(
+        "machine CPU with off-path work",
+        &sum.hosts[0].utilization,
+        0.60,
+        0.01,
+    );
+    let bad = stacksim::scenario::parse(
+        &one_tier(100.0, 8, 2, "off_path_cpu = \"-1ms\"", ""),
+        "x.toml",
+        None,
+    );
+    assert!(bad.is_err());
+}
+
 #[test]
 fn bad_cpu_threads_and_background_values_are_located() {
     for (extra, host_extra, want) in [
