@@ -625,7 +625,7 @@ fn build(
             let write = !obs.classes[c].reads_only();
             let dbk = &db_m[usize::from(write)];
             let calls = db_calls[i];
-            let (mean, var, how) = if obs.has_db {
+            let (mean, var, how) = if obs.has_db && calls > 0.0 && dbk.count() > 1 {
                 (
                     up.mean() - calls * dbk.mean(),
                     up.variance() - calls * dbk.variance(),

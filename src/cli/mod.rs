@@ -130,6 +130,13 @@ struct RunArgs {
     /// of replication 1's requests through the web tier, at most a million lines.
     #[arg(long, value_name = "FILE")]
     access_log: Option<PathBuf>,
+    /// Write the logs real servers would have written for replication 1
+    /// (at most a million requests) into DIR: haproxy.log (option httplog),
+    /// one Nginx log per web instance (combined plus $request_time
+    /// $upstream_response_time) and slow.log (MariaDB, long_query_time = 0),
+    /// as `stacksim calibrate` reads them.
+    #[arg(long, value_name = "DIR")]
+    logs: Option<PathBuf>,
 }
 
 /// Run-length flags shared by every command that simulates.
@@ -349,6 +356,12 @@ fn run(a: &RunArgs) -> u8 {
         eprintln!("error: {e}");
         return EXIT_FAILURE;
     }
+    if let Some(dir) = &a.logs
+        && let Err(e) = OutputLayout::new(Some(dir), "").prepare()
+    {
+        eprintln!("error: {e}");
+        return EXIT_FAILURE;
+    }
     if !a.quiet {
         for l in analysis::offered_load(init.scenario())
             .iter()
@@ -362,7 +375,11 @@ fn run(a: &RunArgs) -> u8 {
     }
     let started = Instant::now();
     let plan = match plan_build(init, a.quiet) {
-        Ok(p) => p.with_access_log(if a.access_log.is_some() { 1_000_000 } else { 0 }),
+        Ok(p) => p.with_access_log(if a.access_log.is_some() || a.logs.is_some() {
+            1_000_000
+        } else {
+            0
+        }),
         Err(code) => return code,
     };
     let bar = progress(
@@ -396,6 +413,7 @@ fn run(a: &RunArgs) -> u8 {
     let files = RunFiles {
         charts: !a.no_charts,
         access_log: a.access_log.as_deref().map(|p| (p, records)),
+        logs: a.logs.as_deref().map(|p| (p, records)),
     };
     let chart_secs = match report::write_run(&layout, &rr, files) {
         Ok(s) => s,

@@ -235,6 +235,7 @@ fn classes(s: &Scenario, st: &mut Stations, db_of_tier: &[Option<u32>]) -> Vec<C
                 }
             }
             steps.push(StepDef {
+                tier: step.tier,
                 calls: step.calls,
                 target,
                 policy: sender.map_or(Balance::Random, |t| t.balance),

@@ -6,7 +6,7 @@ use rand::RngExt;
 use super::StationId;
 use super::state::{Event, NO_USER, Phase, Request, Sim};
 use crate::scenario::MAX_STEPS;
-use crate::stats::{AccessRecord, Cause};
+use crate::stats::{AccessRecord, Cause, VisitRecord};
 
 impl Sim<'_> {
     /// Closes the request's open connections and held workers, innermost first.
@@ -29,15 +29,27 @@ impl Sim<'_> {
         }
     }
 
+    /// Keeps the times of a visit that just ended, for the logs.
+    #[cold]
+    pub(super) fn trace_visit(&mut self, s: StationId, req: u32, now: u64) {
+        let r = &self.slab[req as usize];
+        let i = req as usize;
+        if self.trace.len() <= i {
+            self.trace
+                .resize(i + 1, [(0, 0, 0, StationId::NONE); MAX_STEPS]);
+        }
+        self.trace[i][r.step as usize] = (r.at_station, r.service_start, now, s);
+    }
+
     /// Whether the access log still takes records (replication 0, below
     /// the model's limit).
     #[inline]
-    fn logging(&self) -> bool {
+    pub(super) fn logging(&self) -> bool {
         self.rep == 0 && self.access_log.len() < self.m.access_log_limit
     }
 
     /// Logs a user request that passed a `web` tier, as Nginx would.
-    fn log_access(&mut self, r: &Request, status: u16) {
+    fn log_access(&mut self, req: u32, r: &Request, status: u16) {
         if !self.logging() {
             return;
         }
@@ -45,12 +57,32 @@ impl Sim<'_> {
             return;
         };
         let web = r.inst.get(step).copied().filter(|&s| s != StationId::NONE);
+        let steps = &self.m.classes[r.class as usize].steps;
+        let visits = match self.trace.get(req as usize) {
+            Some(t) => t[..steps.len().min(MAX_STEPS)]
+                .iter()
+                .zip(steps)
+                .filter(|(v, _)| v.3 != StationId::NONE)
+                .map(|(&(arrive_ns, start_ns, end_ns, s), step)| VisitRecord {
+                    tier: step.tier as u16,
+                    instance: self.m.stations[s].index_in_pool,
+                    arrive_ns,
+                    start_ns,
+                    end_ns,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        if let Some(t) = self.trace.get_mut(req as usize) {
+            *t = [(0, 0, 0, StationId::NONE); MAX_STEPS];
+        }
         self.access_log.push(AccessRecord {
             end_ns: self.q.now(),
             duration_ns: self.q.now() - r.born,
             class: r.class,
             status,
             server: web.map_or(0, |s| self.m.stations[s].index_in_pool),
+            visits,
         });
     }
 
@@ -59,7 +91,7 @@ impl Sim<'_> {
         let now = self.q.now();
         if self.logging() {
             let r = self.slab[req as usize];
-            self.log_access(&r, 200);
+            self.log_access(req, &r, 200);
         }
         let (born, class, user) = {
             let r = &self.slab[req as usize];
@@ -127,7 +159,7 @@ impl Sim<'_> {
             Cause::NoPrimary => 500,
             Cause::QueueFull | Cause::NoBackend | Cause::ConntrackFull => 503,
         };
-        self.log_access(&r, status);
+        self.log_access(req, &r, status);
         if self.in_window(r.born) {
             self.classes[r.class as usize].failed[cause.index()] += 1;
         }

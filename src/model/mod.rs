@@ -125,6 +125,8 @@ pub(crate) enum Target {
 /// One step of a class's route, with everything the hot loop needs resolved.
 #[derive(Clone, Debug)]
 pub(crate) struct StepDef {
+    /// The scenario's tier index.
+    pub tier: usize,
     pub calls: Calls,
     pub target: Target,
     /// How the instance is picked (the previous tier's balance).

@@ -154,6 +154,7 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
         events: 0,
         rep,
         access_log: Vec::new(),
+        trace: Vec::new(),
     };
     sim.run();
     sim.finish()
@@ -698,6 +699,9 @@ impl<'m> Sim<'m> {
         if self.observing {
             let sojourn = now - self.slab[req as usize].at_station;
             self.pool_hist[pool.ix()].record(sojourn);
+        }
+        if self.logging() {
+            self.trace_visit(s, req, now);
         }
         let r = &mut self.slab[req as usize];
         r.phase = Phase::Transit;

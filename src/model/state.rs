@@ -468,6 +468,9 @@ pub(super) struct Sim<'m> {
     pub rep: u32,
     /// Access-log records (replication 0, up to the model's limit).
     pub access_log: Vec<AccessRecord>,
+    /// Per slab slot, while the access log takes records: each step's last
+    /// visit (arrival, service start, service end, station).
+    pub trace: Vec<[(u64, u64, u64, StationId); MAX_STEPS]>,
 }
 
 /// `Request::user` of an open workload's request: no closed-loop user.

@@ -1,11 +1,15 @@
-//! An Nginx access log ("combined" format plus `$request_time`) of the
-//! requests that passed a web tier, so real log tools can read a simulated
-//! run: QPS from access logs, as monitoring does.
+//! Logs of a simulated run in the formats real servers write, so real log
+//! tools (and `stacksim calibrate`) can read it: an Nginx access log
+//! ("combined" plus `$request_time`) for `--access-log`, and for `--logs
+//! DIR` HAProxy's `option httplog`, an Nginx log per web instance (combined
+//! plus `$request_time $upstream_response_time`) and a MariaDB slow query
+//! log. Timers are computed as the servers do, from clock readings
+//! truncated to the millisecond (microsecond for the slow log).
 
 use std::io::{self, Write};
 
-use crate::scenario::{Access, Scenario};
-use crate::stats::AccessRecord;
+use crate::scenario::{Access, Kind, Scenario};
+use crate::stats::{AccessRecord, VisitRecord};
 
 /// Day 0 of the simulated clock: 2026-01-01, as days since 1970-01-01.
 const EPOCH_DAYS: i64 = 20_454;
@@ -68,6 +72,176 @@ pub fn write_access_log(
             crate::VERSION,
             r.duration_ns as f64 / 1e9
         )?;
+    }
+    Ok(())
+}
+
+/// `01/Jan/2026:00:00:07.123` (HAProxy's `%tr`) for a simulated time.
+fn haproxy_date(ns: u64) -> String {
+    let t = time_local(ns);
+    // `01/Jan/2026:00:00:07 +0000` -> insert the milliseconds, drop the zone.
+    format!("{}.{:03}", &t[..20], (ns / 1_000_000) % 1000)
+}
+
+fn ms(ns: u64) -> u64 {
+    ns / 1_000_000
+}
+
+fn first_visit(r: &AccessRecord, s: &Scenario, kind: Kind) -> Option<(usize, VisitRecord)> {
+    r.visits
+        .iter()
+        .enumerate()
+        .find(|(_, v)| s.tiers[v.tier as usize].kind == kind)
+        .map(|(i, v)| (i, *v))
+}
+
+fn request_line(s: &Scenario, r: &AccessRecord, i: usize) -> String {
+    let class = &s.classes[r.class as usize];
+    let method = if class.access == Access::Write {
+        "POST"
+    } else {
+        "GET"
+    };
+    format!("{method} /{}/{i} HTTP/1.1", class.name)
+}
+
+/// The files `write_logs` writes: (file name, which web instance or none).
+pub fn log_files(s: &Scenario) -> Vec<String> {
+    let mut out = Vec::new();
+    if s.tiers.iter().any(|t| t.kind == Kind::LoadBalancer) {
+        out.push("haproxy.log".to_string());
+    }
+    if let Some(web) = s.tiers.iter().find(|t| t.kind == Kind::Web) {
+        let n: u32 = web.pools.iter().map(|p| p.instances).sum();
+        for i in 0..n {
+            out.push(format!("{}{}-access.log", web.name, i + 1));
+        }
+    }
+    if s.tiers.iter().any(|t| t.kind == Kind::Database) {
+        out.push("slow.log".to_string());
+    }
+    out
+}
+
+/// HAProxy's `option httplog`: one line per request through the first
+/// load-balancer tier, at the time the response ended.
+pub fn write_haproxy_log(
+    s: &Scenario,
+    records: &[AccessRecord],
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    for (i, r) in records.iter().enumerate() {
+        let Some((at, lb)) = first_visit(r, s, Kind::LoadBalancer) else {
+            continue;
+        };
+        let ta = ms(r.end_ns) - ms(lb.arrive_ns);
+        let tw = ms(lb.start_ns) - ms(lb.arrive_ns);
+        let server = r.visits.get(at + 1).map_or("<NOSRV>".to_string(), |v| {
+            format!("{}{}", s.tiers[v.tier as usize].name, v.instance + 1)
+        });
+        let bytes = if r.status == 200 { 2048 } else { 0 };
+        writeln!(
+            w,
+            "10.{}.{}.{}:{} [{}] fe {}/{} 0/{tw}/0/{}/{ta} {} {bytes} - - ---- 1/1/0/0/0 0/0 \"{}\"",
+            (i >> 16) % 256,
+            (i >> 8) % 256,
+            i % 256,
+            40_000 + i % 20_000,
+            haproxy_date(lb.arrive_ns),
+            s.tiers[lb.tier as usize].name,
+            server,
+            ta - tw,
+            r.status,
+            request_line(s, r, i)
+        )?;
+    }
+    Ok(())
+}
+
+/// One web instance's Nginx log: combined plus `$request_time
+/// $upstream_response_time` (`-` when nothing was called upstream).
+pub fn write_nginx_log(
+    s: &Scenario,
+    records: &[AccessRecord],
+    instance: u32,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    for (i, r) in records.iter().enumerate() {
+        let Some((at, web)) = first_visit(r, s, Kind::Web) else {
+            continue;
+        };
+        if web.instance != instance {
+            continue;
+        }
+        let rt = ms(r.end_ns) - ms(web.arrive_ns);
+        let upstream = if at + 1 < r.visits.len() {
+            let u = ms(r.end_ns) - ms(web.end_ns);
+            format!("{}.{:03}", u / 1000, u % 1000)
+        } else {
+            "-".to_string()
+        };
+        let bytes = if r.status == 200 { 2048 } else { 0 };
+        writeln!(
+            w,
+            "10.0.{}.{} - - [{}] \"{}\" {} {bytes} \"-\" \"stacksim/{}\" {}.{:03} {upstream}",
+            (i >> 8) % 256,
+            i % 256,
+            time_local(r.end_ns),
+            request_line(s, r, i),
+            r.status,
+            crate::VERSION,
+            rt / 1000,
+            rt % 1000
+        )?;
+    }
+    Ok(())
+}
+
+/// A MariaDB slow query log with `long_query_time = 0`: one entry per
+/// database visit (the last call of its step), `Query_time` its service.
+pub fn write_slow_log(s: &Scenario, records: &[AccessRecord], w: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        w,
+        "stacksim, Version: {} (a simulated MariaDB slow log). started with:\nTcp port: 0  Unix socket: none\nTime\t\t    Id Command\tArgument",
+        crate::VERSION
+    )?;
+    let mut last_second = u64::MAX;
+    for (i, r) in records.iter().enumerate() {
+        let Some((_, db)) = first_visit(r, s, Kind::Database) else {
+            continue;
+        };
+        let second = db.start_ns / 1_000_000_000;
+        if second != last_second {
+            let t = time_local(db.start_ns);
+            // `01/Jan/2026:00:00:07` -> `260101  0:00:07`
+            let (y, m, d) = civil(EPOCH_DAYS + (second / 86_400) as i64);
+            let hms = &t[12..20];
+            let h: u32 = hms[..2].parse().unwrap_or(0);
+            writeln!(w, "# Time: {:02}{m:02}{d:02} {h:2}{}", y % 100, &hms[2..])?;
+            last_second = second;
+        }
+        let q = db.end_ns.saturating_sub(db.start_ns) / 1000;
+        let write = s.classes[r.class as usize].access == Access::Write;
+        writeln!(w, "# User@Host: app[app] @ localhost []")?;
+        writeln!(
+            w,
+            "# Thread_id: {}  Schema: app  QC_hit: No",
+            db.instance + 1
+        )?;
+        writeln!(
+            w,
+            "# Query_time: {}.{:06}  Lock_time: 0.000000  Rows_sent: {}  Rows_examined: 1",
+            q / 1_000_000,
+            q % 1_000_000,
+            u8::from(!write)
+        )?;
+        writeln!(w, "# Rows_affected: {}  Bytes_sent: 64", u8::from(write))?;
+        writeln!(w, "SET timestamp={};", EPOCH_DAYS as u64 * 86_400 + second)?;
+        if write {
+            writeln!(w, "INSERT INTO events (item) VALUES ({i});")?;
+        } else {
+            writeln!(w, "SELECT id, name FROM items WHERE id = {i};")?;
+        }
     }
     Ok(())
 }

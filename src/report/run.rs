@@ -43,6 +43,34 @@ pub struct RunFiles<'a> {
     pub charts: bool,
     /// `--access-log FILE`: where, and replication 1's records.
     pub access_log: Option<(&'a Path, &'a [AccessRecord])>,
+    /// `--logs DIR`: the balancer's, web servers' and database's logs of
+    /// replication 1's records.
+    pub logs: Option<(&'a Path, &'a [AccessRecord])>,
+}
+
+/// The three kinds of server log into `dir`, each atomically.
+fn write_logs(
+    dir: &Path,
+    s: &crate::scenario::Scenario,
+    records: &[AccessRecord],
+) -> Result<(), RunOutputError> {
+    use super::access_log::{log_files, write_haproxy_log, write_nginx_log, write_slow_log};
+    let out = OutputLayout::new(Some(dir), "");
+    out.prepare()?;
+    let mut instance = 0;
+    for name in log_files(s) {
+        let path = dir.join(&name);
+        if name == "haproxy.log" {
+            out.write_atomic(&path, |w| write_haproxy_log(s, records, w))?;
+        } else if name == "slow.log" {
+            out.write_atomic(&path, |w| write_slow_log(s, records, w))?;
+        } else {
+            let i = instance;
+            out.write_atomic(&path, |w| write_nginx_log(s, records, i, w))?;
+            instance += 1;
+        }
+    }
+    Ok(())
 }
 
 /// Writes `summary.json`, `summary.csv`, `timeseries.csv`, `faults.csv`,
@@ -66,6 +94,9 @@ pub fn write_run(
     }
     if let Some((path, records)) = files.access_log {
         layout.write_atomic(path, |w| super::write_access_log(r.scenario, records, w))?;
+    }
+    if let Some((dir, records)) = files.logs {
+        write_logs(dir, r.scenario, records)?;
     }
     if !files.charts {
         return Ok(None);

@@ -323,8 +323,24 @@ pub struct HostObs {
     pub core_wait_ns: f64,
 }
 
+/// One visit of a logged request to a station: when it arrived, started
+/// service and ended it (ns from the start).
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct VisitRecord {
+    /// Tier index.
+    pub tier: u16,
+    /// Instance index within its pool.
+    pub instance: u32,
+    /// Arrival at the station.
+    pub arrive_ns: u64,
+    /// Service start.
+    pub start_ns: u64,
+    /// Service end.
+    pub end_ns: u64,
+}
+
 /// A user request as a web server's access log would show it.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AccessRecord {
     /// When the response (or the error) went out (ns from the start).
     pub end_ns: u64,
@@ -336,6 +352,9 @@ pub struct AccessRecord {
     pub status: u16,
     /// Which web server (instance index), 0 if it never reached one.
     pub server: u32,
+    /// Its visits in route order (the last call of each step), for the
+    /// balancer, web and slow-query logs.
+    pub visits: Vec<VisitRecord>,
 }
 
 /// Everything one replication observed.
