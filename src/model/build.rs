@@ -235,7 +235,7 @@ fn classes(s: &Scenario, st: &mut Stations, db_of_tier: &[Option<u32>]) -> Vec<C
                 }
             }
             steps.push(StepDef {
-                tier: step.tier,
+                tier: step.tier as u16,
                 calls: step.calls,
                 target,
                 policy: sender.map_or(Balance::Random, |t| t.balance),

@@ -32,6 +32,9 @@ impl Sim<'_> {
     /// Keeps the times of a visit that just ended, for the logs.
     #[cold]
     pub(super) fn trace_visit(&mut self, s: StationId, req: u32, now: u64) {
+        if !self.logging() {
+            return;
+        }
         let r = &self.slab[req as usize];
         let i = req as usize;
         if self.trace.len() <= i {
@@ -64,7 +67,7 @@ impl Sim<'_> {
                 .zip(steps)
                 .filter(|(v, _)| v.3 != StationId::NONE)
                 .map(|(&(arrive_ns, start_ns, end_ns, s), step)| VisitRecord {
-                    tier: step.tier as u16,
+                    tier: step.tier,
                     instance: self.m.stations[s].index_in_pool,
                     arrive_ns,
                     start_ns,

@@ -125,8 +125,6 @@ pub(crate) enum Target {
 /// One step of a class's route, with everything the hot loop needs resolved.
 #[derive(Clone, Debug)]
 pub(crate) struct StepDef {
-    /// The scenario's tier index.
-    pub tier: usize,
     pub calls: Calls,
     pub target: Target,
     /// How the instance is picked (the previous tier's balance).
@@ -135,6 +133,8 @@ pub(crate) struct StepDef {
     pub rr_slot: usize,
     /// The worker stays busy until the request finishes the steps after this.
     pub holds: bool,
+    /// The scenario's tier index (for the logs; in the padding beside `holds`).
+    pub tier: u16,
     /// The tier's own response deadline (`timeout`), ns.
     pub timeout_ns: Option<u64>,
     /// The sender retries a refused connection on another instance this often.

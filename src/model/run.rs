@@ -155,6 +155,7 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
         rep,
         access_log: Vec::new(),
         trace: Vec::new(),
+        tracing: rep == 0 && m.access_log_limit > 0,
     };
     sim.run();
     sim.finish()
@@ -700,7 +701,7 @@ impl<'m> Sim<'m> {
             let sojourn = now - self.slab[req as usize].at_station;
             self.pool_hist[pool.ix()].record(sojourn);
         }
-        if self.logging() {
+        if self.tracing {
             self.trace_visit(s, req, now);
         }
         let r = &mut self.slab[req as usize];

@@ -471,6 +471,9 @@ pub(super) struct Sim<'m> {
     /// Per slab slot, while the access log takes records: each step's last
     /// visit (arrival, service start, service end, station).
     pub trace: Vec<[(u64, u64, u64, StationId); MAX_STEPS]>,
+    /// Whether visits are traced: replication 1 with an access log asked
+    /// for (one flag on the hot path; the log's limit is checked inside).
+    pub tracing: bool,
 }
 
 /// `Request::user` of an open workload's request: no closed-loop user.
