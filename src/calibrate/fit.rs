@@ -456,6 +456,11 @@ pub fn fit(h: &LatencyHistogram, resolution_ns: f64) -> Option<Fit> {
             false
         }
     });
+    // The cv reported is the one the scenario gets.
+    let cv = match chosen {
+        Dist::Exponential { .. } => 1.0,
+        _ => cv,
+    };
     Some(Fit {
         n,
         mean_ns: mean,

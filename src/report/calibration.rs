@@ -33,7 +33,7 @@ fn md_table(rows: &Rows) -> String {
 }
 
 fn html_table(rows: &Rows) -> String {
-    let mut o = String::from("<table>");
+    let mut o = String::from("<div style=\"overflow-x:auto\"><table>");
     for (i, row) in rows.iter().enumerate() {
         o.push_str("<tr>");
         for cell in row {
@@ -42,7 +42,7 @@ fn html_table(rows: &Rows) -> String {
         }
         o.push_str("</tr>");
     }
-    o.push_str("</table>");
+    o.push_str("</table></div>");
     o
 }
 
@@ -100,8 +100,6 @@ fn tier_rows(c: &Calibration) -> Rows {
             "cv",
             "cpu ms/request",
             "scenario uses",
-            "how",
-            "flags",
         ]
         .map(String::from)
         .to_vec(),
@@ -117,8 +115,6 @@ fn tier_rows(c: &Calibration) -> Rows {
                 t.cpu_fraction
                     .map_or("-".into(), |f| format!("{:.3}", ct.mean_ns * f / 1e6)),
                 short(&ct.dist.spell()),
-                ct.how.clone(),
-                ct.flags.join("; "),
             ]);
         }
     }
@@ -131,6 +127,21 @@ fn short(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// How each tier and class's time was obtained, and its flags.
+fn how_lines(c: &Calibration) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in &c.tiers {
+        for ct in &t.times {
+            let mut l = format!("{} / {}: {}", t.name, ct.class, ct.how);
+            for f in &ct.flags {
+                let _ = write!(l, "; {f}");
+            }
+            out.push(l);
+        }
+    }
+    out
 }
 
 fn candidate_rows(c: &Calibration) -> Rows {
@@ -286,8 +297,12 @@ fn sections(c: &Calibration) -> Vec<Section> {
         },
         Section {
             title: "Lines skipped",
-            intro: "The first lines of each file that were not records of its format (counted, not fatal).".into(),
-            table: Some(skipped_rows(c)),
+            intro: if c.files.iter().any(|f| f.skipped > 0) {
+                "The first lines of each file that were not records of its format (counted, not fatal).".into()
+            } else {
+                "None: every line of every file was a record of its format.".into()
+            },
+            table: c.files.iter().any(|f| f.skipped > 0).then(|| skipped_rows(c)),
             list: Vec::new(),
             chart: None,
         },
@@ -312,7 +327,7 @@ fn sections(c: &Calibration) -> Vec<Section> {
             title: "Each tier's own time",
             intro: "From nested timers: HAProxy Ta minus Nginx $request_time is the balancer's; $request_time minus $upstream_response_time is Nginx's; the upstream time minus the database's is the application's; the slow log's Query_time is the database's. Where one line holds both timers the difference is per request and fitted; where they sit in different logs only means and variances subtract.".into(),
             table: Some(tier_rows(c)),
-            list: Vec::new(),
+            list: how_lines(c),
             chart: Some(1),
         },
         Section {

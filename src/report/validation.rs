@@ -117,7 +117,7 @@ fn md_table(rows: &[Vec<String>]) -> String {
 }
 
 fn html_table(rows: &[Vec<String>]) -> String {
-    let mut o = String::from("<table>");
+    let mut o = String::from("<div style=\"overflow-x:auto\"><table>");
     for (i, row) in rows.iter().enumerate() {
         o.push_str("<tr>");
         for cell in row {
@@ -126,7 +126,7 @@ fn html_table(rows: &[Vec<String>]) -> String {
         }
         o.push_str("</tr>");
     }
-    o.push_str("</table>");
+    o.push_str("</table></div>");
     o
 }
 
