@@ -83,6 +83,7 @@ fn observe_haproxy_log(b: divan::Bencher) {
         classes: classes::default_rules(),
         since_ns: None,
         until_ns: None,
+        keep_arrivals: false,
     };
     b.counter(ItemsCount::new(n))
         .bench(|| divan::black_box(observe(&inputs).expect("observe").windows.len()));

@@ -33,6 +33,9 @@ pub struct CalibrateInput {
     pub haproxy_config: Option<PathBuf>,
     /// nginx.conf (one is enough when the instances are alike).
     pub nginx_config: Option<PathBuf>,
+    /// The replay file's name as the scenario should refer to it, when the
+    /// logged arrivals are to be replayed (`--arrivals`).
+    pub replay_as: Option<String>,
 }
 
 /// A number in the scenario and where it came from.
@@ -196,6 +199,9 @@ pub struct Calibration {
     pub nginx_config: Option<NginxConfig>,
     /// The inputs, for provenance comments.
     pub input: CalibrateInput,
+    /// Logged arrivals in the full windows, when kept: (seconds from the
+    /// first full window's start, class rule index), in time order.
+    pub logged_arrivals: Vec<(f64, u16)>,
 }
 
 fn io_err(path: &std::path::Path, e: std::io::Error) -> CalibrateError {
@@ -937,7 +943,19 @@ fn build(
         )
     });
 
+    let mut logged_arrivals: Vec<(f64, u16)> = Vec::new();
+    if let (Some(first), Some(last)) = (keys.first(), keys.last()) {
+        let (from, to) = (first * obs.window_ns, (last + 1) * obs.window_ns);
+        logged_arrivals = obs
+            .arrivals
+            .iter()
+            .filter(|(t, _)| *t >= from && *t < to)
+            .map(|&(t, c)| ((t - from) as f64 / NS as f64, c))
+            .collect();
+        logged_arrivals.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
     Ok(Calibration {
+        logged_arrivals,
         name: input.name.clone(),
         window_s: secs,
         files: obs.files.clone(),

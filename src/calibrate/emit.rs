@@ -168,6 +168,23 @@ fn tier_block(out: &mut String, t: &TierCal, host: bool) {
     out.push('\n');
 }
 
+/// The logged arrivals as a replay file: `time_s,class`, seconds from the
+/// first full window's start (what `replay = "..."` reads).
+pub fn arrivals_csv(c: &Calibration) -> String {
+    let mut out = String::with_capacity(c.logged_arrivals.len() * 16 + 16);
+    out.push_str("time_s,class\n");
+    for (t, k) in &c.logged_arrivals {
+        let name = c
+            .input
+            .logs
+            .classes
+            .get(*k as usize)
+            .map_or("request", |r| r.name.as_str());
+        let _ = writeln!(out, "{t:.6},{name}");
+    }
+    out
+}
+
 /// The scenario text.
 pub fn scenario_toml(c: &Calibration) -> String {
     let mut out = String::new();
@@ -220,7 +237,14 @@ pub fn scenario_toml(c: &Calibration) -> String {
         "duration = \"{}\"   # the logged span",
         format_duration(observed_s * NS as u64)
     );
-    let _ = writeln!(out, "warmup = \"{WARMUP_S}s\"");
+    if c.input.replay_as.is_some() {
+        let _ = writeln!(
+            out,
+            "warmup = \"0s\"   # a replay starts at the logged start"
+        );
+    } else {
+        let _ = writeln!(out, "warmup = \"{WARMUP_S}s\"");
+    }
     let _ = writeln!(out, "replications = 5");
     let _ = writeln!(out, "seed = 1\n");
 
@@ -231,7 +255,18 @@ pub fn scenario_toml(c: &Calibration) -> String {
         "# {:.1} requests/s on average; arrivals' dispersion index {:.2} in 1 s counts (Poisson: 1)",
         a.mean_rps, a.dispersion
     );
-    if a.varies {
+    if let Some(path) = &c.input.replay_as {
+        let _ = writeln!(
+            out,
+            "# The logged arrivals, replayed as they came ({} arrivals with their classes; the run starts empty at the first window's start, and every replication replays the same arrivals).",
+            c.logged_arrivals.len()
+        );
+        let _ = writeln!(
+            out,
+            "replay = \"{}\"",
+            path.replace('\\', "\\\\").replace('"', "\\\"")
+        );
+    } else if a.varies {
         let _ = writeln!(
             out,
             "# The rate varies between windows (constant-rate test p {}): one point per window.",

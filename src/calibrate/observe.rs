@@ -153,6 +153,8 @@ pub struct Observations {
     pub web_files: usize,
     /// Whether a slow log was given.
     pub has_db: bool,
+    /// Arrivals at the entry tier (ns since the epoch, class), when kept.
+    pub arrivals: Vec<(i64, u16)>,
 }
 
 /// What to read.
@@ -178,6 +180,9 @@ pub struct LogInputs {
     pub since_ns: Option<i64>,
     /// Only requests starting before this.
     pub until_ns: Option<i64>,
+    /// Keep every arrival at the entry tier (time, class) for a replay
+    /// file: 16 bytes a request, so only when asked.
+    pub keep_arrivals: bool,
 }
 
 /// Sub-windows per window for the dispersion index (1 s each, at most 600).
@@ -250,6 +255,7 @@ pub fn observe(inp: &LogInputs) -> Result<Observations, CalibrateError> {
             has_lb: !inp.haproxy.is_empty(),
             web_files: inp.nginx.len(),
             has_db: !inp.mysql_slow.is_empty(),
+            arrivals: Vec::new(),
         },
     };
     let format_error = |flag: &str, e: String| CalibrateError::Format {
@@ -317,6 +323,9 @@ fn read_haproxy(
         };
         fl.seen(r.start_ns);
         acc.arrival(r.start_ns);
+        if acc.inp.keep_arrivals {
+            acc.obs.arrivals.push((r.start_ns, c as u16));
+        }
         let w = acc.window(r.start_ns);
         let Some(ta) = r.active_ms else {
             fl.aborted += 1;
@@ -365,6 +374,9 @@ fn read_nginx(
         acc.obs.whole.web_whole_seconds |= r.whole_seconds;
         if entry {
             acc.arrival(start);
+            if acc.inp.keep_arrivals {
+                acc.obs.arrivals.push((start, c as u16));
+            }
         }
         if r.tries > 1 {
             acc.obs.whole.upstream_retries += 1;

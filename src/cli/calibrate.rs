@@ -114,6 +114,7 @@ impl LogArgs {
             classes: rules,
             since_ns: when("--since", &self.since)?,
             until_ns: when("--until", &self.until)?,
+            keep_arrivals: false,
         })
     }
 }
@@ -142,6 +143,10 @@ pub struct CalibrateArgs {
     /// The scenario file to write.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// Also write the logged arrivals (time, class) to FILE and make the
+    /// scenario replay them (`replay = FILE`) instead of Poisson arrivals.
+    #[arg(long, value_name = "FILE")]
+    arrivals: Option<PathBuf>,
     /// Overwrite --out if it exists.
     #[arg(long)]
     force: bool,
@@ -154,6 +159,24 @@ pub struct CalibrateArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// How the scenario at `out` names the replay file: by its file name when
+/// they share a folder, else by its absolute path.
+fn replay_path(out: &std::path::Path, arrivals: &std::path::Path) -> String {
+    let dir = |p: &std::path::Path| {
+        p.parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), PathBuf::from)
+    };
+    let same = std::fs::canonicalize(dir(out)).ok() == std::fs::canonicalize(dir(arrivals)).ok();
+    match (same, arrivals.file_name()) {
+        (true, Some(name)) => name.to_string_lossy().into_owned(),
+        _ => std::path::absolute(arrivals)
+            .unwrap_or_else(|_| arrivals.to_path_buf())
+            .display()
+            .to_string(),
+    }
 }
 
 fn pairs(flag: &str, v: &[String]) -> Result<Vec<(String, String)>, u8> {
@@ -178,13 +201,13 @@ pub fn calibrate(a: &CalibrateArgs) -> u8 {
 }
 
 fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
-    let logs = a.logs.inputs()?;
-    if a.out.exists() && !a.force {
-        eprintln!(
-            "error: {} exists; use --force to overwrite it",
-            a.out.display()
-        );
-        return Err(EXIT_INVALID);
+    let mut logs = a.logs.inputs()?;
+    logs.keep_arrivals = a.arrivals.is_some();
+    for p in std::iter::once(&a.out).chain(&a.arrivals) {
+        if p.exists() && !a.force {
+            eprintln!("error: {} exists; use --force to overwrite it", p.display());
+            return Err(EXIT_INVALID);
+        }
     }
     let workers = pairs("--workers", &a.workers)?
         .into_iter()
@@ -219,6 +242,7 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
         cores: a.cores,
         haproxy_config: a.haproxy_config.clone(),
         nginx_config: a.nginx_config.clone(),
+        replay_as: a.arrivals.as_ref().map(|p| replay_path(&a.out, p)),
     };
     let cal = calibrate::calibrate(&input).map_err(|e| {
         eprintln!("error: {e}");
@@ -228,9 +252,16 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
         }
     })?;
     let text = calibrate::emit::scenario_toml(&cal);
+    if let Some(p) = &a.arrivals {
+        report::write_new_file(p, calibrate::emit::arrivals_csv(&cal).as_bytes()).map_err(|e| {
+            eprintln!("error: cannot write {}: {e}", p.display());
+            EXIT_FAILURE
+        })?;
+    }
     // The scenario must read back: a calibration that writes an invalid
-    // scenario is a bug, reported before anything is written.
-    if let Err(e) = stacksim::scenario::parse(&text, &a.out.display().to_string(), None) {
+    // scenario is a bug, reported before the scenario is written.
+    let base = a.out.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Err(e) = stacksim::scenario::parse(&text, &a.out.display().to_string(), base) {
         eprintln!("error: the calibrated scenario does not validate (a bug in calibrate):");
         eprint!("{}", e.render(false));
         return Err(EXIT_FAILURE);

@@ -156,6 +156,7 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
         access_log: Vec::new(),
         trace: Vec::new(),
         tracing: rep == 0 && m.access_log_limit > 0,
+        replay_next: 0,
     };
     sim.run();
     sim.finish()
@@ -174,6 +175,13 @@ impl<'m> Sim<'m> {
                 for u in 0..*users {
                     let t = self.think_time();
                     self.q.schedule(t, Event::Wake(u));
+                }
+            }
+            Arrivals::Replay(r) => {
+                if let Some(&t) = r.times_ns.first()
+                    && t < self.window_end
+                {
+                    self.q.schedule_beside(t, Event::Arrival);
                 }
             }
             _ => {
@@ -282,6 +290,19 @@ impl<'m> Sim<'m> {
         if !self.accepting {
             return;
         }
+        if let Arrivals::Replay(r) = &self.m.arrivals {
+            // The logged arrivals in order, each with its logged class.
+            let i = self.replay_next;
+            self.replay_next += 1;
+            if let Some(&t) = r.times_ns.get(i + 1)
+                && t < self.window_end
+            {
+                self.q.schedule_beside(t, Event::Arrival);
+            }
+            let class = r.classes.get(i).copied().unwrap_or(0);
+            self.new_request_of(NO_USER, Some(class));
+            return;
+        }
         let now = self.q.now();
         if let Some(t) = self.next_arrival_after(now) {
             self.q.schedule_beside(t, Event::Arrival);
@@ -290,17 +311,27 @@ impl<'m> Sim<'m> {
     }
 
     fn new_request(&mut self, user: u32) {
+        self.new_request_of(user, None);
+    }
+
+    /// A new request, of `class` when the arrival brought one (a replay),
+    /// else of a class drawn by the shares.
+    fn new_request_of(&mut self, user: u32, class: Option<u16>) {
         let now = self.q.now();
         if !self.m.off_path.is_empty() {
             self.charge_off_path();
         }
-        let u: f64 = self.rng_class.random();
-        let class = self
-            .m
-            .classes
-            .iter()
-            .position(|c| u < c.cum_share)
-            .unwrap_or(0);
+        let class = match class {
+            Some(c) => c as usize,
+            None => {
+                let u: f64 = self.rng_class.random();
+                self.m
+                    .classes
+                    .iter()
+                    .position(|c| u < c.cum_share)
+                    .unwrap_or(0)
+            }
+        };
         let r = Request {
             class: class as u16,
             step: 0,

@@ -474,6 +474,8 @@ pub(super) struct Sim<'m> {
     /// Whether visits are traced: replication 1 with an access log asked
     /// for (one flag on the hot path; the log's limit is checked inside).
     pub tracing: bool,
+    /// The next replayed arrival (`replay` workloads).
+    pub replay_next: usize,
 }
 
 /// `Request::user` of an open workload's request: no closed-loop user.

@@ -23,6 +23,11 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
         Arrivals::Closed { users, think } => {
             json!({ "type": "closed", "users": users, "think_mean_ms": think.mean() / 1e6 })
         }
+        Arrivals::Replay(rep) => json!({
+            "type": "replay",
+            "path": rep.path,
+            "arrivals": rep.times_ns.len(),
+        }),
     };
     let mut pools = Vec::new();
     for (p, load) in r.pool_rows() {

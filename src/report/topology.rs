@@ -226,6 +226,7 @@ fn arrivals_label(r: &RunReport<'_>) -> String {
     match &r.scenario.arrivals {
         crate::scenario::Arrivals::Poisson { rate_rps } => format!("{rate_rps} requests/s"),
         crate::scenario::Arrivals::Schedule(_) => "rate schedule".into(),
+        crate::scenario::Arrivals::Replay(r) => format!("replay of {} arrivals", r.times_ns.len()),
         crate::scenario::Arrivals::Closed { users, .. } => format!("{users} users"),
     }
 }

@@ -28,7 +28,7 @@ const SIM_KEYS: &[&str] = &[
     "drain",
 ];
 const WORKLOAD_KEYS: &[&str] = &[
-    "rate", "schedule", "users", "think", "classes", "timeout", "retry",
+    "rate", "schedule", "users", "replay", "think", "classes", "timeout", "retry",
 ];
 /// Reads a whole scenario document, collecting every problem.
 pub(crate) fn read_scenario(
@@ -82,6 +82,8 @@ pub(crate) fn read_scenario(
         None => (None, read_classes(r, &empty)),
     };
     let class_names: Vec<String> = raw_classes.iter().map(|c| c.name.clone()).collect();
+    let mut arrivals = arrivals;
+    resolve_replay(r, workload, &mut arrivals, &class_names);
     let accesses: Vec<Access> = raw_classes.iter().map(|c| c.access).collect();
     let hosts = super::hosts::read_hosts(r, doc);
     let tiers = read_tiers(
@@ -225,11 +227,126 @@ fn read_simulation(r: &mut Reader, doc: &DeTable<'_>) -> Option<Simulation> {
     ok.then_some(sim)
 }
 
+/// `replay = "arrivals.csv"`: a CSV of `time_s,class` (seconds from the
+/// start of the run, class name), as `stacksim calibrate --arrivals`
+/// writes it. Class names are resolved once the classes are read.
+fn read_replay(r: &mut Reader, v: &Value<'_>) -> Option<Arrivals> {
+    let path = r.string(v, "workload.replay")?;
+    let full = match &r.base_dir {
+        Some(b) => b.join(&path),
+        None => std::path::PathBuf::from(&path),
+    };
+    let text = match std::fs::read_to_string(&full) {
+        Ok(t) => t,
+        Err(e) => {
+            r.error(
+                v.span(),
+                "workload.replay",
+                format!("cannot read {}: {e}", full.display()),
+                Some("the path is relative to the scenario file".into()),
+            );
+            return None;
+        }
+    };
+    let mut rows: Vec<(u64, String)> = Vec::new();
+    let mut bad: Option<String> = None;
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let header_ok = rdr
+        .headers()
+        .is_ok_and(|h| h.get(0) == Some("time_s") && h.get(1) == Some("class"));
+    if !header_ok {
+        bad = Some("the first line must be the header `time_s,class`".into());
+    }
+    for (i, rec) in rdr.records().enumerate() {
+        if bad.is_some() {
+            break;
+        }
+        let line = i + 2;
+        let parsed = rec.ok().and_then(|rec| {
+            let t: f64 = rec.get(0)?.parse().ok()?;
+            let c = rec.get(1)?.to_string();
+            ((0.0..1e9).contains(&t) && !c.is_empty()).then_some(((t * 1e9) as u64, c))
+        });
+        match parsed {
+            Some(row) => rows.push(row),
+            None => {
+                bad = Some(format!(
+                    "line {line} is not `seconds,class` with seconds of 0 or more"
+                ))
+            }
+        }
+    }
+    if bad.is_none() && rows.is_empty() {
+        bad = Some("the file holds no arrival".into());
+    }
+    if let Some(b) = bad {
+        r.error(
+            v.span(),
+            "workload.replay",
+            format!("{}: {b}", full.display()),
+            Some("write it with `stacksim calibrate --arrivals FILE`".into()),
+        );
+        return None;
+    }
+    rows.sort_by_key(|x| x.0);
+    Some(Arrivals::Replay(Replay {
+        path,
+        times_ns: rows.iter().map(|x| x.0).collect(),
+        // Names wait in `pending_classes` until the classes are known.
+        classes: Vec::new(),
+    }))
+    .inspect(|_| r.pending_replay_classes = rows.into_iter().map(|x| x.1).collect())
+}
+
+/// Gives each replayed arrival its class index; a name no class has is an
+/// error at the `replay` key.
+fn resolve_replay(
+    r: &mut Reader,
+    w: Option<&DeTable<'_>>,
+    arrivals: &mut Option<Arrivals>,
+    names: &[String],
+) {
+    let Some(Arrivals::Replay(rep)) = arrivals else {
+        return;
+    };
+    let pending = std::mem::take(&mut r.pending_replay_classes);
+    let mut out = Vec::with_capacity(pending.len());
+    for (i, n) in pending.iter().enumerate() {
+        match names.iter().position(|c| c == n) {
+            Some(c) => out.push(c as u16),
+            None => {
+                let span = w
+                    .and_then(|w| field(w, "replay"))
+                    .map_or(0..0, |v| v.span());
+                r.error(
+                    span,
+                    "workload.replay",
+                    format!(
+                        "arrival {} (line {}) has class `{n}`, which the workload does not declare",
+                        i + 1,
+                        i + 2
+                    ),
+                    Some(format!("declared classes: {}", names.join(", "))),
+                );
+                *arrivals = None;
+                return;
+            }
+        }
+    }
+    rep.classes = out;
+}
+
 fn read_arrivals(r: &mut Reader, w: &DeTable<'_>) -> Option<Arrivals> {
     let rate = field(w, "rate");
     let schedule = field(w, "schedule");
     let users = field(w, "users");
-    let given: Vec<&Value<'_>> = [rate, schedule, users].into_iter().flatten().collect();
+    let replay = field(w, "replay");
+    let given: Vec<&Value<'_>> = [rate, schedule, users, replay]
+        .into_iter()
+        .flatten()
+        .collect();
     if given.len() != 1 {
         let span = given.get(1).map_or(0..0, |v| v.span());
         r.error(
@@ -238,11 +355,14 @@ fn read_arrivals(r: &mut Reader, w: &DeTable<'_>) -> Option<Arrivals> {
             if given.is_empty() {
                 "the workload has no arrivals".into()
             } else {
-                "give only one of `rate`, `schedule` and `users`".into()
+                "give only one of `rate`, `schedule`, `replay` and `users`".into()
             },
-            Some("open: `rate = 600` or `schedule = [...]`; closed: `users = 50` with `think = \"exp(1s)\"`".into()),
+            Some("open: `rate = 600`, `schedule = [...]` or `replay = \"arrivals.csv\"`; closed: `users = 50` with `think = \"exp(1s)\"`".into()),
         );
         return None;
+    }
+    if let Some(v) = replay {
+        return read_replay(r, v);
     }
     if let Some(t) = field(w, "think")
         && users.is_none()

@@ -30,8 +30,8 @@ fn to_value(v: &DeValue<'_>) -> Option<toml::Value> {
 
 /// The scenario text with open Poisson arrivals at `rate` and the class
 /// shares replaced (`(name, share)`; classes not named keep theirs): what
-/// `stacksim validate` simulates for each observed window. A `schedule` or a
-/// closed workload is dropped. Comments are not kept.
+/// `stacksim validate` simulates for each observed window. A `schedule`, a
+/// `replay` or a closed workload is dropped. Comments are not kept.
 pub fn at_constant_rate(text: &str, rate: f64, shares: &[(String, f64)]) -> Result<String, String> {
     let mut doc: toml::Table = toml::from_str(text).map_err(|e| e.message().to_string())?;
     let workload = doc
@@ -40,7 +40,7 @@ pub fn at_constant_rate(text: &str, rate: f64, shares: &[(String, f64)]) -> Resu
     let toml::Value::Table(w) = workload else {
         return Err("`workload` is not a table".into());
     };
-    for k in ["schedule", "users", "think"] {
+    for k in ["schedule", "users", "think", "replay"] {
         w.remove(k);
     }
     w.insert("rate".into(), toml::Value::Float(rate));

@@ -75,6 +75,7 @@ pub fn parse_with(
     let mut reader = read::Reader {
         diags: Vec::new(),
         base_dir: base_dir.map(Path::to_path_buf),
+        pending_replay_classes: Vec::new(),
         src_len: src.len(),
     };
     match build::read_scenario(&mut reader, &doc, &default_name) {

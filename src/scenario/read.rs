@@ -24,6 +24,8 @@ pub(crate) struct Reader {
     pub diags: Vec<Diagnostic>,
     /// Folder that relative file paths (empirical CSVs) are resolved against.
     pub base_dir: Option<PathBuf>,
+    /// Class names of replayed arrivals, waiting for the classes to be read.
+    pub pending_replay_classes: Vec<String>,
     /// Length of the file's text: a span past it marks a command-line override.
     pub src_len: usize,
 }

@@ -123,6 +123,9 @@ pub enum Arrivals {
     },
     /// Open non-homogeneous Poisson arrivals following a schedule.
     Schedule(Vec<RatePoint>),
+    /// Open arrivals replayed from a file of logged arrival times and
+    /// classes (`replay = "arrivals.csv"`), as they really came.
+    Replay(Replay),
     /// A closed population: each user thinks, sends, waits for the answer.
     Closed {
         /// Number of users.
@@ -130,6 +133,28 @@ pub enum Arrivals {
         /// Think time between a response and the next request.
         think: Dist,
     },
+}
+
+/// Logged arrivals: times from the start of the run and class indices.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Replay {
+    /// The file, as the scenario names it.
+    pub path: String,
+    /// Arrival times (ns from the start of the run), non-decreasing.
+    #[serde(skip)]
+    pub times_ns: Vec<u64>,
+    /// Each arrival's class index.
+    #[serde(skip)]
+    pub classes: Vec<u16>,
+}
+
+impl Replay {
+    /// Arrivals in `[from, to)`.
+    pub fn count_between(&self, from_ns: u64, to_ns: u64) -> usize {
+        let a = self.times_ns.partition_point(|&t| t < from_ns);
+        let b = self.times_ns.partition_point(|&t| t < to_ns);
+        b - a
+    }
 }
 
 /// One point of a rate schedule.
@@ -149,6 +174,10 @@ impl Arrivals {
         match self {
             Arrivals::Poisson { rate_rps } => Some(*rate_rps),
             Arrivals::Schedule(points) => Some(schedule_rate(points, t_ns)),
+            // The rate over the second around `t`.
+            Arrivals::Replay(r) => {
+                Some(r.count_between(t_ns.saturating_sub(500_000_000), t_ns + 500_000_000) as f64)
+            }
             Arrivals::Closed { .. } => None,
         }
     }
@@ -169,6 +198,10 @@ impl Arrivals {
                     .sum();
                 Some(sum / n as f64)
             }
+            Arrivals::Replay(r) => {
+                let span = to_ns.saturating_sub(from_ns).max(1) as f64 / 1e9;
+                Some(r.count_between(from_ns, to_ns) as f64 / span)
+            }
             Arrivals::Closed { .. } => None,
         }
     }
@@ -178,6 +211,18 @@ impl Arrivals {
         match self {
             Arrivals::Poisson { rate_rps } => Some(*rate_rps),
             Arrivals::Schedule(p) => p.iter().map(|p| p.rate_rps).reduce(f64::max),
+            // The busiest second.
+            Arrivals::Replay(r) => {
+                let mut best = 0usize;
+                let mut j = 0;
+                for i in 0..r.times_ns.len() {
+                    while r.times_ns[i] - r.times_ns[j] >= 1_000_000_000 {
+                        j += 1;
+                    }
+                    best = best.max(i + 1 - j);
+                }
+                Some(best as f64)
+            }
             Arrivals::Closed { .. } => None,
         }
     }

@@ -196,6 +196,7 @@ fn rig_input(until: Option<i64>, window_s: i64) -> CalibrateInput {
             classes: classes::default_rules(),
             since_ns: None,
             until_ns: until.map(|u| u * 1_000_000_000),
+            keep_arrivals: false,
         },
         cpu: Some(rig("cpu.csv")),
         components: Vec::new(),
@@ -203,6 +204,7 @@ fn rig_input(until: Option<i64>, window_s: i64) -> CalibrateInput {
         cores: Some(2),
         haproxy_config: Some(rig("haproxy.cfg")),
         nginx_config: Some(rig("web1-nginx.conf")),
+        replay_as: None,
     }
 }
 
@@ -565,4 +567,102 @@ fn validate_extrapolates_cpu_and_throughput_above_the_calibrated_loads() {
         assert!(m["pass"].as_bool().unwrap(), "{name}: {m}");
     }
     assert!(metric("p99")["mape"].as_f64().unwrap().is_finite());
+}
+
+/// A replay file is simulated arrival for arrival: every logged arrival
+/// inside the run arrives with its class, the same in every replication;
+/// bad files and unknown classes are located errors.
+#[test]
+fn replay_simulates_the_logged_arrivals_exactly() {
+    let dir = temp("replay");
+    let mut csv = String::from("time_s,class\n");
+    let mut writes = 0;
+    for i in 0..3000u32 {
+        // Irregular gaps, one class in seven a write, unsorted in pairs.
+        let t = f64::from(i) * 0.01 + f64::from(i % 3) * 0.001;
+        let class = if i % 7 == 0 { "write" } else { "read" };
+        writes += u64::from(i % 7 == 0);
+        csv.push_str(&format!("{t:.6},{class}\n"));
+    }
+    std::fs::write(dir.join("arrivals.csv"), &csv).unwrap();
+    let scenario = |replay: &str| {
+        format!(
+            "name = \"replay\"\n[simulation]\nduration = \"40s\"\nwarmup = \"0s\"\nreplications = 3\n[workload]\nreplay = \"{replay}\"\nclasses = [{{ name = \"read\", share = 0.5 }}, {{ name = \"write\", share = 0.5 }}]\n[[tier]]\nname = \"web\"\nkind = \"web\"\nworkers = 64\nservice = \"exp(2ms)\"\n"
+        )
+    };
+    let s = stacksim::scenario::parse(&scenario("arrivals.csv"), "r.toml", Some(&dir)).unwrap();
+    let init = stacksim::plan::PlanInit::new(
+        &stacksim::plan::ScenarioInput {
+            path: "r.toml".into(),
+            text: scenario("arrivals.csv"),
+            base_dir: Some(dir.clone()),
+        },
+        &[],
+    )
+    .unwrap();
+    assert_eq!(s.classes.len(), 2);
+    let run = init.build(&|| {}).unwrap().replicate(&|| {});
+    let c = &run.summary.classes;
+    // 3,000 arrivals in 30 s, all inside the 40 s run, in each of 3 replications.
+    assert_eq!(run.summary.overall.arrived, 3 * 3000);
+    assert_eq!(c[1].arrived, 3 * writes);
+    assert_eq!(run.summary.overall.offered_rps.half_width, Some(0.0));
+    // Errors: a class the workload does not declare, a bad line, no file.
+    std::fs::write(dir.join("odd.csv"), "time_s,class\n0.5,read\n1.0,admin\n").unwrap();
+    let e = stacksim::scenario::parse(&scenario("odd.csv"), "r.toml", Some(&dir))
+        .unwrap_err()
+        .render(false);
+    assert!(e.contains("class `admin`") && e.contains("line 3"), "{e}");
+    std::fs::write(dir.join("bad.csv"), "time_s,class\nsoon,read\n").unwrap();
+    let e = stacksim::scenario::parse(&scenario("bad.csv"), "r.toml", Some(&dir))
+        .unwrap_err()
+        .render(false);
+    assert!(e.contains("line 2"), "{e}");
+    let e = stacksim::scenario::parse(&scenario("none.csv"), "r.toml", Some(&dir))
+        .unwrap_err()
+        .render(false);
+    assert!(e.contains("cannot read"), "{e}");
+}
+
+/// `calibrate --arrivals` writes the logged arrivals and a scenario that
+/// replays them: as many as the entry log holds in the full windows.
+#[test]
+fn calibrate_writes_a_replay_of_the_logged_arrivals() {
+    let dir = temp("arrivals");
+    let out = dir.join("rig.toml");
+    let arrivals = dir.join("arrivals.csv");
+    let o = stacksim(&[
+        "calibrate",
+        "--haproxy",
+        s(&rig("haproxy.log.gz")),
+        "--nginx",
+        s(&rig("web1-access.log.gz")),
+        "--nginx",
+        s(&rig("web2-access.log.gz")),
+        "--nginx-format",
+        RIG_FORMAT,
+        "--window",
+        "5s",
+        "--until",
+        &END_OF_900.to_string(),
+        "--out",
+        s(&out),
+        "--arrivals",
+        s(&arrivals),
+        "--no-report",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("replay = \"arrivals.csv\""), "{text}");
+    let c = calibrate(&rig_input(Some(END_OF_900), 5)).unwrap();
+    let in_windows: u64 = c
+        .windows
+        .iter()
+        .map(|w| w.class_counts.iter().sum::<u64>())
+        .sum();
+    let rows = std::fs::read_to_string(&arrivals).unwrap().lines().count() as u64 - 1;
+    assert_eq!(rows, in_windows);
+    let o = stacksim(&["check", s(&out)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }

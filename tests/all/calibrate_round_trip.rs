@@ -65,6 +65,7 @@ fn calibrate_recovers_a_simulated_stack_from_its_logs() {
             classes: classes::default_rules(),
             since_ns: None,
             until_ns: None,
+            keep_arrivals: false,
         },
         cpu: None,
         components: Vec::new(),
@@ -72,6 +73,7 @@ fn calibrate_recovers_a_simulated_stack_from_its_logs() {
         cores: None,
         haproxy_config: None,
         nginx_config: None,
+        replay_as: None,
     })
     .unwrap();
 
