@@ -54,7 +54,16 @@ pub struct WindowCompare {
     pub cores: Option<Estimate>,
     /// Whether every simulated pool was stable.
     pub stable: bool,
+    /// Per tier (lb, web, app, db, by kind): simulated own time per visit
+    /// (ms: wait for a worker, wait for a core, CPU and off-core time; NaN
+    /// where the scenario has no such tier or no host to account it).
+    pub own_ms: [f64; 4],
+    /// Per tier: simulated cores busy on its CPU (NaN without a host).
+    pub tier_cores: [f64; 4],
 }
+
+/// The tiers validation compares one by one, in `own_ms` order.
+pub const TIERS: [&str; 4] = ["lb", "web", "app", "db"];
 
 /// Error of one metric over the windows.
 #[derive(Debug, Clone, PartialEq)]

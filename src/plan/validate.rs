@@ -10,8 +10,47 @@ use super::capacity::{CapacityOptions, find_capacity};
 use super::{PlanInit, ScenarioInput};
 use crate::calibrate::build::Observed;
 pub use crate::calibrate::validation::{
-    Knee, MetricError, Tolerance, ValidateOptions, Validation, WindowCompare,
+    Knee, MetricError, TIERS, Tolerance, ValidateOptions, Validation, WindowCompare,
 };
+use crate::scenario::Kind;
+
+const OWN_NAMES: [&str; 4] = ["own lb", "own web", "own app", "own db"];
+const CPU_NAMES: [&str; 4] = ["cpu lb", "cpu web", "cpu app", "cpu db"];
+
+/// Per tier (by kind, in [`TIERS`] order): the simulated own time per
+/// visit (wait for a worker and for a core, CPU, off-core; ms), weighted by
+/// each pool's throughput, and the cores its services keep busy.
+fn per_tier(run: &super::RunResult) -> ([f64; 4], [f64; 4]) {
+    let kinds = [Kind::LoadBalancer, Kind::Web, Kind::App, Kind::Database];
+    let s = &run.summary;
+    let mut own = [f64::NAN; 4];
+    let mut cores = [f64::NAN; 4];
+    for (i, kind) in kinds.iter().enumerate() {
+        let (mut w_sum, mut t_sum, mut c_sum) = (0.0, 0.0, 0.0);
+        for (load, pool) in run.loads.iter().zip(&s.pools) {
+            let tier = &run.scenario.tiers[load.tier];
+            if tier.kind != *kind {
+                continue;
+            }
+            let x = pool.throughput_rps.mean;
+            let core_wait = tier.pools[load.pool]
+                .host
+                .and_then(|g| s.hosts.get(g))
+                .map_or(0.0, |h| h.core_wait_ms.mean);
+            let t = pool.wait_mean_ms.mean + core_wait + pool.cpu_ms.mean + pool.off_core_ms.mean;
+            if x > 0.0 && t.is_finite() {
+                w_sum += x;
+                t_sum += x * t;
+                c_sum += x * pool.cpu_ms.mean / 1e3;
+            }
+        }
+        if w_sum > 0.0 {
+            own[i] = t_sum / w_sum;
+            cores[i] = c_sum;
+        }
+    }
+    (own, cores)
+}
 use crate::scenario::{Override, ScenarioError, at_constant_rate};
 use crate::stats::Estimate;
 
@@ -141,7 +180,10 @@ pub fn validate(
             .verdicts
             .iter()
             .any(|v| matches!(v.stability, crate::analysis::Stability::Unstable { .. }));
+        let (own_ms, tier_cores) = per_tier(&run);
         windows.push(WindowCompare {
+            own_ms,
+            tier_cores,
             observed: w.clone(),
             throughput_rps: s.overall.throughput_rps,
             latency_ms: [
@@ -194,6 +236,32 @@ pub fn validate(
             Some(t.cpu),
         ));
     }
+    // Per tier, reported without a tolerance: the own times the logs'
+    // nested timers give and each tier's CPU from the counters.
+    for (i, tier) in TIERS.iter().enumerate() {
+        metrics.push(metric(
+            OWN_NAMES[i],
+            &pairs(&|w| (w.observed.own_ms[i], w.own_ms[i])),
+            None,
+        ));
+        if windows.iter().any(|w| !w.observed.cores.is_empty()) {
+            metrics.push(metric(
+                CPU_NAMES[i],
+                &pairs(&|w| {
+                    let obs: f64 = w
+                        .observed
+                        .cores
+                        .iter()
+                        .filter(|(c, _)| c.starts_with(tier))
+                        .map(|c| c.1)
+                        .sum();
+                    (if obs > 0.0 { obs } else { f64::NAN }, w.tier_cores[i])
+                }),
+                None,
+            ));
+        }
+    }
+    metrics.retain(|m| m.n > 0);
     let knee = if o.knee {
         let total: Vec<u64> = (0..observed.classes.len())
             .map(|c| observed.windows.iter().map(|w| w.class_counts[c]).sum())

@@ -11,6 +11,15 @@ use super::layout::OutputLayout;
 use super::run::RunOutputError;
 use super::topology::xml_escape;
 use crate::calibrate::emit::iso;
+use crate::calibrate::validation::TIERS;
+
+fn finite(v: f64) -> serde_json::Value {
+    if v.is_finite() {
+        json!(v)
+    } else {
+        serde_json::Value::Null
+    }
+}
 use crate::calibrate::validation::Validation;
 use crate::stats::Estimate;
 
@@ -132,7 +141,7 @@ fn html_table(rows: &[Vec<String>]) -> String {
 
 fn intro(v: &Validation) -> String {
     format!(
-        "Each window of {} s was simulated at its observed rate and class mix: {} replications of {} after a {} warm-up. Verdict: {}.",
+        "Each window of {} s was simulated at its observed rate and class mix: {} replications of {} after a {} warm-up. Verdict: {}. The per-tier rows (own time from the logs' nested timers, CPU from the counters by component name) carry no tolerance: they say where a difference comes from.",
         v.window_s,
         v.options.replications,
         v.options.duration,
@@ -205,6 +214,9 @@ pub fn write(dir: &std::path::Path, name: &str, v: &Validation) -> Result<(), Ru
             "simulated_latency_ms": {"p50": w.latency_ms[0], "p90": w.latency_ms[1], "p99": w.latency_ms[2]},
             "observed_cores": if w.observed.cores.is_empty() { None } else { Some(w.observed.cores.iter().map(|c| c.1).sum::<f64>()) },
             "simulated_cores": w.cores,
+            "observed_own_ms": TIERS.iter().zip(w.observed.own_ms).map(|(t, v)| (t.to_string(), finite(v))).collect::<serde_json::Map<_, _>>(),
+            "simulated_own_ms": TIERS.iter().zip(w.own_ms).map(|(t, v)| (t.to_string(), finite(v))).collect::<serde_json::Map<_, _>>(),
+            "simulated_tier_cores": TIERS.iter().zip(w.tier_cores).map(|(t, v)| (t.to_string(), finite(v))).collect::<serde_json::Map<_, _>>(),
             "stable": w.stable,
         })).collect::<Vec<_>>(),
     });

@@ -567,6 +567,12 @@ fn validate_extrapolates_cpu_and_throughput_above_the_calibrated_loads() {
         assert!(m["pass"].as_bool().unwrap(), "{name}: {m}");
     }
     assert!(metric("p99")["mape"].as_f64().unwrap().is_finite());
+    // Each tier's own time and CPU are compared too (no tolerance).
+    for name in [
+        "own lb", "own web", "own app", "own db", "cpu app", "cpu db",
+    ] {
+        assert_eq!(metric(name)["windows"], 2, "{name}");
+    }
 }
 
 /// A replay file is simulated arrival for arrival: every logged arrival
