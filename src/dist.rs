@@ -55,24 +55,28 @@ pub enum Dist {
 }
 
 /// Gamma function for the Weibull mean (Lanczos approximation, |error| < 1e-13).
+/// Lanczos coefficients (g = 7, n = 9): the Gamma function here and its
+/// logarithm in calibration's fits.
+pub(crate) const LANCZOS: [f64; 9] = [
+    0.999_999_999_999_809_9,
+    676.520_368_121_885_1,
+    -1_259.139_216_722_402_8,
+    771.323_428_777_653_1,
+    -176.615_029_162_140_6,
+    12.507_343_278_686_905,
+    -0.138_571_095_265_720_12,
+    9.984_369_578_019_572e-6,
+    1.505_632_735_149_311_6e-7,
+];
+
 fn gamma_fn(x: f64) -> f64 {
-    const G: [f64; 8] = [
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
     if x < 0.5 {
         std::f64::consts::PI / ((std::f64::consts::PI * x).sin() * gamma_fn(1.0 - x))
     } else {
         let x = x - 1.0;
-        let mut a = 0.999_999_999_999_809_9;
+        let mut a = LANCZOS[0];
         let t = x + 7.5;
-        for (i, g) in G.iter().enumerate() {
+        for (i, g) in LANCZOS[1..].iter().enumerate() {
             a += g / (x + i as f64 + 1.0);
         }
         (2.0 * std::f64::consts::PI).sqrt() * t.powf(x + 0.5) * (-t).exp() * a

@@ -21,8 +21,10 @@ th:first-child,td:first-child{text-align:left}th{background:#f6f6f6}\
 figcaption{color:#555;font-size:.9em}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.85em}\
 li{margin:.35em 0}";
 
-fn html_table(rows: &[Vec<String>]) -> String {
-    let mut o = String::from("<table>");
+/// Rows as an HTML table (the first row the header), in a box that
+/// scrolls sideways when the table is wider than the page.
+pub(crate) fn html_table(rows: &[Vec<String>]) -> String {
+    let mut o = String::from("<div style=\"overflow-x:auto\"><table>");
     for (i, row) in rows.iter().enumerate() {
         o.push_str("<tr>");
         for cell in row {
@@ -31,7 +33,19 @@ fn html_table(rows: &[Vec<String>]) -> String {
         }
         o.push_str("</tr>");
     }
-    o.push_str("</table>");
+    o.push_str("</table></div>");
+    o
+}
+
+/// Rows as a Markdown table (the first row the header).
+pub(crate) fn md_table(rows: &[Vec<String>]) -> String {
+    let mut o = String::new();
+    for (i, r) in rows.iter().enumerate() {
+        let _ = writeln!(o, "| {} |", r.join(" | "));
+        if i == 0 {
+            let _ = writeln!(o, "|{}", " --- |".repeat(r.len()));
+        }
+    }
     o
 }
 

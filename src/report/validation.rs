@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use super::charts;
-use super::html::CSS;
+use super::html::{CSS, html_table, md_table};
 use super::layout::OutputLayout;
 use super::run::RunOutputError;
 use super::topology::xml_escape;
@@ -112,31 +112,6 @@ fn knee_line(v: &Validation) -> String {
             (k.predicted_rps / k.observed_max_rps - 1.0) * 100.0
         ),
     }
-}
-
-fn md_table(rows: &[Vec<String>]) -> String {
-    let mut o = String::new();
-    for (i, r) in rows.iter().enumerate() {
-        let _ = writeln!(o, "| {} |", r.join(" | "));
-        if i == 0 {
-            let _ = writeln!(o, "|{}", " --- |".repeat(r.len()));
-        }
-    }
-    o
-}
-
-fn html_table(rows: &[Vec<String>]) -> String {
-    let mut o = String::from("<div style=\"overflow-x:auto\"><table>");
-    for (i, row) in rows.iter().enumerate() {
-        o.push_str("<tr>");
-        for cell in row {
-            let tag = if i == 0 { "th" } else { "td" };
-            let _ = write!(o, "<{tag}>{}</{tag}>", xml_escape(cell));
-        }
-        o.push_str("</tr>");
-    }
-    o.push_str("</table></div>");
-    o
 }
 
 fn intro(v: &Validation) -> String {

@@ -272,6 +272,44 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// The rig's logs as command-line flags, then `extra`.
+fn rig_log_args(with_db_and_cpu: bool, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "--haproxy",
+        s(&rig("haproxy.log.gz")),
+        "--nginx",
+        s(&rig("web1-access.log.gz")),
+        "--nginx",
+        s(&rig("web2-access.log.gz")),
+        "--nginx-format",
+        RIG_FORMAT,
+        "--window",
+        "5s",
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
+    if with_db_and_cpu {
+        for x in [
+            "--mysql-slow",
+            s(&rig("slow.log.gz")),
+            "--cpu",
+            s(&rig("cpu.csv")),
+        ] {
+            v.push(x.to_string());
+        }
+    }
+    v.extend(extra.iter().map(|x| x.to_string()));
+    v
+}
+
+/// Runs `stacksim COMMAND args...`.
+fn stacksim_with(command: &str, args: &[String]) -> Output {
+    let mut all = vec![command.to_string()];
+    all.extend_from_slice(args);
+    stacksim(&all.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
 #[test]
 fn bad_input_is_exit_2_and_writes_nothing() {
     let dir = temp("bad");
@@ -353,33 +391,25 @@ fn calibrate_writes_a_scenario_that_runs_and_a_report() {
     let dir = temp("ok");
     let out = dir.join("rig.toml");
     let report = dir.join("report");
-    let o = stacksim(&[
+    let until = END_OF_900.to_string();
+    let o = stacksim_with(
         "calibrate",
-        "--haproxy",
-        s(&rig("haproxy.log.gz")),
-        "--nginx",
-        s(&rig("web1-access.log.gz")),
-        "--nginx",
-        s(&rig("web2-access.log.gz")),
-        "--nginx-format",
-        RIG_FORMAT,
-        "--mysql-slow",
-        s(&rig("slow.log.gz")),
-        "--cpu",
-        s(&rig("cpu.csv")),
-        "--cores",
-        "2",
-        "--workers",
-        "app=4",
-        "--window",
-        "5s",
-        "--until",
-        &END_OF_900.to_string(),
-        "--out",
-        s(&out),
-        "--report",
-        s(&report),
-    ]);
+        &rig_log_args(
+            true,
+            &[
+                "--cores",
+                "2",
+                "--workers",
+                "app=4",
+                "--until",
+                &until,
+                "--out",
+                s(&out),
+                "--report",
+                s(&report),
+            ],
+        ),
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for f in [
         "calibration.md",
@@ -416,58 +446,33 @@ fn calibrate_writes_a_scenario_that_runs_and_a_report() {
 fn validate_predicts_the_rig_knee_within_15_percent() {
     let dir = temp("knee");
     let out = dir.join("rig.toml");
-    let o = stacksim(&[
+    let until = END_OF_900.to_string();
+    let o = stacksim_with(
         "calibrate",
-        "--haproxy",
-        s(&rig("haproxy.log.gz")),
-        "--nginx",
-        s(&rig("web1-access.log.gz")),
-        "--nginx",
-        s(&rig("web2-access.log.gz")),
-        "--nginx-format",
-        RIG_FORMAT,
-        "--mysql-slow",
-        s(&rig("slow.log.gz")),
-        "--cpu",
-        s(&rig("cpu.csv")),
-        "--cores",
-        "2",
-        "--workers",
-        "app=4",
-        "--window",
-        "5s",
-        "--until",
-        &END_OF_900.to_string(),
-        "--out",
-        s(&out),
-        "--no-report",
-        "-q",
-    ]);
+        &rig_log_args(
+            true,
+            &[
+                "--cores",
+                "2",
+                "--workers",
+                "app=4",
+                "--until",
+                &until,
+                "--out",
+                s(&out),
+                "--no-report",
+                "-q",
+            ],
+        ),
+    );
     assert!(o.status.success());
     let report = dir.join("validation");
-    let o = stacksim(&[
-        "validate",
-        s(&out),
-        "--haproxy",
-        s(&rig("haproxy.log.gz")),
-        "--nginx",
-        s(&rig("web1-access.log.gz")),
-        "--nginx",
-        s(&rig("web2-access.log.gz")),
-        "--nginx-format",
-        RIG_FORMAT,
-        "--mysql-slow",
-        s(&rig("slow.log.gz")),
-        "--cpu",
-        s(&rig("cpu.csv")),
-        "--window",
-        "5s",
-        "--since",
-        &END_OF_900.to_string(),
-        "--out",
-        s(&report),
-        "-q",
-    ]);
+    let mut args = vec![s(&out).to_string()];
+    args.extend(rig_log_args(
+        true,
+        &["--since", &until, "--out", s(&report), "-q"],
+    ));
+    let o = stacksim_with("validate", &args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(report.join("validation.json")).unwrap())
@@ -489,57 +494,42 @@ fn validate_predicts_the_rig_knee_within_15_percent() {
 fn validate_extrapolates_cpu_and_throughput_above_the_calibrated_loads() {
     let dir = temp("v1200");
     let out = dir.join("rig.toml");
-    let logs = |extra: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = [
-            "--haproxy",
-            s(&rig("haproxy.log.gz")),
-            "--nginx",
-            s(&rig("web1-access.log.gz")),
-            "--nginx",
-            s(&rig("web2-access.log.gz")),
-            "--nginx-format",
-            RIG_FORMAT,
-            "--mysql-slow",
-            s(&rig("slow.log.gz")),
-            "--cpu",
-            s(&rig("cpu.csv")),
-            "--window",
-            "5s",
-        ]
-        .iter()
-        .map(|x| x.to_string())
-        .collect();
-        v.extend(extra.iter().map(|x| x.to_string()));
-        v
-    };
-    let mut args = vec!["calibrate".to_string()];
-    args.extend(logs(&[
-        "--cores",
-        "2",
-        "--workers",
-        "app=4",
-        "--until",
-        &END_OF_900.to_string(),
-        "--out",
-        s(&out),
-        "--no-report",
-        "-q",
-    ]));
-    let o = stacksim(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let until = END_OF_900.to_string();
+    let o = stacksim_with(
+        "calibrate",
+        &rig_log_args(
+            true,
+            &[
+                "--cores",
+                "2",
+                "--workers",
+                "app=4",
+                "--until",
+                &until,
+                "--out",
+                s(&out),
+                "--no-report",
+                "-q",
+            ],
+        ),
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let report = dir.join("validation");
-    let mut args = vec!["validate".to_string(), s(&out).to_string()];
-    args.extend(logs(&[
-        "--since",
-        &END_OF_900.to_string(),
-        "--until",
-        "1796123846",
-        "--no-knee",
-        "--out",
-        s(&report),
-        "-q",
-    ]));
-    let o = stacksim(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut args = vec![s(&out).to_string()];
+    args.extend(rig_log_args(
+        true,
+        &[
+            "--since",
+            &until,
+            "--until",
+            "1796123846",
+            "--no-knee",
+            "--out",
+            s(&report),
+            "-q",
+        ],
+    ));
+    let o = stacksim_with("validate", &args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for f in [
         "validation.md",
@@ -637,27 +627,23 @@ fn calibrate_writes_a_replay_of_the_logged_arrivals() {
     let dir = temp("arrivals");
     let out = dir.join("rig.toml");
     let arrivals = dir.join("arrivals.csv");
-    let o = stacksim(&[
+    let until = END_OF_900.to_string();
+    let o = stacksim_with(
         "calibrate",
-        "--haproxy",
-        s(&rig("haproxy.log.gz")),
-        "--nginx",
-        s(&rig("web1-access.log.gz")),
-        "--nginx",
-        s(&rig("web2-access.log.gz")),
-        "--nginx-format",
-        RIG_FORMAT,
-        "--window",
-        "5s",
-        "--until",
-        &END_OF_900.to_string(),
-        "--out",
-        s(&out),
-        "--arrivals",
-        s(&arrivals),
-        "--no-report",
-        "-q",
-    ]);
+        &rig_log_args(
+            false,
+            &[
+                "--until",
+                &until,
+                "--out",
+                s(&out),
+                "--arrivals",
+                s(&arrivals),
+                "--no-report",
+                "-q",
+            ],
+        ),
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("replay = \"arrivals.csv\""), "{text}");

@@ -293,6 +293,22 @@ impl Chart for Rate<'_> {
     }
 }
 
+/// An interval's bar and its mean's cross.
+type IntervalMarks = (PathElement<(f64, f64)>, Cross<(f64, f64), i32>);
+
+/// A simulated estimate at `x`: its 95% interval as a bar (clipped at
+/// `floor` for log axes) and a cross at the mean.
+fn interval(x: f64, e: &crate::stats::Estimate, floor: f64, c: RGBColor) -> IntervalMarks {
+    let h = e.half_width.unwrap_or(0.0);
+    (
+        PathElement::new(
+            vec![(x, (e.mean - h).max(floor)), (x, e.mean + h)],
+            c.stroke_width(2),
+        ),
+        Cross::new((x, e.mean), 5, c.stroke_width(2)),
+    )
+}
+
 /// Predicted against observed latency per window, by the window's rate.
 pub(crate) struct ValidateLatency<'a> {
     pub v: &'a crate::calibrate::validation::Validation,
@@ -383,21 +399,9 @@ impl Chart for ValidateLatency<'_> {
                 if !(e.mean.is_finite() && e.mean > 0.0) {
                     continue;
                 }
-                let h = e.half_width.unwrap_or(0.0);
-                let r = x.observed.rate_rps;
-                chart
-                    .draw_series(std::iter::once(PathElement::new(
-                        vec![(r, (e.mean - h).max(lo * 0.7)), (r, e.mean + h)],
-                        sim_color.stroke_width(2),
-                    )))
-                    .map_err(err)?;
-                chart
-                    .draw_series(std::iter::once(Cross::new(
-                        (r, e.mean),
-                        5,
-                        sim_color.stroke_width(2),
-                    )))
-                    .map_err(err)?;
+                let (bar, mark) = interval(x.observed.rate_rps, e, lo * 0.7, sim_color);
+                chart.draw_series(std::iter::once(bar)).map_err(err)?;
+                chart.draw_series(std::iter::once(mark)).map_err(err)?;
             }
         }
         Ok(())
@@ -484,21 +488,9 @@ impl Chart for ValidateCpu<'_> {
             .map_err(err)?;
         for x in &w {
             let Some(e) = &x.cores else { continue };
-            let h = e.half_width.unwrap_or(0.0);
-            let r = x.observed.rate_rps;
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    vec![(r, e.mean - h), (r, e.mean + h)],
-                    color(0).stroke_width(2),
-                )))
-                .map_err(err)?;
-            chart
-                .draw_series(std::iter::once(Cross::new(
-                    (r, e.mean),
-                    5,
-                    color(0).stroke_width(2),
-                )))
-                .map_err(err)?;
+            let (bar, mark) = interval(x.observed.rate_rps, e, 0.0, color(0));
+            chart.draw_series(std::iter::once(bar)).map_err(err)?;
+            chart.draw_series(std::iter::once(mark)).map_err(err)?;
         }
         Ok(())
     }
