@@ -165,7 +165,7 @@ impl Chart for CpuRegressions<'_> {
     }
 
     fn title(&self) -> String {
-        "CPU against load per component (utilization law)".into()
+        "CPU per component: ms per request + background cores (utilization law)".into()
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
@@ -194,7 +194,7 @@ impl Chart for CpuRegressions<'_> {
             .enumerate()
             .map(|(i, (c, l))| LegendItem {
                 label: format!(
-                    "{} {:.3} ms + {:.2} cores",
+                    "{} {:.3} + {:.2}",
                     c.component,
                     l.per_request_s * 1e3,
                     l.background_cores
