@@ -124,12 +124,6 @@ pub struct Whole {
     pub app_total: Vec<LatencyHistogram>,
     /// Query time by statement kind.
     pub db: [LatencyHistogram; 3],
-    /// Nginx requests whose upstream was tried more than once.
-    pub upstream_retries: u64,
-    /// Nginx requests served without an upstream.
-    pub no_upstream: u64,
-    /// Whether a web log's times had whole seconds only.
-    pub web_whole_seconds: bool,
 }
 
 /// Everything calibration read.
@@ -246,9 +240,6 @@ pub fn observe(inp: &LogInputs) -> Result<Observations, CalibrateError> {
                     LatencyHistogram::new(3),
                     LatencyHistogram::new(3),
                 ],
-                upstream_retries: 0,
-                no_upstream: 0,
-                web_whole_seconds: false,
             },
             classes,
             files: Vec::new(),
@@ -300,7 +291,6 @@ fn read_haproxy(
     path: &Path,
 ) -> Result<(), CalibrateError> {
     let (mut src, mut fl) = open(path, "haproxy")?;
-    let entry = true;
     while let Some(line) = src.next_line()? {
         fl.lines += 1;
         let Some(r) = p.parse(line) else {
@@ -337,9 +327,8 @@ fn read_haproxy(
             w.errors += 1;
         }
         w.lb[c].total.add(ns as f64);
-        if entry {
-            w.e2e.record(ns as u64);
-        }
+        // HAProxy, when given, is the entry tier.
+        w.e2e.record(ns as u64);
         acc.obs.whole.lb_total[c].record(ns as u64);
     }
     fl.truncated_last = src.truncated_last;
@@ -371,15 +360,11 @@ fn read_nginx(
             continue;
         };
         fl.seen(start);
-        acc.obs.whole.web_whole_seconds |= r.whole_seconds;
         if entry {
             acc.arrival(start);
             if acc.inp.keep_arrivals {
                 acc.obs.arrivals.push((start, c as u16));
             }
-        }
-        if r.tries > 1 {
-            acc.obs.whole.upstream_retries += 1;
         }
         let w = acc.window(start);
         w.web_by_file[file] += 1;
@@ -390,15 +375,13 @@ fn read_nginx(
                 w.errors += 1;
             }
         }
-        match r.upstream_ns {
-            Some(u) => {
-                let own = (r.request_ns - u).max(0);
-                w.web[c].own.add(own as f64);
-                w.app[c].total.add(u as f64);
-                acc.obs.whole.web_own[c].record(own as u64);
-                acc.obs.whole.app_total[c].record(u as u64);
-            }
-            None => acc.obs.whole.no_upstream += 1,
+        // A request served without an upstream (`-`) has no app time.
+        if let Some(u) = r.upstream_ns {
+            let own = (r.request_ns - u).max(0);
+            w.web[c].own.add(own as f64);
+            w.app[c].total.add(u as f64);
+            acc.obs.whole.web_own[c].record(own as u64);
+            acc.obs.whole.app_total[c].record(u as u64);
         }
     }
     fl.truncated_last = src.truncated_last;

@@ -1,5 +1,5 @@
 //! Reading a log as a stream of lines: plain or gzip (by its magic bytes, as
-//! logrotate leaves them), one reused buffer, line numbers kept for messages.
+//! logrotate leaves them), one reused buffer.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -12,7 +12,6 @@ pub struct LineSource {
     path: PathBuf,
     reader: Box<dyn BufRead>,
     buf: Vec<u8>,
-    line_no: u64,
     /// Set when the last line had no newline (a log cut mid-write).
     pub truncated_last: bool,
 }
@@ -45,19 +44,8 @@ impl LineSource {
             path: path.to_path_buf(),
             reader,
             buf: Vec::with_capacity(512),
-            line_no: 0,
             truncated_last: false,
         }
-    }
-
-    /// The file's path, for messages.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The number of the line last returned (1-based).
-    pub fn line_no(&self) -> u64 {
-        self.line_no
     }
 
     /// The next complete line without its end of line, or `None` at the end.
@@ -75,7 +63,6 @@ impl LineSource {
         if n == 0 {
             return Ok(None);
         }
-        self.line_no += 1;
         if self.buf.last() != Some(&b'\n') {
             self.truncated_last = true;
             return Ok(None);

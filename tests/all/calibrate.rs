@@ -303,6 +303,43 @@ fn rig_log_args(with_db_and_cpu: bool, extra: &[&str]) -> Vec<String> {
     v
 }
 
+/// Calibrates the rig from its levels up to 900 requests/s into `out`.
+fn calibrate_rig_below_900(out: &Path) {
+    let until = END_OF_900.to_string();
+    let o = stacksim_with(
+        "calibrate",
+        &rig_log_args(
+            true,
+            &[
+                "--cores",
+                "2",
+                "--workers",
+                "app=4",
+                "--until",
+                &until,
+                "--out",
+                s(out),
+                "--no-report",
+                "-q",
+            ],
+        ),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Validates `scenario` on the rig's windows after 900 requests/s (and
+/// `extra`), writing `report`; its validation.json.
+fn validate_rig(scenario: &Path, report: &Path, extra: &[&str]) -> serde_json::Value {
+    let until = END_OF_900.to_string();
+    let mut flags = vec!["--since", until.as_str(), "--out", s(report), "-q"];
+    flags.extend_from_slice(extra);
+    let mut args = vec![s(scenario).to_string()];
+    args.extend(rig_log_args(true, &flags));
+    let o = stacksim_with("validate", &args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_str(&std::fs::read_to_string(report.join("validation.json")).unwrap()).unwrap()
+}
+
 /// Runs `stacksim COMMAND args...`.
 fn stacksim_with(command: &str, args: &[String]) -> Output {
     let mut all = vec![command.to_string()];
@@ -446,37 +483,9 @@ fn calibrate_writes_a_scenario_that_runs_and_a_report() {
 fn validate_predicts_the_rig_knee_within_15_percent() {
     let dir = temp("knee");
     let out = dir.join("rig.toml");
-    let until = END_OF_900.to_string();
-    let o = stacksim_with(
-        "calibrate",
-        &rig_log_args(
-            true,
-            &[
-                "--cores",
-                "2",
-                "--workers",
-                "app=4",
-                "--until",
-                &until,
-                "--out",
-                s(&out),
-                "--no-report",
-                "-q",
-            ],
-        ),
-    );
-    assert!(o.status.success());
+    calibrate_rig_below_900(&out);
     let report = dir.join("validation");
-    let mut args = vec![s(&out).to_string()];
-    args.extend(rig_log_args(
-        true,
-        &["--since", &until, "--out", s(&report), "-q"],
-    ));
-    let o = stacksim_with("validate", &args);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(report.join("validation.json")).unwrap())
-            .unwrap();
+    let v = validate_rig(&out, &report, &[]);
     let predicted = v["knee"]["predicted_rps"].as_f64().unwrap();
     let observed = v["knee"]["observed_max_rps"].as_f64().unwrap();
     assert!(v["knee"]["observed_saturated"].as_bool().unwrap());
@@ -494,43 +503,9 @@ fn validate_predicts_the_rig_knee_within_15_percent() {
 fn validate_extrapolates_cpu_and_throughput_above_the_calibrated_loads() {
     let dir = temp("v1200");
     let out = dir.join("rig.toml");
-    let until = END_OF_900.to_string();
-    let o = stacksim_with(
-        "calibrate",
-        &rig_log_args(
-            true,
-            &[
-                "--cores",
-                "2",
-                "--workers",
-                "app=4",
-                "--until",
-                &until,
-                "--out",
-                s(&out),
-                "--no-report",
-                "-q",
-            ],
-        ),
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    calibrate_rig_below_900(&out);
     let report = dir.join("validation");
-    let mut args = vec![s(&out).to_string()];
-    args.extend(rig_log_args(
-        true,
-        &[
-            "--since",
-            &until,
-            "--until",
-            "1796123846",
-            "--no-knee",
-            "--out",
-            s(&report),
-            "-q",
-        ],
-    ));
-    let o = stacksim_with("validate", &args);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = validate_rig(&out, &report, &["--until", "1796123846", "--no-knee"]);
     for f in [
         "validation.md",
         "validation.html",
@@ -539,9 +514,6 @@ fn validate_extrapolates_cpu_and_throughput_above_the_calibrated_loads() {
     ] {
         assert!(report.join(f).is_file(), "{f}");
     }
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(report.join("validation.json")).unwrap())
-            .unwrap();
     let metric = |name: &str| {
         v["metrics"]
             .as_array()
