@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::{EXIT_FAILURE, EXIT_INVALID, EXIT_OK, SimFlags, invalid, plan_init, progress};
 use stacksim::plan::PlanInit;
-use stacksim::plan::sweep::{Shard, SweepError, SweepPlan};
+use stacksim::plan::sweep::{Shard, SweepError, SweepPlan, merge_shards, parse_shard};
 use stacksim::report::sweep::{PointResult, SweepFolder, SweepMeta};
 use stacksim::report::{self, OutputLayout};
 use stacksim::scenario::Axis;
@@ -30,7 +30,8 @@ pub(crate) struct SweepArgs {
     /// Keep the points already in the output folder and run only the rest.
     #[arg(long)]
     resume: bool,
-    /// Run only slice K of N (1-based), e.g. --shard 2/4; combine with `stacksim merge`.
+    /// Run only slice K of N (1-based), e.g. --shard 2/4, or auto/N in an array job (K from
+    /// SLURM_ARRAY_TASK_ID, or JOB_COMPLETION_INDEX + 1); combine with `stacksim merge`.
     #[arg(long, value_name = "K/N")]
     shard: Option<String>,
     /// Skip charts and the report.
@@ -52,6 +53,9 @@ pub(crate) struct MergeArgs {
     /// Skip charts and the report.
     #[arg(long)]
     no_charts: bool,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 fn err(msg: impl std::fmt::Display, code: u8) -> u8 {
@@ -90,12 +94,13 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let shard = match a.shard.as_deref().map(Shard::parse).transpose() {
+    let env = |name: &str| std::env::var(name).ok();
+    let shard = match a.shard.as_deref().map(|t| parse_shard(t, &env)).transpose() {
         Ok(s) => s,
         Err(e) => return err(e, EXIT_INVALID),
     };
     // Every point is validated before anything runs.
-    let sweep = match SweepPlan::new(&init, axes) {
+    let mut sweep = match SweepPlan::new(&init, axes) {
         Ok(s) => s,
         Err(SweepError::Axes(e)) => return err(e, EXIT_INVALID),
         Err(SweepError::Point { at, error }) => {
@@ -107,6 +112,12 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
         }
         Err(e) => return err(format!("{e:?}"), EXIT_INVALID),
     };
+    if let Some(choice) = &shard {
+        sweep.shard(choice.shard);
+        if let (Some(from), false) = (&choice.from, a.quiet) {
+            eprintln!("shard {} (from {from})", choice.shard);
+        }
+    }
     let out = a
         .out
         .clone()
@@ -119,6 +130,19 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
     let log = if a.resume {
         match folder.read_meta() {
             Ok(old) if old == sweep.meta => {}
+            Ok(old) if old.shard != sweep.meta.shard => {
+                let name =
+                    |s: Option<Shard>| s.map_or("the whole sweep".into(), |s| format!("shard {s}"));
+                return err(
+                    format!(
+                        "{} holds {}, not {}; resume each shard into its own folder",
+                        out.display(),
+                        name(old.shard),
+                        name(sweep.meta.shard)
+                    ),
+                    EXIT_INVALID,
+                );
+            }
             Ok(_) => {
                 return err(
                     format!(
@@ -145,7 +169,7 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
         Ok(l) => l,
         Err(e) => return err(e, EXIT_FAILURE),
     };
-    let pending = sweep.pending(shard, &done);
+    let pending = sweep.pending(&done);
     if !a.quiet && !done.is_empty() {
         eprintln!(
             "resuming: {} points already done, {} to run",
@@ -215,29 +239,38 @@ fn finish(
 }
 
 pub(crate) fn merge(a: &MergeArgs) -> u8 {
-    let mut meta: Option<SweepMeta> = None;
-    let mut points = Vec::new();
-    for dir in &a.shards {
-        let shard = SweepFolder::new(OutputLayout::new(Some(dir), ""));
-        let m = match shard.read_meta() {
-            Ok(m) => m,
-            Err(e) => return err(format!("{e}: not a sweep output folder"), EXIT_INVALID),
-        };
-        if meta.as_ref().is_some_and(|x| *x != m) {
-            return err(
-                format!("{} is a shard of a different sweep", dir.display()),
-                EXIT_INVALID,
+    // Every shard is checked before the output folder is made.
+    let (meta, points) = match merge_shards(&a.shards) {
+        Ok(x) => x,
+        Err(refused) => {
+            eprintln!(
+                "error: cannot merge {} folder{}; nothing was written",
+                a.shards.len(),
+                if a.shards.len() == 1 { "" } else { "s" }
             );
+            for line in refused.lines() {
+                eprintln!("  {line}");
+            }
+            let rerun = refused.rerun();
+            if !rerun.is_empty() {
+                let list = |ks: &mut dyn Iterator<Item = usize>| {
+                    ks.map(|k| k.to_string()).collect::<Vec<_>>().join(",")
+                };
+                eprintln!(
+                    "run again: shard{} {} (Slurm: sbatch --array={} ...; a Kubernetes Indexed Job: completion index{} {})",
+                    if rerun.len() == 1 { "" } else { "s" },
+                    list(&mut rerun.iter().copied()),
+                    list(&mut rerun.iter().copied()),
+                    if rerun.len() == 1 { "" } else { "es" },
+                    list(&mut rerun.iter().map(|k| k - 1)),
+                );
+            }
+            return EXIT_INVALID;
         }
-        meta = Some(m);
-        points.extend(shard.read_points());
-    }
-    let Some(meta) = meta else {
-        return err("no shards given", EXIT_INVALID);
     };
     let folder = SweepFolder::new(OutputLayout::new(Some(&a.out), &meta.scenario));
     if let Err(e) = folder.layout().prepare() {
         return err(e, EXIT_FAILURE);
     }
-    finish(&folder, &meta, points, a.no_charts, false)
+    finish(&folder, &meta, points, a.no_charts, a.quiet)
 }

@@ -177,4 +177,36 @@ pub struct SweepMeta {
     pub seed: u64,
     /// Replications per point.
     pub replications: u32,
+    /// The slice of the grid this folder holds (`--shard K/N`); absent for
+    /// a whole sweep, so merged outputs equal the single-machine run's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+}
+
+/// `--shard K/N`: slice K (1-based) of N holds the grid points `i` with
+/// `i % N == K - 1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// This slice, 1-based.
+    pub k: usize,
+    /// Slices in all.
+    pub n: usize,
+}
+
+impl Shard {
+    /// Whether grid point `index` belongs to this slice.
+    pub fn holds(&self, index: usize) -> bool {
+        index % self.n == self.k - 1
+    }
+
+    /// The grid points of a sweep of `points` this slice holds.
+    pub fn indices(&self, points: usize) -> impl Iterator<Item = usize> + use<> {
+        (self.k - 1..points).step_by(self.n)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.k, self.n)
+    }
 }

@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use crate::stats::Estimate;
 
 pub use super::points::{
-    Est, PointResult, PoolPoint, SweepMeta, read_point_lines, write_point_line,
+    Est, PointResult, PoolPoint, Shard, SweepMeta, read_point_lines, write_point_line,
 };
 use super::{OutputError, OutputLayout};
 

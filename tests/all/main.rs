@@ -13,6 +13,7 @@ mod charts;
 mod cli;
 mod conservation;
 mod cpu;
+mod deploy;
 mod determinism;
 mod failures;
 mod fuzz;

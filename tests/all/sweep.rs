@@ -132,9 +132,13 @@ fn merged_shards_equal_the_unsharded_run_and_resume_finishes_the_rest() {
         results(&merged),
         "merged shards differ from the single run"
     );
-    // An interrupted sweep: shard 1's points, with the last line torn.
+    // An interrupted whole sweep: shard 1's points, with the last line torn.
     std::fs::create_dir_all(&resumed).unwrap();
-    std::fs::copy(s1.join("sweep-meta.json"), resumed.join("sweep-meta.json")).unwrap();
+    std::fs::copy(
+        full.join("sweep-meta.json"),
+        resumed.join("sweep-meta.json"),
+    )
+    .unwrap();
     let mut kept = std::fs::read_to_string(s1.join("points.jsonl")).unwrap();
     kept.push_str("{\"index\": 7, \"values\": [[\"workload.rate\"");
     std::fs::write(resumed.join("points.jsonl"), kept).unwrap();
@@ -318,4 +322,193 @@ fn compare_of_a_scenario_with_itself_reports_no_difference() {
         "2",
     );
     assert_eq!(r.status.code(), Some(0));
+}
+
+/// `stacksim merge --no-charts --out OUT DIRS...`.
+fn merge(out: &Path, dirs: &[&Path]) -> Output {
+    let mut args = vec![
+        "merge",
+        "--no-charts",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
+    bin(&args, "2")
+}
+
+fn refused(o: &Output) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn merge_refuses_missing_torn_repeated_and_foreign_shards_and_names_what_to_rerun() {
+    let dirs: Vec<PathBuf> = (1..=3).map(|k| temp(&format!("m{k}"))).collect();
+    let (full, out, other, whole) = (temp("mfull"), temp("mout"), temp("mother"), temp("mwhole"));
+    sweep(&full, &["--no-charts"], "2");
+    // One thread: shard 2's points finish in grid order, point 1 first.
+    for (k, d) in dirs.iter().enumerate() {
+        sweep(d, &["--shard", &format!("{}/3", k + 1)], "1");
+    }
+    // Shard 2 killed after its first point, mid-way through its second line.
+    let log = dirs[1].join("points.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let first = text.lines().next().unwrap();
+    std::fs::write(&log, format!("{first}\n{}", &text[first.len() + 1..][..40])).unwrap();
+    let e = refused(&merge(&out, &[&dirs[0], &dirs[1]]));
+    assert!(!out.exists(), "a refused merge writes nothing");
+    assert!(
+        e.contains(&format!(
+            "shard 2/3 ({}): incomplete, 1 of 3 points; missing point 4 (workload.rate=300, tier.server.workers=4), point 7 (workload.rate=400, tier.server.workers=5)",
+            dirs[1].display()
+        )),
+        "{e}"
+    );
+    assert!(
+        e.contains("shard 3/3: not given; it holds point 2 (workload.rate=200, tier.server.workers=4), point 5 (workload.rate=300, tier.server.workers=5)"),
+        "{e}"
+    );
+    assert!(
+        e.contains("run again: shards 2,3 (Slurm: sbatch --array=2,3"),
+        "{e}"
+    );
+    assert!(e.contains("completion indexes 1,2"), "{e}");
+    // The same shard twice, a shard of another run, a whole sweep.
+    sweep(&other, &["--shard", "3/3", "--seed", "99"], "2");
+    sweep(&whole, &["--no-charts"], "2");
+    let e = refused(&merge(&out, &[&dirs[0], &dirs[0], &other, &whole]));
+    assert!(!out.exists(), "a refused merge writes nothing");
+    assert!(e.contains("shard 1/3 given twice"), "{e}");
+    assert!(
+        e.contains(&format!(
+            "shard 3/3 ({}): not the sweep of",
+            other.display()
+        )),
+        "{e}"
+    );
+    assert!(e.contains("settings:") && e.contains("--seed 99"), "{e}");
+    assert!(
+        e.contains(&format!(
+            "{}: a whole sweep, written without --shard",
+            whole.display()
+        )),
+        "{e}"
+    );
+    assert!(e.contains("shard 2/3: not given"), "{e}");
+    let e = refused(&merge(&out, &[&out]));
+    assert!(e.contains("not a sweep folder"), "{e}");
+    // Rerun the killed shard with --resume and from scratch: both complete it.
+    let scratch = temp("mscratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    for f in ["sweep-meta.json", "points.jsonl"] {
+        std::fs::copy(dirs[1].join(f), scratch.join(f)).unwrap();
+    }
+    sweep(&dirs[1], &["--shard", "2/3", "--resume"], "2");
+    sweep(&scratch, &["--shard", "2/3"], "2");
+    for killed in [&dirs[1], &scratch] {
+        let o = merge(&out, &[&dirs[0], killed, &dirs[2]]);
+        assert_ok(&o);
+        assert_eq!(
+            results(&full),
+            results(&out),
+            "merge after a rerun of {}",
+            killed.display()
+        );
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+    // A shard folder resumed as another shard is refused.
+    let e = String::from_utf8_lossy(
+        &bin(
+            &[
+                "sweep",
+                SCENARIO,
+                "--vary",
+                "workload.rate=100..400:100",
+                "--vary",
+                "tier.server.workers=4,5",
+                "--shard",
+                "1/3",
+                "--resume",
+                "--out",
+                scratch.to_str().unwrap(),
+                "--duration",
+                "20s",
+                "--warmup",
+                "2s",
+                "--replications",
+                "3",
+            ],
+            "2",
+        )
+        .stderr,
+    )
+    .into_owned();
+    assert!(e.contains("holds shard 2/3, not shard 1/3"), "{e}");
+    for d in dirs.iter().chain([&full, &other, &whole, &scratch]) {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
+
+#[test]
+fn shard_auto_reads_the_array_index_of_slurm_or_kubernetes() {
+    let (given, slurm, k8s) = (temp("given"), temp("slurm"), temp("k8s"));
+    sweep(&given, &["--shard", "2/3"], "2");
+    let auto = |out: &Path, var: &str, value: &str| {
+        let o = out.to_str().unwrap();
+        Command::new(env!("CARGO_BIN_EXE_stacksim"))
+            .args([
+                "sweep",
+                SCENARIO,
+                "--vary",
+                "workload.rate=100..400:100",
+                "--vary",
+                "tier.server.workers=4,5",
+                "--shard",
+                "auto/3",
+                "--out",
+                o,
+            ])
+            .args(FAST)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .env_remove("JOB_COMPLETION_INDEX")
+            .env(var, value)
+            .output()
+            .expect("the binary runs")
+    };
+    let r = auto(&slurm, "SLURM_ARRAY_TASK_ID", "2");
+    assert_ok(&r);
+    assert!(String::from_utf8_lossy(&r.stderr).contains("shard 2/3 (from SLURM_ARRAY_TASK_ID=2)"));
+    assert_ok(&auto(&k8s, "JOB_COMPLETION_INDEX", "1"));
+    // The same points; lines come in the order points finished.
+    let points = |d: &Path| {
+        let text = std::fs::read_to_string(d.join("points.jsonl")).unwrap();
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(
+        points(&given),
+        points(&slurm),
+        "auto/3 with task 2 is shard 2/3"
+    );
+    assert_eq!(
+        points(&given),
+        points(&k8s),
+        "auto/3 with index 1 is shard 2/3"
+    );
+    let none = temp("none");
+    let r = auto(&none, "STACKSIM_UNRELATED", "1");
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("neither SLURM_ARRAY_TASK_ID"));
+    assert!(!none.exists(), "nothing written");
+    for d in [given, slurm, k8s] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
 }
