@@ -402,71 +402,55 @@ impl MergeRefused {
     }
 }
 
-/// Fields of two shards' metas that differ, as `field: a vs b`.
+/// Fields of two shards' metas that differ, as `field: a vs b` (the
+/// scenario text by name only).
 fn meta_differences(a: &SweepMeta, b: &SweepMeta) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut field = |name: &str, same: bool, x: String, y: String| {
-        if !same {
-            out.push(if x.is_empty() && y.is_empty() {
-                name.to_string()
-            } else {
-                format!("{name}: {x} vs {y}")
-            });
-        }
-    };
-    let shown = |o: &[String]| {
+    let list = |o: &[String]| {
         if o.is_empty() {
             "none".to_string()
         } else {
             o.join(" ")
         }
     };
-    field(
-        "stacksim version",
-        a.version == b.version,
-        a.version.clone(),
-        b.version.clone(),
-    );
-    field(
-        "scenario",
-        a.scenario == b.scenario,
-        a.scenario.clone(),
-        b.scenario.clone(),
-    );
-    field(
-        "scenario text",
-        a.scenario_source == b.scenario_source,
-        String::new(),
-        String::new(),
-    );
-    field(
-        "settings",
-        a.overrides == b.overrides,
-        shown(&a.overrides),
-        shown(&b.overrides),
-    );
-    field("axes", a.axes == b.axes, String::new(), String::new());
-    field(
-        "points",
-        a.points == b.points,
-        a.points.to_string(),
-        b.points.to_string(),
-    );
-    field(
-        "seed",
-        a.seed == b.seed,
-        a.seed.to_string(),
-        b.seed.to_string(),
-    );
-    field(
-        "replications",
-        a.replications == b.replications,
-        a.replications.to_string(),
-        b.replications.to_string(),
-    );
-    let n = |m: &SweepMeta| m.shard.map_or(0, |s| s.n);
-    field("shards", n(a) == n(b), n(a).to_string(), n(b).to_string());
-    out
+    let axes = |m: &SweepMeta| {
+        let each: Vec<String> = m
+            .axes
+            .iter()
+            .map(|x| format!("{}={}", x.key, x.values.join(",")))
+            .collect();
+        list(&each)
+    };
+    let shards = |m: &SweepMeta| m.shard.map_or(0, |s| s.n).to_string();
+    let fields = [
+        ("stacksim version", a.version.clone(), b.version.clone()),
+        ("scenario", a.scenario.clone(), b.scenario.clone()),
+        (
+            "scenario text",
+            a.scenario_source.clone(),
+            b.scenario_source.clone(),
+        ),
+        ("settings", list(&a.overrides), list(&b.overrides)),
+        ("axes", axes(a), axes(b)),
+        ("points", a.points.to_string(), b.points.to_string()),
+        ("seed", a.seed.to_string(), b.seed.to_string()),
+        (
+            "replications",
+            a.replications.to_string(),
+            b.replications.to_string(),
+        ),
+        ("shards", shards(a), shards(b)),
+    ];
+    fields
+        .into_iter()
+        .filter(|(_, x, y)| x != y)
+        .map(|(name, x, y)| {
+            if name == "scenario text" {
+                format!("{name} differs")
+            } else {
+                format!("{name}: {x} vs {y}")
+            }
+        })
+        .collect()
 }
 
 /// Reads shard folders and checks they make one whole sweep: every shard

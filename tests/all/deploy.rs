@@ -11,18 +11,16 @@ use yaml_rust2::{Yaml, YamlLoader};
 use crate::support::assert_ok;
 
 const SCENARIO: &str = "scenarios/validation/mmc.toml";
-const FLAGS: [&str; 10] = [
-    "--vary",
-    "workload.rate=100..400:100",
-    "--vary",
-    "tier.server.workers=4,5",
-    "--duration",
-    "20s",
-    "--warmup",
-    "2s",
-    "--replications",
-    "3",
-];
+const RUN: [&str; 6] = ["--duration", "20s", "--warmup", "2s", "--replications", "3"];
+
+/// The flags every shard and the single run take.
+fn flags() -> Vec<&'static str> {
+    crate::support::SMALL_SWEEP
+        .iter()
+        .chain(&RUN)
+        .copied()
+        .collect()
+}
 
 fn temp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("stacksim-deploy-{name}-{}", std::process::id()));
@@ -44,7 +42,7 @@ fn merged_equals_single(shards: &[PathBuf], scratch: &Path) {
         &stacksim()
             .args(["sweep", SCENARIO, "--no-charts", "--quiet", "--out"])
             .arg(&single)
-            .args(FLAGS)
+            .args(flags())
             .output()
             .unwrap(),
     );
@@ -69,32 +67,26 @@ fn merged_equals_single(shards: &[PathBuf], scratch: &Path) {
 fn the_slurm_batch_script_runs_its_array_task_and_the_merge_equals_one_machine() {
     let out = temp("slurm");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for task in ["1", "2", "3"] {
-        let r = Command::new("bash")
-            .arg(root.join("deploy/slurm/sweep.sbatch"))
+    let task = |id: Option<&str>| {
+        let mut c = Command::new("bash");
+        c.arg(root.join("deploy/slurm/sweep.sbatch"))
             .args([SCENARIO, "3"])
             .arg(&out)
-            .args(FLAGS)
+            .args(flags())
             .current_dir(root)
             .env("STACKSIM", env!("CARGO_BIN_EXE_stacksim"))
-            .env("SLURM_ARRAY_TASK_ID", task)
-            .env("SLURM_CPUS_PER_TASK", "1")
-            .output()
-            .unwrap();
-        assert_ok(&r);
+            .env("SLURM_CPUS_PER_TASK", "1");
+        match id {
+            Some(id) => c.env("SLURM_ARRAY_TASK_ID", id),
+            None => c.env_remove("SLURM_ARRAY_TASK_ID"),
+        };
+        c.output().unwrap()
+    };
+    for id in ["1", "2", "3"] {
+        assert_ok(&task(Some(id)));
     }
     // A task run again (a requeue) resumes its folder and runs nothing new.
-    let again = Command::new("bash")
-        .arg(root.join("deploy/slurm/sweep.sbatch"))
-        .args([SCENARIO, "3"])
-        .arg(&out)
-        .args(FLAGS)
-        .current_dir(root)
-        .env("STACKSIM", env!("CARGO_BIN_EXE_stacksim"))
-        .env("SLURM_ARRAY_TASK_ID", "2")
-        .output()
-        .unwrap();
-    assert_ok(&again);
+    assert_ok(&task(Some("2")));
     let lines = std::fs::read_to_string(out.join("shard-2/points.jsonl")).unwrap();
     assert_eq!(
         lines.lines().count(),
@@ -104,13 +96,7 @@ fn the_slurm_batch_script_runs_its_array_task_and_the_merge_equals_one_machine()
     let shards: Vec<PathBuf> = (1..=3).map(|k| out.join(format!("shard-{k}"))).collect();
     merged_equals_single(&shards, &out);
     // Outside an array job it says how to submit it.
-    let r = Command::new("bash")
-        .arg(root.join("deploy/slurm/sweep.sbatch"))
-        .args([SCENARIO, "3"])
-        .arg(&out)
-        .env_remove("SLURM_ARRAY_TASK_ID")
-        .output()
-        .unwrap();
+    let r = task(None);
     assert_eq!(r.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&r.stderr).contains("sbatch --array=1-3"));
     std::fs::remove_dir_all(&out).unwrap();
@@ -210,7 +196,7 @@ fn the_kubernetes_indexed_job_has_its_shape_and_its_command_runs_each_index() {
             .env("SHARDS", shards.to_string())
             .env("SCENARIO", SCENARIO)
             .env("OUT", &out)
-            .env("SWEEP_FLAGS", FLAGS.join(" "))
+            .env("SWEEP_FLAGS", flags().join(" "))
             .env("RAYON_NUM_THREADS", var("RAYON_NUM_THREADS"))
             .output()
             .unwrap();

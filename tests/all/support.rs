@@ -9,6 +9,14 @@ use stacksim::stats::{Estimate, RepObs, Summary, summarize};
 use stacksim::sweep::run_replications;
 
 /// Loads a shipped scenario by its path under the repository root.
+/// A small sweep of `scenarios/validation/mmc.toml`: 4 rates x 2 worker counts.
+pub const SMALL_SWEEP: [&str; 4] = [
+    "--vary",
+    "workload.rate=100..400:100",
+    "--vary",
+    "tier.server.workers=4,5",
+];
+
 pub fn shipped(rel: &str) -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
     scenario::load(&path)

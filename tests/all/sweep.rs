@@ -23,22 +23,25 @@ fn temp(name: &str) -> PathBuf {
 const SCENARIO: &str = "scenarios/validation/mmc.toml";
 const FAST: [&str; 6] = ["--duration", "20s", "--warmup", "2s", "--replications", "3"];
 
+/// The test sweep (4 rates x 2 worker counts) into `out`, with `extra` flags.
+fn sweep_cmd(out: &Path, extra: &[&str], threads: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_stacksim"));
+    c.args(["sweep", SCENARIO])
+        .args(crate::support::SMALL_SWEEP)
+        .arg("--out")
+        .arg(out)
+        .args(FAST)
+        .args(extra)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RAYON_NUM_THREADS", threads);
+    c
+}
+
 fn sweep(out: &Path, extra: &[&str], threads: &str) -> Output {
-    let mut args = vec![
-        "sweep",
-        SCENARIO,
-        "--vary",
-        "workload.rate=100..400:100",
-        "--vary",
-        "tier.server.workers=4,5",
-        "--quiet",
-        "--out",
-    ];
-    let o = out.to_str().unwrap();
-    args.push(o);
-    args.extend(FAST);
-    args.extend(extra);
-    let r = bin(&args, threads);
+    let r = sweep_cmd(out, extra, threads)
+        .arg("--quiet")
+        .output()
+        .expect("the binary runs");
     assert_ok(&r);
     r
 }
@@ -146,27 +149,9 @@ fn merged_shards_equal_the_unsharded_run_and_resume_finishes_the_rest() {
     // The 4 finished points were kept and only the other 4 run: 8 lines, not 12.
     let lines = std::fs::read_to_string(resumed.join("points.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 8, "{lines}");
-    let note = bin(
-        &[
-            "sweep",
-            SCENARIO,
-            "--vary",
-            "workload.rate=100..400:100",
-            "--vary",
-            "tier.server.workers=4,5",
-            "--no-charts",
-            "--resume",
-            "--out",
-            resumed.to_str().unwrap(),
-            "--duration",
-            "20s",
-            "--warmup",
-            "2s",
-            "--replications",
-            "3",
-        ],
-        "2",
-    );
+    let note = sweep_cmd(&resumed, &["--no-charts", "--resume"], "2")
+        .output()
+        .unwrap();
     assert!(
         String::from_utf8_lossy(&note.stderr).contains("8 points already done, 0 to run"),
         "{}",
@@ -423,32 +408,10 @@ fn merge_refuses_missing_torn_repeated_and_foreign_shards_and_names_what_to_reru
         std::fs::remove_dir_all(&out).unwrap();
     }
     // A shard folder resumed as another shard is refused.
-    let e = String::from_utf8_lossy(
-        &bin(
-            &[
-                "sweep",
-                SCENARIO,
-                "--vary",
-                "workload.rate=100..400:100",
-                "--vary",
-                "tier.server.workers=4,5",
-                "--shard",
-                "1/3",
-                "--resume",
-                "--out",
-                scratch.to_str().unwrap(),
-                "--duration",
-                "20s",
-                "--warmup",
-                "2s",
-                "--replications",
-                "3",
-            ],
-            "2",
-        )
-        .stderr,
-    )
-    .into_owned();
+    let o = sweep_cmd(&scratch, &["--shard", "1/3", "--resume"], "2")
+        .output()
+        .unwrap();
+    let e = refused(&o);
     assert!(e.contains("holds shard 2/3, not shard 1/3"), "{e}");
     for d in dirs.iter().chain([&full, &other, &whole, &scratch]) {
         std::fs::remove_dir_all(d).unwrap();
@@ -460,22 +423,7 @@ fn shard_auto_reads_the_array_index_of_slurm_or_kubernetes() {
     let (given, slurm, k8s) = (temp("given"), temp("slurm"), temp("k8s"));
     sweep(&given, &["--shard", "2/3"], "2");
     let auto = |out: &Path, var: &str, value: &str| {
-        let o = out.to_str().unwrap();
-        Command::new(env!("CARGO_BIN_EXE_stacksim"))
-            .args([
-                "sweep",
-                SCENARIO,
-                "--vary",
-                "workload.rate=100..400:100",
-                "--vary",
-                "tier.server.workers=4,5",
-                "--shard",
-                "auto/3",
-                "--out",
-                o,
-            ])
-            .args(FAST)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+        sweep_cmd(out, &["--shard", "auto/3"], "2")
             .env_remove("SLURM_ARRAY_TASK_ID")
             .env_remove("JOB_COMPLETION_INDEX")
             .env(var, value)

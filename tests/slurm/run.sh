@@ -31,10 +31,10 @@ fail() {
 # with some of its points written and not all.
 scenario=scenarios/validation/mmc.toml
 flags=(--vary workload.rate=100..375:25 --duration 1h --warmup 10s --replications 3)
-submit() { # ARRAY OUT [sbatch flags...]
+submit() { # ARRAY OUT [sbatch flags...]; at most 3 minutes
   local array=$1 out=$2
   shift 2
-  STACKSIM="$bin" sbatch --array="$array" --cpus-per-task=1 --output="$tmp/task-%A_%a.out" \
+  STACKSIM="$bin" timeout 180 sbatch --array="$array" --cpus-per-task=1 --output="$tmp/task-%A_%a.out" \
     --chdir="$root" "$@" deploy/slurm/sweep.sbatch "$scenario" 4 "$out" "${flags[@]}"
 }
 same_as_single() { # RESULT
@@ -47,8 +47,7 @@ step "the single-machine run"
 "$bin" sweep "$scenario" "${flags[@]}" --no-charts --quiet --out "$tmp/single"
 
 step "an array of 4 with sbatch --wait, then merge"
-timeout 180 bash -c "$(declare -f submit); $(declare -p bin tmp root scenario flags); submit 1-4 '$tmp/run1' --wait" ||
-  fail "the array job failed: $(cat "$tmp"/task-*.out)"
+submit 1-4 "$tmp/run1" --wait || fail "the array job failed: $(cat "$tmp"/task-*.out)"
 "$bin" merge --quiet --no-charts --out "$tmp/run1/result" "$tmp"/run1/shard-*
 same_as_single "$tmp/run1/result"
 echo "merged = single run, byte for byte"
@@ -91,8 +90,7 @@ rerun=$(sed -n 's/^run again: shards\{0,1\} \([0-9,]*\) .*/\1/p' "$tmp/refused.t
 [ "$rerun" = "2,4" ] || fail "merge asked to run again '$rerun', not 2,4"
 
 step "resubmit only $rerun, merge again"
-timeout 180 bash -c "$(declare -f submit); $(declare -p bin tmp root scenario flags); submit '$rerun' '$tmp/run2' --wait" ||
-  fail "the resubmitted tasks failed: $(cat "$tmp"/task-*.out)"
+submit "$rerun" "$tmp/run2" --wait || fail "the resubmitted tasks failed: $(cat "$tmp"/task-*.out)"
 "$bin" merge --quiet --no-charts --out "$tmp/run2/result" "$tmp"/run2/shard-*
 same_as_single "$tmp/run2/result"
 echo "merged after the resubmit = single run, byte for byte"
