@@ -46,8 +46,14 @@ pub struct MachineModel {
     /// Arrival rate of user requests at which its cores saturate.
     pub saturation_rps: f64,
     /// Mean wait for a core per service started on it (ms): its cores as an
-    /// M/M/c, infinite when saturated.
+    /// M/M/c, infinite when saturated. Under processor sharing it is the
+    /// mean stretch of a burst beyond its length, which for exponential
+    /// bursts has the same mean (the number in service follows the same
+    /// birth-death chain).
     pub core_wait_ms: f64,
+    /// How the machine's cores are shared (the simulation's; the analytic
+    /// mean is the same M/M/c for both).
+    pub scheduling: crate::scenario::Scheduling,
 }
 
 /// The analytic model of a scenario.
@@ -155,6 +161,7 @@ pub fn analytic_model(s: &Scenario) -> Option<AnalyticModel> {
                 },
                 label: m.label,
                 utilization: m.utilization,
+                scheduling: s.hosts[m.group].scheduling,
             }
         })
         .collect();

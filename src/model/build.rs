@@ -99,6 +99,7 @@ fn machines(s: &Scenario) -> (IdVec<HostId, HostDef>, Vec<u32>) {
                     )
                 }),
                 off_path_ns: h.off_path_cpu_ns,
+                ps: h.scheduling == crate::scenario::Scheduling::ProcessorSharing,
                 cores: h.cores,
                 group: g as u32,
                 monitoring: h
@@ -134,8 +135,17 @@ fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
                     Role::Primary => format!("{} primary", tier.name),
                     Role::Replicas => format!("{} replica#{i}", tier.name),
                 };
+                let host = p
+                    .host
+                    .map(|g| HostId(host_first[g] + (slot + i) % s.hosts[g].instances));
                 out.stations.push(StationDef {
                     pool,
+                    ps_host: p
+                        .host
+                        .filter(|&g| {
+                            s.hosts[g].scheduling == crate::scenario::Scheduling::ProcessorSharing
+                        })
+                        .and(host),
                     workers: p.workers,
                     queue_cap: p.queue,
                     index_in_pool: i,
@@ -145,9 +155,7 @@ fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
                         .map(|c| stream_id(&format!("{c}/{}/{}/{i}", tier.name, pi))),
                     health_check: None,
                     label,
-                    host: p
-                        .host
-                        .map(|g| HostId(host_first[g] + (slot + i) % s.hosts[g].instances)),
+                    host,
                     extra_ns: u64::from(tier.costs.rules).saturating_mul(tier.costs.rule_ns),
                     tls: tier.costs.tls.clone(),
                     conntrack: tier.costs.conntrack,

@@ -8,7 +8,7 @@ use super::state::{Event, Phase, Sim};
 use crate::scenario::FaultKind;
 use crate::stats::{Cause, ComponentEvent as E, TimelineEvent, WriteOutage};
 
-impl Sim<'_> {
+impl<const PS: bool> Sim<'_, PS> {
     fn note(&mut self, component: &str, event: E) {
         self.timeline.push(TimelineEvent {
             time_s: self.q.now() as f64 / 1e9,

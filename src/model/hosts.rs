@@ -9,17 +9,23 @@
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
 
-use super::state::{Event, HostTask, Sim, Waiting};
+use super::state::{Event, HostTask, PsEntry, PsKey, Sim, Waiting};
 use super::{HostId, StationId};
 use crate::scenario::BACKGROUND_BURST_NS;
 
-impl Sim<'_> {
+impl<const PS: bool> Sim<'_, PS> {
     /// Brings a host's integrals up to now.
     pub(super) fn touch_host(&mut self, h: HostId) {
         let now = self.q.now();
         let host = &mut self.hosts[h];
         let dt = u128::from(now - host.last_ns);
-        host.busy_area += u128::from(host.busy) * dt;
+        // Under processor sharing more bursts than cores may be in progress.
+        let busy = if PS && self.m.hosts[h].ps {
+            host.busy.min(self.m.hosts[h].cores)
+        } else {
+            host.busy
+        };
+        host.busy_area += u128::from(busy) * dt;
         host.agent_area += u128::from(host.agents) * dt;
         host.last_ns = now;
     }
@@ -27,7 +33,8 @@ impl Sim<'_> {
     /// A service asks machine `h` for a core.
     #[inline]
     pub(super) fn acquire_core(&mut self, h: HostId, s: StationId, w: Waiting) {
-        if self.hosts[h].busy < self.m.hosts[h].cores {
+        if self.hosts[h].busy < self.m.hosts[h].cores || (PS && self.m.hosts[h].ps) {
+            // (a processor-sharing machine takes every burst at once)
             self.touch_host(h);
             self.hosts[h].busy += 1;
             self.grant_core(h, s, w, self.q.now());
@@ -43,7 +50,9 @@ impl Sim<'_> {
 
     /// A service gets its core (it asked at `since`) and starts.
     fn grant_core(&mut self, h: HostId, s: StationId, w: Waiting, since: u64) {
-        if self.observing {
+        // Under processor sharing the wait is the burst's stretch, counted
+        // when it ends.
+        if self.observing && !(PS && self.m.hosts[h].ps) {
             let host = &mut self.hosts[h];
             host.core_grants += 1;
             host.core_wait_ns += u128::from(self.q.now() - since);
@@ -63,8 +72,8 @@ impl Sim<'_> {
 
     /// Starts waiting work while machine `h` has free cores.
     pub(super) fn dispatch(&mut self, h: HostId) {
-        let cores = self.m.hosts[h].cores;
-        while self.hosts[h].busy < cores {
+        let (cores, ps) = (self.m.hosts[h].cores, PS && self.m.hosts[h].ps);
+        while self.hosts[h].busy < cores || ps {
             let Some(task) = self.hosts[h].queue.pop_front() else {
                 break;
             };
@@ -73,7 +82,7 @@ impl Sim<'_> {
             match task {
                 HostTask::Service { station, w, since } => self.grant_core(h, station, w, since),
                 HostTask::Background(cost) => {
-                    self.q.schedule_in(cost, Event::BackgroundDone(h));
+                    self.burst_on(h, cost, Event::BackgroundDone(h), StationId::NONE);
                 }
                 HostTask::Agent => {
                     self.hosts[h].agents += 1;
@@ -81,7 +90,7 @@ impl Sim<'_> {
                         Some((_, c)) => c.sample(&mut self.agent_rng[h]),
                         None => 0,
                     };
-                    self.q.schedule_in(cost, Event::AgentDone(h));
+                    self.burst_on(h, cost, Event::AgentDone(h), StationId::NONE);
                 }
             }
         }
@@ -99,7 +108,142 @@ impl Sim<'_> {
             .retain(|t| !matches!(t, HostTask::Service { station, .. } if *station == s));
         let held = std::mem::take(&mut self.stations[s].cores_held);
         self.hosts[h].busy -= held;
+        if PS && self.m.hosts[h].ps {
+            // Its bursts stay in the heap, dead (their crash count is the
+            // one before this crash); they no longer share the cores.
+            self.ps_advance(h);
+            let before = self.stations[s].crashes.wrapping_sub(1);
+            let ps = &self.hosts[h].ps;
+            let dead = ps
+                .heap
+                .iter()
+                .filter(|e| {
+                    let x = &ps.entries[e.0.2];
+                    x.station == s && x.crashes == before
+                })
+                .count() as u32;
+            self.hosts[h].ps.live -= dead;
+            self.ps_reschedule(h);
+        }
         self.dispatch(h);
+    }
+
+    /// Work of `work_ns` on a core of machine `h` that ends with `event`:
+    /// at once on a FIFO machine (the core is held), shared on a
+    /// processor-sharing one.
+    #[inline]
+    pub(super) fn burst_on(&mut self, h: HostId, work_ns: u64, event: Event, station: StationId) {
+        if !(PS && self.m.hosts[h].ps) {
+            self.q.schedule_in(work_ns, event);
+        } else {
+            self.ps_start(h, work_ns, event, station);
+        }
+    }
+
+    /// The cores' share each burst gets now: min(1, c / n).
+    fn ps_rate(&self, h: HostId) -> f64 {
+        let c = self.m.hosts[h].cores;
+        let n = self.hosts[h].ps.live;
+        if n <= c {
+            1.0
+        } else {
+            f64::from(c) / f64::from(n)
+        }
+    }
+
+    /// Brings machine `h`'s virtual time up to now.
+    fn ps_advance(&mut self, h: HostId) {
+        let now = self.q.now();
+        let rate = self.ps_rate(h);
+        let ps = &mut self.hosts[h].ps;
+        ps.v += (now - ps.last_ns) as f64 * rate;
+        ps.last_ns = now;
+    }
+
+    /// Schedules the next burst's end at the current rate (the previous
+    /// `PsDone` goes stale).
+    fn ps_reschedule(&mut self, h: HostId) {
+        let rate = self.ps_rate(h);
+        let ps = &mut self.hosts[h].ps;
+        ps.generation = ps.generation.wrapping_add(1);
+        let generation = ps.generation;
+        if let Some(std::cmp::Reverse((k, _, _))) = ps.heap.peek() {
+            let dt = ((k.0 - ps.v).max(0.0) / rate).ceil() as u64;
+            self.q.schedule_in(dt, Event::PsDone(h, generation));
+        }
+    }
+
+    /// A burst joins machine `h`'s processor sharing.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn ps_start(&mut self, h: HostId, work_ns: u64, event: Event, station: StationId) {
+        self.ps_advance(h);
+        let crashes = if station == StationId::NONE {
+            0
+        } else {
+            self.stations[station].crashes
+        };
+        let entry = PsEntry {
+            event,
+            station,
+            crashes,
+            work_ns,
+            since: self.q.now(),
+        };
+        let ps = &mut self.hosts[h].ps;
+        let i = match ps.free.pop() {
+            Some(i) => {
+                ps.entries[i] = entry;
+                i
+            }
+            None => {
+                ps.entries.push(entry);
+                ps.entries.len() - 1
+            }
+        };
+        let finish = PsKey(ps.v + work_ns as f64);
+        ps.heap.push(std::cmp::Reverse((finish, ps.seq, i)));
+        ps.seq += 1;
+        ps.live += 1;
+        self.ps_reschedule(h);
+    }
+
+    /// The bursts whose work is done end (each with its event, now); dead
+    /// ones are dropped.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn on_ps_done(&mut self, h: HostId, generation: u32) {
+        if generation != self.hosts[h].ps.generation {
+            return;
+        }
+        self.ps_advance(h);
+        let now = self.q.now();
+        loop {
+            let ps = &mut self.hosts[h].ps;
+            let Some(&std::cmp::Reverse((k, _, i))) = ps.heap.peek() else {
+                break;
+            };
+            // Within half a nanosecond of work: rounding of the schedule.
+            if k.0 > ps.v + 0.5 {
+                break;
+            }
+            ps.heap.pop();
+            ps.free.push(i);
+            let e = ps.entries[i];
+            let dead =
+                e.station != StationId::NONE && self.stations[e.station].crashes != e.crashes;
+            if dead {
+                continue;
+            }
+            self.hosts[h].ps.live -= 1;
+            if self.observing && e.station != StationId::NONE {
+                let host = &mut self.hosts[h];
+                host.core_grants += 1;
+                host.core_wait_ns += u128::from((now - e.since).saturating_sub(e.work_ns));
+            }
+            self.q.schedule(now, e.event);
+        }
+        self.ps_reschedule(h);
     }
 
     /// Schedules the first monitoring sample of every machine that has an

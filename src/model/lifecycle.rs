@@ -8,7 +8,7 @@ use super::state::{Event, NO_USER, Phase, Request, Sim};
 use crate::scenario::MAX_STEPS;
 use crate::stats::{AccessRecord, Cause, VisitRecord};
 
-impl Sim<'_> {
+impl<const PS: bool> Sim<'_, PS> {
     /// Closes the request's open connections and held workers, innermost first.
     pub(super) fn unwind(&mut self, req: u32) {
         let m = self.m;

@@ -30,6 +30,8 @@ pub use run::run_replication;
 #[derive(Clone, Debug)]
 pub(crate) struct StationDef {
     pub pool: PoolId,
+    /// Its machine when that machine shares its cores (processor sharing).
+    pub ps_host: Option<HostId>,
     pub workers: u32,
     /// Most requests waiting for a worker; `None`: unbounded.
     pub queue_cap: Option<u32>,
@@ -74,6 +76,8 @@ pub(crate) struct HostDef {
     /// CPU per request off the request path (ns, mean of an exponential),
     /// charged to the group's machines in turn.
     pub off_path_ns: f64,
+    /// Processor sharing of the cores instead of a FIFO pool.
+    pub ps: bool,
 }
 
 /// A pool of identical instances.

@@ -5,7 +5,7 @@ use super::state::{Event, Phase, Sim};
 use super::{Id, PoolId};
 use crate::stats::{ClassObs, HostObs, InstanceObs, PoolObs, RepObs, SampleObs, WriteOutage};
 
-impl Sim<'_> {
+impl<const PS: bool> Sim<'_, PS> {
     /// Closes every station's integrals at now and sums them per pool.
     fn pool_areas(&mut self) -> (Vec<u128>, Vec<u128>) {
         let now = self.q.now();

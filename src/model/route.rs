@@ -8,7 +8,7 @@ use super::{Model, StepDef, Target};
 use crate::scenario::{Access, Balance, ReadsTo};
 use crate::stats::Cause;
 
-impl<'m> Sim<'m> {
+impl<'m, const PS: bool> Sim<'m, PS> {
     /// Picks the instance for the request's current step, among those the
     /// health checks have not marked down.
     pub(super) fn pick(&mut self, req: u32) -> Pick {

@@ -20,6 +20,15 @@ use crate::stats::{Cause, ClassObs, Conservation, LatencyHistogram, RepObs, Samp
 
 /// Runs replication `rep` of the model and returns what it observed.
 pub fn run_replication(m: &Model, rep: u32) -> RepObs {
+    if m.hosts.iter().any(|h| h.ps) {
+        simulate::<true>(m, rep)
+    } else {
+        simulate::<false>(m, rep)
+    }
+}
+
+/// [`run_replication`], built for machines that share their cores or not.
+fn simulate<const PS: bool>(m: &Model, rep: u32) -> RepObs {
     let seed = m.sim.seed;
     let s = |name: &str| stream(seed, rep, stream_id(name));
     let n_pools = m.pools.len();
@@ -43,7 +52,7 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
             }
         })
         .collect();
-    let mut sim = Sim {
+    let mut sim = Sim::<PS> {
         m,
         hosts: m
             .hosts
@@ -58,6 +67,7 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
                 window: (0, 0),
                 core_grants: 0,
                 core_wait_ns: 0,
+                ps: Default::default(),
             })
             .collect(),
         aux: m
@@ -161,7 +171,7 @@ pub fn run_replication(m: &Model, rep: u32) -> RepObs {
     sim.run();
     sim.finish()
 }
-impl<'m> Sim<'m> {
+impl<'m, const PS: bool> Sim<'m, PS> {
     fn run(&mut self) {
         self.q.schedule(self.window_start, Event::WindowStart);
         self.q.schedule(self.window_end, Event::WindowEnd);
@@ -242,6 +252,7 @@ impl<'m> Sim<'m> {
                 Event::AgentDone(h) => self.on_agent_done(h),
                 Event::BackgroundTick(h) => self.on_background_tick(h),
                 Event::BackgroundDone(h) => self.on_background_done(h),
+                Event::PsDone(h, generation) => self.on_ps_done(h, generation),
                 Event::Retry { req, epoch } => {
                     if self.slab[req as usize].epoch == epoch {
                         self.start_attempt(req);
@@ -606,7 +617,6 @@ impl<'m> Sim<'m> {
     /// holds its core: its CPU burst first, then its off-core wait (see
     /// docs/scenario.md), each accounted.
     fn begin_on_cpu(&mut self, s: StationId, w: Waiting) {
-        let now = self.q.now();
         let Waiting { req, epoch, class } = w;
         let def = &self.m.stations[s];
         let st = &mut self.stations[s];
@@ -642,8 +652,9 @@ impl<'m> Sim<'m> {
             return;
         }
         // Work for a client that already left keeps its core to the end.
-        self.q.schedule(
-            now.saturating_add(dur).saturating_add(off),
+        self.cpu_burst(
+            s,
+            dur.saturating_add(off),
             Event::Done {
                 station: s,
                 req,
@@ -655,7 +666,6 @@ impl<'m> Sim<'m> {
     /// A service with an off-core part: the core is released when its CPU
     /// burst ends, and the worker waits on.
     fn begin_cpu_burst(&mut self, s: StationId, req: u32, tag: u32, dur: u64, off: u64) {
-        let now = self.q.now();
         {
             let i = req as usize;
             if self.off_core.len() <= i {
@@ -663,14 +673,25 @@ impl<'m> Sim<'m> {
             }
             self.off_core[i] = off;
         }
-        self.q.schedule(
-            now.saturating_add(dur),
+        self.cpu_burst(
+            s,
+            dur,
             Event::CpuDone {
                 station: s,
                 req,
                 tag,
             },
         );
+    }
+
+    /// A service's CPU work on its core: on its machine's cores (FIFO or
+    /// shared), or, under a thread cap alone, for its length.
+    #[inline]
+    fn cpu_burst(&mut self, s: StationId, work_ns: u64, event: Event) {
+        match self.m.stations[s].ps_host {
+            Some(h) if PS => self.ps_start(h, work_ns, event, s),
+            _ => self.q.schedule_in(work_ns, event),
+        }
     }
 
     /// A service's CPU burst ended: the core goes back, the off-core part

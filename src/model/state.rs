@@ -70,6 +70,9 @@ pub(super) enum Event {
     BackgroundTick(HostId),
     /// A background burst's CPU work ends. Emitted when it gets a core.
     BackgroundDone(HostId),
+    /// The next burst on a processor-sharing machine may end (stale unless
+    /// its generation is the machine's). Emitted by the machine's PS state.
+    PsDone(HostId, u32),
     /// A service's CPU burst ends; its off-core part follows. Emitted by
     /// `begin` for a service with an off-core part on a machine or under a
     /// thread cap.
@@ -374,6 +377,60 @@ pub(super) struct HostState {
     /// Services given a core while observing, and their total wait for it (ns).
     pub core_grants: u64,
     pub core_wait_ns: u128,
+    /// Processor sharing (`scheduling = "ps"`): the bursts in progress
+    /// (boxed: FIFO machines keep a small record).
+    pub ps: Box<PsState>,
+}
+
+/// The bursts sharing a processor-sharing machine's cores: with n of them
+/// on c cores each gets min(1, c/n) of a core. Virtual time advances at that
+/// rate; a burst ends when it reaches its start plus its work (a heap keyed
+/// by that finish keeps each event O(log n)).
+#[derive(Default)]
+pub(super) struct PsState {
+    /// Work each burst has received since the start (ns of a core).
+    pub v: f64,
+    /// When `v` was last brought up to date.
+    pub last_ns: u64,
+    /// (finish in virtual time, sequence, entry index), smallest first.
+    pub heap: std::collections::BinaryHeap<std::cmp::Reverse<(PsKey, u64, usize)>>,
+    /// Entries by index; a slot is reused after its burst ends.
+    pub entries: Vec<PsEntry>,
+    pub free: Vec<usize>,
+    /// Live bursts (a crashed station's are dead but stay in the heap).
+    pub live: u32,
+    /// Generation of the one pending `PsDone` event.
+    pub generation: u32,
+    pub seq: u64,
+}
+
+/// A virtual finish time, ordered (never NaN).
+#[derive(Clone, Copy, PartialEq)]
+pub(super) struct PsKey(pub f64);
+impl Eq for PsKey {}
+impl Ord for PsKey {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&o.0)
+    }
+}
+impl PartialOrd for PsKey {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+/// A burst on a processor-sharing machine.
+#[derive(Clone, Copy)]
+pub(super) struct PsEntry {
+    /// What to do when it ends.
+    pub event: Event,
+    /// The station whose service it is (`NONE` for background and agents)
+    /// and its crash count then: a burst of a crashed station is dead.
+    pub station: StationId,
+    pub crashes: u32,
+    /// Its work and when it started, for the core-wait statistic.
+    pub work_ns: u64,
+    pub since: u64,
 }
 
 /// One station's random consumers besides its service times: each its own
@@ -411,7 +468,10 @@ impl StationCpu {
     }
 }
 
-pub(super) struct Sim<'m> {
+/// One replication's state. `PS` is whether any machine shares its cores
+/// (processor sharing): the FIFO-only build has every such branch removed,
+/// so scenarios without it pay nothing for it.
+pub(super) struct Sim<'m, const PS: bool> {
     pub m: &'m Model,
     pub hosts: IdVec<HostId, HostState>,
     /// Per station: its random consumers other than service (cold; kept

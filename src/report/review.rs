@@ -130,6 +130,24 @@ pub fn render_review(
     if m.machines.is_empty() {
         w!(o, "end-to-end mean (analytic): {} ms", ms(m.end_to_end_ms));
     } else {
+        let ps = m
+            .machines
+            .iter()
+            .filter(|x| x.scheduling == crate::scenario::Scheduling::ProcessorSharing)
+            .count();
+        w!(
+            o,
+            "cores: {}; the model takes each machine's cores as an M/M/c, whose mean wait processor sharing keeps for exponential bursts (not its tails)",
+            match ps {
+                0 => "FIFO pools on every machine, as simulated".to_string(),
+                n if n == m.machines.len() =>
+                    "processor sharing on every machine (scheduling = \"ps\")".to_string(),
+                n => format!(
+                    "processor sharing on {n} of {} machines, FIFO pools on the rest",
+                    m.machines.len()
+                ),
+            }
+        );
         w!(
             o,
             "end-to-end mean (analytic): {} ms without waiting for cores, {} ms with each machine's cores as an M/M/c (the first a lower, the second usually an upper estimate)",

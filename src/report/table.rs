@@ -159,7 +159,10 @@ pub(crate) fn host_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
         rows.push(vec![
             def.name.clone(),
             def.instances.to_string(),
-            def.cores.to_string(),
+            match def.scheduling {
+                crate::scenario::Scheduling::Fifo => def.cores.to_string(),
+                crate::scenario::Scheduling::ProcessorSharing => format!("{} (shared)", def.cores),
+            },
             pm(&hs.utilization, 100.0),
             pm(&hs.core_wait_ms, 1.0),
             pm(&hs.monitoring, 100.0),

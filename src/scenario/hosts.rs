@@ -27,6 +27,19 @@ pub struct Host {
     /// that enters the stack costs this much on one machine of the group,
     /// taken in turn, without delaying the request (`off_path_cpu`).
     pub off_path_cpu_ns: f64,
+    /// How the cores are shared among the work that wants them.
+    pub scheduling: Scheduling,
+}
+
+/// How a machine's cores serve the bursts that want them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scheduling {
+    /// A FIFO pool: a burst waits for a free core, then holds it to its end.
+    Fifo,
+    /// Processor sharing: with n bursts on c cores each gets min(1, c/n) of
+    /// a core at once, as a time-sharing kernel approximates.
+    ProcessorSharing,
 }
 
 /// Mean length of a background CPU burst (ns): a host's `background` load
@@ -91,6 +104,7 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
                 "monitoring",
                 "background",
                 "off_path_cpu",
+                "scheduling",
             ],
         );
         let name = match field(t, "name") {
@@ -126,6 +140,25 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
             None => Some(0),
             Some(x) => r.duration(x, &join(&key, "off_path_cpu")),
         };
+        let scheduling = match field(t, "scheduling") {
+            None => Some(Scheduling::Fifo),
+            Some(x) => {
+                match r.string(x, &join(&key, "scheduling")).as_deref() {
+                    Some("fifo") => Some(Scheduling::Fifo),
+                    Some("ps") => Some(Scheduling::ProcessorSharing),
+                    Some(other) => {
+                        r.error(
+                        x.span(),
+                        &join(&key, "scheduling"),
+                        format!("unknown scheduling `{other}`"),
+                        Some("expected \"fifo\" (a FIFO core pool) or \"ps\" (processor sharing)".into()),
+                    );
+                        None
+                    }
+                    None => None,
+                }
+            }
+        };
         match (name, instances, cores, monitoring, background, off_path) {
             (
                 Some(name),
@@ -151,6 +184,7 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
                         monitoring,
                         background_cores,
                         off_path_cpu_ns: off_path as f64,
+                        scheduling: scheduling.unwrap_or(Scheduling::Fifo),
                     });
                 }
             }

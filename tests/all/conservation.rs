@@ -113,3 +113,27 @@ replicas = { count = 2, workers = 1, queue = 2, service = "exp(2ms)" }
     );
     assert!(sum.overall.completed > 0);
 }
+
+#[test]
+fn processor_sharing_hosts_with_faults_conserve_requests() {
+    // The reference design with its machines time-shared, the app tier
+    // down for a while and the primary's machine slowed: work in progress
+    // on a shared core is lost with its instance, nothing else.
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/secured-web-stack.toml"
+    ))
+    .unwrap()
+    .replace(
+        "[[host]]\nname = \"server\"",
+        "[[host]]\nname = \"server\"\nscheduling = \"ps\"",
+    );
+    assert!(text.contains("scheduling = \"ps\""));
+    let text = format!(
+        "{text}\n[[fault]]\nat = \"8s\"\nduration = \"5s\"\ntier = \"app\"\ninstance = 0\nkind = \"down\"\n\n[[fault]]\nat = \"12s\"\nduration = \"4s\"\nhost = \"server\"\nkind = \"slow\"\nfactor = 3\n"
+    );
+    let (reps, sum) = run(&short(parse(&text), 20));
+    assert_conserved("reference, PS, faults", &reps);
+    assert!(sum.overall.completed > 0);
+    assert!(sum.overall.failed > 0, "the app outage fails requests");
+}
