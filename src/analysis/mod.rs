@@ -5,6 +5,7 @@
 pub mod lints;
 pub mod queueing;
 pub mod slo;
+pub mod warnings;
 
 use serde::Serialize;
 
@@ -84,21 +85,18 @@ pub fn machine_loads(s: &Scenario, loads: &[PoolLoad], lambda: f64) -> Vec<Machi
         .map(|h| vec![(0.0, 0.0); h.instances as usize])
         .collect();
     for (ti, tier) in s.tiers.iter().enumerate() {
-        let mut slot = 0u32;
         for (pi, pool) in tier.pools.iter().enumerate() {
-            if let (Some(g), Some(load)) = (
-                pool.host,
-                loads.iter().find(|l| l.tier == ti && l.pool == pi),
-            ) {
-                let machines = s.hosts[g].instances.max(1);
-                let each = f64::from(pool.instances.max(1));
-                for i in 0..pool.instances {
-                    let w = &mut work[g][((slot + i) % machines) as usize];
+            let Some(load) = loads.iter().find(|l| l.tier == ti && l.pool == pi) else {
+                continue;
+            };
+            let each = f64::from(pool.instances.max(1));
+            for i in 0..pool.instances {
+                if let Some((g, m)) = machine_of(s, ti, pi, i) {
+                    let w = &mut work[g][m as usize];
                     w.0 += load.cpu / each;
                     w.1 += load.arrival_rps / each;
                 }
             }
-            slot += pool.instances;
         }
     }
     let mut out = Vec::new();
@@ -171,6 +169,16 @@ impl std::fmt::Display for MachineLabel {
             None => write!(f, "{}", self.group),
         }
     }
+}
+
+/// The machine instance `i` of pool `pool` of tier `tier` runs on, as
+/// (host group, machine): a tier's instances go round the group's machines
+/// in turn, pool after pool (as the model places them).
+pub fn machine_of(s: &Scenario, tier: usize, pool: usize, i: u32) -> Option<(usize, u32)> {
+    let t = &s.tiers[tier];
+    let g = t.pools[pool].host?;
+    let slot: u32 = t.pools[..pool].iter().map(|p| p.instances).sum();
+    Some((g, (slot + i) % s.hosts[g].instances.max(1)))
 }
 
 /// `host server#0`, or `host server` when the group has one machine.

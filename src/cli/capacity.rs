@@ -64,6 +64,7 @@ pub(crate) fn capacity(a: &CapacityArgs) -> u8 {
         return EXIT_INVALID;
     }
     let quiet = a.quiet || a.json;
+    super::warn_settings(&init, quiet);
     let on_probe = |p: &Probe| {
         if !quiet {
             eprintln!(

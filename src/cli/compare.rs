@@ -36,6 +36,8 @@ pub(crate) fn compare(args: &CompareArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
+    super::warn_settings(&init_a, args.json);
+    super::warn_settings(&init_b, args.json);
     let n = init_a.scenario().simulation.replications;
     let seed = init_a.scenario().simulation.seed;
     if n < 2 {

@@ -219,9 +219,12 @@ impl SimFlags {
 /// Reads a scenario (or the built-in one) as typed; on a problem, prints it
 /// and returns the exit code.
 pub(crate) fn input(file: Option<&Path>) -> Result<ScenarioInput, u8> {
-    ScenarioInput::file_or_reference(file).map_err(|e| {
-        eprintln!("error: {e}");
-        EXIT_INVALID
+    ScenarioInput::file_or_reference(file).map_err(|e| match e {
+        stacksim::scenario::LoadError::Invalid(e) => invalid(&e),
+        e => {
+            eprintln!("error: {e}");
+            EXIT_INVALID
+        }
     })
 }
 
@@ -229,6 +232,16 @@ pub(crate) fn input(file: Option<&Path>) -> Result<ScenarioInput, u8> {
 pub(crate) fn invalid(e: &ScenarioError) -> u8 {
     eprint!("{}", e.render(color()));
     EXIT_INVALID
+}
+
+/// Prints the scenario's settings warnings (after every flag) to stderr.
+pub(crate) fn warn_settings(init: &PlanInit, quiet: bool) {
+    if quiet {
+        return;
+    }
+    for w in analysis::warnings::warnings(init.scenario()) {
+        eprintln!("warning: {w}");
+    }
 }
 
 /// Stage 1 of the lifecycle: the scenario validated with `--set`, then the
@@ -292,7 +305,10 @@ fn check(file: &Path, set: &[String]) -> u8 {
                 s.simulation.replications,
                 stacksim::units::format_duration(s.simulation.duration_ns)
             );
-            for n in analysis::setting_notes(s) {
+            for n in analysis::setting_notes(s)
+                .into_iter()
+                .chain(analysis::warnings::warnings(s))
+            {
                 outln!("note: {n}");
             }
             for l in loads
@@ -345,6 +361,7 @@ fn run(a: &RunArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
+    warn_settings(&init, a.quiet);
     let layout = OutputLayout::new(a.out.as_deref(), &init.scenario().name);
     if let Err(e) = layout.prepare() {
         eprintln!("error: {e}");

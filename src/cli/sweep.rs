@@ -7,7 +7,9 @@ use clap::Args;
 
 use super::{EXIT_FAILURE, EXIT_INVALID, EXIT_OK, SimFlags, invalid, plan_init, progress};
 use stacksim::plan::PlanInit;
-use stacksim::plan::sweep::{Shard, SweepError, SweepPlan, merge_shards, parse_shard};
+use stacksim::plan::sweep::{
+    Shard, SweepError, SweepPlan, merge_shards, meta_differences, parse_shard,
+};
 use stacksim::report::sweep::{PointResult, SweepFolder, SweepMeta};
 use stacksim::report::{self, OutputLayout};
 use stacksim::scenario::Axis;
@@ -90,6 +92,7 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
+    super::warn_settings(&init, a.quiet);
     let axes = match axes(a, &init) {
         Ok(x) => x,
         Err(code) => return code,
@@ -143,11 +146,12 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
                     EXIT_INVALID,
                 );
             }
-            Ok(_) => {
+            Ok(old) => {
                 return err(
                     format!(
-                        "{} holds a different sweep; run without --resume or use another --out",
-                        out.display()
+                        "{} holds a different sweep (this run vs the folder's: {}); run without --resume or use another --out",
+                        out.display(),
+                        meta_differences(&sweep.meta, &old).join("; ")
                     ),
                     EXIT_INVALID,
                 );

@@ -55,8 +55,7 @@ pub struct ScenarioInput {
 impl ScenarioInput {
     /// Reads a scenario file.
     pub fn read(path: &Path) -> Result<ScenarioInput, LoadError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| LoadError::Io(path.display().to_string(), e))?;
+        let text = crate::scenario::files::read_scenario(path)?;
         Ok(ScenarioInput {
             path: path.display().to_string(),
             text,

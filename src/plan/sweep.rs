@@ -404,7 +404,7 @@ impl MergeRefused {
 
 /// Fields of two shards' metas that differ, as `field: a vs b` (the
 /// scenario text by name only).
-fn meta_differences(a: &SweepMeta, b: &SweepMeta) -> Vec<String> {
+pub fn meta_differences(a: &SweepMeta, b: &SweepMeta) -> Vec<String> {
     let list = |o: &[String]| {
         if o.is_empty() {
             "none".to_string()

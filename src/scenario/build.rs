@@ -39,11 +39,7 @@ pub(crate) fn read_scenario(
     r.check_keys(doc, "", TOP_KEYS);
     let name = match field(doc, "name") {
         Some(v) => r.string(v, "name").and_then(|n| {
-            let ok = !n.is_empty()
-                && n.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-                && !n.starts_with('.');
-            if ok {
+            if is_folder_name(&n) {
                 Some(n)
             } else {
                 r.error(
@@ -55,7 +51,7 @@ pub(crate) fn read_scenario(
                 None
             }
         }),
-        None => Some(default_name.to_string()),
+        None => Some(folder_name_from(default_name)),
     };
     if let Some(v) = field(doc, "description") {
         r.string(v, "description");
@@ -236,13 +232,13 @@ fn read_replay(r: &mut Reader, v: &Value<'_>) -> Option<Arrivals> {
         Some(b) => b.join(&path),
         None => std::path::PathBuf::from(&path),
     };
-    let text = match std::fs::read_to_string(&full) {
+    let text = match super::files::read_data(&full) {
         Ok(t) => t,
         Err(e) => {
             r.error(
                 v.span(),
                 "workload.replay",
-                format!("cannot read {}: {e}", full.display()),
+                e,
                 Some("the path is relative to the scenario file".into()),
             );
             return None;
@@ -537,5 +533,54 @@ fn check_warmup_vs_schedule(
             "the schedule has points after the end of the run".into(),
             Some("the run ends at warmup + duration; drop the later points or run longer".into()),
         );
+    }
+}
+
+/// Whether `name` is safe as a folder name under `output/`: letters,
+/// digits, `-`, `_` and `.`, not starting with a dot (no `..`, no hidden
+/// folder, no path separator).
+fn is_folder_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !name.starts_with('.')
+}
+
+/// A scenario's name from its file's stem, made safe as a folder name:
+/// other characters become `-`, leading dots go (`...toml` would otherwise
+/// name `output/..`); nothing left gives `scenario`.
+fn folder_name_from(stem: &str) -> String {
+    let mapped: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let name = mapped.trim_start_matches('.');
+    if is_folder_name(name) {
+        name.to_string()
+    } else {
+        "scenario".to_string()
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn a_file_stem_becomes_a_safe_folder_name() {
+        assert_eq!(folder_name_from("mystack"), "mystack");
+        assert_eq!(folder_name_from(".."), "scenario");
+        assert_eq!(folder_name_from("..."), "scenario");
+        assert_eq!(folder_name_from(".hidden"), "hidden");
+        assert_eq!(folder_name_from("my stack (v2)"), "my-stack--v2-");
+        assert_eq!(folder_name_from("caf\u{e9}"), "caf-");
+        assert!(!is_folder_name("a/b") && !is_folder_name("..") && is_folder_name("a.b"));
     }
 }

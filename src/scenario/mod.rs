@@ -11,6 +11,7 @@ pub mod diagnostic;
 mod document;
 pub use document::at_constant_rate;
 mod faults;
+pub mod files;
 mod hosts;
 mod overrides;
 mod read;
@@ -107,8 +108,7 @@ pub fn load(path: &Path) -> Result<(Scenario, String), LoadError> {
 
 /// Reads a scenario file, applies overrides, validates.
 pub fn load_with(path: &Path, overrides: &[Override]) -> Result<(Scenario, String), LoadError> {
-    let src =
-        std::fs::read_to_string(path).map_err(|e| LoadError::Io(path.display().to_string(), e))?;
+    let src = files::read_scenario(path)?;
     let scenario = parse_with(&src, &path.display().to_string(), path.parent(), overrides)?;
     Ok((scenario, src))
 }

@@ -245,7 +245,7 @@ impl Reader {
                 Some(b) => b.join(p),
                 None => PathBuf::from(p),
             };
-            std::fs::read_to_string(&path).map_err(|e| format!("{} ({e})", path.display()))
+            super::files::read_data(&path)
         };
         match parse_dist(s, &read) {
             Ok(d) => Some(d),

@@ -24,4 +24,5 @@ mod scenario_errors;
 mod support;
 mod sweep;
 mod theory;
+mod warnings;
 mod workload;

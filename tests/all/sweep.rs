@@ -460,3 +460,32 @@ fn shard_auto_reads_the_array_index_of_slurm_or_kubernetes() {
         std::fs::remove_dir_all(d).unwrap();
     }
 }
+
+#[test]
+fn resume_with_other_run_flags_is_refused_naming_them() {
+    let out = temp("reflags");
+    sweep(&out, &["--no-charts"], "2");
+    let mut args = vec!["sweep", SCENARIO];
+    args.extend(crate::support::SMALL_SWEEP);
+    let o = out.to_str().unwrap();
+    args.extend([
+        "--out",
+        o,
+        "--resume",
+        "--duration",
+        "30s",
+        "--warmup",
+        "2s",
+        "--replications",
+        "3",
+    ]);
+    let o = bin(&args, "2");
+    let e = refused(&o);
+    assert!(
+        e.contains("holds a different sweep (this run vs the folder's: settings:")
+            && e.contains("--duration 30s")
+            && e.contains("--duration 20s"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(out).unwrap();
+}

@@ -1,0 +1,268 @@
+//! Settings that are valid but probably not meant (warned, on the scenario
+//! after every flag) and inputs that must not hang, exhaust memory or write
+//! outside the output folder (refused, located).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use stacksim::analysis::warnings::warnings;
+
+use crate::support::parse;
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("stacksim-warn-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn stacksim(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stacksim"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+const ODD: &str = r#"
+name = "odd"
+[simulation]
+duration = "11s"
+warmup = "30s"
+[workload]
+rate = 5
+[[host]]
+name = "box"
+cores = 2
+[[tier]]
+name = "web"
+service = "exp(1ms)"
+[[tier]]
+name = "db"
+kind = "database"
+hold = true
+primary = { workers = 2, host = "box", service = "exp(2ms)" }
+replicas = { count = 1, host = "box", service = "exp(2ms)" }
+[[fault]]
+at = "10h"
+duration = "1m"
+tier = "web"
+kind = "down"
+"#;
+
+#[test]
+fn odd_settings_are_each_warned() {
+    let w = warnings(&parse(ODD));
+    let has = |s: &str| w.iter().any(|x| x.contains(s));
+    assert!(
+        has(
+            "fault 0 (`web` down at 600m for 1m) starts after the run ends at 41s: it never happens"
+        ),
+        "{w:?}"
+    );
+    assert!(
+        has("the warm-up (30s) is longer than the observed run (11s)"),
+        "{w:?}"
+    );
+    assert!(has("`db` has hold = true but is the last tier"), "{w:?}");
+    assert!(
+        has("`db` replica#0 runs on host box, the primary's machine"),
+        "{w:?}"
+    );
+    assert_eq!(w.len(), 4, "{w:?}");
+    // The reference design has none of these.
+    assert!(warnings(&crate::support::shipped("scenarios/secured-web-stack.toml")).is_empty());
+}
+
+#[test]
+fn a_fault_in_the_warm_up_or_past_the_end_is_warned_as_far_as_it_is_seen() {
+    let src = |at: &str, len: &str| {
+        format!(
+            "[simulation]\nduration = \"60s\"\nwarmup = \"10s\"\n[workload]\nrate = 5\n[[tier]]\nname = \"a\"\ninstances = 2\nservice = \"exp(1ms)\"\n[[fault]]\nat = \"{at}\"\nduration = \"{len}\"\ntier = \"a\"\ninstance = 0\nkind = \"down\"\n"
+        )
+    };
+    let one = |at: &str, len: &str| warnings(&parse(&src(at, len))).join("\n");
+    assert!(one("2s", "5s").contains("ends within the warm-up (the first 10s)"));
+    assert!(
+        one("5s", "10s")
+            .contains("starts within the warm-up (the first 10s): only its last 5s is observed")
+    );
+    assert!(
+        one("60s", "20s")
+            .contains("outlasts the run, which ends at 70s: only its first 10s is observed")
+    );
+    assert_eq!(one("20s", "10s"), "", "inside the window: nothing to say");
+    // No requests in the observed window.
+    let none = "[simulation]\nduration = \"60s\"\nwarmup = \"10s\"\n[workload]\nschedule = [{ at = \"0s\", rate = 100 }, { at = \"5s\", rate = 0 }]\n[[tier]]\nname = \"a\"\nservice = \"exp(1ms)\"\n";
+    assert!(
+        warnings(&parse(none))
+            .join("\n")
+            .contains("brings no requests")
+    );
+}
+
+#[test]
+fn commands_warn_on_the_window_their_flags_make() {
+    let dir = temp("flags");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let file = format!("{root}/scenarios/primary-failover.toml");
+    // As shipped its outage is observed (it outlasts the run: said too).
+    let o = stacksim(&["check", &file], &dir);
+    assert!(o.status.success());
+    assert!(
+        text(&o).contains("note: fault 0 (`db` down at 2m for 4m) outlasts the run"),
+        "{}",
+        text(&o)
+    );
+    // --duration 60s ends the run before the outage: run and capacity say so.
+    let o = stacksim(
+        &[
+            "run",
+            &file,
+            "--duration",
+            "60s",
+            "--replications",
+            "2",
+            "--no-charts",
+            "--out",
+            dir.join("r").to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("warning: fault 0 (`db` down at 2m for 4m) starts after the run ends at 90s: it never happens"), "{}", text(&o));
+    let o = stacksim(
+        &[
+            "capacity",
+            &file,
+            "--slo",
+            "p99<250ms",
+            "--duration",
+            "10s",
+            "--replications",
+            "2",
+            "--precision",
+            "0.5",
+        ],
+        &dir,
+    );
+    assert!(
+        text(&o).contains("starts after the run ends at 40s: it never happens"),
+        "{}",
+        text(&o)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn an_empirical_file_that_is_a_fifo_or_a_device_is_refused_not_waited_on() {
+    let dir = temp("fifo");
+    let fifo = dir.join("samples.csv");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    for (name, path) in [("fifo", fifo.to_str().unwrap()), ("zero", "/dev/zero")] {
+        let file = dir.join(format!("{name}.toml"));
+        std::fs::write(
+            &file,
+            format!("[workload]\nrate = 5\n[[tier]]\nname = \"a\"\nservice = \"empirical(file = \\\"{path}\\\", unit = \\\"ms\\\")\"\n"),
+        )
+        .unwrap();
+        // A FIFO nobody writes would block `check` forever: the child is
+        // killed after a minute so a regression fails instead of hanging.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stacksim"))
+            .args(["check", file.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
+        assert!(
+            text(&o).contains("is not a regular file"),
+            "{name}: {}",
+            text(&o)
+        );
+        assert!(
+            text(&o).contains(&format!("{name}.toml:5:")),
+            "located: {}",
+            text(&o)
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_scenario_that_is_not_utf8_is_located_to_its_byte() {
+    let dir = temp("utf8");
+    let file = dir.join("latin1.toml");
+    std::fs::write(
+        &file,
+        b"[workload]\nrate = 5\n# caf\xe9\n[[tier]]\nname = \"a\"\nservice = \"exp(1ms)\"\n",
+    )
+    .unwrap();
+    let o = stacksim(&["check", file.to_str().unwrap()], &dir);
+    assert_eq!(o.status.code(), Some(2));
+    let t = text(&o);
+    assert!(
+        t.contains("latin1.toml:3:6") && t.contains("not UTF-8: byte 0xe9 at offset 25"),
+        "{t}"
+    );
+    assert!(t.contains("save the scenario as UTF-8"), "{t}");
+}
+
+#[test]
+fn a_scenario_named_by_a_dotted_file_stays_inside_output() {
+    let dir = temp("dots");
+    let src = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/validation/mmc.toml"
+    ))
+    .unwrap();
+    let unnamed: String = src
+        .lines()
+        .filter(|l| !l.starts_with("name = \"mmc\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.join("...toml"), unnamed).unwrap();
+    let o = stacksim(
+        &[
+            "run",
+            "...toml",
+            "--duration",
+            "5s",
+            "--warmup",
+            "1s",
+            "--replications",
+            "2",
+            "--no-charts",
+            "--quiet",
+        ],
+        &dir,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        dir.join("output/scenario/summary.json").exists(),
+        "written under output/scenario"
+    );
+    assert!(!dir.join("summary.json").exists() && !dir.join("output/summary.json").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
