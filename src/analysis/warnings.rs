@@ -42,6 +42,17 @@ pub fn warnings(s: &Scenario) -> Vec<String> {
             ));
         }
     }
+    for h in &s.hosts {
+        if let Some(m) = &h.monitoring {
+            let cores = m.cost.mean() / m.interval_ns as f64 + h.background_cores;
+            if cores >= f64::from(h.cores) {
+                out.push(format!(
+                    "host `{}`: its monitoring agent and background need {cores:.2} of its {} cores: no CPU is left for requests",
+                    h.name, h.cores
+                ));
+            }
+        }
+    }
     for (ti, t) in s.tiers.iter().enumerate() {
         if t.kind != Kind::Database {
             continue;

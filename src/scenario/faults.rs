@@ -154,9 +154,8 @@ fn d_span(t: &DeTable<'_>, name: &str) -> std::ops::Range<usize> {
 pub(crate) fn read_health_check(r: &mut Reader, v: &Value<'_>, key: &str) -> Option<HealthCheck> {
     let t = r.table(v, key)?;
     r.check_keys(t, key, &["interval", "timeout", "fall", "rise"]);
-    let interval = field(t, "interval").map_or(Some(2_000_000_000), |x| {
-        r.positive_duration(x, &join(key, "interval"))
-    });
+    let interval =
+        field(t, "interval").map_or(Some(2_000_000_000), |x| r.period(x, &join(key, "interval")));
     let timeout = field(t, "timeout").map_or(Some(1_000_000_000), |x| {
         r.positive_duration(x, &join(key, "timeout"))
     });

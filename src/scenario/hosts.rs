@@ -246,7 +246,7 @@ fn read_monitoring(r: &mut Reader, v: &Value<'_>, key: &str) -> Option<Monitorin
     let t = r.table(v, key)?;
     r.check_keys(t, key, &["interval", "cost"]);
     let interval = field(t, "interval").map_or(Some(10_000_000_000), |x| {
-        r.positive_duration(x, &join(key, "interval"))
+        r.period(x, &join(key, "interval"))
     });
     let cost = field(t, "cost").map_or(Some(Dist::Constant(20e6)), |x| {
         r.dist(x, &join(key, "cost"))

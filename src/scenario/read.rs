@@ -228,6 +228,27 @@ impl Reader {
         Some(ns)
     }
 
+    /// A period of something that recurs (a monitoring sample, a health
+    /// check): at least 1 ms, so no setting schedules events faster than a
+    /// thousand a second per machine or instance.
+    pub fn period(&mut self, v: &Value<'_>, key: &str) -> Option<u64> {
+        const MIN_PERIOD_NS: u64 = 1_000_000;
+        let ns = self.duration(v, key)?;
+        if ns < MIN_PERIOD_NS {
+            self.error(
+                v.span(),
+                key,
+                format!(
+                    "{} is shorter than 1ms: at most a thousand a second",
+                    crate::units::format_duration(ns)
+                ),
+                Some("real agents and checks run every few seconds, e.g. \"10s\"".into()),
+            );
+            return None;
+        }
+        Some(ns)
+    }
+
     /// A distribution string such as `"exp(2ms)"`.
     pub fn dist(&mut self, v: &Value<'_>, key: &str) -> Option<Dist> {
         let DeValue::String(s) = v.get_ref() else {

@@ -266,3 +266,29 @@ fn a_scenario_named_by_a_dotted_file_stays_inside_output() {
     assert!(!dir.join("summary.json").exists() && !dir.join("output/summary.json").exists());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn an_agent_that_leaves_no_cpu_is_warned() {
+    let greedy = "[workload]\nrate = 5\n[[host]]\nname = \"b\"\ncores = 2\nmonitoring = { interval = \"10ms\", cost = \"const(25ms)\" }\n[[tier]]\nname = \"a\"\nservice = \"exp(1ms)\"\nhost = \"b\"\n";
+    let w = warnings(&parse(greedy)).join("\n");
+    assert!(
+        w.contains("host `b`: its monitoring agent and background need 2.50 of its 2 cores"),
+        "{w}"
+    );
+}
+
+#[test]
+fn recurring_events_faster_than_a_millisecond_are_refused() {
+    let src = "[workload]\nrate = 5\n[[host]]\nname = \"b\"\ncores = 1\nmonitoring = { interval = \"1ns\", cost = \"exp(1ms)\" }\n[[tier]]\nname = \"a\"\ninstances = 2\nservice = \"exp(1ms)\"\nhealth_check = { interval = \"10us\", timeout = \"1us\" }\n";
+    let e = stacksim::scenario::parse(src, "p.toml", None)
+        .unwrap_err()
+        .render(false);
+    assert!(
+        e.contains("`host[0].monitoring.interval`: 1ns is shorter than 1ms"),
+        "{e}"
+    );
+    assert!(
+        e.contains("`tier.a.health_check.interval`: 10us is shorter than 1ms"),
+        "{e}"
+    );
+}
