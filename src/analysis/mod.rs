@@ -444,10 +444,14 @@ pub fn verdicts(
                     ""
                 }
             ),
-            Stability::Overloaded => format!(
+            Stability::Overloaded if ps.drop_fraction.mean.is_finite() => format!(
                 "{}: {offered} - overloaded, its bounded queue drops {:.1}% of visits",
                 load.label,
                 ps.drop_fraction.mean * 100.0
+            ),
+            Stability::Overloaded => format!(
+                "{}: {offered} - overloaded: its bounded queue will drop (no visit was observed)",
+                load.label
             ),
             Stability::Stable => format!("{}: {offered} - stable", load.label),
         };

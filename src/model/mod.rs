@@ -26,6 +26,13 @@ use crate::scenario::{
 pub(crate) use ids::{HostId, Id, IdVec, PoolId, StationId};
 pub use run::run_replication;
 
+/// The most requests one replication holds in flight at once (about 150
+/// bytes each with their events and queue entries: some 150 MiB). Past it
+/// the stack is unstable at that load and the replication stops, reported
+/// with what it saw so far. Fixed, not scaled by threads, so results stay
+/// the same whatever the thread count.
+pub const MAX_IN_FLIGHT: usize = 1 << 20;
+
 /// One instance: the unit of queueing.
 #[derive(Clone, Debug)]
 pub(crate) struct StationDef {

@@ -248,6 +248,7 @@ impl<const PS: bool> Sim<'_, PS> {
             hosts,
             access_log: self.access_log,
             events: self.events,
+            overflow: self.overflow,
         }
     }
 }

@@ -145,6 +145,8 @@ fn simulate<const PS: bool>(m: &Model, rep: u32) -> RepObs {
         window_end,
         observing: false,
         accepting: true,
+        stop_ns: window_end.saturating_add(m.sim.drain_ns),
+        overflow: None,
         pool_hist: (0..n_pools).map(|_| LatencyHistogram::new(3)).collect(),
         classes: (0..m.classes.len()).map(|_| ClassObs::new()).collect(),
         cons: Conservation::default(),
@@ -200,14 +202,13 @@ impl<'m, const PS: bool> Sim<'m, PS> {
                 }
             }
         }
-        let stop = self.window_end.saturating_add(self.m.sim.drain_ns);
         loop {
             // Stop at the drain limit, or once every request has left after
             // the window (periodic events such as health checks never end).
             let limit = if !self.accepting && self.live() == 0 {
                 self.window_end
             } else {
-                stop
+                self.stop_ns
             };
             let Some((_, ev)) = self.q.pop_until(limit) else {
                 break;
@@ -260,6 +261,33 @@ impl<'m, const PS: bool> Sim<'m, PS> {
                 }
             }
         }
+    }
+
+    /// Too many requests in flight: the stack cannot keep up, and holding
+    /// more would only take memory. The replication stops now; what it
+    /// observed so far is its window (empty when the warm-up had not
+    /// ended), and the overflow is reported with it.
+    #[cold]
+    #[inline(never)]
+    fn overflow(&mut self) {
+        let now = self.q.now();
+        if self.overflow.is_none() {
+            self.overflow = Some(crate::stats::Overflow {
+                at_ns: now,
+                in_flight: self.live() as u64,
+                arrived: self.cons.arrived,
+                limit: super::MAX_IN_FLIGHT as u64,
+            });
+        }
+        if self.accepting {
+            if !self.observing {
+                self.window_start = now;
+                self.on_window_start();
+            }
+            self.window_end = now;
+            self.on_window_end();
+        }
+        self.stop_ns = now;
     }
 
     /// Requests in the slab (attempts in flight or waiting to retry).
@@ -364,6 +392,9 @@ impl<'m, const PS: bool> Sim<'m, PS> {
                 id
             }
             None => {
+                if self.slab.len() >= super::MAX_IN_FLIGHT {
+                    self.overflow();
+                }
                 self.slab.push(r);
                 (self.slab.len() - 1) as u32
             }

@@ -507,6 +507,11 @@ pub(super) struct Sim<'m, const PS: bool> {
     pub window_end: u64,
     pub observing: bool,
     pub accepting: bool,
+    /// The replication stops at this time (the drain limit, or when too
+    /// many requests are in flight).
+    pub stop_ns: u64,
+    /// Set when the replication was stopped for holding too many requests.
+    pub overflow: Option<crate::stats::Overflow>,
     // observations
     pub pool_hist: Vec<LatencyHistogram>,
     pub classes: Vec<ClassObs>,

@@ -389,7 +389,7 @@ impl Plan {
             ),
             lints: analysis::lints::lint(&scenario),
             analytic: analysis::queueing::analytic_model(&scenario),
-            notes: self.notes(precision),
+            notes: self.notes(precision, &summary),
             scenario,
             loads: self.loads.clone(),
             observations,
@@ -403,8 +403,24 @@ impl Plan {
     }
 
     /// How the run was shaped, in sentences for the provenance.
-    fn notes(&self, precision: Option<PrecisionOutcome>) -> Vec<String> {
+    fn notes(&self, precision: Option<PrecisionOutcome>, summary: &Summary) -> Vec<String> {
         let mut notes = Vec::new();
+        if let Some((_, first)) = summary.stopped_early.first() {
+            let warmup = self.scenario().simulation.warmup_ns();
+            let secs = first.at_ns as f64 / 1e9;
+            notes.push(format!(
+                "STOPPED EARLY: {} of {} replications held {} requests in flight (the most one holds) and were stopped, the first at {secs:.2} s{}: the backlog grew ~{:.0} requests/s; this load has no steady state, and the figures cover only the time before each stop",
+                summary.stopped_early.len(),
+                summary.replications,
+                first.limit,
+                if first.at_ns < warmup {
+                    " (still in the warm-up, so nothing was observed)"
+                } else {
+                    ""
+                },
+                first.in_flight as f64 / secs.max(1e-9)
+            ));
+        }
         if let Some(p) = precision {
             notes.push(if p.converged {
                 format!(

@@ -99,6 +99,10 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
             "core_wait_ms": s.core_wait_ms,
         })).collect::<Vec<_>>(),
         "conservation": r.summary.conservation,
+        "stopped_early": r.summary.stopped_early.iter().map(|(rep, o)| json!({
+            "replication": rep, "at_s": o.at_ns as f64 / 1e9, "in_flight": o.in_flight,
+            "arrived": o.arrived, "limit": o.limit,
+        })).collect::<Vec<_>>(),
         "failure_causes": crate::stats::Cause::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
         "write_outage_s": r.summary.write_outage_s,
         "write_outages": r.summary.write_outages,

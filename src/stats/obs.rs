@@ -386,4 +386,20 @@ pub struct RepObs {
     pub access_log: Vec<AccessRecord>,
     /// Events processed (for speed figures).
     pub events: u64,
+    /// Set when the replication stopped early, holding the most requests
+    /// in flight a replication may (the model's `MAX_IN_FLIGHT`).
+    pub overflow: Option<Overflow>,
+}
+
+/// A replication stopped for holding too many requests in flight.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Overflow {
+    /// When (ns from the start of the run).
+    pub at_ns: u64,
+    /// Requests in flight then.
+    pub in_flight: u64,
+    /// Requests that had arrived by then.
+    pub arrived: u64,
+    /// The most a replication holds.
+    pub limit: u64,
 }

@@ -170,6 +170,9 @@ pub struct Summary {
     /// Pooled end-to-end latency distribution per class, then all classes:
     /// `(latency_ms, fraction at or below)` points, increasing.
     pub latency_cdf: Vec<Vec<(f64, f64)>>,
+    /// Replications stopped early for holding too many requests in flight:
+    /// `(replication, what it held)`.
+    pub stopped_early: Vec<(usize, super::Overflow)>,
 }
 
 /// Conservation counts summed over replications.
@@ -222,6 +225,7 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
             write_outages: Vec::new(),
             timelines: Vec::new(),
             latency_cdf: Vec::new(),
+            stopped_early: Vec::new(),
         };
     };
     let secs = |r: &RepObs| r.window_ns as f64 / NS_PER_SEC as f64;
@@ -387,6 +391,11 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
             .chain(std::iter::once(pooled_cdf(
                 reps.iter().map(|r| &r.overall.latency),
             )))
+            .collect(),
+        stopped_early: reps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.overflow.map(|o| (i, o)))
             .collect(),
     }
 }

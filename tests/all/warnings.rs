@@ -292,3 +292,56 @@ fn recurring_events_faster_than_a_millisecond_are_refused() {
         "{e}"
     );
 }
+
+/// A million requests a second into a stack that serves a few hundred: each
+/// replication stops once it holds the most requests one may, under a
+/// 1.5 GiB address-space limit, and says so; requests still balance.
+#[test]
+fn an_overload_that_would_exhaust_memory_stops_each_replication_and_says_so() {
+    let dir = temp("overflow");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let script = format!(
+        "ulimit -v 1500000 && exec '{}' run '{root}/scenarios/write-heavy.toml' --set workload.rate=1000000 --duration 2s --replications 2 --no-charts --out '{}'",
+        env!("CARGO_BIN_EXE_stacksim"),
+        dir.join("out").display()
+    );
+    let o = Command::new("sh")
+        .args(["-c", &script])
+        .env("RAYON_NUM_THREADS", "2")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("STOPPED EARLY: 2 of 2 replications held 1048576 requests in flight"),
+        "{t}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("out/summary.json")).unwrap()).unwrap();
+    let stopped = v["stopped_early"].as_array().unwrap();
+    assert_eq!(stopped.len(), 2);
+    assert_eq!(stopped[0]["in_flight"].as_u64(), Some(1 << 20));
+    let c = &v["conservation"];
+    let n = |k: &str| c[k].as_u64().unwrap();
+    assert_eq!(n("arrived"), n("completed") + n("failed") + n("in_flight"));
+    // A healthy run says nothing of it.
+    let o = stacksim(
+        &[
+            "run",
+            "--duration",
+            "5s",
+            "--replications",
+            "2",
+            "--no-charts",
+            "--out",
+            dir.join("ok").to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert!(o.status.success());
+    assert!(!text(&o).contains("STOPPED EARLY"));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("ok/summary.json")).unwrap()).unwrap();
+    assert_eq!(v["stopped_early"].as_array().map(Vec::len), Some(0));
+    std::fs::remove_dir_all(dir).unwrap();
+}
