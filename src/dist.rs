@@ -51,7 +51,36 @@ pub enum Dist {
         scale: f64,
     },
     /// Each sample drawn uniformly from a list of observed values (ns).
-    Empirical(Vec<f64>),
+    /// Written out as a summary (count, mean, spread, quantiles), not the
+    /// samples: a 30 MB CSV must not become a 144 MB summary.json.
+    Empirical(#[serde(serialize_with = "summarize_samples")] Vec<f64>),
+}
+
+/// The summary an empirical distribution is written as.
+fn summarize_samples<S: serde::Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut sorted = v.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        if sorted.is_empty() {
+            f64::NAN
+        } else {
+            sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+        }
+    };
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let mut st = s.serialize_struct("EmpiricalSummary", 8)?;
+    st.serialize_field("samples", &v.len())?;
+    st.serialize_field("mean_ns", &mean)?;
+    st.serialize_field("sd_ns", &sd)?;
+    st.serialize_field("min_ns", &q(0.0))?;
+    st.serialize_field("p50_ns", &q(0.5))?;
+    st.serialize_field("p90_ns", &q(0.9))?;
+    st.serialize_field("p99_ns", &q(0.99))?;
+    st.serialize_field("max_ns", &q(1.0))?;
+    st.end()
 }
 
 /// Gamma function for the Weibull mean (Lanczos approximation, |error| < 1e-13).
@@ -702,5 +731,26 @@ mod tests {
         assert!((mean - 3.0).abs() < 4.0 * (6.0 / n as f64).sqrt(), "{mean}");
         assert!(Calls::parse("geometric(0.5)").is_err());
         assert!(Calls::parse("3").is_err());
+    }
+}
+
+#[cfg(test)]
+mod empirical_json {
+    use super::Dist;
+
+    #[test]
+    fn an_empirical_distribution_is_written_as_a_summary_not_its_samples() {
+        let d = Dist::Empirical((1..=1000).map(|i| f64::from(i) * 1e3).collect());
+        let v = serde_json::to_value(&d).unwrap();
+        let e = &v["empirical"];
+        assert_eq!(e["samples"], 1000);
+        assert_eq!(e["mean_ns"], 500_500.0);
+        assert_eq!(e["min_ns"], 1e3);
+        assert_eq!(e["max_ns"], 1e6);
+        assert_eq!(e["p50_ns"], 501e3);
+        assert!(
+            serde_json::to_string(&d).unwrap().len() < 200,
+            "no sample list"
+        );
     }
 }
