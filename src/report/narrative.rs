@@ -94,17 +94,51 @@ pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
             )
         })
         .collect();
-    out.push(format!(
-        "End to end, the median request takes {:.1} ms and the 99th percentile {:.1} ms (± {:.1}); {}.",
-        all.latency_p50_ms.mean,
-        all.latency_p99_ms.mean,
-        all.latency_p99_ms.half_width.unwrap_or(f64::NAN),
-        if failed > 0.0 {
-            format!("{:.2}% of requests failed ({}), availability {:.3}%", failed, causes.join(", "), all.availability.mean * 100.0)
-        } else {
-            "no request failed".to_string()
-        }
-    ));
+    let share = |n: u64| n as f64 / all.arrived.max(1) as f64 * 100.0;
+    let unfinished = all.arrived.saturating_sub(all.completed + all.failed);
+    if share(all.failed) > 1.0 || share(unfinished) > 1.0 {
+        // The failure is the headline: it is what users saw.
+        out.insert(
+            0,
+            format!(
+                "{:.1}% of requests failed{}{}: availability {:.2}%.",
+                share(all.failed),
+                if causes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", causes.join(", "))
+                },
+                if unfinished > 0 {
+                    format!(
+                        " and {:.1}% were unfinished when the run stopped",
+                        share(unfinished)
+                    )
+                } else {
+                    String::new()
+                },
+                all.availability.mean * 100.0
+            ),
+        );
+        out.push(format!(
+            "Of the {:.1}% of requests that completed, the median took {:.1} ms and the 99th percentile {:.1} ms (± {:.1}); these figures leave out every failed and unfinished request.",
+            share(all.completed),
+            all.latency_p50_ms.mean,
+            all.latency_p99_ms.mean,
+            all.latency_p99_ms.half_width.unwrap_or(f64::NAN),
+        ));
+    } else {
+        out.push(format!(
+            "End to end, the median completed request takes {:.1} ms and the 99th percentile {:.1} ms (± {:.1}); {}.",
+            all.latency_p50_ms.mean,
+            all.latency_p99_ms.mean,
+            all.latency_p99_ms.half_width.unwrap_or(f64::NAN),
+            if failed > 0.0 {
+                format!("{:.2}% of requests failed ({}), availability {:.3}%", failed, causes.join(", "), all.availability.mean * 100.0)
+            } else {
+                "no request failed".to_string()
+            }
+        ));
+    }
     if all.attempts_per_request.mean > 1.0005 {
         out.push(format!(
             "Client retries sent {:.2} attempts per request: the stack carried {:.0}% more work than users asked for.",

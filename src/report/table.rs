@@ -283,6 +283,24 @@ pub(crate) fn failure_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
 /// Lines on outages and wasted work, when there were any.
 pub(crate) fn failure_lines(r: &RunReport<'_>) -> Vec<String> {
     let mut out = Vec::new();
+    let all = &r.summary.overall;
+    let unfinished = all.arrived.saturating_sub(all.completed + all.failed);
+    if all.failed > 0 || unfinished * 1000 > all.arrived {
+        let share = |n: u64| n as f64 / all.arrived as f64 * 100.0;
+        out.push(format!(
+            "latency columns: completed requests only ({:.1}% of those offered; {:.1}% failed{})",
+            share(all.completed),
+            share(all.failed),
+            if unfinished > 0 {
+                format!(
+                    ", {:.1}% unfinished when the run stopped",
+                    share(unfinished)
+                )
+            } else {
+                String::new()
+            }
+        ));
+    }
     let outage = &r.summary.write_outage_s;
     if r.summary.write_outages.iter().any(|o| !o.is_empty()) {
         out.push(format!(

@@ -307,3 +307,50 @@ fn retry_storm_persists_with_retries_and_recovers_without() {
         "the storm is flagged: {verdicts:?}"
     );
 }
+
+/// When most requests fail, the verdict leads with the failure, and the
+/// latency figures say they are of the completed requests only.
+#[test]
+fn a_failing_run_leads_with_its_failures_and_labels_latency_as_of_completed_requests() {
+    let dir = std::env::temp_dir().join(format!("stacksim-failing-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = |scenario: Option<&str>, out: &str| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_stacksim"));
+        c.arg("run");
+        if let Some(s) = scenario {
+            c.arg(s);
+        }
+        let o = c
+            .args(["--replications", "3", "--out"])
+            .arg(dir.join(out))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let table = run(Some("scenarios/retry-storm.toml"), "storm");
+    assert!(
+        table.contains("latency columns: completed requests only (25."),
+        "{table}"
+    );
+    let md = std::fs::read_to_string(dir.join("storm/report.md")).unwrap();
+    let bullets: Vec<&str> = md.lines().filter(|l| l.starts_with("- ")).collect();
+    assert!(
+        bullets[0].starts_with("- 72.") && bullets[0].contains("% of requests failed (timeout"),
+        "{bullets:?}"
+    );
+    assert!(
+        bullets
+            .iter()
+            .any(|b| b.starts_with("- Of the 25.") && b.contains("leave out every failed")),
+        "{bullets:?}"
+    );
+    // A healthy run keeps its latency first and needs no label.
+    let table = run(None, "ok");
+    assert!(!table.contains("latency columns:"), "{table}");
+    let md = std::fs::read_to_string(dir.join("ok/report.md")).unwrap();
+    assert!(md.contains("the median completed request takes"), "{md}");
+    assert!(!md.contains("% of requests failed ("));
+    std::fs::remove_dir_all(dir).unwrap();
+}
