@@ -57,11 +57,14 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
             "per_instance": instances,
         }));
     }
+    let mut overall = json!(r.summary.overall);
+    merge(&mut overall, stability_of(r, None));
     let classes: Vec<Value> = s
         .classes
         .iter()
         .zip(&r.summary.classes)
-        .map(|(c, cs)| {
+        .enumerate()
+        .map(|(ci, (c, cs))| {
             let mut v = json!({
                 "name": c.name,
                 "share": c.share,
@@ -69,6 +72,7 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
                 "route": c.route.iter().map(|st| s.tiers[st.tier].name.clone()).collect::<Vec<_>>(),
             });
             merge(&mut v, json!(cs));
+            merge(&mut v, stability_of(r, Some(ci)));
             v
         })
         .collect();
@@ -92,7 +96,7 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
             "replications": r.summary.replications,
         },
         "pools": pools,
-        "end_to_end": { "classes": classes, "overall": r.summary.overall },
+        "end_to_end": { "classes": classes, "overall": overall },
         "hosts": r.scenario.hosts.iter().zip(&r.summary.hosts).map(|(h, s)| json!({
             "name": h.name, "machines": h.instances, "cores_each": h.cores,
             "utilization": s.utilization, "monitoring_share": s.monitoring, "per_machine_utilization": s.machines,
@@ -125,4 +129,20 @@ fn merge(a: &mut Value, b: Value) {
 pub fn write_summary_json(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *w, &summary_json(r))?;
     w.write_all(b"\n")
+}
+
+/// `stable` and, when not, the `reason`: the unstable pools passed through.
+fn stability_of(r: &RunReport<'_>, class: Option<usize>) -> Value {
+    let through = r.unstable_through(class);
+    if through.is_empty() {
+        json!({ "stable": true })
+    } else {
+        json!({
+            "stable": false,
+            "reason": format!(
+                "passes through unstable {}: its latency figures measure the run length, not the stack",
+                through.join(", ")
+            ),
+        })
+    }
 }

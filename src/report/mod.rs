@@ -102,6 +102,28 @@ impl RunReport<'_> {
     pub(crate) fn pool_rows(&self) -> impl Iterator<Item = (usize, &PoolLoad)> {
         self.loads.iter().enumerate().filter(|(_, l)| l.servers > 0)
     }
+
+    /// The unstable pools requests of `class` pass through (every class:
+    /// `None`). Their latency then measures the run length, not the stack.
+    pub(crate) fn unstable_through(&self, class: Option<usize>) -> Vec<String> {
+        let s = self.scenario;
+        let passes = |c: &crate::scenario::Class, tier: usize, pool: usize| {
+            c.route.iter().any(|st| st.tier == tier)
+                && s.tiers[tier].pools_for(c.access).contains(&pool)
+        };
+        self.verdicts
+            .iter()
+            .filter(|v| matches!(v.stability, crate::analysis::Stability::Unstable { .. }))
+            .filter(|v| {
+                let l = &self.loads[v.pool];
+                match class {
+                    Some(c) => passes(&s.classes[c], l.tier, l.pool),
+                    None => s.classes.iter().any(|c| passes(c, l.tier, l.pool)),
+                }
+            })
+            .map(|v| v.label.clone())
+            .collect()
+    }
 }
 
 /// A column-name-safe form of a label: `db primary` -> `db_primary`.

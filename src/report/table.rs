@@ -215,9 +215,15 @@ pub(crate) fn class_table(r: &RunReport<'_>) -> Vec<Vec<String>> {
         .zip(&r.summary.classes);
     let all = std::iter::once(("all", &r.summary.overall));
     let many = r.scenario.classes.len() > 1;
-    for (name, c) in classes.filter(|_| many).chain(all) {
+    for (i, (name, c)) in classes.filter(|_| many).chain(all).enumerate() {
+        let which = (many && i < r.scenario.classes.len()).then_some(i);
+        let mark = if r.unstable_through(which).is_empty() {
+            ""
+        } else {
+            " (unstable)"
+        };
         rows.push(vec![
-            name.to_string(),
+            format!("{name}{mark}"),
             pm(&c.offered_rps, 1.0),
             pm(&c.throughput_rps, 1.0),
             pm(&c.error_rate, 100.0),

@@ -354,3 +354,53 @@ fn a_failing_run_leads_with_its_failures_and_labels_latency_as_of_completed_requ
     assert!(!md.contains("% of requests failed ("));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Classes and end to end that pass through an unstable pool carry
+/// `stable: false` and the pools in summary.json, and are marked in the table.
+#[test]
+fn classes_through_an_unstable_pool_are_marked_unstable() {
+    let dir = std::env::temp_dir().join(format!("stacksim-unstable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = |scenario: &str, out: &str| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_stacksim"))
+            .args([
+                "run",
+                scenario,
+                "--duration",
+                "60s",
+                "--replications",
+                "3",
+                "--no-charts",
+                "--out",
+            ])
+            .arg(dir.join(out))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join(out).join("summary.json")).unwrap())
+                .unwrap();
+        (String::from_utf8(o.stdout).unwrap(), json)
+    };
+    let (table, json) = run("scenarios/write-heavy.toml", "wh");
+    let classes = json["end_to_end"]["classes"].as_array().unwrap();
+    let write = classes.iter().find(|c| c["name"] == "write").unwrap();
+    assert_eq!(write["stable"], false);
+    assert!(
+        write["reason"]
+            .as_str()
+            .unwrap()
+            .contains("passes through unstable app, db primary"),
+        "{write}"
+    );
+    assert_eq!(json["end_to_end"]["overall"]["stable"], false);
+    assert!(
+        table.contains("write (unstable)") && table.contains("all (unstable)"),
+        "{table}"
+    );
+    let (table, json) = run("scenarios/secured-web-stack.toml", "ref");
+    assert_eq!(json["end_to_end"]["overall"]["stable"], true);
+    assert!(!table.contains("(unstable)"), "{table}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
