@@ -339,11 +339,16 @@ pub(crate) fn failure_lines(r: &RunReport<'_>) -> Vec<String> {
 pub(crate) fn run_line(r: &RunReport<'_>) -> String {
     let sim = &r.scenario.simulation;
     format!(
-        "stacksim {} · {} · {} replications × {} observed after {} warm-up · seed {}",
+        "stacksim {} · {} · {} replications × {} {} after {} warm-up · seed {}",
         r.provenance.version,
         r.scenario.name,
         sim.replications,
         format_duration(sim.duration_ns),
+        if r.summary.stopped_early.is_empty() {
+            "observed"
+        } else {
+            "planned (stopped early)"
+        },
         format_duration(sim.warmup_ns()),
         sim.seed
     )

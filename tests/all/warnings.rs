@@ -316,6 +316,10 @@ fn an_overload_that_would_exhaust_memory_stops_each_replication_and_says_so() {
         t.contains("STOPPED EARLY: 2 of 2 replications held 1048576 requests in flight"),
         "{t}"
     );
+    assert!(
+        t.contains("2 replications × 2s planned (stopped early)"),
+        "{t}"
+    );
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("out/summary.json")).unwrap()).unwrap();
     let stopped = v["stopped_early"].as_array().unwrap();
