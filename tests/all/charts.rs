@@ -140,7 +140,7 @@ fn reference_run_writes_every_chart_and_report() {
                 "latency-cdf",
                 &[
                     "end-to-end latency (ms, log scale)",
-                    "fraction of requests at or below",
+                    "fraction of completed requests at or below",
                 ],
             ),
         ],

@@ -346,6 +346,11 @@ fn a_failing_run_leads_with_its_failures_and_labels_latency_as_of_completed_requ
             .any(|b| b.starts_with("- Of the 25.") && b.contains("leave out every failed")),
         "{bullets:?}"
     );
+    let cdf = std::fs::read_to_string(dir.join("storm/latency-cdf.svg")).unwrap();
+    assert!(
+        cdf.contains("latency of completed requests") && cdf.contains("all, 25."),
+        "the CDF names the completed share"
+    );
     // A healthy run keeps its latency first and needs no label.
     let table = run(None, "ok");
     assert!(!table.contains("latency columns:"), "{table}");

@@ -22,23 +22,50 @@ impl Chart for LatencyCdf<'_> {
     }
 
     fn title(&self) -> String {
-        "End-to-end latency distribution".into()
+        "End-to-end latency of completed requests".into()
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let r = self.r;
         let classes = &r.scenario.classes;
         // Per class when there are several, then all requests (last, in black).
+        // Failed and unfinished requests have no latency here: the legend
+        // says what share each curve covers when it is not (nearly) all.
+        let covers = |c: &crate::stats::ClassSummary| {
+            if c.arrived == 0 || c.completed * 1000 >= c.arrived * 999 {
+                String::new()
+            } else {
+                format!(
+                    ", {:.1}% completed",
+                    c.completed as f64 / c.arrived as f64 * 100.0
+                )
+            }
+        };
         let mut curves: Vec<Curve<'_>> = Vec::new();
         if classes.len() > 1 {
             for (i, c) in classes.iter().enumerate() {
-                if let Some(cdf) = r.summary.latency_cdf.get(i) {
-                    curves.push((format!("class {}", c.name), color(i), 2, cdf));
+                if let (Some(cdf), Some(cs)) =
+                    (r.summary.latency_cdf.get(i), r.summary.classes.get(i))
+                {
+                    curves.push((format!("class {}{}", c.name, covers(cs)), color(i), 2, cdf));
                 }
             }
         }
         if let Some(all) = r.summary.latency_cdf.last() {
-            curves.push(("all requests".into(), BLACK, 3, all));
+            curves.push((
+                format!(
+                    "{}{}",
+                    if covers(&r.summary.overall).is_empty() {
+                        "all requests"
+                    } else {
+                        "all"
+                    },
+                    covers(&r.summary.overall)
+                ),
+                BLACK,
+                3,
+                all,
+            ));
         }
         let points = || {
             curves
@@ -72,7 +99,7 @@ impl Chart for LatencyCdf<'_> {
         chart
             .configure_mesh()
             .x_desc("end-to-end latency (ms, log scale)")
-            .y_desc("fraction of requests at or below")
+            .y_desc("fraction of completed requests at or below")
             .axis_desc_style(axis_font())
             .label_style(tick_font())
             .x_label_formatter(&|x| format_ms(*x))
