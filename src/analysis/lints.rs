@@ -48,9 +48,10 @@ impl Findings {
 type Check = fn(&Scenario, &mut Findings);
 
 /// Every lint, in the order their findings are listed within a severity.
-const CHECKS: [Check; 9] = [
+const CHECKS: [Check; 10] = [
     single_instances,
     single_primaries,
+    replica_beside_primary,
     unchecked_balancers,
     plaintext_hops,
     shared_servers,
@@ -78,6 +79,18 @@ fn quoted(names: &[&str]) -> String {
         .map(|n| format!("`{n}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `replica-beside-primary`: a replica on its primary's machine fails with it.
+fn replica_beside_primary(s: &Scenario, out: &mut Findings) {
+    for (tier, i, machine) in super::warnings::replicas_beside_primary(s) {
+        out.push(
+            "replica-beside-primary",
+            Severity::Warning,
+            format!("`{tier}` replica#{i} runs on {machine}, the primary's machine: losing it loses both, and they compete for its cores"),
+            "place replicas on other machines (another host group, or more machines in this one)",
+        );
+    }
 }
 
 /// `single-instance`: a tier of one instance is a single point of failure.

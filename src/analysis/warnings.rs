@@ -53,29 +53,10 @@ pub fn warnings(s: &Scenario) -> Vec<String> {
             }
         }
     }
-    for (ti, t) in s.tiers.iter().enumerate() {
-        if t.kind != Kind::Database {
-            continue;
-        }
-        let (Some(p), Some(r)) = (
-            t.pools.iter().position(|p| p.role == Role::Primary),
-            t.pools.iter().position(|p| p.role == Role::Replicas),
-        ) else {
-            continue;
-        };
-        for i in 0..t.pools[r].instances {
-            if let (Some(a), Some(b)) = (
-                super::machine_of(s, ti, p, 0),
-                super::machine_of(s, ti, r, i),
-            ) && a == b
-            {
-                out.push(format!(
-                    "`{}` replica#{i} runs on {}, the primary's machine: losing that machine loses both, and they compete for its cores",
-                    t.name,
-                    super::machine_label(&s.hosts[a.0].name, s.hosts[a.0].instances, a.1 as usize)
-                ));
-            }
-        }
+    for (tier, i, machine) in replicas_beside_primary(s) {
+        out.push(format!(
+            "`{tier}` replica#{i} runs on {machine}, the primary's machine: losing that machine loses both, and they compete for its cores"
+        ));
     }
     out
 }
@@ -125,4 +106,36 @@ fn faults_outside_the_window(s: &Scenario, out: &mut Vec<String>) {
         };
         out.push(message);
     }
+}
+
+/// Database replicas placed on their primary's machine: `(tier, replica,
+/// machine label)`.
+pub fn replicas_beside_primary(s: &Scenario) -> Vec<(String, u32, String)> {
+    let mut out = Vec::new();
+    for (ti, t) in s.tiers.iter().enumerate() {
+        if t.kind != Kind::Database {
+            continue;
+        }
+        let (Some(p), Some(r)) = (
+            t.pools.iter().position(|p| p.role == Role::Primary),
+            t.pools.iter().position(|p| p.role == Role::Replicas),
+        ) else {
+            continue;
+        };
+        for i in 0..t.pools[r].instances {
+            if let (Some(a), Some(b)) = (
+                super::machine_of(s, ti, p, 0),
+                super::machine_of(s, ti, r, i),
+            ) && a == b
+            {
+                let h = &s.hosts[a.0];
+                out.push((
+                    t.name.clone(),
+                    i,
+                    super::machine_label(&h.name, h.instances, a.1 as usize),
+                ));
+            }
+        }
+    }
+    out
 }

@@ -78,6 +78,10 @@ fn odd_settings_are_each_warned() {
         "{w:?}"
     );
     assert_eq!(w.len(), 4, "{w:?}");
+    // `review` lists the co-located replica too.
+    let lints = stacksim::analysis::lints::lint(&parse(ODD));
+    assert!(lints.iter().any(|l| l.id == "replica-beside-primary"
+        && l.message.contains("`db` replica#0 runs on host box")));
     // The reference design has none of these.
     assert!(warnings(&crate::support::shipped("scenarios/secured-web-stack.toml")).is_empty());
 }
