@@ -95,7 +95,7 @@ pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
         })
         .collect();
     let share = |n: u64| n as f64 / all.arrived.max(1) as f64 * 100.0;
-    let unfinished = all.arrived.saturating_sub(all.completed + all.failed);
+    let unfinished = all.unfinished();
     if share(all.failed) > 1.0 || share(unfinished) > 1.0 {
         // The failure is the headline: it is what users saw.
         out.insert(

@@ -290,7 +290,7 @@ pub(crate) fn failure_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
 pub(crate) fn failure_lines(r: &RunReport<'_>) -> Vec<String> {
     let mut out = Vec::new();
     let all = &r.summary.overall;
-    let unfinished = all.arrived.saturating_sub(all.completed + all.failed);
+    let unfinished = all.unfinished();
     if all.failed > 0 || unfinished * 1000 > all.arrived {
         let share = |n: u64| n as f64 / all.arrived as f64 * 100.0;
         out.push(format!(

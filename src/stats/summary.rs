@@ -113,6 +113,14 @@ pub struct ClassSummary {
     pub in_flight: u64,
 }
 
+impl ClassSummary {
+    /// Requests that arrived in the window and neither completed nor failed
+    /// by the time the run stopped.
+    pub fn unfinished(&self) -> u64 {
+        self.arrived.saturating_sub(self.completed + self.failed)
+    }
+}
+
 /// One time-series interval across replications.
 #[derive(Clone, Debug, Serialize)]
 pub struct SeriesPoint {

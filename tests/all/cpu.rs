@@ -304,29 +304,11 @@ service = { read = "exp(1ms)" }
 #[test]
 fn processor_sharing_lets_short_bursts_through() {
     let src = |scheduling: &str| {
-        format!(
-            r#"
-[simulation]
-duration = "200s"
-warmup = "10s"
-replications = 10
-seed = 11
-
-[workload]
-rate = 700
-classes = [{{ name = "short", share = 0.5 }}, {{ name = "long", share = 0.5 }}]
-
-[[host]]
-name = "box"
-cores = 1
-scheduling = "{scheduling}"
-
-[[tier]]
-name = "app"
-workers = 1000
-service = {{ short = "const(0.2ms)", long = "const(1.8ms)" }}
-host = "box"
-"#
+        one_core(
+            scheduling,
+            11,
+            "rate = 700\nclasses = [{ name = \"short\", share = 0.5 }, { name = \"long\", share = 0.5 }]",
+            "{ short = \"const(0.2ms)\", long = \"const(1.8ms)\" }",
         )
     };
     let rho: f64 = 0.7;
@@ -373,30 +355,17 @@ host = "box"
 /// but PS's is proportional to each request's own burst.
 #[test]
 fn processor_sharing_and_fifo_agree_on_the_mean_of_an_mm1() {
-    let src = |scheduling: &str| {
-        format!(
-            r#"
-[simulation]
-duration = "200s"
-warmup = "10s"
-replications = 10
-seed = 5
-[workload]
-rate = 800
-[[host]]
-name = "box"
-cores = 1
-scheduling = "{scheduling}"
-[[tier]]
-name = "app"
-workers = 1000
-service = "exp(1ms)"
-host = "box"
-"#
-        )
-    };
+    let src = |scheduling: &str| one_core(scheduling, 5, "rate = 800", "\"exp(1ms)\"");
     for scheduling in ["fifo", "ps"] {
         let (_, sum) = run(&parse(&src(scheduling)));
         assert_agrees(scheduling, &sum.overall.latency_mean_ms, 5.0, 0.03);
     }
+}
+
+/// One 1-core machine under `scheduling`, an app tier with workers to
+/// spare (only the core is waited for), 10 replications of 200 s.
+fn one_core(scheduling: &str, seed: u64, workload: &str, service: &str) -> String {
+    format!(
+        "[simulation]\nduration = \"200s\"\nwarmup = \"10s\"\nreplications = 10\nseed = {seed}\n\n[workload]\n{workload}\n\n[[host]]\nname = \"box\"\ncores = 1\nscheduling = \"{scheduling}\"\n\n[[tier]]\nname = \"app\"\nworkers = 1000\nservice = {service}\nhost = \"box\"\n"
+    )
 }
