@@ -64,6 +64,10 @@ pub struct MachineLoad {
     pub agents: f64,
     /// Of it, the background load's (`background`, independent of the rate).
     pub background: f64,
+    /// Of it, the yielding background's (`idle_background`): what of it
+    /// finds idle cores, so it shrinks to nothing at saturation and takes no
+    /// part in it.
+    pub idle: f64,
     /// Services started on it per second (visits to its instances).
     pub visits_rps: f64,
     /// Monitoring samples per second.
@@ -119,13 +123,16 @@ pub fn machine_loads(s: &Scenario, loads: &[PoolLoad], lambda: f64) -> Vec<Machi
             } else {
                 (cpu, 0.0)
             };
+            let others = (cpu + agent + background) / cores;
+            let idle = (h.idle_background_cores / cores).min((1.0 - others).max(0.0));
             out.push(MachineLoad {
                 group: g,
                 machine: m as u32,
                 label: machine_label(&h.name, h.instances, m),
-                utilization: (cpu + agent + background) / cores,
+                utilization: others + idle,
                 agents: agent / cores,
                 background: background / cores,
+                idle,
                 visits_rps,
                 agent_rps,
                 background_rps: background * 1e9 / crate::scenario::BACKGROUND_BURST_NS + off_rps,

@@ -134,10 +134,12 @@ pub fn analytic_model(s: &Scenario) -> Option<AnalyticModel> {
     let machines: Vec<MachineModel> = machine_loads(s, &loads, lambda)
         .into_iter()
         .map(|m| {
+            // Yielding background neither saturates a machine nor (to this
+            // approximation) delays a burst: it takes only idle cores.
             let fixed = m.agents + m.background;
-            let per_rps = (m.utilization - fixed) / lambda;
+            let per_rps = (m.utilization - m.idle - fixed) / lambda;
             let c = s.hosts[m.group].cores.max(1);
-            let busy = m.utilization * f64::from(c);
+            let busy = (m.utilization - m.idle) * f64::from(c);
             let bursts = m.visits_rps + m.agent_rps + m.background_rps;
             let core_wait_ms = if busy >= f64::from(c) {
                 f64::INFINITY

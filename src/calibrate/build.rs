@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::config::{self, HaproxyConfig, NginxConfig};
 use super::cpu::{CpuProblems, CpuSeries, read_cpu_csv};
 use super::fit::{self, Fit, chi2_sf};
-use super::observe::{FileLines, LogInputs, Observations, Window, observe};
+use super::observe::{Activity, FileLines, LogInputs, Observations, Window, observe};
 use super::regress::{CpuLine, cpu_line};
 use super::{CalibrateError, time::NS};
 use crate::dist::Dist;
@@ -116,8 +116,46 @@ pub struct ComponentCpu {
     pub tier: Option<&'static str>,
     /// The utilization-law line against the requests it served.
     pub line: Option<CpuLine>,
+    /// Its CPU while no request was in flight, when the logs hold such
+    /// quiet spells.
+    pub idle: Option<IdleCpu>,
     /// Counter resets seen.
     pub resets: u32,
+}
+
+/// A component's CPU measured over the CPU sample intervals in which no
+/// logged request or statement was in progress (between the first and the
+/// last of them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdleCpu {
+    /// Cores used.
+    pub cores: f64,
+    /// Seconds of quiet measured.
+    pub seconds: f64,
+    /// Sample intervals they span.
+    pub intervals: u32,
+}
+
+/// Quiet time needed before the CPU with no traffic counts as measured.
+const MIN_QUIET_S: f64 = 2.0;
+
+/// The CPU of `s` over its sample intervals with no activity.
+fn idle_cpu(s: &CpuSeries, activity: &Activity) -> Option<IdleCpu> {
+    let (lo, hi) = activity.extent()?;
+    let (mut secs, mut used, mut intervals) = (0.0, 0.0, 0u32);
+    for w in s.samples.windows(2) {
+        let ((t0, c0), (t1, c1)) = (w[0], w[1]);
+        if t0 >= lo && t1 <= hi && t1 > t0 && c1 >= c0 && activity.quiet(t0, t1) {
+            secs += (t1 - t0) as f64 / NS as f64;
+            used += c1 - c0;
+            intervals += 1;
+        }
+    }
+    (secs >= MIN_QUIET_S && intervals >= 2).then(|| IdleCpu {
+        cores: used / secs,
+        seconds: secs,
+        intervals,
+    })
 }
 
 /// One window, observed.
@@ -186,6 +224,9 @@ pub struct Calibration {
     pub cores: Option<Sourced<u32>>,
     /// Background cores on the machine (sum of the intercepts).
     pub background_cores: Option<Sourced<f64>>,
+    /// Background CPU that yields to requests (`idle_background`): the
+    /// intercepts above the CPU with no traffic.
+    pub idle_background_cores: Option<Sourced<f64>>,
     /// Per-request CPU off the request's path (components no log covers),
     /// seconds per request.
     pub off_path_s: Option<Sourced<f64>>,
@@ -803,6 +844,7 @@ fn build(
     // CPU: the utilization law per tier, and for components no log covers.
     let mut components = Vec::new();
     let mut background = 0.0;
+    let mut yielding = 0.0;
     let mut off_path = 0.0;
     let mut any_cpu = false;
     if let Some((series, _)) = &cpu {
@@ -835,9 +877,19 @@ fn build(
                 }
             }
             let line = cpu_line(points);
+            let idle = idle_cpu(s, &obs.activity);
             if let Some(l) = &line {
                 any_cpu = true;
-                background += l.background_cores.max(0.0);
+                let intercept = l.background_cores.max(0.0);
+                match &idle {
+                    // CPU with no traffic competes with requests; what the
+                    // intercept holds above it flows only with traffic.
+                    Some(q) => {
+                        background += q.cores;
+                        yielding += (intercept - q.cores).max(0.0);
+                    }
+                    None => background += intercept,
+                }
                 if tier.is_none() {
                     off_path += l.per_request_s.max(0.0);
                 }
@@ -846,6 +898,7 @@ fn build(
                 component: name.clone(),
                 tier,
                 line,
+                idle,
                 resets: s.resets,
             });
         }
@@ -922,12 +975,47 @@ fn build(
     } else {
         None
     };
+    let lines = || components.iter().filter(|c| c.line.is_some());
+    let quiet = lines().filter_map(|c| c.idle.as_ref()).collect::<Vec<_>>();
+    let intercepts: f64 = lines()
+        .filter_map(|c| c.line.as_ref())
+        .map(|l| l.background_cores.max(0.0))
+        .sum();
+    let all_quiet = any_cpu && quiet.len() == lines().count();
     let background_cores = any_cpu.then(|| {
+        if all_quiet {
+            let secs = quiet.iter().map(|q| q.seconds).fold(f64::INFINITY, f64::min);
+            read(
+                background,
+                format!(
+                    "CPU of every component with no request in flight, measured over {secs:.1} s of quiet between the logged requests"
+                ),
+            )
+        } else if quiet.is_empty() {
+            read(
+                background,
+                "sum of the utilization-law intercepts of every component",
+            )
+        } else {
+            read(
+                background,
+                "CPU with no request in flight where the counters show quiet spells, else the utilization-law intercept",
+            )
+        }
+    });
+    let idle_background_cores = (any_cpu && yielding > 0.0).then(|| {
         read(
-            background,
-            "sum of the utilization-law intercepts of every component",
+            yielding,
+            format!(
+                "the utilization-law intercepts ({intercepts:.3} cores) above the CPU with no traffic: spent only while traffic flows (wake-ups, polling), it yields to requests and vanishes at saturation"
+            ),
         )
     });
+    if any_cpu && quiet.is_empty() && intercepts > 0.0 {
+        warnings.push(format!(
+            "no quiet spell in the logs (a CPU sample interval with no request in flight): the utilization-law intercepts ({intercepts:.3} cores) are charged as background that competes with requests; if they are overhead that flows only with traffic, the capacity is underestimated; logs spanning a pause in traffic (seconds are enough) tell the two apart"
+        ));
+    }
     let off_path_s = (any_cpu && off_path > 0.0).then(|| {
         let names: Vec<&str> = components
             .iter()
@@ -968,6 +1056,7 @@ fn build(
         components,
         cores,
         background_cores,
+        idle_background_cores,
         off_path_s,
         cpu_problems: cpu.map(|c| c.1).unwrap_or_default(),
         warnings,

@@ -312,6 +312,14 @@ pub fn scenario_toml(c: &Calibration) -> String {
             let total = b.value;
             let _ = writeln!(out, "background = \"{total:.3} cores\"   # {}", mark(b));
         }
+        if let Some(b) = &c.idle_background_cores {
+            let total = b.value;
+            let _ = writeln!(
+                out,
+                "idle_background = \"{total:.3} cores\"   # {}",
+                mark(b)
+            );
+        }
         if let Some(o) = &c.off_path_s {
             let _ = writeln!(
                 out,

@@ -149,6 +149,67 @@ pub struct Observations {
     pub has_db: bool,
     /// Arrivals at the entry tier (ns since the epoch, class), when kept.
     pub arrivals: Vec<(i64, u16)>,
+    /// When any request or statement in range was in progress.
+    pub activity: Activity,
+}
+
+/// Time within this of a request counts as busy: work a request leaves
+/// behind (a flush, a log write) and clocks that differ between logs.
+pub const QUIET_MARGIN_NS: i64 = 100_000_000;
+
+/// The spans of time in which some logged request or statement was in
+/// progress, merged (a few entries per quiet gap: memory flat in log size).
+#[derive(Debug, Clone, Default)]
+pub struct Activity {
+    spans: Vec<(i64, i64)>,
+    sorted: bool,
+}
+
+impl Activity {
+    /// A request in progress from `start` to `end` (ns since the epoch).
+    pub fn add(&mut self, start: i64, end: i64) {
+        let end = end.max(start);
+        if let Some(last) = self.spans.last_mut()
+            && start <= last.1 + QUIET_MARGIN_NS
+            && end >= last.0 - QUIET_MARGIN_NS
+        {
+            last.0 = last.0.min(start);
+            last.1 = last.1.max(end);
+            return;
+        }
+        self.spans.push((start, end));
+        self.sorted = false;
+    }
+
+    /// Sorts and merges the spans (after every file is read).
+    pub fn finish(&mut self) {
+        self.spans.sort_unstable();
+        let mut out: Vec<(i64, i64)> = Vec::with_capacity(self.spans.len());
+        for &(a, b) in &self.spans {
+            match out.last_mut() {
+                Some(last) if a <= last.1 + QUIET_MARGIN_NS => last.1 = last.1.max(b),
+                _ => out.push((a, b)),
+            }
+        }
+        self.spans = out;
+        self.sorted = true;
+    }
+
+    /// First start and last end of all activity.
+    pub fn extent(&self) -> Option<(i64, i64)> {
+        debug_assert!(self.sorted || self.spans.len() < 2);
+        Some((self.spans.first()?.0, self.spans.last()?.1))
+    }
+
+    /// Whether no request was in progress from `a` to `b`, nor within
+    /// [`QUIET_MARGIN_NS`] of either end.
+    pub fn quiet(&self, a: i64, b: i64) -> bool {
+        debug_assert!(self.sorted || self.spans.len() < 2);
+        let (a, b) = (a - QUIET_MARGIN_NS, b + QUIET_MARGIN_NS);
+        // The first span ending at or after `a` must start after `b`.
+        let i = self.spans.partition_point(|s| s.1 < a);
+        self.spans.get(i).is_none_or(|s| s.0 > b)
+    }
 }
 
 /// What to read.
@@ -247,6 +308,7 @@ pub fn observe(inp: &LogInputs) -> Result<Observations, CalibrateError> {
             web_files: inp.nginx.len(),
             has_db: !inp.mysql_slow.is_empty(),
             arrivals: Vec::new(),
+            activity: Activity::default(),
         },
     };
     let format_error = |flag: &str, e: String| CalibrateError::Format {
@@ -271,6 +333,7 @@ pub fn observe(inp: &LogInputs) -> Result<Observations, CalibrateError> {
     for path in &inp.mysql_slow {
         read_slow(&mut acc, path)?;
     }
+    acc.obs.activity.finish();
     Ok(acc.obs)
 }
 
@@ -301,6 +364,8 @@ fn read_haproxy(
             fl.out_of_range += 1;
             continue;
         }
+        let ta_ns = r.active_ms.map_or(0, |t| t * 1_000_000);
+        acc.obs.activity.add(r.start_ns, r.start_ns + ta_ns);
         if r.method.starts_with(b"<") {
             // `<BADREQ>`, `<NOSRV>`: a connection that sent no request (a
             // probe, a client that gave up): not a request of any class.
@@ -355,6 +420,7 @@ fn read_nginx(
             fl.out_of_range += 1;
             continue;
         }
+        acc.obs.activity.add(start, start + r.request_ns);
         let Some(c) = classify(&acc.obs.classes, r.method, r.path) else {
             fl.unclassified += 1;
             continue;
@@ -403,6 +469,15 @@ fn read_slow(acc: &mut Acc<'_>, path: &Path) -> Result<(), CalibrateError> {
                     continue;
                 }
                 fl.seen(s.start_ns);
+                // A whole-second timestamp may be up to a second early.
+                let late = if s.start_ns % 1_000_000_000 == 0 {
+                    1_000_000_000
+                } else {
+                    0
+                };
+                acc.obs
+                    .activity
+                    .add(s.start_ns, s.start_ns + late + s.query_ns);
                 let k = match s.kind {
                     StatementKind::Read => READ,
                     StatementKind::Write => WRITE,
@@ -416,4 +491,33 @@ fn read_slow(acc: &mut Acc<'_>, path: &Path) -> Result<(), CalibrateError> {
     fl.truncated_last = src.truncated_last;
     acc.obs.files.push(fl);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Activity, QUIET_MARGIN_NS};
+
+    const S: i64 = 1_000_000_000;
+
+    #[test]
+    fn activity_merges_spans_in_any_order_and_finds_quiet_spells() {
+        let mut a = Activity::default();
+        // A busy second, a record from before it (logs are not in start
+        // order), then a second busy spell after a 3 s pause.
+        a.add(10 * S, 10 * S + S / 2);
+        a.add(10 * S + S / 2, 11 * S);
+        a.add(9 * S + S / 2, 10 * S);
+        a.add(14 * S, 15 * S);
+        a.add(12 * S, 12 * S - 5); // an end before its start is a point
+        a.finish();
+        assert_eq!(a.extent(), Some((9 * S + S / 2, 15 * S)));
+        assert!(a.quiet(11 * S + QUIET_MARGIN_NS + 1, 12 * S - QUIET_MARGIN_NS - 1));
+        assert!(a.quiet(12 * S + QUIET_MARGIN_NS + 1, 14 * S - QUIET_MARGIN_NS - 1));
+        // Within the margin of a request, or across one, is not quiet.
+        assert!(!a.quiet(11 * S + QUIET_MARGIN_NS - 1, 11 * S + S / 2));
+        assert!(!a.quiet(13 * S, 14 * S - QUIET_MARGIN_NS + 1));
+        assert!(!a.quiet(11 * S + S / 2, 13 * S));
+        assert!(!a.quiet(9 * S, 16 * S));
+        assert!(Activity::default().quiet(0, S));
+    }
 }

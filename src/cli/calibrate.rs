@@ -341,11 +341,17 @@ fn print_summary(c: &Calibration) {
     for comp in &c.components {
         if let Some(l) = &comp.line {
             outln!(
-                "cpu {:<10} {:>8.4} ms/request  background {:>6.3} cores  R^2 {:.3}{}",
+                "cpu {:<10} {:>8.4} ms/request  intercept {:>6.3} cores  R^2 {:.3}  {}{}",
                 comp.component,
                 l.per_request_s * 1e3,
                 l.background_cores,
                 l.r2,
+                comp.idle
+                    .as_ref()
+                    .map_or("no quiet spell".into(), |q| format!(
+                        "quiet {:.3} cores over {:.1} s",
+                        q.cores, q.seconds
+                    )),
                 match comp.tier {
                     Some(t) => format!("  (tier {t})"),
                     None => "  (no log covers it: off the request path)".into(),

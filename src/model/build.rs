@@ -8,7 +8,7 @@ use super::{
 use super::{HostId, IdVec, PoolId, StationId};
 use crate::engine::stream_id;
 use crate::scenario::{
-    Arrivals, BACKGROUND_BURST_NS, Balance, Cpu, FaultTarget, Kind, Role, Scenario,
+    Arrivals, BACKGROUND_BURST_NS, Balance, Cpu, FaultTarget, IDLE_BURST_NS, Kind, Role, Scenario,
 };
 
 /// Stations and pools, with each tier's global pool indices.
@@ -88,16 +88,25 @@ fn machines(s: &Scenario) -> (IdVec<HostId, HostDef>, Vec<u32>) {
         for i in 0..h.instances {
             hosts.push(HostDef {
                 stream: stream_id(&format!("monitoring/{}/{i}", h.name)),
-                background: (h.background_cores > 0.0 || h.off_path_cpu_ns > 0.0).then(|| {
-                    (
-                        if h.background_cores > 0.0 {
-                            BACKGROUND_BURST_NS / h.background_cores
-                        } else {
-                            f64::INFINITY
-                        },
-                        stream_id(&format!("background/{}/{i}", h.name)),
-                    )
-                }),
+                background: (h.background_cores > 0.0
+                    || h.off_path_cpu_ns > 0.0
+                    || h.idle_background_cores > 0.0)
+                    .then(|| {
+                        (
+                            if h.background_cores > 0.0 {
+                                BACKGROUND_BURST_NS / h.background_cores
+                            } else {
+                                f64::INFINITY
+                            },
+                            stream_id(&format!("background/{}/{i}", h.name)),
+                        )
+                    }),
+                idle_gap_ns: if h.idle_background_cores > 0.0 {
+                    IDLE_BURST_NS / h.idle_background_cores
+                } else {
+                    f64::INFINITY
+                },
+                idle_backlog: (h.idle_background_cores * 1e9 / IDLE_BURST_NS).ceil() as u32,
                 off_path_ns: h.off_path_cpu_ns,
                 ps: h.scheduling == crate::scenario::Scheduling::ProcessorSharing,
                 cores: h.cores,

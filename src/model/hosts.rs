@@ -1,5 +1,7 @@
 //! Machines: a pool of cores shared by every component placed on them
-//! (FIFO), and the monitoring agent that samples on each.
+//! (FIFO), the monitoring agent that samples on each, and background CPU
+//! (`background` queues for a core like any work; `idle_background` yields:
+//! it takes only a core nothing else waits for).
 //!
 //! A request first takes a worker of its component, then a core of its
 //! machine for its service time; while the cores are busy it waits for one
@@ -11,7 +13,7 @@ use rand_distr::{Distribution, Exp1};
 
 use super::state::{Event, HostTask, PsEntry, PsKey, Sim, Waiting};
 use super::{HostId, StationId};
-use crate::scenario::BACKGROUND_BURST_NS;
+use crate::scenario::{BACKGROUND_BURST_NS, IDLE_BURST_NS};
 
 impl<const PS: bool> Sim<'_, PS> {
     /// Brings a host's integrals up to now.
@@ -75,6 +77,9 @@ impl<const PS: bool> Sim<'_, PS> {
         let (cores, ps) = (self.m.hosts[h].cores, PS && self.m.hosts[h].ps);
         while self.hosts[h].busy < cores || ps {
             let Some(task) = self.hosts[h].queue.pop_front() else {
+                if self.hosts[h].idle_pending > 0 {
+                    self.start_idle(h);
+                }
                 break;
             };
             self.touch_host(h);
@@ -261,6 +266,11 @@ impl<const PS: bool> Sim<'_, PS> {
                 let e: f64 = Exp1.sample(&mut self.background_rng[h]);
                 self.q.schedule((e * gap) as u64, Event::BackgroundTick(h));
             }
+            let idle = self.m.hosts[h].idle_gap_ns;
+            if idle.is_finite() {
+                let e: f64 = Exp1.sample(&mut self.background_rng[h]);
+                self.q.schedule((e * idle) as u64, Event::IdleTick(h));
+            }
         }
     }
 
@@ -278,6 +288,36 @@ impl<const PS: bool> Sim<'_, PS> {
         self.dispatch(h);
         self.q
             .schedule_in((next * gap) as u64, Event::BackgroundTick(h));
+    }
+
+    /// Yielding background is due: kept (up to a second's worth) until a
+    /// core is free with no other work waiting for it.
+    pub(super) fn on_idle_tick(&mut self, h: HostId) {
+        let backlog = self.m.hosts[h].idle_backlog;
+        let host = &mut self.hosts[h];
+        host.idle_pending = (host.idle_pending + 1).min(backlog);
+        if host.queue.is_empty() {
+            self.start_idle(h);
+        }
+        let next: f64 = Exp1.sample(&mut self.background_rng[h]);
+        let gap = self.m.hosts[h].idle_gap_ns;
+        self.q.schedule_in((next * gap) as u64, Event::IdleTick(h));
+    }
+
+    /// Starts due yielding background on the free cores of machine `h`
+    /// (called when nothing else waits for them).
+    #[cold]
+    #[inline(never)]
+    fn start_idle(&mut self, h: HostId) {
+        while self.hosts[h].idle_pending > 0 && self.hosts[h].busy < self.m.hosts[h].cores {
+            self.touch_host(h);
+            let host = &mut self.hosts[h];
+            host.idle_pending -= 1;
+            host.busy += 1;
+            let len: f64 = Exp1.sample(&mut self.background_rng[h]);
+            let cost = (len * IDLE_BURST_NS) as u64;
+            self.burst_on(h, cost, Event::BackgroundDone(h), StationId::NONE);
+        }
     }
 
     /// Off-path CPU of a request entering the stack (a log shipper, a

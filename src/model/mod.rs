@@ -80,6 +80,15 @@ pub(crate) struct HostDef {
     /// [`crate::scenario::BACKGROUND_BURST_NS`] long on average) and its
     /// stream id.
     pub background: Option<(f64, u32)>,
+    /// Yielding background (`idle_background`): the mean gap between its
+    /// bursts (ns), which take only a core no other work waits for.
+    pub idle_gap_ns: f64,
+    /// Yielding bursts kept due while the cores are taken: one second's
+    /// worth. Below saturation that rides out every busy spell, so all of it
+    /// runs, as the utilization law measures; more are dropped, since
+    /// overhead that found no idle core for a second is not owed (and a
+    /// saturated spell leaves no flood of it behind).
+    pub idle_backlog: u32,
     /// CPU per request off the request path (ns, mean of an exponential),
     /// charged to the group's machines in turn.
     pub off_path_ns: f64,

@@ -64,6 +64,7 @@ fn simulate<const PS: bool>(m: &Model, rep: u32) -> RepObs {
                 busy_area: 0,
                 agent_area: 0,
                 agents: 0,
+                idle_pending: 0,
                 window: (0, 0),
                 core_grants: 0,
                 core_wait_ns: 0,
@@ -253,6 +254,7 @@ impl<'m, const PS: bool> Sim<'m, PS> {
                 Event::AgentDone(h) => self.on_agent_done(h),
                 Event::BackgroundTick(h) => self.on_background_tick(h),
                 Event::BackgroundDone(h) => self.on_background_done(h),
+                Event::IdleTick(h) => self.on_idle_tick(h),
                 Event::PsDone(h, generation) => self.on_ps_done(h, generation),
                 Event::Retry { req, epoch } => {
                     if self.slab[req as usize].epoch == epoch {

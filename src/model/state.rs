@@ -70,6 +70,9 @@ pub(super) enum Event {
     BackgroundTick(HostId),
     /// A background burst's CPU work ends. Emitted when it gets a core.
     BackgroundDone(HostId),
+    /// A burst of yielding background (`idle_background`) is due on a
+    /// machine. Emitted at start and by itself.
+    IdleTick(HostId),
     /// The next burst on a processor-sharing machine may end (stale unless
     /// its generation is the machine's). Emitted by the machine's PS state.
     PsDone(HostId, u32),
@@ -372,6 +375,9 @@ pub(super) struct HostState {
     /// Of it, monitoring agents' (core-ns), cumulative.
     pub agent_area: u128,
     pub agents: u32,
+    /// Yielding background bursts due and not yet run (they wait for a core
+    /// no other work wants; at most the machine's `idle_backlog`).
+    pub idle_pending: u32,
     /// `(busy_area, agent_area)` at the window start, then the window's share.
     pub window: (u128, u128),
     /// Services given a core while observing, and their total wait for it (ns).

@@ -160,7 +160,8 @@ fn cpu_rows(c: &Calibration) -> Rows {
             "tier",
             "windows",
             "ms CPU / request of its tier",
-            "background cores",
+            "intercept cores",
+            "cores with no traffic",
             "R^2",
             "requests/s range",
             "separable",
@@ -184,6 +185,9 @@ fn cpu_rows(c: &Calibration) -> Rows {
             l.n.to_string(),
             pm(l.per_request_s, l.per_request_hw, 1e3, 4),
             pm(l.background_cores, l.background_hw, 1.0, 3),
+            comp.idle.as_ref().map_or("no quiet spell".into(), |q| {
+                format!("{:.3} (over {:.1} s)", q.cores, q.seconds)
+            }),
             format!("{:.3}", l.r2),
             format!("{:.0} to {:.0}", l.rate_range.0, l.rate_range.1),
             if l.separable {
@@ -318,9 +322,13 @@ fn sections(c: &Calibration) -> Vec<Section> {
         },
         Section {
             title: "CPU per request and background CPU",
-            intro: "Each component's cores in each window against the requests through its tier there (all requests for a component no log covers): the utilization law. The slope is CPU per request, the intercept the CPU it burns with no traffic; a tier's CPU per visit sums its components (web1 + web2). Intervals are 95% (Student t).".into(),
+            intro: "Each component's cores in each window against the requests through its tier there (all requests for a component no log covers): the utilization law. The slope is CPU per request; a tier's CPU per visit sums its components (web1 + web2). The intercept is CPU not proportional to requests. Where the counters span quiet spells (a CPU sample interval with no request in flight), the CPU measured there is the background that competes with requests, and what the intercept holds above it flows only with traffic (wake-ups, idle polling): it becomes idle_background, which yields to requests and vanishes at saturation. Without quiet spells the whole intercept is background, which understates capacity if it is such overhead. Intervals are 95% (Student t).".into(),
             table: Some(cpu_rows(c)),
-            list: Vec::new(),
+            list: [&c.background_cores, &c.idle_background_cores]
+                .into_iter()
+                .zip(["background", "idle_background"])
+                .filter_map(|(b, k)| b.as_ref().map(|b| format!("{k} = {:.3} cores: {}", b.value, b.source)))
+                .collect(),
             chart: Some(2),
         },
         Section {
@@ -427,6 +435,7 @@ fn json(c: &Calibration) -> serde_json::Value {
             "cpu_ms_per_request": l.per_request_s * 1e3,
             "cpu_ms_per_request_half_width": if l.per_request_hw.is_finite() { Some(l.per_request_hw * 1e3) } else { None },
             "background_cores": l.background_cores,
+            "quiet": comp.idle.as_ref().map(|q| json!({"cores": q.cores, "seconds": q.seconds, "intervals": q.intervals})),
             "r2": if l.r2.is_finite() { Some(l.r2) } else { None },
             "separable": l.separable,
         }))).collect::<Vec<_>>(),

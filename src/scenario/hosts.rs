@@ -22,6 +22,12 @@ pub struct Host {
     /// Cores' worth of CPU burned by work outside the requests (timers,
     /// housekeeping, other tenants), on every machine (`background`).
     pub background_cores: f64,
+    /// Cores' worth of CPU that yields to every other work
+    /// (`idle_background`): it runs only on a core nothing else waits for, so
+    /// it costs requests little and vanishes when the cores saturate. This is
+    /// what a utilization-law intercept above the CPU measured at zero
+    /// traffic is: wake-ups, idle polling, timers armed by traffic.
+    pub idle_background_cores: f64,
     /// CPU per request off the request's path (a log shipper, a sidecar
     /// copying traffic, a load generator on the machine), ns: each request
     /// that enters the stack costs this much on one machine of the group,
@@ -46,6 +52,12 @@ pub enum Scheduling {
 /// arrives as Poisson bursts of exponential length, like timer wake-ups and
 /// housekeeping, at the rate that uses that many cores on average.
 pub const BACKGROUND_BURST_NS: f64 = 1e6;
+
+/// Mean length of a yielding background burst (ns): `idle_background` is
+/// overhead of the size of a wake-up, so it comes in short pieces that fill
+/// idle cores finely and keep a request that arrives behind one waiting
+/// little.
+pub const IDLE_BURST_NS: f64 = 1e5;
 
 /// A monitoring agent: every `interval` it needs a core for `cost`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -103,6 +115,7 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
                 "cores",
                 "monitoring",
                 "background",
+                "idle_background",
                 "off_path_cpu",
                 "scheduling",
             ],
@@ -136,6 +149,10 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
             None => Some(0.0),
             Some(b) => read_background(r, b, &join(&key, "background"), cores),
         };
+        let idle_background = match field(t, "idle_background") {
+            None => Some(0.0),
+            Some(b) => read_background(r, b, &join(&key, "idle_background"), cores),
+        };
         let off_path = match field(t, "off_path_cpu") {
             None => Some(0),
             Some(x) => r.duration(x, &join(&key, "off_path_cpu")),
@@ -159,13 +176,20 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
                 }
             }
         };
-        match (name, instances, cores, monitoring, background, off_path) {
+        match (
+            name,
+            instances,
+            cores,
+            monitoring,
+            background.zip(idle_background),
+            off_path,
+        ) {
             (
                 Some(name),
                 Some(n),
                 Some(c),
                 Some(monitoring),
-                Some(background_cores),
+                Some((background_cores, idle_background_cores)),
                 Some(off_path),
             ) => {
                 if out.iter().any(|h| h.name == name) {
@@ -183,6 +207,7 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
                         cores: c as u32,
                         monitoring,
                         background_cores,
+                        idle_background_cores,
                         off_path_cpu_ns: off_path as f64,
                         scheduling: scheduling.unwrap_or(Scheduling::Fifo),
                     });
@@ -194,8 +219,10 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
     ok.then_some(out)
 }
 
-/// `background = 0.15` or `"0.15 cores"`: below the machine's cores.
+/// `background = 0.15` or `"0.15 cores"` (and `idle_background` alike):
+/// below the machine's cores.
 fn read_background(r: &mut Reader, v: &Value<'_>, key: &str, cores: Option<i64>) -> Option<f64> {
+    let what = key.rsplit('.').next().unwrap_or(key).to_string();
     let b = match v.get_ref() {
         DeValue::String(s) => {
             let t = s.trim();
@@ -211,7 +238,7 @@ fn read_background(r: &mut Reader, v: &Value<'_>, key: &str, cores: Option<i64>)
                         v.span(),
                         key,
                         format!("`{s}` is not a number of cores"),
-                        Some("e.g. background = \"0.15 cores\" or background = 0.15".into()),
+                        Some(format!("e.g. {what} = \"0.15 cores\" or {what} = 0.15")),
                     );
                     return None;
                 }
@@ -223,7 +250,7 @@ fn read_background(r: &mut Reader, v: &Value<'_>, key: &str, cores: Option<i64>)
         r.error(
             v.span(),
             key,
-            "background load cannot be negative".into(),
+            format!("{what} cannot be negative"),
             Some("the cores' worth of CPU used outside requests, e.g. 0.15".into()),
         );
         return None;
@@ -234,8 +261,8 @@ fn read_background(r: &mut Reader, v: &Value<'_>, key: &str, cores: Option<i64>)
         r.error(
             v.span(),
             key,
-            format!("background load of {b} cores leaves no CPU of the machine's {c} for requests"),
-            Some("background must be below `cores`".into()),
+            format!("{what} of {b} cores leaves no CPU of the machine's {c} for requests"),
+            Some(format!("{what} must be below `cores`")),
         );
         return None;
     }

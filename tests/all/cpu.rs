@@ -4,6 +4,7 @@
 //! the simulator's own intervals (../shared/VALIDATION.md).
 
 use crate::support::*;
+use stacksim::analysis::Stability;
 use stacksim::analysis::queueing::analytic_model;
 
 /// One tier of `workers` on a machine of `cores`, Poisson `rate`/s,
@@ -146,6 +147,50 @@ fn background_load_lowers_the_saturation_rate() {
     );
 }
 
+/// Yielding background (`idle_background`) takes only idle cores: below
+/// saturation it is all delivered, at 100/s with 10 ms of CPU per request
+/// on 2 cores with 0.5 cores of it the cores are (1.0 + 0.5) / 2 = 75% busy
+/// (as with `background`); but it neither lowers the analytic saturation
+/// rate (2 / 0.01 = 200/s, against 150/s for `background`) nor makes 180/s
+/// unstable, where the same 0.5 cores as `background` (1.8 + 0.5 > 2) does;
+/// there it gets at most the 0.2 cores the requests leave.
+#[test]
+fn idle_background_takes_idle_cores_and_yields_at_saturation() {
+    let idle = "idle_background = \"0.5 cores\"";
+    let s = parse(&one_tier(100.0, 8, 2, idle, ""));
+    let m = analytic_model(&s).unwrap();
+    assert!(
+        (m.machines[0].saturation_rps - 200.0).abs() < 1e-9,
+        "{:?}",
+        m.machines[0]
+    );
+    assert!((m.machines[0].utilization - 0.75).abs() < 1e-9);
+    let (_, sum) = run(&s);
+    assert_agrees(
+        "machine CPU with yielding background",
+        &sum.hosts[0].utilization,
+        0.75,
+        0.01,
+    );
+    let busy = parse(&one_tier(180.0, 8, 2, idle, ""));
+    let (sum, verdicts, _) = run_with_verdicts(&busy);
+    assert_eq!(verdicts[0].stability, Stability::Stable, "{verdicts:?}");
+    assert_agrees(
+        "throughput at 180/s",
+        &sum.overall.throughput_rps,
+        180.0,
+        0.01,
+    );
+    let u = &sum.hosts[0].utilization;
+    assert!(u.mean > 0.9 && u.mean <= 1.0, "{u:?}");
+    let fifo = parse(&one_tier(180.0, 8, 2, "background = \"0.5 cores\"", ""));
+    let (_, verdicts, _) = run_with_verdicts(&fifo);
+    assert!(
+        matches!(verdicts[0].stability, Stability::Unstable { .. }),
+        "{verdicts:?}"
+    );
+}
+
 /// Off-path CPU per request (a log shipper) takes cores in proportion to
 /// the traffic without being part of any request's service: at 100/s with
 /// 10 ms of CPU per request and 2 ms off the path on 2 cores, the cores are
@@ -189,6 +234,16 @@ fn bad_cpu_threads_and_background_values_are_located() {
         ("", "background = 2", "leaves no CPU"),
         ("", "background = \"-1 cores\"", "cannot be negative"),
         ("", "background = \"lots\"", "not a number of cores"),
+        (
+            "",
+            "idle_background = 2",
+            "idle_background of 2 cores leaves no CPU",
+        ),
+        (
+            "",
+            "idle_background = -0.1",
+            "idle_background cannot be negative",
+        ),
     ] {
         let src = one_tier(100.0, 4, 2, host_extra, extra);
         let e = stacksim::scenario::parse(&src, "bad.toml", None)
