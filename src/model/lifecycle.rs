@@ -105,6 +105,7 @@ impl<const PS: bool> Sim<'_, PS> {
         if self.in_window(born) {
             let c = &mut self.classes[class];
             c.completed += 1;
+            c.completed_by_end += u64::from(now < self.window_end);
             c.latency.record(latency);
         }
         if self.in_window(now) {

@@ -120,6 +120,13 @@ impl<const PS: bool> Sim<'_, PS> {
         for p in self.m.pools.ids() {
             self.present_at_end[p.ix()] = self.present(p);
         }
+        // Requests of the window still open as it closes (once per run).
+        for i in 0..self.slab.len() {
+            let r = self.slab[i];
+            if r.phase != Phase::Free && self.in_window(r.born) {
+                self.classes[r.class as usize].open_at_end += 1;
+            }
+        }
         // Freeze the window: from here on `at_start` holds the window's share.
         for st in &mut self.stations {
             st.at_start = st.c.minus(&st.at_start);

@@ -22,7 +22,7 @@ fn cells(e: &Estimate) -> [String; 2] {
     [num(e.mean), e.half_width.map_or(String::new(), num)]
 }
 
-const SUMMARY_COLUMNS: [&str; 29] = [
+const SUMMARY_COLUMNS: [&str; 31] = [
     "arrival_rps",
     "throughput_rps",
     "utilization",
@@ -32,6 +32,8 @@ const SUMMARY_COLUMNS: [&str; 29] = [
     "drops_rps",
     "drop_fraction",
     "availability",
+    "availability_at_window_end",
+    "unfinished_at_window_end",
     "error_rate",
     "error_rate_queue_full",
     "error_rate_timeout",
@@ -101,6 +103,8 @@ pub fn write_summary_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()>
             ("arrival_rps", cs.offered_rps),
             ("throughput_rps", cs.throughput_rps),
             ("availability", cs.availability),
+            ("availability_at_window_end", cs.availability_at_window_end),
+            ("unfinished_at_window_end", cs.unfinished_at_window_end),
             ("error_rate", cs.error_rate),
             (
                 "error_rate_queue_full",

@@ -96,35 +96,76 @@ pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
         .collect();
     let share = |n: u64| n as f64 / all.arrived.max(1) as f64 * 100.0;
     let unfinished = all.unfinished();
-    if share(all.failed) > 1.0 || share(unfinished) > 1.0 {
-        // The failure is the headline: it is what users saw.
-        out.insert(
-            0,
-            format!(
-                "{:.1}% of requests failed{}{}: availability {:.2}%.",
+    let open = share(all.open_at_end);
+    if share(all.failed) > 1.0 || share(unfinished) > 1.0 || open > 1.0 {
+        // The failure is the headline: it is what users saw. A backlog
+        // still open when the window closed is served, if ever, by the
+        // drain after it: the availability is the one at the window's end.
+        let (basis, avail) = if open > 1.0 {
+            (" by the window's end", all.availability_at_window_end.mean)
+        } else {
+            ("", all.availability.mean)
+        };
+        let mut parts = Vec::new();
+        if all.failed > 0 {
+            parts.push(format!(
+                "{:.1}% of requests failed{}",
                 share(all.failed),
                 if causes.is_empty() {
                     String::new()
                 } else {
                     format!(" ({})", causes.join(", "))
-                },
+                }
+            ));
+        }
+        let grows = if r.unstable_through(None).is_empty() {
+            ""
+        } else {
+            ", the backlog growing"
+        };
+        if open > 1.0 {
+            parts.push(format!(
+                "{open:.1}% were still open when the window closed{grows}{}",
                 if unfinished > 0 {
-                    format!(
-                        " and {:.1}% were unfinished when the run stopped",
-                        share(unfinished)
-                    )
+                    format!(" ({:.1}% still when the run stopped)", share(unfinished))
                 } else {
                     String::new()
-                },
-                all.availability.mean * 100.0
+                }
+            ));
+        } else if unfinished > 0 {
+            parts.push(format!(
+                "{:.1}% were unfinished when the run stopped",
+                share(unfinished)
+            ));
+        }
+        if all.failed == 0
+            && let Some(first) = parts.first_mut()
+        {
+            *first = format!("Of the requests offered, {first}");
+        }
+        out.insert(
+            0,
+            format!(
+                "{}: availability{basis} {:.2}%.",
+                parts.join(" and "),
+                avail * 100.0
             ),
         );
+        let through = r.unstable_through(None);
         out.push(format!(
-            "Of the {:.1}% of requests that completed, the median took {:.1} ms and the 99th percentile {:.1} ms (± {:.1}); these figures leave out every failed and unfinished request.",
+            "Of the {:.1}% of requests that completed, the median took {:.1} ms and the 99th percentile {:.1} ms (± {:.1}); these figures leave out every failed and unfinished request{}.",
             share(all.completed),
             all.latency_p50_ms.mean,
             all.latency_p99_ms.mean,
             all.latency_p99_ms.half_width.unwrap_or(f64::NAN),
+            if through.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", and as they pass through an unstable pool ({}) they grow with the run's length: no figure for the stack",
+                    through.join(", ")
+                )
+            }
         ));
     } else {
         out.push(format!(

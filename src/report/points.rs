@@ -12,7 +12,7 @@ use crate::scenario::Axis;
 use crate::stats::Estimate;
 
 /// An estimate that survives a JSON round trip (NaN becomes `None`).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Est {
     /// Mean across replications.
     pub mean: Option<f64>,
@@ -51,8 +51,13 @@ pub struct PointResult {
     pub offered_rps: Est,
     /// Completed user requests/s.
     pub throughput_rps: Est,
-    /// Completed / offered.
+    /// Completed / offered (the drain after the window included).
     pub availability: Est,
+    /// Completed before the window closed / offered: the figure an
+    /// unstable point is judged by (its drain serves a backlog no user
+    /// waited for).
+    #[serde(default)]
+    pub availability_at_window_end: Est,
     /// Failed / offered.
     pub error_rate: Est,
     /// End-to-end latency (ms).
@@ -90,6 +95,7 @@ impl PointResult {
             offered_rps: all.offered_rps.into(),
             throughput_rps: all.throughput_rps.into(),
             availability: all.availability.into(),
+            availability_at_window_end: all.availability_at_window_end.into(),
             error_rate: all.error_rate.into(),
             latency_mean_ms: all.latency_mean_ms.into(),
             latency_p50_ms: all.latency_p50_ms.into(),

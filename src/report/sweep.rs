@@ -28,6 +28,7 @@ pub fn write_sweep_csv(
         "offered_rps",
         "throughput_rps",
         "availability",
+        "availability_at_window_end",
         "error_rate",
         "latency_mean_ms",
         "latency_p50_ms",
@@ -58,6 +59,7 @@ pub fn write_sweep_csv(
             p.offered_rps,
             p.throughput_rps,
             p.availability,
+            p.availability_at_window_end,
             p.error_rate,
             p.latency_mean_ms,
             p.latency_p50_ms,
@@ -123,12 +125,26 @@ pub(crate) fn sweep_rows(meta: &SweepMeta, points: &[PointResult]) -> Vec<Vec<St
     let mut rows = vec![head];
     for p in points {
         let mut row: Vec<String> = p.values.iter().map(|(_, v)| v.clone()).collect();
+        // An unstable point: served by the window's end, and no latency
+        // (it measures the run's length).
+        let stable = p.unstable.is_empty();
+        let latency = |e: Est| {
+            if stable {
+                pm(e, 1.0)
+            } else {
+                "unstable".into()
+            }
+        };
         row.extend([
             pm(p.offered_rps, 1.0),
             pm(p.throughput_rps, 1.0),
-            pm(p.availability, 100.0),
-            pm(p.latency_p50_ms, 1.0),
-            pm(p.latency_p99_ms, 1.0),
+            if stable {
+                pm(p.availability, 100.0)
+            } else {
+                format!("{} by window end", pm(p.availability_at_window_end, 100.0))
+            },
+            latency(p.latency_p50_ms),
+            latency(p.latency_p99_ms),
             match (&p.bottleneck, p.bottleneck_utilization) {
                 (Some(b), Some(u)) => format!("{b} {:.0}%", u * 100.0),
                 _ => "-".into(),

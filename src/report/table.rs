@@ -243,7 +243,9 @@ pub(crate) fn class_table(r: &RunReport<'_>) -> Vec<Vec<String>> {
 pub(crate) fn failure_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
     let all = &r.summary.overall;
     let retried = r.summary.conservation.attempts > r.summary.conservation.arrived;
-    if all.failed == 0 && !retried && r.summary.timelines.iter().all(Vec::is_empty) {
+    // Open when the window closed: beyond a stable stack's few in flight.
+    let open = all.open_at_end * 1000 > all.arrived;
+    if all.failed == 0 && !retried && !open && r.summary.timelines.iter().all(Vec::is_empty) {
         return None;
     }
     let causes: Vec<Cause> = Cause::ALL
@@ -251,11 +253,14 @@ pub(crate) fn failure_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
         .copied()
         .filter(|c| all.failed_by_cause[c.index()] > 0)
         .collect();
-    let mut head: Vec<String> = vec![
-        "availability".into(),
-        "available %".into(),
-        "failed %".into(),
-    ];
+    let mut head: Vec<String> = vec!["availability".into(), "available %".into()];
+    if open {
+        head.extend([
+            "served by window end %".into(),
+            "open at window end %".into(),
+        ]);
+    }
+    head.push("failed %".into());
     head.extend(causes.iter().map(|c| format!("{} %", c.describe())));
     head.push("attempts/request".into());
     let mut rows = vec![head];
@@ -266,15 +271,32 @@ pub(crate) fn failure_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
         .map(|c| c.name.as_str())
         .zip(&r.summary.classes);
     let many = r.scenario.classes.len() > 1;
-    for (name, c) in classes
+    for (i, (name, c)) in classes
         .filter(|_| many)
         .chain(std::iter::once(("all", all)))
+        .enumerate()
     {
+        let which = (name != "all").then_some(i);
+        let unstable = !r.unstable_through(which).is_empty();
+        // An unstable class's drained availability counts requests served
+        // long after any user gave up: marked, beside the honest figure.
         let mut row = vec![
-            name.to_string(),
-            pm(&c.availability, 100.0),
-            pm(&c.error_rate, 100.0),
+            if unstable {
+                format!("{name} (unstable)")
+            } else {
+                name.to_string()
+            },
+            if unstable {
+                format!("{} (drained)", pm(&c.availability, 100.0))
+            } else {
+                pm(&c.availability, 100.0)
+            },
         ];
+        if open {
+            row.push(pm(&c.availability_at_window_end, 100.0));
+            row.push(pm(&c.unfinished_at_window_end, 100.0));
+        }
+        row.push(pm(&c.error_rate, 100.0));
         row.extend(
             causes
                 .iter()
@@ -357,10 +379,24 @@ pub(crate) fn run_line(r: &RunReport<'_>) -> String {
 /// The request accounting in one sentence.
 pub(crate) fn conservation_line(r: &RunReport<'_>) -> String {
     let c = &r.summary.conservation;
-    format!(
+    let all = &r.summary.overall;
+    let mut line = format!(
         "requests: {} arrived = {} completed + {} failed + {} in flight at the end (all replications, warm-up included); {} attempts",
         c.arrived, c.completed, c.failed, c.in_flight, c.attempts
-    )
+    );
+    if all.open_at_end * 1000 > all.arrived {
+        let _ = write!(
+            line,
+            "; of the {} arriving in the window, {} were open when it closed ({} then completed and {} failed in the drain after it)",
+            all.arrived,
+            all.open_at_end,
+            all.completed - all.completed_by_end,
+            all.open_at_end
+                .saturating_sub(all.completed - all.completed_by_end)
+                .saturating_sub(all.in_flight),
+        );
+    }
+    line
 }
 
 /// Renders the whole terminal report.

@@ -140,6 +140,8 @@ pub struct ClassObs {
     pub arrived: u64,
     /// Of those, completed (possibly after the window, while draining).
     pub completed: u64,
+    /// Of those, completed before the window closed.
+    pub completed_by_end: u64,
     /// User requests completed inside the window, whenever they arrived:
     /// the throughput numerator.
     pub finished_in_window: u64,
@@ -147,6 +149,9 @@ pub struct ClassObs {
     pub failed: [u64; N_CAUSES],
     /// Of those, still in flight (or waiting to retry) when the run stopped.
     pub in_flight: u64,
+    /// Of those, neither completed nor failed when the window closed (some
+    /// may finish in the drain after it).
+    pub open_at_end: u64,
     /// Attempts made for them (first attempts and retries).
     pub attempts: u64,
     /// End-to-end latency of the completed ones, from their first attempt.
@@ -159,9 +164,11 @@ impl ClassObs {
         ClassObs {
             arrived: 0,
             completed: 0,
+            completed_by_end: 0,
             finished_in_window: 0,
             failed: [0; N_CAUSES],
             in_flight: 0,
+            open_at_end: 0,
             attempts: 0,
             latency: LatencyHistogram::new(3),
         }
@@ -172,11 +179,13 @@ impl ClassObs {
     pub fn add(&mut self, o: &ClassObs) {
         self.arrived += o.arrived;
         self.completed += o.completed;
+        self.completed_by_end += o.completed_by_end;
         self.finished_in_window += o.finished_in_window;
         for (a, b) in self.failed.iter_mut().zip(&o.failed) {
             *a += b;
         }
         self.in_flight += o.in_flight;
+        self.open_at_end += o.open_at_end;
         self.attempts += o.attempts;
         self.latency.merge(&o.latency);
     }

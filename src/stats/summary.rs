@@ -81,8 +81,17 @@ pub struct ClassSummary {
     pub offered_rps: Estimate,
     /// User requests completed per second in the window.
     pub throughput_rps: Estimate,
-    /// Completed / offered (user requests arriving in the window).
+    /// Completed / offered (user requests arriving in the window), the
+    /// drain after it included.
     pub availability: Estimate,
+    /// Completed before the window closed / offered: what was served by
+    /// the end of the observation. Below `availability` by the requests
+    /// still open then; the honest figure when the backlog grows (a drain
+    /// would serve it eventually, which no user waits for).
+    pub availability_at_window_end: Estimate,
+    /// Open (neither completed nor failed) when the window closed /
+    /// offered.
+    pub unfinished_at_window_end: Estimate,
     /// Failed / offered.
     pub error_rate: Estimate,
     /// Failed / offered, per cause (index order of `Cause::ALL`).
@@ -111,6 +120,10 @@ pub struct ClassSummary {
     pub failed_by_cause: Vec<u64>,
     /// Still in flight when the run stopped.
     pub in_flight: u64,
+    /// Open when the window closed (totals over all replications).
+    pub open_at_end: u64,
+    /// Completed before the window closed (totals).
+    pub completed_by_end: u64,
 }
 
 impl ClassSummary {
@@ -442,6 +455,12 @@ fn class_summary(
         availability: est(reps, |r| {
             ratio(get(r).completed as f64, get(r).arrived as f64)
         }),
+        availability_at_window_end: est(reps, |r| {
+            ratio(get(r).completed_by_end as f64, get(r).arrived as f64)
+        }),
+        unfinished_at_window_end: est(reps, |r| {
+            ratio(get(r).open_at_end as f64, get(r).arrived as f64)
+        }),
         error_rate: est(reps, |r| {
             ratio(get(r).failed_total() as f64, get(r).arrived as f64)
         }),
@@ -468,5 +487,7 @@ fn class_summary(
             .map(|k| reps.iter().map(|r| get(r).failed[k]).sum())
             .collect(),
         in_flight: reps.iter().map(|r| get(r).in_flight).sum(),
+        open_at_end: reps.iter().map(|r| get(r).open_at_end).sum(),
+        completed_by_end: reps.iter().map(|r| get(r).completed_by_end).sum(),
     }
 }

@@ -409,3 +409,65 @@ fn classes_through_an_unstable_pool_are_marked_unstable() {
     assert!(!table.contains("(unstable)"), "{table}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Requests still open when the window closes are their own category: a
+/// backlog the drain serves later does not make an unstable stack read as
+/// available. One M/M/1 at 120/s against 100/s of service: its backlog grows
+/// by 20/s, so at the close of a 40 s window (after 5 s of warm-up) about
+/// 20 x 45 = 900 requests are open, about 900 / 4,800 = 19% of the window's
+/// arrivals; the drain (as long as the run) serves them all, so the
+/// drained availability is 100%. Per replication exactly: the window's
+/// arrivals = completed before the close + failed before it + open at it.
+/// Stable at 50/s the open share is the few in flight, L = 50 x 20 ms = 1
+/// of 2,000.
+#[test]
+fn requests_open_when_the_window_closes_are_counted_apart() {
+    let mm1 = |rate: f64| {
+        parse(&format!(
+            r#"
+[simulation]
+duration = "40s"
+warmup = "5s"
+replications = 10
+seed = 3
+
+[workload]
+rate = {rate}
+
+[[tier]]
+name = "one"
+workers = 1
+service = "exp(10ms)"
+"#
+        ))
+    };
+    let (reps, sum) = run(&mm1(120.0));
+    for r in &reps {
+        let o = &r.overall;
+        assert_eq!(o.failed_total(), 0);
+        assert_eq!(o.completed_by_end + o.open_at_end, o.arrived, "{o:?}");
+        assert_eq!(o.completed, o.arrived, "the drain serves the backlog");
+    }
+    let all = &sum.overall;
+    assert_eq!(all.availability.mean, 1.0);
+    assert!(
+        all.unfinished_at_window_end.mean > 0.12 && all.unfinished_at_window_end.mean < 0.26,
+        "{:?}",
+        all.unfinished_at_window_end
+    );
+    let sum_parts = all.availability_at_window_end.mean + all.unfinished_at_window_end.mean;
+    assert!((sum_parts - 1.0).abs() < 1e-12, "{sum_parts}");
+    let (_, calm) = run(&mm1(50.0));
+    assert!(
+        calm.overall.unfinished_at_window_end.mean < 0.002,
+        "{:?}",
+        calm.overall.unfinished_at_window_end
+    );
+    // The report: the drained figure marked, the one at the close beside it.
+    let s = mm1(120.0);
+    let a = Assessed::of(&s, &sum, "mm1.toml");
+    let text = stacksim::report::render_table(&a.report(&s, &sum));
+    assert!(text.contains("served by window end %"), "{text}");
+    assert!(text.contains("all (unstable)  100 ± 0 (drained)"), "{text}");
+    assert!(text.contains("were open when it closed"), "{text}");
+}

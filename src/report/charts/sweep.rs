@@ -129,14 +129,14 @@ impl Chart for SweepChart<'_> {
                 filled: false,
             });
         }
-        if self.kind == SweepKind::Latency {
+        if self.kind == SweepKind::Latency && self.points.iter().any(|p| !p.unstable.is_empty()) {
             items.push(LegendItem {
-                label: "(past the knee the".into(),
-                color: WHITE,
+                label: "x unstable: its latency".into(),
+                color: UNSTABLE,
                 filled: true,
             });
             items.push(LegendItem {
-                label: "stack is unstable)".into(),
+                label: "measures the run length".into(),
                 color: WHITE,
                 filled: true,
             });
@@ -160,7 +160,7 @@ impl Chart for SweepChart<'_> {
                 .margin(15)
                 .x_label_area_size(55)
                 .y_label_area_size(80)
-                .build_cartesian_2d(x_range, (lo..y_top.max(lo * 10.0)).log_scale())
+                .build_cartesian_2d(x_range, (lo..y_top.max(lo * 10.0) * 1.8).log_scale())
                 .map_err(err)?;
             draw_mesh(&mut chart, "offered load (requests/s)", y_desc)?;
             draw_groups(&mut chart, &groups, self.kind, &series)
@@ -229,6 +229,9 @@ impl Chart for SweepChart<'_> {
 }
 
 /// Draws each variant's lines and markers.
+/// The mark of a point with no steady state.
+const UNSTABLE: RGBColor = RGBColor(200, 30, 30);
+
 fn draw_groups<DB: DrawingBackend, X, Y>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
     groups: &[(String, Vec<&PointResult>)],
@@ -267,6 +270,19 @@ where
                         .map(|(x, e)| Circle::new((*x, e.mean), 3, color(i).filled())),
                 )
                 .map_err(err)?;
+            if kind == SweepKind::Latency {
+                // A point with no steady state: its figure is not the stack's.
+                chart
+                    .draw_series(
+                        pts.iter()
+                            .zip(list.iter())
+                            .filter(|((_, e), p)| e.mean.is_finite() && !p.unstable.is_empty())
+                            .map(|((x, e), _)| {
+                                Cross::new((*x, e.mean), 6, UNSTABLE.stroke_width(2))
+                            }),
+                    )
+                    .map_err(err)?;
+            }
         }
     }
     Ok(())
