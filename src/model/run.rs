@@ -537,7 +537,7 @@ impl<'m, const PS: bool> Sim<'m, PS> {
         };
         if st.busy < workers {
             st.open += 1;
-            self.start(s, w);
+            self.start(s, w, 0);
         } else if cap.is_none_or(|c| st.queue.len() < c as usize) {
             st.open += 1;
             st.enqueue(now, w);
@@ -548,20 +548,22 @@ impl<'m, const PS: bool> Sim<'m, PS> {
         }
     }
 
-    /// Gives a request a worker of `s`, then a core (or a place in its
-    /// host's queue), then its service.
-    fn start(&mut self, s: StationId, w: Waiting) {
+    /// Gives a request a worker of `s` (after `waited` ns in its queue),
+    /// then a core (or a place in its host's queue), then its service.
+    fn start(&mut self, s: StationId, w: Waiting, waited: u64) {
         let now = self.q.now();
         let Waiting { req, epoch, .. } = w;
         let r = &mut self.slab[req as usize];
         let st = &mut self.stations[s];
         st.occupy(now);
+        // Every visit's wait, its client's still there or not: the basis on
+        // which the queue column obeys Little's law.
+        st.c.waits += 1;
+        st.c.wait_sum += u128::from(waited);
         if r.epoch == epoch {
             r.phase = Phase::InService;
             r.station = s;
             r.service_start = now;
-            st.c.waits += 1;
-            st.c.wait_sum += u128::from(now - r.at_station);
         } else {
             // Served for a client that already left.
             st.orphans += 1;
@@ -757,8 +759,8 @@ impl<'m, const PS: bool> Sim<'m, PS> {
         let now = self.q.now();
         let st = &mut self.stations[s];
         st.vacate(now);
-        if let Some(next) = st.dequeue(now) {
-            self.start(s, next);
+        if let Some((next, waited)) = st.dequeue(now) {
+            self.start(s, next, waited);
         }
     }
 

@@ -140,7 +140,8 @@ pub(super) struct Station {
     pub held: u32,
     /// Requests that entered and have not been answered end to end (leastconn).
     pub open: u32,
-    pub queue: VecDeque<Waiting>,
+    /// Visits waiting for a worker, each with the time it joined.
+    pub queue: VecDeque<(u64, Waiting)>,
     /// Time integrals of busy, held, queued and down as running sums: a
     /// level that rises by one at `t` subtracts `t`, one that falls adds it,
     /// so the integral up to `now` is `acc + level * now`. Change the levels
@@ -209,15 +210,16 @@ impl Station {
 
     #[inline]
     pub fn enqueue(&mut self, now: u64, w: Waiting) {
-        self.queue.push_back(w);
+        self.queue.push_back((now, w));
         self.queue_acc -= i128::from(now);
     }
 
+    /// The next visit to serve and how long it waited.
     #[inline]
-    pub fn dequeue(&mut self, now: u64) -> Option<Waiting> {
-        let w = self.queue.pop_front()?;
+    pub fn dequeue(&mut self, now: u64) -> Option<(Waiting, u64)> {
+        let (since, w) = self.queue.pop_front()?;
         self.queue_acc += i128::from(now);
-        Some(w)
+        Some((w, now - since))
     }
 
     /// The station goes down or comes back up.
@@ -236,7 +238,12 @@ impl Station {
         self.queue_acc += self.queue.len() as i128 * t;
         self.busy = 0;
         self.held = 0;
-        self.queue.clear();
+        // The waits of visits lost from the queue end here (Little's law
+        // counts them in the queue until now).
+        for (since, _) in self.queue.drain(..) {
+            self.c.waits += 1;
+            self.c.wait_sum += u128::from(now - since);
+        }
     }
 
     /// The integrals of busy, held, queued and down up to `now` (unit-ns).

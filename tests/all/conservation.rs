@@ -137,3 +137,63 @@ fn processor_sharing_hosts_with_faults_conserve_requests() {
     assert!(sum.overall.completed > 0);
     assert!(sum.overall.failed > 0, "the app outage fails requests");
 }
+
+/// Little's law on the tier table's basis, for every pool of every shipped
+/// scenario: the time-average queue L (visits waiting for a worker, whether
+/// or not their client still waits) equals the rate entering it (arrivals
+/// less drops) times the mean wait W of every visit that left it (to a
+/// worker or lost in a crash). The two are measured apart: L as the area
+/// under the queue length, W as a sum of per-visit waits. They may differ by
+/// the visits straddling the window's two ends, about 2 W / T relatively
+/// for a stationary queue, and by chance (4 standard errors). A pool with no
+/// steady state is exempt (its queue grows: L outruns lambda W), as is one
+/// where nobody ever waited.
+#[test]
+fn every_shipped_pool_obeys_littles_law() {
+    let mut files = Vec::new();
+    for sub in ["scenarios", "scenarios/examples", "scenarios/validation"] {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(sub);
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                files.push(format!(
+                    "{sub}/{}",
+                    p.file_name().unwrap().to_str().unwrap()
+                ));
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 10, "{files:?}");
+    let mut checked = 0;
+    for rel in &files {
+        // As shipped (its faults where it puts them), fewer replications.
+        let mut s = shipped(rel);
+        s.simulation.replications = 3;
+        let (summary, verdicts, _) = run_with_verdicts(&s);
+        let window_s = s.simulation.duration_ns as f64 / 1e9;
+        for (p, ps) in summary.pools.iter().enumerate() {
+            let stable = verdicts
+                .iter()
+                .find(|v| v.pool == p)
+                .is_none_or(|v| v.stability == stacksim::analysis::Stability::Stable);
+            let ratio = &ps.little_ratio;
+            if !stable || !ratio.mean.is_finite() {
+                continue;
+            }
+            let w_s = ps.wait_mean_ms.mean / 1e3;
+            let se = ratio.std_error().unwrap_or(0.0);
+            let tol = 4.0 * se + 2.0 * w_s / window_s;
+            assert!(
+                (ratio.mean - 1.0).abs() <= tol,
+                "{rel} pool {p}: L / (lambda W) = {:.6} ± {:.6} (tolerance {tol:.6}); L {:.4}, W {:.4} ms",
+                ratio.mean,
+                ratio.half_width.unwrap_or(f64::NAN),
+                ps.queue_mean.mean,
+                ps.wait_mean_ms.mean
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} pools had a queue to check");
+}
