@@ -165,7 +165,9 @@ impl<const PS: bool> Sim<'_, PS> {
         };
         self.log_access(req, &r, status);
         if self.in_window(r.born) {
-            self.classes[r.class as usize].failed[cause.index()] += 1;
+            let c = &mut self.classes[r.class as usize];
+            c.failed[cause.index()] += 1;
+            c.failed_latency.record(self.q.now() - r.born);
         }
         self.free_request(req, r.user);
     }

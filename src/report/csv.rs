@@ -22,7 +22,7 @@ fn cells(e: &Estimate) -> [String; 2] {
     [num(e.mean), e.half_width.map_or(String::new(), num)]
 }
 
-const SUMMARY_COLUMNS: [&str; 31] = [
+const SUMMARY_COLUMNS: [&str; 34] = [
     "arrival_rps",
     "throughput_rps",
     "utilization",
@@ -51,6 +51,9 @@ const SUMMARY_COLUMNS: [&str; 31] = [
     "latency_p95_ms",
     "latency_p99_ms",
     "latency_p999_ms",
+    "seen_mean_ms",
+    "seen_p50_ms",
+    "seen_p99_ms",
     "backlog_growth_rps",
     "offered_utilization",
     "little_ratio",
@@ -141,6 +144,9 @@ pub fn write_summary_csv(r: &RunReport<'_>, w: &mut dyn Write) -> io::Result<()>
             ("latency_p95_ms", cs.latency_p95_ms),
             ("latency_p99_ms", cs.latency_p99_ms),
             ("latency_p999_ms", cs.latency_p999_ms),
+            ("seen_mean_ms", cs.seen_mean_ms),
+            ("seen_p50_ms", cs.seen_p50_ms),
+            ("seen_p99_ms", cs.seen_p99_ms),
         ];
         write_row(&mut w, "class", name, &row)?;
     }

@@ -152,6 +152,12 @@ pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
             ),
         );
         let through = r.unstable_through(None);
+        if all.failed > 0 {
+            out.push(format!(
+                "Users saw a median of {:.1} ms and a 99th percentile of {:.1} ms, counting each failed request at the time its error came.",
+                all.seen_p50_ms.mean, all.seen_p99_ms.mean
+            ));
+        }
         out.push(format!(
             "Of the {:.1}% of requests that completed, the median took {:.1} ms and the 99th percentile {:.1} ms (± {:.1}); these figures leave out every failed and unfinished request{}.",
             share(all.completed),

@@ -263,6 +263,11 @@ pub(crate) fn failure_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
     head.push("failed %".into());
     head.extend(causes.iter().map(|c| format!("{} %", c.describe())));
     head.push("attempts/request".into());
+    // The latency users saw: a failed request counts when its error came.
+    let seen = all.failed > 0;
+    if seen {
+        head.extend(["seen p50 ms".into(), "seen p99 ms".into()]);
+    }
     let mut rows = vec![head];
     let classes = r
         .scenario
@@ -303,6 +308,10 @@ pub(crate) fn failure_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
                 .map(|k| pm(&c.error_rate_by_cause[k.index()], 100.0)),
         );
         row.push(pm(&c.attempts_per_request, 1.0));
+        if seen {
+            row.push(pm(&c.seen_p50_ms, 1.0));
+            row.push(pm(&c.seen_p99_ms, 1.0));
+        }
         rows.push(row);
     }
     Some(rows)
@@ -316,7 +325,7 @@ pub(crate) fn failure_lines(r: &RunReport<'_>) -> Vec<String> {
     if all.failed > 0 || unfinished * 1000 > all.arrived {
         let share = |n: u64| n as f64 / all.arrived as f64 * 100.0;
         out.push(format!(
-            "latency columns: completed requests only ({:.1}% of those offered; {:.1}% failed{})",
+            "latency columns: completed requests only ({:.1}% of those offered; {:.1}% failed{}){}",
             share(all.completed),
             share(all.failed),
             if unfinished > 0 {
@@ -326,6 +335,11 @@ pub(crate) fn failure_lines(r: &RunReport<'_>) -> Vec<String> {
                 )
             } else {
                 String::new()
+            },
+            if all.failed > 0 {
+                "; \"seen\": the latency users saw, a failure counted when its error came"
+            } else {
+                ""
             }
         ));
     }

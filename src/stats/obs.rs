@@ -156,6 +156,9 @@ pub struct ClassObs {
     pub attempts: u64,
     /// End-to-end latency of the completed ones, from their first attempt.
     pub latency: LatencyHistogram,
+    /// Time from the first attempt to the error, of the failed ones: with
+    /// `latency`, the latency users saw, failures included.
+    pub failed_latency: LatencyHistogram,
 }
 
 impl ClassObs {
@@ -171,6 +174,7 @@ impl ClassObs {
             open_at_end: 0,
             attempts: 0,
             latency: LatencyHistogram::new(3),
+            failed_latency: LatencyHistogram::new(3),
         }
     }
 
@@ -188,6 +192,7 @@ impl ClassObs {
         self.open_at_end += o.open_at_end;
         self.attempts += o.attempts;
         self.latency.merge(&o.latency);
+        self.failed_latency.merge(&o.failed_latency);
     }
 
     /// Failed requests, all causes.

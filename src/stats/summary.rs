@@ -110,6 +110,13 @@ pub struct ClassSummary {
     pub latency_p99_ms: Estimate,
     /// 99.9th percentile (ms).
     pub latency_p999_ms: Estimate,
+    /// The latency users saw, failures included (a failed request counts
+    /// at the time its user got the error): median (ms).
+    pub seen_p50_ms: Estimate,
+    /// Of the same, the 99th percentile (ms).
+    pub seen_p99_ms: Estimate,
+    /// Of the same, the mean (ms).
+    pub seen_mean_ms: Estimate,
     /// Totals over all replications.
     pub arrived: u64,
     /// Completed (of those that arrived in the window).
@@ -443,6 +450,13 @@ fn pooled_cdf<'a>(hists: impl Iterator<Item = &'a LatencyHistogram>) -> Vec<(f64
         .collect()
 }
 
+/// Completed and failed requests' latencies together: what users saw.
+fn seen(c: &ClassObs) -> LatencyHistogram {
+    let mut h = c.latency.clone();
+    h.merge(&c.failed_latency);
+    h
+}
+
 fn class_summary(
     reps: &[RepObs],
     get: impl for<'r> Fn(&'r RepObs) -> &'r ClassObs,
@@ -480,6 +494,9 @@ fn class_summary(
         latency_p95_ms: q(0.95),
         latency_p99_ms: q(0.99),
         latency_p999_ms: q(0.999),
+        seen_p50_ms: est(reps, |r| seen(get(r)).quantile_ns(0.5) / 1e6),
+        seen_p99_ms: est(reps, |r| seen(get(r)).quantile_ns(0.99) / 1e6),
+        seen_mean_ms: est(reps, |r| seen(get(r)).mean_ns() / 1e6),
         arrived: reps.iter().map(|r| get(r).arrived).sum(),
         completed: reps.iter().map(|r| get(r).completed).sum(),
         failed: reps.iter().map(|r| get(r).failed_total()).sum(),

@@ -334,6 +334,7 @@ fn a_failing_run_leads_with_its_failures_and_labels_latency_as_of_completed_requ
         table.contains("latency columns: completed requests only (25."),
         "{table}"
     );
+    assert!(table.contains("seen p50 ms  seen p99 ms"), "{table}");
     let md = std::fs::read_to_string(dir.join("storm/report.md")).unwrap();
     let bullets: Vec<&str> = md.lines().filter(|l| l.starts_with("- ")).collect();
     assert!(
@@ -344,6 +345,12 @@ fn a_failing_run_leads_with_its_failures_and_labels_latency_as_of_completed_requ
         bullets
             .iter()
             .any(|b| b.starts_with("- Of the 25.") && b.contains("leave out every failed")),
+        "{bullets:?}"
+    );
+    assert!(
+        bullets
+            .iter()
+            .any(|b| b.starts_with("- Users saw a median of")),
         "{bullets:?}"
     );
     let cdf = std::fs::read_to_string(dir.join("storm/latency-cdf.svg")).unwrap();
@@ -470,4 +477,47 @@ service = "exp(10ms)"
     assert!(text.contains("served by window end %"), "{text}");
     assert!(text.contains("all (unstable)  100 ± 0 (drained)"), "{text}");
     assert!(text.contains("were open when it closed"), "{text}");
+}
+
+/// The latency users saw counts a failed request at the time its error
+/// came. 20 requests/s against one worker with a constant 30 ms service and
+/// a 100 ms client timeout, no retries: utilization 0.6, so most complete
+/// in 30 ms and up (the M/D/1 wait), and those that wait over 70 ms time
+/// out at exactly 100 ms. Completed latencies are all under 100 ms; failed
+/// ones are all 100 ms; the "seen" figures hold both, so their p99 is 100 ms
+/// when more than 1% fail, and every replication's two histograms hold
+/// exactly its completed and failed requests.
+#[test]
+fn the_latency_users_saw_counts_failures_at_their_error() {
+    let s = parse(
+        r#"
+[simulation]
+duration = "120s"
+warmup = "5s"
+replications = 5
+[workload]
+rate = 20
+timeout = "100ms"
+[[tier]]
+name = "api"
+service = "const(30ms)"
+"#,
+    );
+    let (reps, sum) = run(&s);
+    for r in &reps {
+        let o = &r.overall;
+        assert_eq!(o.latency.count(), o.completed);
+        assert_eq!(o.failed_latency.count(), o.failed_total());
+        assert!(o.failed_latency.quantile_ns(0.0) >= 100e6 * 0.999);
+        assert!(o.failed_latency.quantile_ns(1.0) <= 100e6 * 1.001);
+    }
+    let all = &sum.overall;
+    assert!(all.error_rate.mean > 0.01, "{:?}", all.error_rate);
+    assert!(all.latency_p99_ms.mean < 100.0);
+    assert!(
+        (all.seen_p99_ms.mean - 100.0).abs() < 0.1,
+        "{:?}",
+        all.seen_p99_ms
+    );
+    assert!(all.seen_mean_ms.mean > all.latency_mean_ms.mean);
 }
