@@ -157,6 +157,9 @@ impl<const PS: bool> Sim<'_, PS> {
             return;
         }
         self.cons.failed += 1;
+        if now < self.window_end {
+            self.bucket.failed[cause.index()] += 1;
+        }
         let status = match cause {
             Cause::Timeout => 504,
             Cause::BackendDown | Cause::Crash => 502,

@@ -62,6 +62,7 @@ impl<const PS: bool> Sim<'_, PS> {
             offered: self.bucket.offered,
             completed: self.bucket.completed,
             errors: self.bucket.errors,
+            failed: self.bucket.failed,
             mean_ns: self.bucket_hist.mean_ns(),
             p50_ns,
             p95_ns,

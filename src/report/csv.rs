@@ -176,10 +176,11 @@ fn write_row(
 
 /// The time-series columns shared by every run, each with its value.
 type SeriesColumn = (&'static str, fn(&SeriesPoint) -> &Estimate);
-const SERIES_COLUMNS: [SeriesColumn; 6] = [
+const SERIES_COLUMNS: [SeriesColumn; 7] = [
     ("offered_rps", |s| &s.offered_rps),
     ("completed_rps", |s| &s.completed_rps),
     ("failed_rps", |s| &s.failed_rps),
+    ("failed_attempts_rps", |s| &s.failed_attempts_rps),
     ("latency_p50_ms", |s| &s.latency_p50_ms),
     ("latency_p95_ms", |s| &s.latency_p95_ms),
     ("latency_p99_ms", |s| &s.latency_p99_ms),

@@ -233,8 +233,11 @@ pub struct SampleObs {
     pub offered: u64,
     /// User requests completing in the interval.
     pub completed: u64,
-    /// Failed attempts in the interval, by cause.
+    /// Failed attempts in the interval, by cause (each retry counts).
     pub errors: [u64; N_CAUSES],
+    /// User requests that failed for good in the interval, by the cause of
+    /// their last attempt.
+    pub failed: [u64; N_CAUSES],
     /// Mean end-to-end latency of completions in the interval (ns, NaN if none).
     pub mean_ns: f64,
     /// Median end-to-end latency of completions in the interval (ns, NaN if none).

@@ -150,9 +150,13 @@ pub struct SeriesPoint {
     pub offered_rps: Estimate,
     /// Completed user requests/s.
     pub completed_rps: Estimate,
-    /// Failed attempts/s, all causes.
+    /// User requests failed for good per second, all causes.
     pub failed_rps: Estimate,
-    /// Failed attempts/s per cause (index order of `Cause::ALL`).
+    /// Failed attempts/s, all causes (each retry counts): more than the
+    /// requests when clients retry.
+    pub failed_attempts_rps: Estimate,
+    /// User requests failed per second per cause of their last attempt
+    /// (index order of `Cause::ALL`).
     pub errors_rps: Vec<Estimate>,
     /// Median latency of completions in the interval (ms).
     pub latency_p50_ms: Estimate,
@@ -342,10 +346,13 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
                 offered_rps: est(reps, |r| r.series[i].offered as f64 / width),
                 completed_rps: est(reps, |r| r.series[i].completed as f64 / width),
                 failed_rps: est(reps, |r| {
+                    r.series[i].failed.iter().sum::<u64>() as f64 / width
+                }),
+                failed_attempts_rps: est(reps, |r| {
                     r.series[i].errors.iter().sum::<u64>() as f64 / width
                 }),
                 errors_rps: (0..N_CAUSES)
-                    .map(|k| est(reps, |r| r.series[i].errors[k] as f64 / width))
+                    .map(|k| est(reps, |r| r.series[i].failed[k] as f64 / width))
                     .collect(),
                 latency_p50_ms: est(reps, |r| r.series[i].p50_ns / 1e6),
                 latency_p95_ms: est(reps, |r| r.series[i].p95_ns / 1e6),

@@ -353,6 +353,30 @@ fn a_failing_run_leads_with_its_failures_and_labels_latency_as_of_completed_requ
             .any(|b| b.starts_with("- Users saw a median of")),
         "{bullets:?}"
     );
+    // Failed requests on the requests axis, attempts as their own series;
+    // the intervals with no completion marked on the latency chart.
+    let tp = std::fs::read_to_string(dir.join("storm/throughput.svg")).unwrap();
+    assert!(tp.contains("failed attempts/s") && tp.contains("(attempts/s: dashed)"));
+    let lat = std::fs::read_to_string(dir.join("storm/latency.svg")).unwrap();
+    assert!(lat.contains("no request completed"));
+    let ts = std::fs::read_to_string(dir.join("storm/timeseries.csv")).unwrap();
+    let head: Vec<&str> = ts.lines().next().unwrap().split(',').collect();
+    let col = |n: &str| head.iter().position(|h| *h == n).unwrap();
+    let (offered, failed, attempts) = (
+        col("offered_rps"),
+        col("failed_rps"),
+        col("failed_attempts_rps"),
+    );
+    let last: Vec<f64> = ts
+        .lines()
+        .last()
+        .unwrap()
+        .split(',')
+        .map(|x| x.parse().unwrap_or(f64::NAN))
+        .collect();
+    // In the storm nearly every request fails, each after about four attempts.
+    assert!(last[failed] <= last[offered] * 1.2, "{last:?}");
+    assert!(last[attempts] > 2.0 * last[failed], "{last:?}");
     let cdf = std::fs::read_to_string(dir.join("storm/latency-cdf.svg")).unwrap();
     assert!(
         cdf.contains("latency of completed requests") && cdf.contains("all, 25."),

@@ -22,6 +22,9 @@ pub(crate) struct LatencyOverTime<'a> {
 /// p50, p95, p99: blue, orange, red of the house palette.
 const COLORS: [RGBColor; 3] = [PALETTE[0], PALETTE[1], PALETTE[3]];
 
+/// Marks intervals in which no request completed.
+const NONE_COMPLETED: RGBColor = RGBColor(225, 215, 200);
+
 impl Chart for LatencyOverTime<'_> {
     fn name(&self) -> &'static str {
         "latency"
@@ -64,6 +67,23 @@ impl Chart for LatencyOverTime<'_> {
                 filled: true,
             });
         }
+        // Intervals in which no request completed: the lines break there,
+        // and the gap is marked rather than left blank.
+        let dt = r.scenario.simulation.sample_every_ns as f64 / 1e9;
+        let none: Vec<(f64, f64)> = r
+            .summary
+            .series
+            .iter()
+            .filter(|s| !s.latency_p50_ms.mean.is_finite() || s.completed_rps.mean <= 0.0)
+            .map(|s| (s.start_s, s.start_s + dt))
+            .collect();
+        if !none.is_empty() {
+            items.push(LegendItem {
+                label: "no request completed".into(),
+                color: NONE_COMPLETED,
+                filled: true,
+            });
+        }
         let bands = fault_bands(r);
         items.extend(band_legend(&bands));
         let plot = with_legend(&area, &items)?;
@@ -96,6 +116,14 @@ impl Chart for LatencyOverTime<'_> {
                 .map_err(err)?;
             let warmup_s = r.scenario.simulation.warmup_ns() as f64 / 1e9;
             time_backdrop(&mut chart, "latency (ms)", warmup_s, &bands, top)?;
+            chart
+                .draw_series(none.iter().map(|&(a, b)| {
+                    Rectangle::new(
+                        [(a, 0.0), (b.min(end), top)],
+                        NONE_COMPLETED.mix(0.7).filled(),
+                    )
+                }))
+                .map_err(err)?;
             for (points, c) in lines.iter().zip(COLORS) {
                 draw_estimate_line(&mut chart, points, c, 2)?;
             }

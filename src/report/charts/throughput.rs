@@ -1,6 +1,7 @@
-//! Throughput over time: offered and completed requests/s, failed attempts
-//! stacked by cause, with 95% bands across replications, the warm-up shaded
-//! and fault periods marked.
+//! Throughput over time: offered and completed requests/s, failed requests
+//! stacked by cause, failed attempts (retries counted) as their own dashed
+//! series when clients retry, with 95% bands across replications, the
+//! warm-up shaded and fault periods marked.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -35,6 +36,9 @@ pub(crate) fn over_time(
 const CAUSE_COLORS: [RGBColor; crate::stats::N_CAUSES] = [
     PALETTE[3], PALETTE[1], PALETTE[4], PALETTE[5], PALETTE[6], PALETTE[8], PALETTE[9],
 ];
+
+/// Failed attempts' dashed line.
+const ATTEMPTS: RGBColor = RGBColor(180, 30, 30);
 
 impl Chart for Throughput<'_> {
     fn name(&self) -> &'static str {
@@ -84,6 +88,26 @@ impl Chart for Throughput<'_> {
                 filled: true,
             });
         }
+        // Attempts are not requests: their own series, drawn only when
+        // retries make them differ.
+        let attempts = over_time(r, |s| s.failed_attempts_rps);
+        let retried = r
+            .summary
+            .series
+            .iter()
+            .any(|s| s.failed_attempts_rps.mean > s.failed_rps.mean * 1.01 + 1e-9);
+        if retried {
+            items.push(LegendItem {
+                label: "failed attempts/s".into(),
+                color: ATTEMPTS,
+                filled: false,
+            });
+            items.push(LegendItem {
+                label: "(dashed; retries count)".into(),
+                color: WHITE,
+                filled: true,
+            });
+        }
         items.push(LegendItem {
             label: "95% interval".into(),
             color: RGBColor(205, 205, 205),
@@ -102,7 +126,14 @@ impl Chart for Throughput<'_> {
                     .sum::<f64>()
             })
             .fold(0.0, f64::max);
-        let top = y_max(offered.iter().chain(&completed).map(|(_, e)| e)).max(stacked_top * 1.12);
+        let attempts_top = if retried {
+            attempts.iter().map(|(_, e)| e.mean).fold(0.0, f64::max) * 1.05
+        } else {
+            0.0
+        };
+        let top = y_max(offered.iter().chain(&completed).map(|(_, e)| e))
+            .max(stacked_top * 1.12)
+            .max(attempts_top);
         let end = r.scenario.simulation.window_end_ns() as f64 / 1e9;
         let mut chart = ChartBuilder::on(&plot)
             .margin(15)
@@ -111,8 +142,18 @@ impl Chart for Throughput<'_> {
             .build_cartesian_2d(0f64..end, 0f64..top)
             .map_err(err)?;
         let warmup_s = r.scenario.simulation.warmup_ns() as f64 / 1e9;
-        time_backdrop(&mut chart, "requests/s", warmup_s, &bands, top)?;
-        // Failed attempts: areas stacked by cause.
+        time_backdrop(
+            &mut chart,
+            if retried {
+                "requests/s (attempts/s: dashed)"
+            } else {
+                "requests/s"
+            },
+            warmup_s,
+            &bands,
+            top,
+        )?;
+        // Failed requests: areas stacked by the cause of their last attempt.
         let dt = r.scenario.simulation.sample_every_ns as f64 / 1e9;
         let mut base: Vec<f64> = vec![0.0; r.summary.series.len()];
         for &k in &causes {
@@ -144,8 +185,24 @@ impl Chart for Throughput<'_> {
                 ))
                 .map_err(err)?;
         }
+        if retried {
+            let line: Vec<(f64, f64)> = attempts.iter().map(|(x, e)| (*x, e.mean)).collect();
+            chart
+                .draw_series(DashedLineSeries::new(line, 8, 5, ATTEMPTS.stroke_width(2)))
+                .map_err(err)?;
+        }
         draw_estimate_line(&mut chart, &completed, RGBColor(44, 160, 44), 3)?;
+        // Offered on top, dashed: visible where completed equals it.
         draw_estimate_line(&mut chart, &offered, RGBColor(40, 40, 40), 1)?;
+        let line: Vec<(f64, f64)> = offered.iter().map(|(x, e)| (*x, e.mean)).collect();
+        chart
+            .draw_series(DashedLineSeries::new(
+                line,
+                6,
+                4,
+                RGBColor(40, 40, 40).stroke_width(2),
+            ))
+            .map_err(err)?;
         Ok(())
     }
 }
