@@ -181,6 +181,111 @@ impl OutputLayout {
     }
 }
 
+/// A result folder written whole beside its destination, then moved into
+/// place: a run killed or failing mid-write leaves the previous results as
+/// they were, never a folder that mixes two runs' files.
+#[derive(Debug)]
+pub struct Staged {
+    dest: PathBuf,
+    staging: Option<PathBuf>,
+}
+
+impl Staged {
+    /// Stages `dest` when that is safe: it is new, empty, or holds only
+    /// what a stacksim run writes. A folder holding anything else (`--out .`)
+    /// is written in place, file by file (each still atomic), so that no
+    /// user file is ever moved or removed.
+    pub fn begin(dest: &Path) -> Staged {
+        let replaceable = match fs::read_dir(dest) {
+            Err(_) => true,
+            Ok(entries) => entries.flatten().all(|e| {
+                e.file_type().is_ok_and(|t| t.is_file())
+                    && is_run_file(&e.file_name().to_string_lossy())
+            }),
+        };
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .filter(|n| !n.is_empty() && n != "." && n != "..");
+        let staging = match (replaceable, name, dest.parent()) {
+            (true, Some(name), Some(parent)) => {
+                let parent = if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                };
+                let dir = parent.join(format!(".{name}.stacksim-{}", std::process::id()));
+                let _ = fs::remove_dir_all(&dir);
+                fs::create_dir_all(&dir).ok().map(|_| dir)
+            }
+            _ => None,
+        };
+        Staged {
+            dest: dest.to_path_buf(),
+            staging,
+        }
+    }
+
+    /// The layout to write into (the staging folder, or the destination).
+    pub fn layout(&self) -> OutputLayout {
+        OutputLayout {
+            dir: self.staging.clone().unwrap_or_else(|| self.dest.clone()),
+        }
+    }
+
+    /// Moves the written folder into place: the old results aside, the new
+    /// ones in, the old ones removed. Between the two renames the previous
+    /// results are kept whole under a hidden name beside the destination.
+    pub fn commit(mut self) -> Result<(), OutputError> {
+        let Some(staging) = self.staging.take() else {
+            return Ok(());
+        };
+        let err = |e| OutputError::Folder(self.dest.clone(), e);
+        let old = staging.with_extension("old");
+        let had_old = self.dest.exists();
+        if had_old {
+            fs::rename(&self.dest, &old).map_err(err)?;
+        }
+        if let Err(e) = fs::rename(&staging, &self.dest) {
+            if had_old {
+                let _ = fs::rename(&old, &self.dest);
+            }
+            let _ = fs::remove_dir_all(&staging);
+            return Err(err(e));
+        }
+        if had_old {
+            let _ = fs::remove_dir_all(&old);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    /// A run that failed before `commit` leaves nothing staged behind.
+    fn drop(&mut self) {
+        if let Some(dir) = self.staging.take() {
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Whether a file name is one a run writes into its folder.
+fn is_run_file(name: &str) -> bool {
+    matches!(
+        name,
+        "summary.json"
+            | "summary.csv"
+            | "timeseries.csv"
+            | "faults.csv"
+            | "scenario.toml"
+            | "report.html"
+            | "report.md"
+            | "topology.svg"
+    ) || name.ends_with(".png")
+        || name.ends_with(".svg")
+        || (name.starts_with('.') && name.ends_with(".tmp"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,6 +81,27 @@ pub fn write_run(
     r: &RunReport<'_>,
     files: RunFiles<'_>,
 ) -> Result<Option<f64>, RunOutputError> {
+    // The folder is written whole beside its destination, then moved in.
+    let staged = super::layout::Staged::begin(layout.dir());
+    let secs = write_folder(&staged.layout(), r, files.charts)?;
+    staged.commit()?;
+    // Files outside the folder (or inside it, by the user's choice) last, so
+    // the move never takes them.
+    if let Some((path, records)) = files.access_log {
+        layout.write_atomic(path, |w| super::write_access_log(r.scenario, records, w))?;
+    }
+    if let Some((dir, records)) = files.logs {
+        write_logs(dir, r.scenario, records)?;
+    }
+    Ok(secs)
+}
+
+/// Every file of a run's folder into `layout`.
+fn write_folder(
+    layout: &OutputLayout,
+    r: &RunReport<'_>,
+    charts: bool,
+) -> Result<Option<f64>, RunOutputError> {
     type Writer = fn(&RunReport<'_>, &mut dyn Write) -> std::io::Result<()>;
     let writes: [(std::path::PathBuf, Writer); 5] = [
         (layout.summary_json(), super::write_summary_json),
@@ -92,13 +113,7 @@ pub fn write_run(
     for (file, writer) in writes {
         layout.write_atomic(&file, |w| writer(r, w))?;
     }
-    if let Some((path, records)) = files.access_log {
-        layout.write_atomic(path, |w| super::write_access_log(r.scenario, records, w))?;
-    }
-    if let Some((dir, records)) = files.logs {
-        write_logs(dir, r.scenario, records)?;
-    }
-    if !files.charts {
+    if !charts {
         return Ok(None);
     }
     let started = Instant::now();

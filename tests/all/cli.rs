@@ -448,3 +448,56 @@ fn perf_reports_speed_events_scaling_and_memory() {
         assert!(text.contains(needle), "{needle} missing in\n{text}");
     }
 }
+
+/// A run's folder is written whole beside its destination and moved into
+/// place: a second run into the same folder replaces the first's files
+/// entirely (no chart of the first survives a `--no-charts` rerun, so the
+/// folder never mixes two runs), nothing staged is left beside it, and a
+/// folder holding a file stacksim did not write is written in place, that
+/// file untouched.
+#[test]
+fn a_run_folder_is_replaced_whole_and_a_foreign_folder_is_left_its_files() {
+    let dir = temp("staged");
+    let out = dir.join("res");
+    let out_s = out.to_str().unwrap();
+    let quick = [
+        "--replications",
+        "2",
+        "--duration",
+        "5s",
+        "--warmup",
+        "1s",
+        "-q",
+    ];
+    let mut args = vec!["run", "--out", out_s];
+    args.extend(quick);
+    assert_ok(&stacksim(&args, &root()));
+    assert!(out.join("throughput.png").is_file());
+    args.push("--no-charts");
+    assert_ok(&stacksim(&args, &root()));
+    assert!(out.join("summary.json").is_file());
+    assert!(
+        !out.join("throughput.png").exists(),
+        "the first run's charts are gone"
+    );
+    assert!(!out.join("report.html").exists());
+    let beside: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        beside,
+        vec!["res".to_string()],
+        "nothing staged left beside it"
+    );
+    // A folder with the user's own file in it: written in place.
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    args.pop();
+    assert_ok(&stacksim(&args, &root()));
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    assert!(out.join("throughput.png").is_file());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
