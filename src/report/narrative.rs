@@ -26,10 +26,21 @@ pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
             .filter(|u| u.is_finite())
             .fold(0.0, f64::max);
         let below = ((next * 10.0).floor() + 1.0) * 10.0;
+        // An unstable pool's wait measures the run's length: no figure.
+        let unstable = r.verdicts.iter().any(|v| {
+            v.pool == bp && matches!(v.stability, crate::analysis::Stability::Unstable { .. })
+        });
+        let wait = if unstable {
+            "its queue grows without bound, so its wait measures the run's length".to_string()
+        } else {
+            format!(
+                "requests wait {:.1} ms on average there",
+                ps.wait_mean_ms.mean
+            )
+        };
         out.push(format!(
-            "{who} runs at {:.0}% utilization; requests wait {:.1} ms on average there. It is the bottleneck: every other tier's workers spend under {below:.0}% of their time serving.",
+            "{who} runs at {:.0}% utilization; {wait}. It is the bottleneck: every other tier's workers spend under {below:.0}% of their time serving.",
             b.utilization * 100.0,
-            ps.wait_mean_ms.mean,
         ));
     }
     // A machine busier than any tier: co-located components compete for its

@@ -353,6 +353,13 @@ fn a_failing_run_leads_with_its_failures_and_labels_latency_as_of_completed_requ
             .any(|b| b.starts_with("- Users saw a median of")),
         "{bullets:?}"
     );
+    // The unstable bottleneck's wait is no figure: it measures the run.
+    assert!(
+        bullets
+            .iter()
+            .any(|b| b.starts_with("- The api tier") && b.contains("its queue grows without bound")),
+        "{bullets:?}"
+    );
     // Failed requests on the requests axis, attempts as their own series;
     // the intervals with no completion marked on the latency chart.
     let tp = std::fs::read_to_string(dir.join("storm/throughput.svg")).unwrap();
