@@ -470,6 +470,8 @@ fn class_summary(
 ) -> ClassSummary {
     let secs = |r: &RepObs| r.window_ns as f64 / NS_PER_SEC as f64;
     let q = |p: f64| est(reps, |r| get(r).latency.quantile_ns(p) / 1e6);
+    // Each replication's completed and failed latencies, merged once.
+    let seen: Vec<LatencyHistogram> = reps.iter().map(|r| seen(get(r))).collect();
     ClassSummary {
         offered_rps: est(reps, |r| get(r).arrived as f64 / secs(r)),
         throughput_rps: est(reps, |r| get(r).finished_in_window as f64 / secs(r)),
@@ -501,9 +503,9 @@ fn class_summary(
         latency_p95_ms: q(0.95),
         latency_p99_ms: q(0.99),
         latency_p999_ms: q(0.999),
-        seen_p50_ms: est(reps, |r| seen(get(r)).quantile_ns(0.5) / 1e6),
-        seen_p99_ms: est(reps, |r| seen(get(r)).quantile_ns(0.99) / 1e6),
-        seen_mean_ms: est(reps, |r| seen(get(r)).mean_ns() / 1e6),
+        seen_p50_ms: Estimate::from_values(seen.iter().map(|h| h.quantile_ns(0.5) / 1e6)),
+        seen_p99_ms: Estimate::from_values(seen.iter().map(|h| h.quantile_ns(0.99) / 1e6)),
+        seen_mean_ms: Estimate::from_values(seen.iter().map(|h| h.mean_ns() / 1e6)),
         arrived: reps.iter().map(|r| get(r).arrived).sum(),
         completed: reps.iter().map(|r| get(r).completed).sum(),
         failed: reps.iter().map(|r| get(r).failed_total()).sum(),
