@@ -175,7 +175,9 @@ impl Chart for SweepChart<'_> {
             if self.kind == SweepKind::Throughput {
                 chart
                     .draw_series(DashedLineSeries::new(
-                        vec![(0.0, 0.0), (x_max, x_max)],
+                        // Ends inside the frame: a point past it is clamped
+                        // and bends the line off throughput = offered.
+                        vec![(0.0, 0.0), (x_max.min(y_top), x_max.min(y_top))],
                         6,
                         6,
                         RGBColor(150, 150, 150).stroke_width(1),
