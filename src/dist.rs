@@ -51,14 +51,70 @@ pub enum Dist {
         scale: f64,
     },
     /// Each sample drawn uniformly from a list of observed values (ns).
-    /// Written out as a summary (count, mean, spread, quantiles), not the
-    /// samples: a 30 MB CSV must not become a 144 MB summary.json.
-    Empirical(#[serde(serialize_with = "summarize_samples")] Vec<f64>),
+    /// Written out as a summary (count, mean, spread, quantiles, and the
+    /// file they came from), not the samples: a 30 MB CSV must not become a
+    /// 144 MB summary.json.
+    Empirical(Samples),
+}
+
+/// The observed values of an empirical distribution (ns), and the file they
+/// were read from when they came from one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Samples {
+    /// The values, in nanoseconds, in the order read.
+    pub values: Vec<f64>,
+    /// The file, when the scenario named one.
+    pub file: Option<SampleFile>,
+}
+
+/// A samples file as it was read: enough to tell later whether a result
+/// came from the same data.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SampleFile {
+    /// The path as the scenario wrote it (relative to the scenario's folder).
+    pub path: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// SHA-256 of its bytes, lowercase hex.
+    pub sha256: String,
+}
+
+impl SampleFile {
+    /// The record of `bytes`, read from `path`.
+    pub fn of(path: &str, bytes: &[u8]) -> SampleFile {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(bytes);
+        SampleFile {
+            path: path.to_string(),
+            bytes: bytes.len() as u64,
+            sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+}
+
+impl From<Vec<f64>> for Samples {
+    fn from(values: Vec<f64>) -> Samples {
+        Samples { values, file: None }
+    }
+}
+
+impl std::ops::Deref for Samples {
+    type Target = [f64];
+    fn deref(&self) -> &[f64] {
+        &self.values
+    }
+}
+
+impl serde::Serialize for Samples {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        summarize_samples(self, s)
+    }
 }
 
 /// The summary an empirical distribution is written as.
-fn summarize_samples<S: serde::Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+fn summarize_samples<S: serde::Serializer>(samples: &Samples, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeStruct;
+    let v = &samples.values;
     let mut sorted = v.to_vec();
     sorted.sort_by(f64::total_cmp);
     let q = |p: f64| {
@@ -71,7 +127,12 @@ fn summarize_samples<S: serde::Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::
     let n = v.len() as f64;
     let mean = v.iter().sum::<f64>() / n;
     let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
-    let mut st = s.serialize_struct("EmpiricalSummary", 8)?;
+    let mut st = s.serialize_struct("EmpiricalSummary", 9)?;
+    if let Some(file) = &samples.file {
+        st.serialize_field("file", file)?;
+    } else {
+        st.skip_field("file")?;
+    }
     st.serialize_field("samples", &v.len())?;
     st.serialize_field("mean_ns", &mean)?;
     st.serialize_field("sd_ns", &sd)?;
@@ -470,7 +531,13 @@ fn parse_empirical(
             .map(|u| u.trim_matches(|c| c == '"' || c == '\'').to_string());
         let text =
             read_file(path).map_err(|e| format!("cannot read empirical samples `{path}`: {e}"))?;
-        parse_samples_csv(&text, unit.as_deref()).map_err(|e| format!("{path}: {e}"))?
+        let values =
+            parse_samples_csv(&text, unit.as_deref()).map_err(|e| format!("{path}: {e}"))?;
+        Samples {
+            values,
+            // The text is valid UTF-8: its bytes are the file's bytes.
+            file: Some(SampleFile::of(path, text.as_bytes())),
+        }
     } else {
         let mut v = Vec::new();
         for a in &params.args {
@@ -479,7 +546,7 @@ fn parse_empirical(
             }
             v.push(parse_duration(a.value)?);
         }
-        v
+        Samples::from(v)
     };
     if samples.is_empty() {
         return Err("`empirical` needs at least one sample".into());
@@ -631,7 +698,7 @@ mod tests {
         );
         assert_eq!(
             parse("empirical(1ms, 3ms)").unwrap(),
-            Dist::Empirical(vec![1e6, 3e6])
+            Dist::Empirical(vec![1e6, 3e6].into())
         );
     }
 
@@ -740,7 +807,12 @@ mod empirical_json {
 
     #[test]
     fn an_empirical_distribution_is_written_as_a_summary_not_its_samples() {
-        let d = Dist::Empirical((1..=1000).map(|i| f64::from(i) * 1e3).collect());
+        let d = Dist::Empirical(
+            (1..=1000)
+                .map(|i| f64::from(i) * 1e3)
+                .collect::<Vec<_>>()
+                .into(),
+        );
         let v = serde_json::to_value(&d).unwrap();
         let e = &v["empirical"];
         assert_eq!(e["samples"], 1000);

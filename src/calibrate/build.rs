@@ -11,7 +11,7 @@ use super::fit::{self, Fit, chi2_sf};
 use super::observe::{Activity, FileLines, LogInputs, Observations, Window, observe};
 use super::regress::{CpuLine, cpu_line};
 use super::{CalibrateError, time::NS};
-use crate::dist::Dist;
+use crate::dist::{Dist, Samples};
 use crate::stats::Moments;
 
 /// Everything `stacksim calibrate` was given.
@@ -1115,7 +1115,10 @@ fn scale(d: &Dist, k: f64) -> Dist {
             shape: *shape,
             scale: scale * k,
         },
-        Dist::Empirical(v) => Dist::Empirical(v.iter().map(|x| x * k).collect()),
+        Dist::Empirical(v) => Dist::Empirical(Samples {
+            values: v.iter().map(|x| x * k).collect(),
+            file: None,
+        }),
     }
 }
 

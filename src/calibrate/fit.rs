@@ -417,7 +417,7 @@ pub fn fit(h: &LatencyHistogram, resolution_ns: f64) -> Option<Fit> {
             .map(|i| h.quantile_ns((i as f64 + 0.5) / 100.0).max(1.0))
             .collect();
         (
-            Dist::Empirical(qs),
+            Dist::Empirical(qs.into()),
             format!(
                 "empirical, 100 quantiles (best fit {} rejected: chi2/df {:.2}, p {}, largest CDF gap {:.3})",
                 best.name,

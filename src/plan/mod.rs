@@ -489,6 +489,7 @@ impl RunResult {
     pub fn provenance(&self, command_line: &str) -> Provenance {
         let mut p = Provenance::new(command_line, &self.input.path, &self.input.text);
         p.notes = self.notes.clone();
+        p.data_files = self.scenario.data_files.clone();
         p
     }
 

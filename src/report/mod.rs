@@ -59,6 +59,9 @@ pub struct Provenance {
     pub scenario_source: String,
     /// How the run was shaped: an automatic warm-up, stopping at precision.
     pub notes: Vec<String>,
+    /// The data files the scenario read, by path, size and SHA-256 (their
+    /// values are not written out).
+    pub data_files: Vec<crate::scenario::DataFile>,
 }
 
 impl Provenance {
@@ -71,6 +74,7 @@ impl Provenance {
             scenario_path: scenario_path.to_string(),
             scenario_source: scenario_source.to_string(),
             notes: Vec::new(),
+            data_files: Vec::new(),
         }
     }
 }

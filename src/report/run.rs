@@ -141,5 +141,18 @@ pub fn write_scenario_toml(r: &RunReport<'_>, w: &mut dyn Write) -> std::io::Res
         "# The scenario as run: {} with every command-line override applied.\n# stacksim {}; run it again with: stacksim run scenario.toml\n",
         r.provenance.scenario_path, r.provenance.version
     )?;
+    let mut named = std::collections::BTreeSet::new();
+    for f in &r.provenance.data_files {
+        if named.insert(&f.file.path) {
+            writeln!(
+                w,
+                "# It reads {} ({} bytes, SHA-256 {}), found at {}: run it from a folder where that path leads to the same file.",
+                f.file.path, f.file.bytes, f.file.sha256, f.resolved
+            )?;
+        }
+    }
+    if !named.is_empty() {
+        writeln!(w)?;
+    }
     w.write_all(text.as_bytes())
 }

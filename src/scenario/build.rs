@@ -112,6 +112,7 @@ pub(crate) fn read_scenario(
         sweep: sweep?,
         hosts: hosts?,
         document: toml::Table::new(),
+        data_files: Vec::new(),
     })
 }
 
@@ -228,10 +229,7 @@ fn read_simulation(r: &mut Reader, doc: &DeTable<'_>) -> Option<Simulation> {
 /// writes it. Class names are resolved once the classes are read.
 fn read_replay(r: &mut Reader, v: &Value<'_>) -> Option<Arrivals> {
     let path = r.string(v, "workload.replay")?;
-    let full = match &r.base_dir {
-        Some(b) => b.join(&path),
-        None => std::path::PathBuf::from(&path),
-    };
+    let full = r.data_path(&path);
     let text = match super::files::read_data(&full) {
         Ok(t) => t,
         Err(e) => {
@@ -287,6 +285,9 @@ fn read_replay(r: &mut Reader, v: &Value<'_>) -> Option<Arrivals> {
         return None;
     }
     rows.sort_by_key(|x| x.0);
+    // The text is valid UTF-8: its bytes are the file's bytes.
+    let file = crate::dist::SampleFile::of(&path, text.as_bytes());
+    r.record_data_file("workload.replay", file, rows.len());
     Some(Arrivals::Replay(Replay {
         path,
         times_ns: rows.iter().map(|x| x.0).collect(),

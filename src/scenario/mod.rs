@@ -78,10 +78,12 @@ pub fn parse_with(
         base_dir: base_dir.map(Path::to_path_buf),
         pending_replay_classes: Vec::new(),
         src_len: src.len(),
+        data_files: Vec::new(),
     };
     match build::read_scenario(&mut reader, &doc, &default_name) {
         Some(mut s) if reader.diags.is_empty() && path_problems.is_empty() => {
             s.document = document::to_table(&doc);
+            s.data_files = std::mem::take(&mut reader.data_files);
             Ok(s)
         }
         _ => {

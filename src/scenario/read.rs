@@ -12,7 +12,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::{Diagnostic, did_you_mean};
-use crate::dist::{Calls, DIST_NAMES, Dist, parse_dist};
+use super::spec::DataFile;
+use crate::dist::{Calls, DIST_NAMES, Dist, SampleFile, parse_dist};
 use crate::units::parse_duration;
 
 /// A spanned TOML value.
@@ -28,6 +29,8 @@ pub(crate) struct Reader {
     pub pending_replay_classes: Vec<String>,
     /// Length of the file's text: a span past it marks a command-line override.
     pub src_len: usize,
+    /// Data files read so far (empirical samples, replayed arrivals).
+    pub data_files: Vec<DataFile>,
 }
 
 fn type_name(v: &DeValue<'_>) -> &'static str {
@@ -249,6 +252,26 @@ impl Reader {
         Some(ns)
     }
 
+    /// Where a data file the scenario names as `p` is.
+    pub fn data_path(&self, p: &str) -> PathBuf {
+        match &self.base_dir {
+            Some(b) => b.join(p),
+            None => PathBuf::from(p),
+        }
+    }
+
+    /// Records that `key` read `file`, `rows` values in it.
+    pub fn record_data_file(&mut self, key: &str, file: SampleFile, rows: usize) {
+        let at = self.data_path(&file.path);
+        let resolved = std::fs::canonicalize(&at).unwrap_or(at);
+        self.data_files.push(DataFile {
+            key: key.to_string(),
+            resolved: resolved.display().to_string(),
+            file,
+            rows,
+        });
+    }
+
     /// A distribution string such as `"exp(2ms)"`.
     pub fn dist(&mut self, v: &Value<'_>, key: &str) -> Option<Dist> {
         let DeValue::String(s) = v.get_ref() else {
@@ -260,16 +283,16 @@ impl Reader {
             );
             return None;
         };
-        let base = self.base_dir.clone();
-        let read = move |p: &str| -> Result<String, String> {
-            let path = match &base {
-                Some(b) => b.join(p),
-                None => PathBuf::from(p),
-            };
-            super::files::read_data(&path)
-        };
+        let read = |p: &str| super::files::read_data(&self.data_path(p));
         match parse_dist(s, &read) {
-            Ok(d) => Some(d),
+            Ok(d) => {
+                if let Dist::Empirical(samples) = &d
+                    && let Some(file) = &samples.file
+                {
+                    self.record_data_file(key, file.clone(), samples.len());
+                }
+                Some(d)
+            }
             Err(e) => {
                 self.error(
                     v.span(),

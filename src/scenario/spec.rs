@@ -40,6 +40,24 @@ pub struct Scenario {
     /// parsing leaves it behind: the run lifecycle edits through overrides.
     #[serde(skip)]
     pub document: toml::Table,
+    /// The data files it read (empirical samples, replayed arrivals), each
+    /// by path, size and digest.
+    pub data_files: Vec<DataFile>,
+}
+
+/// A data file a scenario read, recorded so that a result says which data
+/// it came from (the values themselves are not written out).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DataFile {
+    /// The key that names it, e.g. `tier.web.service`.
+    pub key: String,
+    /// Path, size and SHA-256 as read.
+    #[serde(flatten)]
+    pub file: crate::dist::SampleFile,
+    /// Where it was found (absolute).
+    pub resolved: String,
+    /// Values (or arrivals) read from it.
+    pub rows: usize,
 }
 
 impl Scenario {

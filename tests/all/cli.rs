@@ -501,3 +501,66 @@ fn a_run_folder_is_replaced_whole_and_a_foreign_folder_is_left_its_files() {
     assert!(out.join("throughput.png").is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_empirical_file_is_recorded_by_path_size_and_sha256_not_its_samples() {
+    let dir = temp("empirical-file");
+    // 200,000 samples (1.4 MB): summary.json must stay small.
+    let csv: String = std::iter::once("latency_ms\n".to_string())
+        .chain((0..200_000).map(|i| format!("{}.{:03}\n", 1 + i % 7, i % 997)))
+        .collect();
+    std::fs::write(dir.join("samples.csv"), &csv).unwrap();
+    std::fs::write(
+        dir.join("e.toml"),
+        "[workload]\nrate = 50\n[[tier]]\nname = \"web\"\nservice = \"empirical(file = \\\"samples.csv\\\", unit = \\\"ms\\\")\"\n",
+    )
+    .unwrap();
+    let o = stacksim(
+        &[
+            "run",
+            "e.toml",
+            "--duration",
+            "2s",
+            "--warmup",
+            "0s",
+            "--replications",
+            "2",
+            "--no-charts",
+            "--out",
+            "o",
+        ],
+        &dir,
+    );
+    assert_ok(&o);
+    let bytes = std::fs::read(dir.join("o/summary.json")).unwrap();
+    assert!(
+        bytes.len() < 200_000,
+        "summary.json is {} bytes: samples written out?",
+        bytes.len()
+    );
+    let text = String::from_utf8(bytes).unwrap();
+    // Another implementation of SHA-256 says what the digest must be.
+    let sum = Command::new("sha256sum")
+        .arg(dir.join("samples.csv"))
+        .output()
+        .expect("sha256sum runs");
+    let expected = String::from_utf8(sum.stdout).unwrap();
+    let expected = expected.split_whitespace().next().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let files = v["provenance"]["data_files"]
+        .as_array()
+        .expect("data_files");
+    assert_eq!(files.len(), 1, "{files:?}");
+    let f = &files[0];
+    assert_eq!(f["key"], "tier.web.service");
+    assert_eq!(f["path"], "samples.csv");
+    assert_eq!(f["rows"], 200_000);
+    assert_eq!(f["bytes"], csv.len() as u64);
+    assert_eq!(f["sha256"], expected);
+    let at = std::fs::canonicalize(dir.join("samples.csv")).unwrap();
+    assert_eq!(f["resolved"], at.display().to_string());
+    // The resolved scenario says which file it needs and how to recognise it.
+    let resolved = std::fs::read_to_string(dir.join("o/scenario.toml")).unwrap();
+    assert!(resolved.contains(expected), "{resolved}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
