@@ -1,88 +1,122 @@
-//! `stacksim compare A B`: a paired run with common random numbers.
+//! `stacksim compare A B [C ...]`: paired runs with common random numbers,
+//! each design against the first.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{EXIT_INVALID, EXIT_OK, SimFlags, invalid, plan_build, plan_init, progress};
-use stacksim::plan::compare::{differences, verdict};
-use stacksim::stats::Estimate;
+use super::{
+    EXIT_INVALID, EXIT_OK, SimFlags, command_line, invalid, plan_build, plan_init, progress,
+};
+use stacksim::plan::compare::{CompareInit, design_label};
+use stacksim::report::OutputLayout;
+use stacksim::report::compare::{
+    CompareReport, Design, compare_json, render_compare_text, write_compare,
+};
 
 #[derive(Args, Debug)]
 pub(crate) struct CompareArgs {
-    /// The baseline scenario.
-    a: PathBuf,
-    /// The variant.
-    b: PathBuf,
-    /// Override a key in both (repeatable).
+    /// The scenarios: the baseline first, then one or more variants, each
+    /// compared with the baseline.
+    #[arg(required = true, num_args = 2.., value_name = "SCENARIO")]
+    designs: Vec<PathBuf>,
+    /// Override a key in every design (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
     #[command(flatten)]
     sim: SimFlags,
-    /// Print the differences as JSON.
+    /// Print the comparison as JSON.
     #[arg(long)]
     json: bool,
+    /// Write compare.json, compare.csv, compare.md, compare.html and the
+    /// charts into DIR (replaced whole).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 pub(crate) fn compare(args: &CompareArgs) -> u8 {
-    let init_a = match plan_init(Some(&args.a), &args.set, &args.sim) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
-    // Pairing needs the same replications, seed and run length: B runs with A's.
-    let init_b = match plan_init(Some(&args.b), &args.set, &SimFlags::default())
-        .and_then(|b| b.with_simulation_of(&init_a).map_err(|e| invalid(&e)))
-    {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
-    super::warn_settings(&init_a, args.json);
-    super::warn_settings(&init_b, args.json);
-    let n = init_a.scenario().simulation.replications;
-    let seed = init_a.scenario().simulation.seed;
-    if n < 2 {
-        eprintln!("error: a paired comparison needs at least 2 replications");
-        return EXIT_INVALID;
-    }
-    let bar = progress(2 * u64::from(n), "replications", args.json);
-    let mut runs = Vec::new();
-    for init in [init_a, init_b] {
-        match plan_build(init, args.json) {
-            Ok(plan) => runs.push(plan.replicate(&|| bar.inc(1))),
+    let quiet = args.quiet || args.json;
+    let mut inits = Vec::new();
+    for path in &args.designs {
+        // The run flags apply to every design; the variants then take the
+        // baseline's remaining settings, so the replications pair.
+        match plan_init(Some(path), &args.set, &args.sim) {
+            Ok(x) => inits.push(x),
             Err(code) => return code,
         }
     }
-    bar.finish_and_clear();
-    let diffs = differences(&runs[0].observations, &runs[1].observations);
+    let init = match CompareInit::new(inits) {
+        Ok(x) => x,
+        Err(e) => return invalid(&e),
+    };
+    for d in &init.designs {
+        super::warn_settings(d, quiet);
+    }
+    let first = init.designs[0].scenario();
+    let n = first.simulation.replications;
+    if n < 2 {
+        eprintln!("error: a paired comparison needs at least 2 replications (--replications)");
+        return EXIT_INVALID;
+    }
+    if let Some(dir) = &args.out
+        && let Err(e) = OutputLayout::new(Some(dir), "").prepare()
+    {
+        eprintln!("error: {e}");
+        return EXIT_INVALID;
+    }
+    let settings_line = init.settings_line();
+    let k = init.designs.len() as u64;
+    let mut runs = Vec::new();
+    for d in &init.designs {
+        let plan = match plan_build(d.clone(), quiet) {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        let bar = progress(k * u64::from(n), "replications", quiet);
+        bar.set_position(runs.len() as u64 * u64::from(n));
+        runs.push(plan.replicate(&|| bar.inc(1)));
+        bar.finish_and_clear();
+    }
+    let pairings = init.pairings(&runs);
+    let cmd = command_line();
+    let provenances: Vec<_> = runs.iter().map(|r| r.provenance(&cmd)).collect();
+    let report = CompareReport {
+        designs: runs
+            .iter()
+            .zip(&provenances)
+            .enumerate()
+            .map(|(i, (r, p))| Design {
+                label: design_label(i),
+                path: args.designs[i].display().to_string(),
+                run: r.report(p),
+            })
+            .collect(),
+        pairings: &pairings,
+        settings_line,
+        command_line: cmd.clone(),
+    };
+    if let Some(dir) = &args.out
+        && let Err(e) = write_compare(dir, &report)
+    {
+        eprintln!("error: {e}");
+        return EXIT_INVALID;
+    }
     if args.json {
-        let doc = serde_json::json!({ "a": args.a, "b": args.b, "replications": n, "seed": seed, "settings": { "a": runs[0].settings, "b": runs[1].settings }, "differences": diffs, "verdict": verdict(&diffs) });
-        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-        return EXIT_OK;
-    }
-    outln!(
-        "A = {} , B = {} ({} paired replications, seed {}, common random numbers)",
-        args.a.display(),
-        args.b.display(),
-        n,
-        seed
-    );
-    for d in &diffs {
         outln!(
-            "  {:<10} A {:>14}  B {:>14}  B - A {:>16} {}",
-            d.metric,
-            fmt(&d.a),
-            fmt(&d.b),
-            fmt(&d.difference),
-            d.unit
+            "{}",
+            serde_json::to_string_pretty(&compare_json(&report)).unwrap_or_default()
         );
+    } else {
+        outln!("{}", render_compare_text(&report).trim_end());
+        if let Some(dir) = &args.out {
+            outln!(
+                "\nwrote {}/compare.html (and compare.md, compare.json, compare.csv, charts)",
+                dir.display()
+            );
+        }
     }
-    outln!("{}", verdict(&diffs));
     EXIT_OK
-}
-
-fn fmt(e: &Estimate) -> String {
-    match e.half_width {
-        Some(h) => format!("{:.3} ± {:.3}", e.mean, h),
-        None => format!("{:.3}", e.mean),
-    }
 }

@@ -37,6 +37,28 @@ pub(crate) fn html_table(rows: &[Vec<String>]) -> String {
     o
 }
 
+/// Escaped text with Markdown code spans (`` `x` ``) rendered as
+/// `<code>x</code>`; an unpaired backtick stays as it is.
+pub(crate) fn inline_code(escaped: &str) -> String {
+    let parts: Vec<&str> = escaped.split('`').collect();
+    if parts.len() < 3 {
+        return escaped.to_string();
+    }
+    let mut o = String::new();
+    let pairs = (parts.len() - 1) / 2;
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            if i <= 2 * pairs {
+                o.push_str(if i % 2 == 1 { "<code>" } else { "</code>" });
+            } else {
+                o.push('`');
+            }
+        }
+        o.push_str(part);
+    }
+    o
+}
+
 /// Rows as a Markdown table (the first row the header).
 pub(crate) fn md_table(rows: &[Vec<String>]) -> String {
     let mut o = String::new();

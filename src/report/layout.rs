@@ -281,6 +281,10 @@ fn is_run_file(name: &str) -> bool {
             | "report.html"
             | "report.md"
             | "topology.svg"
+            | "compare.json"
+            | "compare.csv"
+            | "compare.md"
+            | "compare.html"
     ) || name.ends_with(".png")
         || name.ends_with(".svg")
         || (name.starts_with('.') && name.ends_with(".tmp"))

@@ -7,12 +7,14 @@
 mod access_log;
 pub mod calibration;
 pub mod charts;
+pub mod compare;
 mod csv;
 mod html;
 mod json;
 mod layout;
 mod markdown;
 mod narrative;
+mod pairing;
 mod points;
 mod review;
 mod run;

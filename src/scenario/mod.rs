@@ -9,7 +9,7 @@ mod build;
 mod classes;
 pub mod diagnostic;
 mod document;
-pub use document::at_constant_rate;
+pub use document::{KeyChange, at_constant_rate, diff as diff_documents};
 mod faults;
 pub mod files;
 mod hosts;

@@ -11,10 +11,12 @@ pub mod hist;
 pub mod moments;
 pub mod mser;
 pub mod obs;
+pub mod paired;
 pub mod summary;
 
 pub use ci::{Estimate, t_quantile_975};
 pub use hist::LatencyHistogram;
 pub use moments::Moments;
 pub use obs::*;
+pub use paired::Difference;
 pub use summary::*;

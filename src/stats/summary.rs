@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::ci::Estimate;
 use super::hist::LatencyHistogram;
 use super::obs::{ClassObs, Conservation, N_CAUSES, RepObs, TimelineEvent, WriteOutage};
+use super::paired::per_rep::{self, ratio};
 use crate::units::NS_PER_SEC;
 
 /// Estimates for one pool.
@@ -236,10 +237,6 @@ fn est(reps: &[RepObs], f: impl Fn(&RepObs) -> f64) -> Estimate {
     Estimate::from_values(reps.iter().map(f))
 }
 
-fn ratio(a: f64, b: f64) -> f64 {
-    if b > 0.0 { a / b } else { f64::NAN }
-}
-
 /// Reduces replications (in index order) to estimates.
 pub fn summarize(reps: &[RepObs]) -> Summary {
     let Some(first) = reps.first() else {
@@ -265,20 +262,13 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
         .map(|p| PoolSummary {
             arrival_rps: est(reps, |r| r.pools[p].arrivals as f64 / secs(r)),
             throughput_rps: est(reps, |r| r.pools[p].completions as f64 / secs(r)),
-            utilization: est(reps, |r| {
-                ratio(
-                    r.pools[p].busy_ns,
-                    r.pools[p].workers as f64 * r.window_ns as f64,
-                )
-            }),
+            utilization: est(reps, |r| per_rep::pool_utilization(r, p)),
             service_utilization: est(reps, |r| {
                 let p = &r.pools[p];
                 ratio(p.busy_ns - p.held_ns, p.workers as f64 * r.window_ns as f64)
             }),
             queue_mean: est(reps, |r| r.pools[p].queue_ns / r.window_ns as f64),
-            wait_mean_ms: est(reps, |r| {
-                ratio(r.pools[p].wait_sum_ns, r.pools[p].waits as f64) / 1e6
-            }),
+            wait_mean_ms: est(reps, |r| per_rep::pool_wait_ms(r, p)),
             cpu_ms: est(reps, |r| {
                 ratio(r.pools[p].cpu_ns, r.pools[p].cpu_services as f64) / 1e6
             }),
@@ -286,8 +276,8 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
                 ratio(r.pools[p].off_core_ns, r.pools[p].cpu_services as f64) / 1e6
             }),
             latency_p50_ms: est(reps, |r| r.pools[p].sojourn.quantile_ns(0.5) / 1e6),
-            latency_p99_ms: est(reps, |r| r.pools[p].sojourn.quantile_ns(0.99) / 1e6),
-            drops_rps: est(reps, |r| r.pools[p].drops as f64 / secs(r)),
+            latency_p99_ms: est(reps, |r| per_rep::pool_p99_ms(r, p)),
+            drops_rps: est(reps, |r| per_rep::pool_drops_rps(r, p)),
             drop_fraction: est(reps, |r| {
                 ratio(r.pools[p].drops as f64, r.pools[p].arrivals as f64)
             }),
@@ -373,12 +363,7 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
         .collect();
     let hosts = (0..first.hosts.len())
         .map(|h| HostSummary {
-            utilization: est(reps, |r| {
-                ratio(
-                    r.hosts[h].busy_ns,
-                    f64::from(r.hosts[h].cores) * r.window_ns as f64,
-                )
-            }),
+            utilization: est(reps, |r| per_rep::host_utilization(r, h)),
             monitoring: est(reps, |r| {
                 ratio(
                     r.hosts[h].agent_ns,
@@ -394,9 +379,7 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
                     })
                 })
                 .collect(),
-            core_wait_ms: est(reps, |r| {
-                ratio(r.hosts[h].core_wait_ns / 1e6, r.hosts[h].core_grants as f64)
-            }),
+            core_wait_ms: est(reps, |r| per_rep::host_core_wait_ms(r, h)),
         })
         .collect();
     Summary {
@@ -474,25 +457,15 @@ fn class_summary(
     let seen: Vec<LatencyHistogram> = reps.iter().map(|r| seen(get(r))).collect();
     ClassSummary {
         offered_rps: est(reps, |r| get(r).arrived as f64 / secs(r)),
-        throughput_rps: est(reps, |r| get(r).finished_in_window as f64 / secs(r)),
-        availability: est(reps, |r| {
-            ratio(get(r).completed as f64, get(r).arrived as f64)
-        }),
-        availability_at_window_end: est(reps, |r| {
-            ratio(get(r).completed_by_end as f64, get(r).arrived as f64)
-        }),
+        throughput_rps: est(reps, |r| per_rep::throughput_rps(r, get(r))),
+        availability: est(reps, |r| per_rep::availability(get(r))),
+        availability_at_window_end: est(reps, |r| per_rep::availability_at_window_end(get(r))),
         unfinished_at_window_end: est(reps, |r| {
             ratio(get(r).open_at_end as f64, get(r).arrived as f64)
         }),
-        error_rate: est(reps, |r| {
-            ratio(get(r).failed_total() as f64, get(r).arrived as f64)
-        }),
+        error_rate: est(reps, |r| per_rep::error_rate(get(r), None)),
         error_rate_by_cause: (0..N_CAUSES)
-            .map(|k| {
-                est(reps, |r| {
-                    ratio(get(r).failed[k] as f64, get(r).arrived as f64)
-                })
-            })
+            .map(|k| est(reps, |r| per_rep::error_rate(get(r), Some(k))))
             .collect(),
         attempts_per_request: est(reps, |r| {
             ratio(get(r).attempts as f64, get(r).arrived as f64)

@@ -145,10 +145,13 @@ fn capacity_honours_auto_warmup_and_the_series_cap_at_every_probe() {
 fn compare_honours_auto_warmup_and_the_series_cap_for_both_designs() {
     let o = stacksim(&with_lifecycle(&["compare", MM1, MM1, "--json"]));
     let doc = json(&o);
-    assert_lifecycle(&doc["settings"]["a"]);
-    assert_lifecycle(&doc["settings"]["b"]);
+    assert_lifecycle(&doc["designs"][0]["settings"]);
+    assert_lifecycle(&doc["designs"][1]["settings"]);
     // The same scenario against itself: every paired difference exactly 0.
-    for d in doc["differences"].as_array().unwrap() {
+    for d in doc["pairings"][0]["comparison"]["end_to_end"]
+        .as_array()
+        .unwrap()
+    {
         assert_eq!(d["difference"]["mean"], 0.0, "{d}");
     }
 }

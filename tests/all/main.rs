@@ -11,6 +11,7 @@ mod calibrate;
 mod calibrate_round_trip;
 mod charts;
 mod cli;
+mod compare;
 mod conservation;
 mod cpu;
 mod deploy;

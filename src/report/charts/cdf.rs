@@ -138,7 +138,7 @@ impl Chart for LatencyCdf<'_> {
 }
 
 /// Tick labels for milliseconds: `0.5`, `2`, `40`, `1,000`.
-fn format_ms(x: f64) -> String {
+pub(crate) fn format_ms(x: f64) -> String {
     if x >= 1000.0 {
         let s = format!("{:.0}", x);
         let mut out = String::new();

@@ -6,6 +6,7 @@
 
 mod calibration;
 mod cdf;
+mod compare;
 mod latency;
 mod queue;
 mod style;
@@ -142,6 +143,16 @@ pub fn render_all(r: &RunReport<'_>) -> Result<Vec<RenderedChart>, ChartError> {
         render(&utilization::Utilization { r })?,
         render(&queue::QueueLength { r })?,
         render(&cdf::LatencyCdf { r })?,
+    ])
+}
+
+/// Renders a comparison's charts.
+pub fn render_compare(
+    c: &crate::report::pairing::CompareReport<'_>,
+) -> Result<Vec<RenderedChart>, ChartError> {
+    Ok(vec![
+        render(&compare::PairedCdf { c })?,
+        render(&compare::UtilizationPairs { c })?,
     ])
 }
 
