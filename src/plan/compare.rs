@@ -445,14 +445,21 @@ fn in_words(d: &Difference) -> String {
     }
     match d.relative {
         Some(r) if r.is_finite() => format!(
-            "{} {:.1}% {} ({:.3} → {:.3} {}, ± {:.1}%)",
+            "{} {:.1}% {} ({:.3} → {:.3} {}, ± {}%)",
             d.metric,
             r.abs() * 100.0,
             if r < 0.0 { "lower" } else { "higher" },
             d.a.mean,
             d.b.mean,
             d.unit,
-            d.relative_half_width.unwrap_or(0.0) * 100.0
+            {
+                let h = d.relative_half_width.unwrap_or(0.0) * 100.0;
+                if h < 0.1 {
+                    format!("{h:.2}")
+                } else {
+                    format!("{h:.1}")
+                }
+            }
         ),
         _ => format!(
             "{} {:+.3} {} ({:.3} → {:.3})",

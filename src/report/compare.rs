@@ -40,7 +40,8 @@ fn precision(x: f64, unit: &str) -> usize {
     }
 }
 
-/// `B - A` as `-10.5 ± 0.1 (-49%)`, with `*` when significant.
+/// `B - A` as `-10.5 ± 0.1 (-49%)` (shares in points, with no relative
+/// change), with `*` when significant.
 fn delta(d: &Difference) -> String {
     if !d.difference.mean.is_finite() {
         return "-".into();
@@ -50,7 +51,10 @@ fn delta(d: &Difference) -> String {
         Some(h) => format!("{:+.*} ± {:.*}", digits, d.difference.mean, digits, h),
         None => format!("{:+.*}", digits, d.difference.mean),
     };
-    if let Some(r) = d.relative.filter(|r| r.is_finite() && r.abs() >= 0.0005) {
+    // A share's change reads in points; a relative change of a share misleads.
+    if d.unit != "%"
+        && let Some(r) = d.relative.filter(|r| r.is_finite() && r.abs() >= 0.0005)
+    {
         let _ = write!(s, " ({:+.1}%)", r * 100.0);
     }
     if d.significant {
