@@ -366,11 +366,6 @@ pub fn write_compare_csv(c: &CompareReport<'_>, w: &mut dyn Write) -> io::Result
     out.flush()
 }
 
-/// Markdown with inline code spans kept; HTML with them rendered as code.
-fn html_text(s: &str) -> String {
-    super::html::inline_code(&xml_escape(s))
-}
-
 /// `compare.md` and `compare.html` side by side.
 fn write_reports(
     c: &CompareReport<'_>,
@@ -413,12 +408,16 @@ fn write_reports(
         let _ = write!(html, "<h2>{}</h2>", xml_escape(&head));
         if let Some(w) = &p.workload_warning {
             let _ = writeln!(md, "**Warning:** {w}\n");
-            let _ = write!(html, "<p><strong>Warning:</strong> {}</p>", html_text(w));
+            let _ = write!(
+                html,
+                "<p><strong>Warning:</strong> {}</p>",
+                super::html::text_html(w)
+            );
         }
         html.push_str("<ul>");
         for v in &p.verdict {
             let _ = writeln!(md, "- {v}");
-            let _ = write!(html, "<li>{}</li>", html_text(v));
+            let _ = write!(html, "<li>{}</li>", super::html::text_html(v));
         }
         html.push_str("</ul>");
         md.push('\n');
@@ -450,7 +449,7 @@ fn write_reports(
             let _ = write!(html, "<h3>{name} ({})</h3><ul>", list.len());
             for f in list {
                 let _ = writeln!(md, "- {f}");
-                let _ = write!(html, "<li>{}</li>", html_text(f));
+                let _ = write!(html, "<li>{}</li>", super::html::text_html(f));
             }
             html.push_str("</ul>");
             md.push('\n');
@@ -479,7 +478,7 @@ fn write_reports(
         );
         for v in verdict_sentences(&d.run) {
             let _ = writeln!(md, "- {v}");
-            let _ = write!(html, "<li>{}</li>", html_text(&v));
+            let _ = write!(html, "<li>{}</li>", super::html::text_html(&v));
         }
         html.push_str("</ul>");
         md.push('\n');

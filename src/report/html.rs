@@ -17,9 +17,9 @@ pub(crate) const CSS: &str = "body{font-family:'Noto Sans','DejaVu Sans',Arial,s
 h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}\
 table{border-collapse:collapse;font-size:.9em;margin:.6em 0}th,td{padding:.3em .7em;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}\
 th:first-child,td:first-child{text-align:left}th{background:#f6f6f6}\
-.meta{color:#555}.topology svg{width:100%;height:auto}figure{margin:1.2em 0}figure svg{width:100%;height:auto;border:1px solid #eee}\
+.meta{color:#555}.topology{overflow-x:auto}.topology svg{max-width:100%;height:auto}figure{margin:1.2em 0}figure svg{width:100%;height:auto;border:1px solid #eee}\
 figcaption{color:#555;font-size:.9em}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.85em}\
-li{margin:.35em 0}";
+li{margin:.35em 0}code{background:#f2f2f2;padding:0 .25em;border-radius:3px;font-size:.92em}";
 
 /// Rows as an HTML table (the first row the header), in a box that
 /// scrolls sideways when the table is wider than the page.
@@ -29,7 +29,7 @@ pub(crate) fn html_table(rows: &[Vec<String>]) -> String {
         o.push_str("<tr>");
         for cell in row {
             let tag = if i == 0 { "th" } else { "td" };
-            let _ = write!(o, "<{tag}>{}</{tag}>", xml_escape(cell));
+            let _ = write!(o, "<{tag}>{}</{tag}>", text_html(cell));
         }
         o.push_str("</tr>");
     }
@@ -37,9 +37,14 @@ pub(crate) fn html_table(rows: &[Vec<String>]) -> String {
     o
 }
 
+/// Report text as HTML: escaped, its `code` spans as `<code>`.
+pub(crate) fn text_html(s: &str) -> String {
+    inline_code(&xml_escape(s))
+}
+
 /// Escaped text with Markdown code spans (`` `x` ``) rendered as
 /// `<code>x</code>`; an unpaired backtick stays as it is.
-pub(crate) fn inline_code(escaped: &str) -> String {
+fn inline_code(escaped: &str) -> String {
     let parts: Vec<&str> = escaped.split('`').collect();
     if parts.len() < 3 {
         return escaped.to_string();
@@ -96,7 +101,7 @@ pub fn write_report_html(
     );
     o.push_str("<h2 id=\"verdicts\">Verdicts</h2><ul>");
     for s in verdict_sentences(r) {
-        let _ = write!(o, "<li>{}</li>", xml_escape(&s));
+        let _ = write!(o, "<li>{}</li>", text_html(&s));
     }
     o.push_str("</ul>");
     o.push_str("<h2 id=\"review\">Design review</h2><ul>");
@@ -106,8 +111,8 @@ pub fn write_report_html(
             "<li><b>{:?}</b> {}: {} <i>Fix: {}</i></li>",
             l.severity,
             l.id,
-            xml_escape(&l.message),
-            xml_escape(&l.fix)
+            text_html(&l.message),
+            text_html(&l.fix)
         );
     }
     o.push_str("</ul>");
@@ -189,12 +194,12 @@ pub fn write_report_html(
         o.push_str(&html_table(&t));
     }
     for line in failure_lines(r) {
-        let _ = write!(o, "<p>{}</p>", xml_escape(&line));
+        let _ = write!(o, "<p>{}</p>", text_html(&line));
     }
     let _ = write!(
         o,
         "<p class=\"meta\">{}</p>",
-        xml_escape(&conservation_line(r))
+        text_html(&conservation_line(r))
     );
     if !charts.is_empty() {
         o.push_str("<h2 id=\"charts\">Charts</h2>");
@@ -228,4 +233,19 @@ pub fn write_report_html(
         xml_escape(&p.scenario_source)
     );
     w.write_all(o.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_html;
+
+    #[test]
+    fn code_spans_become_code_and_a_lone_backtick_stays() {
+        assert_eq!(
+            text_html("`db` has one <primary>"),
+            "<code>db</code> has one &lt;primary&gt;"
+        );
+        assert_eq!(text_html("a `b` c `d"), "a <code>b</code> c `d");
+        assert_eq!(text_html("none"), "none");
+    }
 }

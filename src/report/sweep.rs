@@ -192,16 +192,10 @@ pub fn write_sweep_html(
         meta.seed,
         xml_escape(&axes.join("; "))
     ));
-    o.push_str("<h2>Points</h2><table>");
-    for (i, row) in sweep_rows(meta, points).iter().enumerate() {
-        let tag = if i == 0 { "th" } else { "td" };
-        o.push_str("<tr>");
-        for c in row {
-            o.push_str(&format!("<{tag}>{}</{tag}>", xml_escape(c)));
-        }
-        o.push_str("</tr>");
-    }
-    o.push_str("</table><h2>Charts</h2>");
+    // A wide table scrolls in its own box, the page keeps its width.
+    o.push_str("<h2>Points</h2>");
+    o.push_str(&super::html::html_table(&sweep_rows(meta, points)));
+    o.push_str("<h2>Charts</h2>");
     for c in charts {
         o.push_str(&format!("<figure id=\"chart-{0}\">{1}<figcaption>{2} (<a href=\"{0}.png\">{0}.png</a>)</figcaption></figure>", c.name, c.svg, xml_escape(&c.title)));
     }

@@ -1,0 +1,48 @@
+// Injected into a report before </body> by tests/browser/run.sh, run by
+// headless Chromium: measures the rendered page and writes what it found
+// into <body data-check="...">, which --dump-dom prints.
+(function () {
+  const problems = [];
+  const vw = document.documentElement.clientWidth;
+  const sw = document.documentElement.scrollWidth;
+  if (sw > vw + 1) problems.push(`the page is ${sw} px wide in a ${vw} px window`);
+  // Every image and outermost inline SVG has a size and ends inside the page.
+  let images = 0;
+  document.querySelectorAll("img, svg").forEach((el) => {
+    if (el.tagName.toLowerCase() === "svg" && el.parentElement.closest("svg")) return;
+    images++;
+    const r = el.getBoundingClientRect();
+    const name = el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + " " + images;
+    if (!(r.width > 0 && r.height > 0)) problems.push(`${name} has no size (${r.width}x${r.height})`);
+    if (el.tagName.toLowerCase() === "img" && !(el.complete && el.naturalWidth > 0)) {
+      problems.push(`${name} (${el.getAttribute("src")}) did not load`);
+    }
+    const box = el.parentElement.closest("div");
+    const scrolls = box && getComputedStyle(box).overflowX === "auto";
+    if (!scrolls && r.right > vw + 1) problems.push(`${name} ends at ${r.right.toFixed(0)} px, past the page`);
+  });
+  // No text smaller than 10 px as rendered (an SVG's text scaled by its CTM).
+  let smallest = Infinity;
+  let texts = 0;
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  let node;
+  while ((node = walker.nextNode())) {
+    if (!node.textContent.trim()) continue;
+    const el = node.parentElement;
+    if (el.closest("script, style")) continue;
+    texts++;
+    let size = parseFloat(getComputedStyle(el).fontSize);
+    if (el instanceof SVGElement && el.getScreenCTM) {
+      const m = el.getScreenCTM();
+      if (m) size *= Math.hypot(m.a, m.b);
+    }
+    smallest = Math.min(smallest, size);
+    if (size < 10 && problems.length < 40) {
+      problems.push(`text "${node.textContent.trim().slice(0, 40)}" renders at ${size.toFixed(1)} px`);
+    }
+  }
+  document.body.setAttribute(
+    "data-check",
+    JSON.stringify({ problems, images, texts, smallest: Math.round(smallest * 10) / 10, width: sw })
+  );
+})();
