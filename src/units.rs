@@ -71,6 +71,8 @@ pub fn format_duration(ns: u64) -> String {
     let f = ns as f64;
     let (v, u) = if ns == 0 {
         (0.0, "s")
+    } else if ns.is_multiple_of(3600 * NS_PER_SEC) {
+        (f / 3600e9, "h")
     } else if ns.is_multiple_of(60 * NS_PER_SEC) {
         (f / 60e9, "m")
     } else if f >= 1e9 {
@@ -85,6 +87,17 @@ pub fn format_duration(ns: u64) -> String {
     let s = format!("{v:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     format!("{s}{u}")
+}
+
+/// `1 replication`, `3 replications`: a count with its noun, plural when
+/// it is not one (nouns that take an `s`).
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// `(year, month, day)` of a count of days since 1970-01-01 (proleptic
@@ -151,9 +164,15 @@ mod tests {
             1_500_000,
             30 * NS_PER_SEC,
             300 * NS_PER_SEC,
+            36_000 * NS_PER_SEC,
+            5_400 * NS_PER_SEC,
         ] {
             let s = format_duration(ns);
             assert_eq!(parse_duration(&s).unwrap() as u64, ns, "{s}");
         }
+        assert_eq!(format_duration(36_000 * NS_PER_SEC), "10h");
+        assert_eq!(format_duration(5_400 * NS_PER_SEC), "90m");
+        assert_eq!(super::count(1u32, "replication"), "1 replication");
+        assert_eq!(super::count(3u32, "replication"), "3 replications");
     }
 }

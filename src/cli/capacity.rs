@@ -105,6 +105,19 @@ pub(crate) fn capacity(a: &CapacityArgs) -> u8 {
         );
         return EXIT_OK;
     }
+    // The probes by rate (they ran in search order, printed above as they
+    // finished): one precision per column.
+    let mut probes: Vec<&Probe> = result.probes.iter().collect();
+    probes.sort_by(|x, y| x.rate_rps.total_cmp(&y.rate_rps));
+    outln!("probes, by rate ({}):", probes.len());
+    for p in probes {
+        outln!(
+            "  {:>10.1} requests/s  {:<9}  {}",
+            p.rate_rps,
+            format!("{:?}", p.outcome).to_lowercase(),
+            p.detail
+        );
+    }
     let failing = result
         .failing_rps
         .and_then(|r| result.probes.iter().find(|p| p.rate_rps == r));

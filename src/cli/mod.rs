@@ -40,7 +40,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use stacksim::analysis;
 use stacksim::plan::{Plan, PlanInit, Precision, RunFlags, ScenarioInput};
 use stacksim::report::{self, OutputLayout, RunFiles};
-use stacksim::scenario::{Override, REFERENCE_TOML, ScenarioError};
+use stacksim::scenario::{Override, ScenarioError};
 
 /// Exit code for success.
 pub(crate) const EXIT_OK: u8 = 0;
@@ -297,12 +297,12 @@ fn check(file: &Path, set: &[String]) -> u8 {
             let (s, path) = (init.scenario(), &init.input().path);
             let loads = analysis::offered_load(s);
             outln!(
-                "{path}: ok - {} tier{}, {} class{}, {} replications × {} observed",
+                "{path}: ok - {} tier{}, {} class{}, {} × {} observed",
                 s.tiers.len(),
                 if s.tiers.len() == 1 { "" } else { "s" },
                 s.classes.len(),
                 if s.classes.len() == 1 { "" } else { "es" },
-                s.simulation.replications,
+                stacksim::units::count(s.simulation.replications, "replication"),
                 stacksim::units::format_duration(s.simulation.duration_ns)
             );
             for n in analysis::setting_notes(s)
@@ -340,12 +340,18 @@ fn init(path: &Path, force: bool) -> u8 {
         );
         return EXIT_INVALID;
     }
-    match report::write_new_file(path, REFERENCE_TOML.as_bytes()) {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let text = stacksim::scenario::reference_named(&stem);
+    match report::write_new_file(path, text.as_bytes()) {
         Ok(()) => {
             outln!(
-                "wrote {}; run it with: stacksim run {}",
+                "wrote {}; run it with: stacksim run {} (results in output/{})",
                 path.display(),
-                path.display()
+                path.display(),
+                stacksim::scenario::folder_name(&stem)
             );
             EXIT_OK
         }

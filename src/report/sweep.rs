@@ -159,8 +159,12 @@ pub(crate) fn sweep_rows(meta: &SweepMeta, points: &[PointResult]) -> Vec<Vec<St
 /// The sweep table for the terminal.
 pub fn render_sweep_table(meta: &SweepMeta, points: &[PointResult]) -> String {
     let mut out = format!(
-        "stacksim {} · sweep of {} · {} points × {} replications · seed {}\nevery figure: mean ± 95% half-width across replications\n\n",
-        meta.version, meta.scenario, meta.points, meta.replications, meta.seed
+        "stacksim {} · sweep of {} · {} × {} · seed {}\nevery figure: mean ± 95% half-width across replications\n\n",
+        meta.version,
+        meta.scenario,
+        crate::units::count(meta.points as u64, "point"),
+        crate::units::count(meta.replications, "replication"),
+        meta.seed
     );
     out.push_str(&super::table::grid(&sweep_rows(meta, points)));
     out
@@ -185,10 +189,10 @@ pub fn write_sweep_html(
         .map(|a| format!("{} ∈ {{{}}}", a.key, a.values.join(", ")))
         .collect();
     o.push_str(&format!(
-        "<p class=\"meta\">stacksim {} · {} points × {} replications · seed {} · every figure: mean ± 95% half-width<br>{}</p>",
+        "<p class=\"meta\">stacksim {} · {} × {} · seed {} · every figure: mean ± 95% half-width<br>{}</p>",
         xml_escape(&meta.version),
-        meta.points,
-        meta.replications,
+        crate::units::count(meta.points as u64, "point"),
+        crate::units::count(meta.replications, "replication"),
         meta.seed,
         xml_escape(&axes.join("; "))
     ));

@@ -375,10 +375,10 @@ pub(crate) fn failure_lines(r: &RunReport<'_>) -> Vec<String> {
 pub(crate) fn run_line(r: &RunReport<'_>) -> String {
     let sim = &r.scenario.simulation;
     format!(
-        "stacksim {} · {} · {} replications × {} {} after {} warm-up · seed {}",
+        "stacksim {} · {} · {} × {} {} after {} warm-up · seed {}",
         r.provenance.version,
         r.scenario.name,
-        sim.replications,
+        crate::units::count(sim.replications, "replication"),
         format_duration(sim.duration_ns),
         if r.summary.stopped_early.is_empty() {
             "observed"

@@ -551,7 +551,7 @@ fn is_folder_name(name: &str) -> bool {
 /// A scenario's name from its file's stem, made safe as a folder name:
 /// other characters become `-`, leading dots go (`...toml` would otherwise
 /// name `output/..`); nothing left gives `scenario`.
-fn folder_name_from(stem: &str) -> String {
+pub(crate) fn folder_name_from(stem: &str) -> String {
     let mapped: String = stem
         .chars()
         .map(|c| {

@@ -29,6 +29,20 @@ pub use spec::*;
 
 /// The reference design, embedded so `stacksim run` works with no file.
 pub const REFERENCE_TOML: &str = include_str!("../../scenarios/secured-web-stack.toml");
+
+/// The scenario name a file stem gives (other characters become `-`).
+pub fn folder_name(file_stem: &str) -> String {
+    build::folder_name_from(file_stem)
+}
+
+/// The reference scenario named after the file it is written to
+/// (`stacksim init mystack.toml` gives `name = "mystack"`), so that its
+/// results go to `output/mystack`, not over the reference's.
+pub fn reference_named(file_stem: &str) -> String {
+    let name = folder_name(file_stem);
+    let from = "\nname = \"secured-web-stack\"\n";
+    REFERENCE_TOML.replacen(from, &format!("\nname = \"{name}\"\n"), 1)
+}
 /// The name shown for the embedded reference scenario.
 pub const REFERENCE_PATH: &str = "<built-in secured-web-stack.toml>";
 

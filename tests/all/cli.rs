@@ -229,10 +229,18 @@ fn init_writes_the_reference_and_refuses_to_overwrite() {
     let dir = temp("init");
     let out = stacksim(&["init", "mine.toml"], &dir);
     assert_eq!(out.status.code(), Some(0));
+    // The reference, named after its file so it has its own output folder.
+    let written = std::fs::read_to_string(dir.join("mine.toml")).unwrap();
     assert_eq!(
-        std::fs::read_to_string(dir.join("mine.toml")).unwrap(),
-        stacksim::scenario::REFERENCE_TOML
+        written,
+        stacksim::scenario::REFERENCE_TOML.replacen(
+            "name = \"secured-web-stack\"",
+            "name = \"mine\"",
+            1
+        )
     );
+    let s = stacksim::scenario::parse(&written, "mine.toml", None).unwrap();
+    assert_eq!(s.name, "mine");
     let again = stacksim(&["init", "mine.toml"], &dir);
     assert_eq!(again.status.code(), Some(2));
     assert_eq!(

@@ -64,7 +64,7 @@ fn odd_settings_are_each_warned() {
     let has = |s: &str| w.iter().any(|x| x.contains(s));
     assert!(
         has(
-            "fault 0 (`web` down at 600m for 1m) starts after the run ends at 41s: it never happens"
+            "fault 0 (`web` down at 10h for 1m) starts after the run ends at 41s: it never happens"
         ),
         "{w:?}"
     );
