@@ -2,8 +2,11 @@
 //! validation, so an override is checked exactly like the file.
 //!
 //! Paths follow the file: `workload.rate`, `simulation.seed`,
-//! `tier.app.workers` (a `[[tier]]` is named by its `name`),
-//! `tier.db.replicas.count`. A value is read as TOML when it is valid TOML
+//! `tier.app.workers` (an element of an array of tables - `[[tier]]`,
+//! `[[host]]`, `[[fault]]`, a workload's `classes` - is named by its `name`
+//! or by its index: `host.server.cores`, `fault.0.at`,
+//! `workload.classes.write.share`), `tier.db.replicas.count` (a database
+//! role). A value is read as TOML when it is valid TOML
 //! (`900`, `true`, `[1, 2]`), else as a string (`2ms`, `exp(3ms)`).
 
 use std::borrow::Cow;
@@ -157,14 +160,20 @@ fn set<'a>(
         );
         return Ok(());
     }
-    if head == "tier" {
-        let name = rest[0];
-        let Some(DeValue::Array(items)) = t.get_mut("tier").map(|v| v.get_mut()) else {
-            return Err(("the scenario has no tiers".into(), None));
+    if head == "tier" && t.get("tier").is_none() {
+        return Err(("the scenario has no tiers".into(), None));
+    }
+    // An array of tables (`[[tier]]`, `[[host]]`, `[[fault]]`, a
+    // workload's `classes`): an element by its `name`, or by its index.
+    if let Some(DeValue::Array(items)) = t.get_mut(head).map(|v| v.get_mut()) {
+        let (what, all_of) = match head {
+            "classes" => ("class".to_string(), "classes".to_string()),
+            h => (h.to_string(), format!("{h}s")),
         };
-        let names: Vec<String> = items
+        let id = rest[0];
+        let names: Vec<Option<String>> = items
             .iter()
-            .filter_map(|x| match x.get_ref() {
+            .map(|x| match x.get_ref() {
                 DeValue::Table(tt) => match tt.get("name").map(|n| n.get_ref()) {
                     Some(DeValue::String(s)) => Some(s.to_string()),
                     _ => None,
@@ -172,20 +181,32 @@ fn set<'a>(
                 _ => None,
             })
             .collect();
-        let Some(pos) = names.iter().position(|n| n == name) else {
-            let all: Vec<&str> = names.iter().map(String::as_str).collect();
-            let hint = match did_you_mean(name, &all) {
-                Some(m) => format!("did you mean `{m}`? tiers: {}", all.join(", ")),
-                None => format!("tiers: {}", all.join(", ")),
+        let pos = names
+            .iter()
+            .position(|n| n.as_deref() == Some(id))
+            .or_else(|| id.parse::<usize>().ok().filter(|i| *i < items.len()));
+        let Some(pos) = pos else {
+            let all: Vec<&str> = names.iter().flatten().map(String::as_str).collect();
+            let by_index = format!("or an index from 0 to {}", items.len().saturating_sub(1));
+            let hint = match did_you_mean(id, &all) {
+                Some(m) => format!(
+                    "did you mean `{m}`? {all_of}: {} ({by_index})",
+                    all.join(", ")
+                ),
+                None if all.is_empty() => format!(
+                    "{all_of} are named by index: 0 to {}",
+                    items.len().saturating_sub(1)
+                ),
+                None => format!("{all_of}: {} ({by_index})", all.join(", ")),
             };
-            return Err((format!("no tier named `{name}`"), Some(hint)));
+            return Err((format!("no {what} named `{id}`"), Some(hint)));
         };
         let Some(DeValue::Table(tt)) = items.get_mut(pos).map(|x| x.get_mut()) else {
-            return Err(("a tier is not a table".into(), None));
+            return Err((format!("`{head}.{id}` is not a table"), None));
         };
         if rest.len() == 1 {
             return Err((
-                format!("`tier.{name}` needs a key, e.g. tier.{name}.workers"),
+                format!("`{head}.{id}` needs a key, e.g. {head}.{id}.name"),
                 None,
             ));
         }

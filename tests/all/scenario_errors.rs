@@ -226,3 +226,56 @@ role = "replicas"
         assert!(text.contains(&format!("bad.toml:{line}:{col}")), "{d:?}");
     }
 }
+
+/// `--set` reaches every array of tables: hosts and classes by name,
+/// faults by index, database roles by their table; a wrong name is located
+/// to the flag and names what exists.
+#[test]
+fn overrides_reach_hosts_faults_classes_and_roles() {
+    use stacksim::scenario::Override;
+    let read = |rel: &str| {
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap()
+    };
+    let with = |src: &str, sets: &[&str]| {
+        let ovs: Vec<Override> = sets.iter().map(|s| Override::parse(s).unwrap()).collect();
+        scenario::parse_with(src, "s.toml", None, &ovs)
+    };
+    let reference = read("scenarios/secured-web-stack.toml");
+    let s = with(
+        &reference,
+        &["host.server.cores=16", "tier.db.primary.workers=8"],
+    )
+    .unwrap();
+    assert_eq!(s.hosts[0].cores, 16);
+    let db = s.tiers.iter().find(|t| t.name == "db").unwrap();
+    assert_eq!(db.pools[0].workers, 8);
+    // By index too.
+    assert_eq!(
+        with(&reference, &["host.0.cores=4"]).unwrap().hosts[0].cores,
+        4
+    );
+    let crash = read("scenarios/examples/server-crash.toml");
+    let s = with(&crash, &["fault.0.at=90s"]).unwrap();
+    assert_eq!(s.faults[0].at_ns, 90_000_000_000);
+    let heavy = read("scenarios/write-heavy.toml");
+    let s = with(
+        &heavy,
+        &[
+            "workload.classes.write.share=0.3",
+            "workload.classes.read.share=0.7",
+        ],
+    )
+    .unwrap();
+    let share = |n: &str| s.classes.iter().find(|c| c.name == n).unwrap().share;
+    assert_eq!((share("read"), share("write")), (0.7, 0.3));
+    // A name that is not there: located to the flag, with what exists.
+    let e = with(&reference, &["host.sever.cores=16"]).unwrap_err();
+    let text = e.render(false);
+    assert!(text.contains("no host named `sever`"), "{text}");
+    assert!(text.contains("did you mean `server`?"), "{text}");
+    assert!(text.contains("--set host.sever.cores=16"), "{text}");
+    let e = with(&crash, &["fault.3.at=90s"]).unwrap_err();
+    let text = e.render(false);
+    assert!(text.contains("no fault named `3`"), "{text}");
+    assert!(text.contains("faults are named by index: 0 to 0"), "{text}");
+}
