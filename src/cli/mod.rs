@@ -154,6 +154,21 @@ pub(crate) struct SimFlags {
     /// Warm-up deleted before observing, e.g. 30s, or auto (MSER-5 from a pilot run).
     #[arg(long, value_name = "DURATION")]
     pub warmup: Option<String>,
+    /// Threads for the replications and sweep points (default: one per
+    /// core, or RAYON_NUM_THREADS). Results do not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+}
+
+/// Sizes the thread pool every parallel run uses, once, before the first.
+pub(crate) fn use_threads(threads: Option<u16>) {
+    if let Some(n) = threads {
+        // Only the first call builds the pool; later ones (a comparison's
+        // second design) find it built with the same size.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(usize::from(n))
+            .build_global();
+    }
 }
 
 /// Parses arguments and runs the command; returns the exit code.
@@ -251,6 +266,7 @@ pub(crate) fn plan_init(
     set: &[String],
     flags: &SimFlags,
 ) -> Result<PlanInit, u8> {
+    use_threads(flags.threads);
     let input = input(file)?;
     let mut ovs = overrides(set)?;
     ovs.extend(flags.run_flags().overrides());

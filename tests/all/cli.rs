@@ -572,3 +572,48 @@ fn an_empirical_file_is_recorded_by_path_size_and_sha256_not_its_samples() {
     assert!(resolved.contains(expected), "{resolved}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--threads N` sizes the pool (perf reports it) and changes no figure.
+#[test]
+fn threads_flag_sets_the_pool_and_leaves_results_alone() {
+    let dir = temp("threads");
+    let json = |threads: &str| {
+        let o = stacksim(
+            &[
+                "run",
+                "scenarios/retry-storm.toml",
+                "--duration",
+                "20s",
+                "--replications",
+                "4",
+                "--threads",
+                threads,
+                "--json",
+            ],
+            &root(),
+        );
+        assert_ok(&o);
+        let mut v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        // Only the command line that says how it was run may differ.
+        v["provenance"]["command_line"] = serde_json::Value::Null;
+        v
+    };
+    assert_eq!(json("1"), json("3"));
+    let o = stacksim(
+        &[
+            "perf",
+            "--duration",
+            "5s",
+            "--replications",
+            "3",
+            "--parallel",
+            "--threads",
+            "3",
+        ],
+        &dir,
+    );
+    assert_ok(&o);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("3 threads:"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
