@@ -163,11 +163,7 @@ pub(crate) struct SimFlags {
 /// Sizes the thread pool every parallel run uses, once, before the first.
 pub(crate) fn use_threads(threads: Option<u16>) {
     if let Some(n) = threads {
-        // Only the first call builds the pool; later ones (a comparison's
-        // second design) find it built with the same size.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(usize::from(n))
-            .build_global();
+        stacksim::sweep::use_threads(usize::from(n));
     }
 }
 

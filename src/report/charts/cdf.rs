@@ -89,52 +89,69 @@ impl Chart for LatencyCdf<'_> {
             })
             .collect();
         let plot = with_legend(&area, &items)?;
-        let (lo, hi) = (lo * 0.8, (hi * 1.25).max(lo * 10.0));
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(15)
-            .x_label_area_size(55)
-            .y_label_area_size(80)
-            .build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)
+        let lines: Vec<Line<'_>> = curves
+            .iter()
+            .map(|(_, c, w, cdf)| (*c, *w, cdf.as_slice()))
+            .collect();
+        draw_cdf(&plot, (lo, hi), &lines)
+    }
+}
+
+/// A CDF curve to draw: colour, line width, points `(ms, fraction)`.
+pub(crate) type Line<'a> = (RGBColor, u32, &'a [(f64, f64)]);
+
+/// The CDF frame (log latency axis, p50 and p99 guides) on `plot` for
+/// latencies in `[lo, hi]` ms, and each curve as `(colour, width, points)`.
+pub(crate) fn draw_cdf<DB: DrawingBackend>(
+    plot: &DrawingArea<DB, Shift>,
+    (lo, hi): (f64, f64),
+    curves: &[Line<'_>],
+) -> Result<(), ChartError> {
+    let (lo, hi) = (lo * 0.8, (hi * 1.25).max(lo * 10.0));
+    let mut chart = ChartBuilder::on(plot)
+        .margin(15)
+        .x_label_area_size(55)
+        .y_label_area_size(80)
+        .build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("end-to-end latency (ms, log scale)")
+        .y_desc("fraction of completed requests at or below")
+        .axis_desc_style(axis_font())
+        .label_style(tick_font())
+        .x_label_formatter(&|x| format_ms(*x))
+        .light_line_style(RGBColor(238, 238, 238))
+        .draw()
+        .map_err(err)?;
+    for q in [0.5, 0.99] {
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(lo, q), (hi, q)],
+                6,
+                6,
+                RGBColor(160, 160, 160).stroke_width(1),
+            ))
             .map_err(err)?;
         chart
-            .configure_mesh()
-            .x_desc("end-to-end latency (ms, log scale)")
-            .y_desc("fraction of completed requests at or below")
-            .axis_desc_style(axis_font())
-            .label_style(tick_font())
-            .x_label_formatter(&|x| format_ms(*x))
-            .light_line_style(RGBColor(238, 238, 238))
-            .draw()
+            .draw_series(std::iter::once(Text::new(
+                format!("p{}", q * 100.0),
+                (lo * 1.05, q - 0.035),
+                tick_font(),
+            )))
             .map_err(err)?;
-        for q in [0.5, 0.99] {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(lo, q), (hi, q)],
-                    6,
-                    6,
-                    RGBColor(160, 160, 160).stroke_width(1),
-                ))
-                .map_err(err)?;
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    format!("p{}", q * 100.0),
-                    (lo * 1.05, q - 0.035),
-                    tick_font(),
-                )))
-                .map_err(err)?;
-        }
-        for (_, c, w, cdf) in &curves {
-            let pts: Vec<(f64, f64)> = cdf
-                .iter()
-                .copied()
-                .filter(|(x, _)| x.is_finite() && *x > 0.0)
-                .collect();
-            chart
-                .draw_series(LineSeries::new(pts, c.stroke_width(*w)))
-                .map_err(err)?;
-        }
-        Ok(())
     }
+    for (c, w, cdf) in curves {
+        let pts: Vec<(f64, f64)> = cdf
+            .iter()
+            .copied()
+            .filter(|(x, _)| x.is_finite() && *x > 0.0)
+            .collect();
+        chart
+            .draw_series(LineSeries::new(pts, c.stroke_width(*w)))
+            .map_err(err)?;
+    }
+    Ok(())
 }
 
 /// Tick labels for milliseconds: `0.5`, `2`, `40`, `1,000`.

@@ -88,49 +88,14 @@ impl Chart for PairedCdf<'_> {
             })
             .collect();
         let plot = with_legend(&area, &items)?;
-        let (lo, hi) = (lo * 0.8, (hi * 1.25).max(lo * 10.0));
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(15)
-            .x_label_area_size(55)
-            .y_label_area_size(80)
-            .build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("end-to-end latency (ms, log scale)")
-            .y_desc("fraction of completed requests at or below")
-            .axis_desc_style(axis_font())
-            .label_style(tick_font())
-            .x_label_formatter(&|x| super::cdf::format_ms(*x))
-            .light_line_style(RGBColor(238, 238, 238))
-            .draw()
-            .map_err(err)?;
-        for q in [0.5, 0.99] {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(lo, q), (hi, q)],
-                    6,
-                    6,
-                    RGBColor(160, 160, 160).stroke_width(1),
-                ))
-                .map_err(err)?;
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    format!("p{}", q * 100.0),
-                    (lo * 1.05, q - 0.035),
-                    tick_font(),
-                )))
-                .map_err(err)?;
-        }
-        for (i, (_, c, pts)) in curves.iter().enumerate() {
-            // The baseline solid and thick, variants thinner, so an exact
-            // overlap still shows both.
-            let w = if i == 0 { 4 } else { 2 };
-            chart
-                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(w)))
-                .map_err(err)?;
-        }
-        Ok(())
+        // The baseline thick, variants thinner, so an exact overlap still
+        // shows both.
+        let lines: Vec<super::cdf::Line<'_>> = curves
+            .iter()
+            .enumerate()
+            .map(|(i, (_, c, pts))| (*c, if i == 0 { 4 } else { 2 }, pts.as_slice()))
+            .collect();
+        super::cdf::draw_cdf(&plot, (lo, hi), &lines)
     }
 }
 
