@@ -19,7 +19,7 @@ table{border-collapse:collapse;font-size:.9em;margin:.6em 0}th,td{padding:.3em .
 th:first-child,td:first-child{text-align:left}th{background:#f6f6f6}\
 .meta{color:#555}.topology{overflow-x:auto}.topology svg{max-width:100%;height:auto}figure{margin:1.2em 0}figure svg{width:100%;height:auto;border:1px solid #eee}\
 figcaption{color:#555;font-size:.9em}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.85em}\
-li{margin:.35em 0}code{background:#f2f2f2;padding:0 .25em;border-radius:3px;font-size:.92em}";
+li{margin:.35em 0}p,li,figcaption,td.text{overflow-wrap:anywhere}td.text{white-space:normal;text-align:left}code{background:#f2f2f2;padding:0 .25em;border-radius:3px;font-size:.92em}";
 
 /// Rows as an HTML table (the first row the header), in a box that
 /// scrolls sideways when the table is wider than the page.
@@ -222,7 +222,7 @@ pub fn write_report_html(
     ] {
         let _ = write!(
             o,
-            "<tr><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+            "<tr><td>{}</td><td class=\"text\">{}</td></tr>",
             xml_escape(k),
             xml_escape(v)
         );

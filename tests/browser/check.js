@@ -5,7 +5,26 @@
   const problems = [];
   const vw = document.documentElement.clientWidth;
   const sw = document.documentElement.scrollWidth;
-  if (sw > vw + 1) problems.push(`the page is ${sw} px wide in a ${vw} px window`);
+  if (sw > vw + 1) {
+    problems.push(`the page is ${sw} px wide in a ${vw} px window`);
+    // Name the innermost elements that stick out (outside any box that scrolls).
+    const clipped = (el) => {
+      for (let a = el.parentElement; a; a = a.parentElement) {
+        if (["auto", "scroll", "hidden"].includes(getComputedStyle(a).overflowX)) return true;
+      }
+      return false;
+    };
+    const out = [...document.body.querySelectorAll("*")].filter(
+      (el) => el.getBoundingClientRect().right > vw + 1 && !clipped(el)
+    );
+    out
+      .filter((el) => !out.some((o) => o !== el && el.contains(o)))
+      .slice(0, 5)
+      .forEach((el) => {
+        const text = el.textContent.trim().slice(0, 60);
+        problems.push(`  ${el.tagName.toLowerCase()} ends at ${el.getBoundingClientRect().right.toFixed(0)} px: "${text}"`);
+      });
+  }
   // Every image and outermost inline SVG has a size and ends inside the page.
   let images = 0;
   document.querySelectorAll("img, svg").forEach((el) => {

@@ -30,7 +30,9 @@ cargo build --release --locked --quiet
 bin="$root/${CARGO_TARGET_DIR:-target}/release/stacksim"
 art="${BROWSER_ARTIFACTS:-$root/target/browser-artifacts}"
 mkdir -p "$art"
-tmp=$(mktemp -d)
+# A deliberately long folder name: the command line and paths a report
+# quotes must wrap, whatever folder a checkout or a temporary directory has.
+tmp=$(mktemp -d -t "stacksim-browser-check-a-long-folder-name-as-a-deep-checkout-or-ci-workspace-would-have-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 quick=(--duration 30s --warmup 5s --replications 3 --quiet)
