@@ -89,6 +89,33 @@ pub fn format_duration(ns: u64) -> String {
     format!("{s}{u}")
 }
 
+/// A formatted number with its integer part grouped by thousands:
+/// `"4500"` -> `"4,500"`, `"-12345.67"` -> `"-12,345.67"`; text that does not
+/// start with a number of four or more digits comes back as it is. Every
+/// human-facing figure (tables, chart axes, probe lines) goes through this,
+/// so a number reads the same everywhere; CSV and JSON stay plain.
+pub fn grouped(formatted: &str) -> String {
+    let (sign, rest) = match formatted.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", formatted),
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits < 4 {
+        return formatted.to_string();
+    }
+    let (int, tail) = rest.split_at(digits);
+    let mut out = String::with_capacity(formatted.len() + digits / 3);
+    out.push_str(sign);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (digits - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out.push_str(tail);
+    out
+}
+
 /// `1 replication`, `3 replications`: a count with its noun, plural when
 /// it is not one (nouns that take an `s`).
 pub fn count(n: impl Into<u64>, noun: &str) -> String {
@@ -128,6 +155,18 @@ pub fn ns_to_s(ns: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_thousands_in_the_integer_part_only() {
+        assert_eq!(grouped("999"), "999");
+        assert_eq!(grouped("4500"), "4,500");
+        assert_eq!(grouped("1000000"), "1,000,000");
+        assert_eq!(grouped("-12345.678"), "-12,345.678");
+        assert_eq!(grouped("1284 ± 12"), "1,284 ± 12");
+        assert_eq!(grouped("0.12345"), "0.12345");
+        assert_eq!(grouped("-"), "-");
+        assert_eq!(grouped(""), "");
+    }
 
     #[test]
     fn parses_every_unit() {

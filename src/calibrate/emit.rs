@@ -30,15 +30,7 @@ fn mark<T>(v: &Sourced<T>) -> String {
 }
 
 fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::units::grouped(&n.to_string())
 }
 
 /// Seconds before the first window in the simulated run.

@@ -17,13 +17,16 @@ pub(crate) fn pm(e: &Estimate, scale: f64) -> String {
         return "0".into();
     }
     let d = decimals(m.abs().max(e.half_width.unwrap_or(0.0) * scale));
+    let g = |v: f64| crate::units::grouped(&format!("{v:.d$}"));
     match e.half_width {
-        Some(h) => format!("{m:.d$} ± {:.d$}", h * scale),
-        None => format!("{m:.d$}"),
+        Some(h) => format!("{} ± {}", g(m), g(h * scale)),
+        None => g(m),
     }
 }
 
-fn decimals(x: f64) -> usize {
+/// Decimals for a figure of magnitude `x`: 0 from 100, 1 from 10, 2 from
+/// 0.1, else 3.
+pub(crate) fn decimals(x: f64) -> usize {
     if x >= 100.0 {
         0
     } else if x >= 10.0 {

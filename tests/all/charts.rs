@@ -56,11 +56,29 @@ fn png_size(path: &Path) -> (u32, u32) {
 fn check_outputs(dir: &Path, axis_titles: &[(&str, &[&str])]) {
     for name in CHARTS {
         let png = dir.join(format!("{name}.png"));
-        assert_eq!(png_size(&png), (WIDTH, HEIGHT), "{name}.png");
+        let (w, h) = png_size(&png);
         let svg = std::fs::read_to_string(dir.join(format!("{name}.svg"))).unwrap();
         let doc = roxmltree::Document::parse(&svg)
             .unwrap_or_else(|e| panic!("{name}.svg is not XML: {e}"));
         assert_eq!(doc.root_element().tag_name().name(), "svg");
+        // The PNG and the SVG are the same drawing, the same size.
+        let attr = |a: &str| {
+            doc.root_element()
+                .attribute(a)
+                .and_then(|v| v.parse::<u32>().ok())
+        };
+        assert_eq!(
+            (attr("width"), attr("height")),
+            (Some(w), Some(h)),
+            "{name}"
+        );
+        assert_eq!(w, WIDTH, "{name}.png");
+        if name == "utilization" {
+            // Bars: the height follows the rows, so one tier is no slab.
+            assert!((240..=2000).contains(&h), "{name}.png is {h} px high");
+        } else {
+            assert_eq!(h, HEIGHT, "{name}.png");
+        }
         let text: String = doc
             .descendants()
             .filter_map(|n| n.text())

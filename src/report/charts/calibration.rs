@@ -5,8 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    Chart, ChartError, LegendItem, axis_font, color, draw_empty, err, lighten, tick_font,
-    title_font, with_legend,
+    Chart, ChartError, LegendItem, color, draw_empty, err, lighten, mesh, tick_font, title_font,
+    with_legend,
 };
 use crate::calibrate::Calibration;
 use crate::calibrate::fit::{cdf, reported_cdf};
@@ -84,14 +84,10 @@ impl Chart for Fits<'_> {
                 .y_label_area_size(45)
                 .build_cartesian_2d(0f64..hi, 0f64..1.0)
                 .map_err(err)?;
-            chart
-                .configure_mesh()
+            mesh(&mut chart)
                 .x_desc("ms")
-                .axis_desc_style(axis_font())
-                .label_style(tick_font())
                 .x_labels(6)
                 .y_labels(5)
-                .light_line_style(RGBColor(238, 238, 238))
                 .draw()
                 .map_err(err)?;
             // Observed: a step at each logged value.
@@ -210,13 +206,9 @@ impl Chart for CpuRegressions<'_> {
             .y_label_area_size(70)
             .build_cartesian_2d(0f64..x_hi.max(1.0), 0f64..y_hi.max(0.01))
             .map_err(err)?;
-        chart
-            .configure_mesh()
+        mesh(&mut chart)
             .x_desc("requests/s through the component's tier in the window (all requests for a component no log covers)")
             .y_desc("cores used in the window")
-            .axis_desc_style(axis_font())
-            .label_style(tick_font())
-            .light_line_style(RGBColor(238, 238, 238))
             .draw()
             .map_err(err)?;
         for (i, (_, l)) in comps.iter().enumerate() {
@@ -268,16 +260,12 @@ impl Chart for Rate<'_> {
             .y_label_area_size(80)
             .build_cartesian_2d(0f64..x_hi, 0f64..y_hi.max(1.0))
             .map_err(err)?;
-        chart
-            .configure_mesh()
+        mesh(&mut chart)
             .x_desc(format!(
                 "seconds from {} (windows of {step} s)",
                 crate::calibrate::emit::iso(t0)
             ))
             .y_desc("requests/s at the entry tier")
-            .axis_desc_style(axis_font())
-            .label_style(tick_font())
-            .light_line_style(RGBColor(238, 238, 238))
             .draw()
             .map_err(err)?;
         let mut pts = Vec::new();
@@ -373,13 +361,9 @@ impl Chart for ValidateLatency<'_> {
             .y_label_area_size(80)
             .build_cartesian_2d(0f64..x_hi.max(1.0), ((lo * 0.7)..(hi * 1.5)).log_scale())
             .map_err(err)?;
-        chart
-            .configure_mesh()
+        mesh(&mut chart)
             .x_desc("observed requests/s in the window")
             .y_desc("latency (ms, log scale)")
-            .axis_desc_style(axis_font())
-            .label_style(tick_font())
-            .light_line_style(RGBColor(238, 238, 238))
             .draw()
             .map_err(err)?;
         for (q, obs_color, sim_color) in
@@ -471,13 +455,9 @@ impl Chart for ValidateCpu<'_> {
             .y_label_area_size(70)
             .build_cartesian_2d(0f64..x_hi.max(1.0), 0f64..y_hi.max(0.01))
             .map_err(err)?;
-        chart
-            .configure_mesh()
+        mesh(&mut chart)
             .x_desc("observed requests/s in the window")
             .y_desc("busy cores")
-            .axis_desc_style(axis_font())
-            .label_style(tick_font())
-            .light_line_style(RGBColor(238, 238, 238))
             .draw()
             .map_err(err)?;
         chart

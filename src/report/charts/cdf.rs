@@ -4,7 +4,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    Chart, ChartError, LegendItem, axis_font, color, draw_empty, err, tick_font, title_font,
+    Chart, ChartError, LegendItem, color, decades, draw_empty, err, mesh, tick_font, title_font,
     with_legend,
 };
 use crate::report::RunReport;
@@ -107,21 +107,17 @@ pub(crate) fn draw_cdf<DB: DrawingBackend>(
     (lo, hi): (f64, f64),
     curves: &[Line<'_>],
 ) -> Result<(), ChartError> {
-    let (lo, hi) = (lo * 0.8, (hi * 1.25).max(lo * 10.0));
+    let (lo, hi) = decades(lo, hi);
     let mut chart = ChartBuilder::on(plot)
         .margin(15)
         .x_label_area_size(55)
         .y_label_area_size(80)
         .build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)
         .map_err(err)?;
-    chart
-        .configure_mesh()
+    mesh(&mut chart)
         .x_desc("end-to-end latency (ms, log scale)")
         .y_desc("fraction of completed requests at or below")
-        .axis_desc_style(axis_font())
-        .label_style(tick_font())
         .x_label_formatter(&|x| format_ms(*x))
-        .light_line_style(RGBColor(238, 238, 238))
         .draw()
         .map_err(err)?;
     for q in [0.5, 0.99] {
@@ -156,18 +152,8 @@ pub(crate) fn draw_cdf<DB: DrawingBackend>(
 
 /// Tick labels for milliseconds: `0.5`, `2`, `40`, `1,000`.
 pub(crate) fn format_ms(x: f64) -> String {
-    if x >= 1000.0 {
-        let s = format!("{:.0}", x);
-        let mut out = String::new();
-        for (i, ch) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(ch);
-        }
-        out
-    } else if x >= 10.0 {
-        format!("{x:.0}")
+    if x >= 10.0 {
+        crate::units::grouped(&format!("{x:.0}"))
     } else if x >= 1.0 {
         format!("{x:.1}").trim_end_matches(".0").to_string()
     } else {

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    Chart, ChartError, LegendItem, axis_font, color, draw_empty, err, tick_font, tick_label,
+    Chart, ChartError, LegendItem, WIDTH, color, draw_empty, err, mesh, rows_height, tick_font,
     title_font, with_legend,
 };
 use crate::report::pairing::CompareReport;
@@ -156,6 +156,11 @@ impl Chart for UtilizationPairs<'_> {
         "Utilization per tier and host group, each design".into()
     }
 
+    fn size(&self) -> (u32, u32) {
+        let per_row = 22 * self.c.designs.len().max(1) as u32 + 16;
+        (WIDTH, rows_height(rows(self.c).len(), per_row))
+    }
+
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let rows = rows(self.c);
         if rows.is_empty() {
@@ -192,15 +197,10 @@ impl Chart for UtilizationPairs<'_> {
             .y_label_area_size(200)
             .build_cartesian_2d(0f64..x_max, 0f64..n as f64)
             .map_err(err)?;
-        chart
-            .configure_mesh()
+        mesh(&mut chart)
             .disable_y_mesh()
             .y_labels(0)
             .x_desc("utilization (% of workers, or of a host group's cores, busy; time-average)")
-            .axis_desc_style(axis_font())
-            .label_style(tick_font())
-            .x_label_formatter(&tick_label)
-            .light_line_style(RGBColor(238, 238, 238))
             .draw()
             .map_err(err)?;
         let label_font = tick_font().pos(Pos::new(HPos::Right, VPos::Center));

@@ -51,6 +51,11 @@ pub(crate) trait Chart {
     fn name(&self) -> &'static str;
     /// Human title, used in reports.
     fn title(&self) -> String;
+    /// Size in pixels; most charts are [`WIDTH`] x [`HEIGHT`], bar charts
+    /// grow with their rows.
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, HEIGHT)
+    }
     /// Draws the whole chart on `root`.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError>;
 }
@@ -82,23 +87,24 @@ fn ensure_fonts() -> Result<(), ChartError> {
 
 fn render<C: Chart>(chart: &C) -> Result<RenderedChart, ChartError> {
     ensure_fonts()?;
+    let (width, height) = chart.size();
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         chart.draw(&root)?;
         root.present().map_err(err)?;
     }
-    let mut rgb = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
+    let mut rgb = vec![0u8; (width * height * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         chart.draw(&root)?;
         root.present().map_err(err)?;
     }
     let mut png = Vec::new();
     {
-        let mut enc = png::Encoder::new(&mut png, WIDTH, HEIGHT);
+        let mut enc = png::Encoder::new(&mut png, width, height);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         enc.set_compression(png::Compression::Fast);

@@ -213,6 +213,44 @@ pub(crate) fn y_max<'a>(values: impl Iterator<Item = &'a Estimate>) -> f64 {
     if m > 0.0 { m * 1.12 } else { 1.0 }
 }
 
+/// A percentage with its 95% half-width and the unit after both:
+/// `79.5 ± 3.0%`; a half-width that rounds away at the figure's precision
+/// reads `± <0.1%`, never a bare `± 0.0`.
+pub(crate) fn percent_label(total: f64, hw: f64) -> String {
+    let d = crate::report::table::decimals(total.abs().max(hw)).max(1);
+    if hw <= 0.0 || !hw.is_finite() {
+        return format!("{total:.d$}%");
+    }
+    let step = 10f64.powi(-(d as i32));
+    if hw < step / 2.0 {
+        format!("{total:.d$} ± <{step:.d$}%")
+    } else {
+        format!("{total:.d$} ± {hw:.d$}%")
+    }
+}
+
+/// Height of a chart of `rows` horizontal bars, `per_row` pixels each, with
+/// room for the title, the axis and a legend of five entries.
+pub(crate) fn rows_height(rows: usize, per_row: u32) -> u32 {
+    (150 + per_row * rows as u32).max(240)
+}
+
+/// The whole decades around `[lo, hi]` (both positive) for a log axis, so
+/// its frame starts and ends at a labelled power of ten and no line runs
+/// into the frame above the last tick.
+pub(crate) fn decades(lo: f64, hi: f64) -> (f64, f64) {
+    let lo = if lo > 0.0 && lo.is_finite() { lo } else { 0.1 };
+    let hi = if hi >= lo && hi.is_finite() {
+        hi
+    } else {
+        lo * 10.0
+    };
+    let a = 10f64.powf(lo.log10().floor());
+    // Just above a power of ten (1,000.4) is read as that power.
+    let b = 10f64.powf((hi.log10() - 1e-9).ceil());
+    (a, if b > a { b } else { a * 10.0 })
+}
+
 /// `c` blended towards white by `f` (0 = unchanged, 1 = white): an opaque
 /// lighter shade that looks the same in PNG, SVG and the legend.
 pub(crate) fn lighten(c: RGBColor, f: f64) -> RGBColor {
@@ -220,7 +258,8 @@ pub(crate) fn lighten(c: RGBColor, f: f64) -> RGBColor {
     RGBColor(mix(c.0), mix(c.1), mix(c.2))
 }
 
-/// Tick labels without needless decimals: `600`, `2.5`, `0.04`.
+/// Tick labels without needless decimals, thousands grouped: `600`, `2.5`,
+/// `0.04`, `4,500`.
 pub(crate) fn tick_label(v: &f64) -> String {
     let a = v.abs();
     let s = if a >= 100.0 || a == 0.0 {
@@ -232,11 +271,12 @@ pub(crate) fn tick_label(v: &f64) -> String {
     } else {
         format!("{v:.3}")
     };
-    if s.contains('.') {
+    let s = if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
         s
-    }
+    };
+    crate::units::grouped(&s)
 }
 
 /// A period to shade on time charts.
@@ -381,6 +421,28 @@ where
     Ok(())
 }
 
+/// The mesh in the house style: axis titles and tick labels in the house
+/// fonts, numbers grouped by thousands on both axes, and a light grid of at
+/// most one line between labelled ones (a finer grid greys out a panel).
+/// Callers add their titles and any axis-specific formatter, then draw.
+pub(crate) fn mesh<'a, 'b, DB, X, Y>(
+    chart: &'b mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+) -> plotters::chart::MeshStyle<'a, 'b, X, Y, DB>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    let mut m = chart.configure_mesh();
+    m.axis_desc_style(axis_font())
+        .label_style(tick_font())
+        .x_label_formatter(&tick_label)
+        .y_label_formatter(&tick_label)
+        .light_line_style(RGBColor(240, 240, 240))
+        .max_light_lines(2);
+    m
+}
+
 /// Draws the axes, grid, axis titles and tick labels in the house style.
 pub(crate) fn draw_mesh<DB: DrawingBackend, X, Y>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
@@ -391,15 +453,184 @@ where
     X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
     Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
 {
-    chart
-        .configure_mesh()
+    mesh(chart)
         .x_desc(x_desc)
         .y_desc(y_desc)
-        .axis_desc_style(axis_font())
-        .label_style(tick_font())
-        .x_label_formatter(&tick_label)
-        .y_label_formatter(&tick_label)
-        .light_line_style(RGBColor(238, 238, 238))
         .draw()
         .map_err(err)
+}
+
+/// Puts short labels beside points, in pixels: each goes to the first of a
+/// few spots around its point that stays inside the plot, crosses no drawn
+/// line and covers no earlier label (or, when none is clear, the spot that
+/// breaks the fewest of those).
+pub(crate) struct LabelPlacer {
+    /// The plotting area: left, top, right, bottom.
+    area: [i32; 4],
+    segments: Vec<[(i32, i32); 2]>,
+    placed: Vec<[i32; 4]>,
+}
+
+impl LabelPlacer {
+    pub(crate) fn new(x: std::ops::Range<i32>, y: std::ops::Range<i32>) -> LabelPlacer {
+        LabelPlacer {
+            area: [x.start, y.start, x.end, y.end],
+            segments: Vec::new(),
+            placed: Vec::new(),
+        }
+    }
+
+    /// A drawn polyline labels must not cross.
+    pub(crate) fn avoid_line(&mut self, points: &[(i32, i32)]) {
+        self.segments
+            .extend(points.windows(2).map(|w| [w[0], w[1]]));
+    }
+
+    /// The top-left corner for a label of `size` beside one of `anchors`
+    /// (points it may name equally well, in order of preference): the first
+    /// clear spot beside the earliest anchor that has one.
+    pub(crate) fn place_near(&mut self, anchors: &[(i32, i32)], size: (u32, u32)) -> (i32, i32) {
+        let (w, h) = (size.0 as i32, size.1 as i32);
+        let g = 6;
+        let spots = anchors.iter().flat_map(|&(ax, ay)| {
+            [
+                (ax - g - w, ay - g - h),
+                (ax + g, ay + g),
+                (ax + g, ay - g - h),
+                (ax - g - w, ay + g),
+                (ax + g, ay - h / 2),
+                (ax - g - w, ay - h / 2),
+                (ax + g, ay + g + h),
+                (ax + g, ay - g - 2 * h),
+                (ax + g, ay + g + 2 * h),
+                (ax - w / 2, ay + g + h),
+                (ax - w / 2, ay - g - 2 * h),
+            ]
+        });
+        let spots: Vec<(i32, i32)> = spots.collect();
+        if spots.is_empty() {
+            return (self.area[0], self.area[1]);
+        }
+        let [l, t, r, b] = self.area;
+        let cost = |&(x, y): &(i32, i32)| -> u32 {
+            let rect = [x, y, x + w, y + h];
+            let outside = u32::from(rect[0] < l || rect[1] < t || rect[2] > r || rect[3] > b);
+            let crossings = self
+                .segments
+                .iter()
+                .filter(|s| segment_meets_rect(s[0], s[1], rect))
+                .count() as u32;
+            let overlaps = self
+                .placed
+                .iter()
+                .filter(|p| p[0] < rect[2] && rect[0] < p[2] && p[1] < rect[3] && rect[1] < p[3])
+                .count() as u32;
+            outside * 1000 + overlaps * 100 + crossings
+        };
+        // The first spot of least cost (spots are in order of preference).
+        let mut best = spots[0];
+        let mut best_cost = cost(&best);
+        for s in &spots[1..] {
+            if best_cost == 0 {
+                break;
+            }
+            let c = cost(s);
+            if c < best_cost {
+                best = *s;
+                best_cost = c;
+            }
+        }
+        self.placed.push([best.0, best.1, best.0 + w, best.1 + h]);
+        best
+    }
+}
+
+/// Whether the segment from `a` to `b` meets the rectangle (left, top,
+/// right, bottom): Liang-Barsky clipping.
+fn segment_meets_rect(a: (i32, i32), b: (i32, i32), rect: [i32; 4]) -> bool {
+    let (x0, y0) = (f64::from(a.0), f64::from(a.1));
+    let (dx, dy) = (f64::from(b.0) - x0, f64::from(b.1) - y0);
+    let [l, t, r, bt] = rect.map(f64::from);
+    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+    for (p, q) in [(-dx, x0 - l), (dx, r - x0), (-dy, y0 - t), (dy, bt - y0)] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return false;
+            }
+        } else {
+            let u = q / p;
+            if p < 0.0 {
+                lo = lo.max(u);
+            } else {
+                hi = hi.min(u);
+            }
+            if lo > hi {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_carry_their_unit_and_no_bare_zero_interval() {
+        assert_eq!(percent_label(79.5, 3.04), "79.5 ± 3.0%");
+        assert_eq!(percent_label(3.02, 1.27), "3.02 ± 1.27%");
+        assert_eq!(percent_label(100.0, 0.001), "100.0 ± <0.1%");
+        assert_eq!(percent_label(42.0, 0.0), "42.0%");
+    }
+
+    #[test]
+    fn log_axes_span_whole_decades() {
+        assert_eq!(decades(5.2, 31_000.0), (1.0, 100_000.0));
+        assert_eq!(decades(0.04, 9.0), (0.01, 10.0));
+        assert_eq!(decades(1.0, 1000.0), (1.0, 1000.0));
+        assert_eq!(decades(20.0, 20.0), (10.0, 100.0));
+        assert_eq!(decades(0.0, f64::NAN), (0.1, 1.0));
+    }
+
+    #[test]
+    fn tick_labels_group_thousands_and_drop_needless_decimals() {
+        assert_eq!(tick_label(&4500.0), "4,500");
+        assert_eq!(tick_label(&100_000.0), "100,000");
+        assert_eq!(tick_label(&2.5), "2.5");
+        assert_eq!(tick_label(&0.04), "0.04");
+        assert_eq!(tick_label(&0.0), "0");
+    }
+
+    #[test]
+    fn segments_meet_rectangles_only_where_they_pass_through() {
+        let rect = [10, 10, 20, 20];
+        assert!(segment_meets_rect((0, 0), (30, 30), rect));
+        assert!(segment_meets_rect((15, 15), (16, 16), rect));
+        assert!(!segment_meets_rect((0, 0), (30, 0), rect));
+        assert!(!segment_meets_rect((0, 30), (9, 0), rect));
+        assert!(segment_meets_rect((15, 0), (15, 30), rect));
+    }
+
+    #[test]
+    fn a_label_goes_where_no_line_or_label_is() {
+        let mut p = LabelPlacer::new(0..400, 0..300);
+        // A line rising to the right from (100, 200): above-left is clear.
+        p.avoid_line(&[(100, 200), (300, 50)]);
+        assert_eq!(p.place_near(&[(100, 200)], (60, 14)), (34, 180));
+        // At the left edge: above-left would leave the plot, so below-right.
+        let at = p.place_near(&[(5, 250)], (60, 14));
+        assert_eq!(at, (11, 256));
+        // A second label at the same point must not cover the first.
+        let again = p.place_near(&[(5, 250)], (60, 14));
+        assert_ne!(again, at);
+        assert!(again.0 >= 0 && again.1 >= 0 && again.0 + 60 <= 400 && again.1 + 14 <= 300);
+        // Of several points it may name, the first with a clear spot.
+        let mut q = LabelPlacer::new(0..400, 0..300);
+        for y in (60..=160).step_by(10) {
+            q.avoid_line(&[(0, y), (400, y)]);
+        }
+        let far = q.place_near(&[(50, 110), (200, 200)], (60, 14));
+        assert_eq!(far, (134, 180));
+    }
 }

@@ -8,8 +8,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    Chart, ChartError, LegendItem, color, draw_empty, draw_estimate_line, draw_mesh, err,
-    tick_font, title_font, with_legend,
+    Chart, ChartError, LabelPlacer, LegendItem, color, decades, draw_empty, draw_estimate_line,
+    draw_mesh, err, tick_font, title_font, with_legend,
 };
 use crate::report::points::{Est, PointResult};
 use crate::stats::Estimate;
@@ -155,12 +155,12 @@ impl Chart for SweepChart<'_> {
                 .filter_map(|p| p.latency_p50_ms.mean)
                 .filter(|m| *m > 0.0)
                 .fold(f64::INFINITY, f64::min);
-            let lo = if lo.is_finite() { lo * 0.7 } else { 0.1 };
+            let (lo, hi) = decades(lo, y_top / 1.1);
             let mut chart = ChartBuilder::on(&plot)
                 .margin(15)
                 .x_label_area_size(55)
                 .y_label_area_size(80)
-                .build_cartesian_2d(x_range, (lo..y_top.max(lo * 10.0) * 1.8).log_scale())
+                .build_cartesian_2d(x_range, (lo..hi).log_scale())
                 .map_err(err)?;
             draw_mesh(&mut chart, "offered load (requests/s)", y_desc)?;
             draw_groups(&mut chart, &groups, self.kind, &series)
@@ -197,32 +197,45 @@ impl Chart for SweepChart<'_> {
             draw_groups(&mut chart, &groups, self.kind, &series)?;
             if self.kind == SweepKind::Bottleneck {
                 // Name the bottleneck at the first point and wherever it
-                // changes (a tier at low load, a machine's CPU at high, ...).
+                // changes (a tier at low load, a machine's CPU at high, ...),
+                // each label where it crosses no line and no other label.
+                let (xs, ys) = chart.plotting_area().get_pixel_range();
+                let mut placer = LabelPlacer::new(xs, ys);
+                let pixel = |p: &PointResult| match (p.offered_rps.mean, p.bottleneck_utilization) {
+                    (Some(x), Some(u)) => Some(chart.backend_coord(&(x, u * 100.0))),
+                    _ => None,
+                };
+                for (_, list) in &groups {
+                    let line: Vec<(i32, i32)> = list.iter().filter_map(|p| pixel(p)).collect();
+                    placer.avoid_line(&line);
+                }
+                // Each run of points with one bottleneck gets one label, by
+                // whichever of its points has room (the first that does).
+                let mut labels: Vec<Label<'_>> = Vec::new();
                 for (i, (_, list)) in groups.iter().enumerate() {
                     let mut last: Option<&str> = None;
                     for p in list {
-                        let (Some(x), Some(u), Some(name)) = (
-                            p.offered_rps.mean,
-                            p.bottleneck_utilization,
-                            p.bottleneck.as_deref(),
-                        ) else {
+                        let (Some(at), Some(name)) = (pixel(p), p.bottleneck.as_deref()) else {
                             continue;
                         };
-                        if last != Some(name) {
-                            chart
-                                .draw_series(std::iter::once(Text::new(
-                                    name.to_string(),
-                                    // Above and left of the point: clear of a
-                                    // line that rises to the right.
-                                    (x - x_max * 0.01, u * 100.0 + y_top * 0.02),
-                                    tick_font()
-                                        .color(&color(i))
-                                        .pos(Pos::new(HPos::Right, VPos::Bottom)),
-                                )))
-                                .map_err(err)?;
+                        match labels.last_mut() {
+                            Some((j, run, _)) if *j == i && last == Some(name) => run.push(at),
+                            _ => labels.push((i, vec![at], name)),
                         }
                         last = Some(name);
                     }
+                }
+                for (i, run, name) in labels {
+                    let c = color(i);
+                    let font = tick_font().color(&c);
+                    let size = plot.estimate_text_size(name, &font).map_err(err)?;
+                    let (x, y) = placer.place_near(&run, size);
+                    root.draw(&Text::new(
+                        name.to_string(),
+                        (x, y),
+                        font.pos(Pos::new(HPos::Left, VPos::Top)),
+                    ))
+                    .map_err(err)?;
                 }
             }
             Ok(())
@@ -230,10 +243,14 @@ impl Chart for SweepChart<'_> {
     }
 }
 
-/// Draws each variant's lines and markers.
+/// A label to place: the variant's index, the pixels of the run of points
+/// it names, the name.
+type Label<'a> = (usize, Vec<(i32, i32)>, &'a str);
+
 /// The mark of a point with no steady state.
 const UNSTABLE: RGBColor = RGBColor(200, 30, 30);
 
+/// Draws each variant's lines and markers.
 fn draw_groups<DB: DrawingBackend, X, Y>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
     groups: &[(String, Vec<&PointResult>)],

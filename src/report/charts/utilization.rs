@@ -7,8 +7,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    Chart, ChartError, LegendItem, axis_font, draw_empty, err, lighten, tick_font, tick_label,
-    title_font, with_legend,
+    Chart, ChartError, LegendItem, WIDTH, draw_empty, err, lighten, mesh, percent_label,
+    rows_height, tick_font, title_font, with_legend,
 };
 use crate::analysis::{MachineLabel, Resource};
 use crate::report::RunReport;
@@ -75,6 +75,10 @@ impl Chart for Utilization<'_> {
         }
     }
 
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, rows_height(bars(self.r).len(), 48))
+    }
+
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
         let r = self.r;
         let rows = bars(r);
@@ -119,17 +123,16 @@ impl Chart for Utilization<'_> {
         let plot = with_legend(&area, &items)?;
         let n = rows.len();
         let x_max = rows.iter().map(|b| b.total + b.hw).fold(100.0, f64::max) * 1.15;
-        // Rows from the top in route order: row i spans [span - 1 - i, span - i]
-        // on y; at least three rows of room, so a lone bar is not a slab.
-        let span = n.max(3);
+        // Rows from the top in route order: row i spans [n - 1 - i, n - i] on
+        // y; the chart's height follows the rows (see `size`).
+        let span = n;
         let mut chart = ChartBuilder::on(&plot)
             .margin(15)
             .x_label_area_size(55)
             .y_label_area_size(190)
             .build_cartesian_2d(0f64..x_max, 0f64..span as f64)
             .map_err(err)?;
-        chart
-            .configure_mesh()
+        mesh(&mut chart)
             .disable_y_mesh()
             .y_labels(0)
             .x_desc(if machines {
@@ -137,10 +140,6 @@ impl Chart for Utilization<'_> {
             } else {
                 "utilization (% of workers busy, time-average)"
             })
-            .axis_desc_style(axis_font())
-            .label_style(tick_font())
-            .x_label_formatter(&tick_label)
-            .light_line_style(RGBColor(238, 238, 238))
             .draw()
             .map_err(err)?;
         let bottleneck = r.bottleneck.map(|b| b.resource);
@@ -169,11 +168,7 @@ impl Chart for Utilization<'_> {
                     BLACK.stroke_width(2),
                 )))
                 .map_err(err)?;
-            let text = if hw > 0.0 {
-                format!("{total:.1}% ± {hw:.1}")
-            } else {
-                format!("{total:.1}%")
-            };
+            let text = percent_label(total, hw);
             chart
                 .draw_series(std::iter::once(Text::new(
                     text,
