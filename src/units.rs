@@ -116,6 +116,20 @@ pub fn grouped(formatted: &str) -> String {
     out
 }
 
+/// Decimals for a figure of magnitude `x` in a table: 0 from 100, 1 from
+/// 10, 2 from 0.1, else 3 (about three significant digits).
+pub fn decimals(x: f64) -> usize {
+    if x >= 100.0 {
+        0
+    } else if x >= 10.0 {
+        1
+    } else if x >= 0.1 {
+        2
+    } else {
+        3
+    }
+}
+
 /// `1 replication`, `3 replications`: a count with its noun, plural when
 /// it is not one (nouns that take an `s`).
 pub fn count(n: impl Into<u64>, noun: &str) -> String {

@@ -2,11 +2,16 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use std::sync::Mutex;
 
-use super::{EXIT_INVALID, EXIT_OK, SimFlags, invalid, plan_init};
+use clap::Args;
+use indicatif::ProgressBar;
+
+use super::{EXIT_INVALID, EXIT_OK, SimFlags, invalid, plan_init, progress};
 use stacksim::analysis::slo::Slo;
-use stacksim::plan::capacity::{CapacityError, CapacityOptions, Probe, find_capacity};
+use stacksim::plan::capacity::{
+    CapacityError, CapacityOptions, Probe, SearchObserver, find_capacity,
+};
 use stacksim::scenario::Arrivals;
 
 #[derive(Args, Debug)]
@@ -33,6 +38,61 @@ pub(crate) struct CapacityArgs {
     /// Print only the result.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// A rate as printed: one decimal, thousands grouped.
+fn rps(v: f64) -> String {
+    stacksim::units::grouped(&format!("{v:.1}"))
+}
+
+/// A probe as one line: rate, verdict, what the judge said.
+fn probe_line(p: &Probe) -> String {
+    format!(
+        "  {:>10} requests/s  {:<9}  {}",
+        rps(p.rate_rps),
+        format!("{:?}", p.outcome).to_lowercase(),
+        p.detail
+    )
+}
+
+/// The search as it runs: a progress bar over each probe's replications
+/// (hidden with --quiet or when stderr is not a terminal), then its line.
+struct Live {
+    quiet: bool,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl SearchObserver for Live {
+    fn probe_started(&self, index: usize, rate_rps: f64, replications: u64) {
+        let what = format!(
+            "replications of probe {} at {} requests/s",
+            index + 1,
+            rps(rate_rps)
+        );
+        let bar = progress(replications, &what, self.quiet);
+        if let Ok(mut b) = self.bar.lock() {
+            *b = Some(bar);
+        }
+    }
+
+    fn replication_done(&self) {
+        if let Ok(b) = self.bar.lock()
+            && let Some(b) = b.as_ref()
+        {
+            b.inc(1);
+        }
+    }
+
+    fn probe_finished(&self, p: &Probe) {
+        if let Ok(mut b) = self.bar.lock()
+            && let Some(b) = b.take()
+        {
+            b.finish_and_clear();
+        }
+        if !self.quiet {
+            eprintln!("{}", probe_line(p));
+        }
+    }
 }
 
 pub(crate) fn capacity(a: &CapacityArgs) -> u8 {
@@ -65,15 +125,9 @@ pub(crate) fn capacity(a: &CapacityArgs) -> u8 {
     }
     let quiet = a.quiet || a.json;
     super::warn_settings(&init, quiet);
-    let on_probe = |p: &Probe| {
-        if !quiet {
-            eprintln!(
-                "  {:>10.1} requests/s  {:<9}  {}",
-                p.rate_rps,
-                format!("{:?}", p.outcome).to_lowercase(),
-                p.detail
-            );
-        }
+    let live = Live {
+        quiet,
+        bar: Mutex::new(None),
     };
     if !quiet {
         eprintln!(
@@ -89,7 +143,7 @@ pub(crate) fn capacity(a: &CapacityArgs) -> u8 {
             precision: a.precision,
             max_probes: a.max_probes,
         },
-        &on_probe,
+        &live,
     ) {
         Ok(r) => r,
         Err(CapacityError::Invalid(e)) => return invalid(&e),
@@ -111,20 +165,15 @@ pub(crate) fn capacity(a: &CapacityArgs) -> u8 {
     probes.sort_by(|x, y| x.rate_rps.total_cmp(&y.rate_rps));
     outln!("probes, by rate ({}):", probes.len());
     for p in probes {
-        outln!(
-            "  {:>10.1} requests/s  {:<9}  {}",
-            p.rate_rps,
-            format!("{:?}", p.outcome).to_lowercase(),
-            p.detail
-        );
+        outln!("{}", probe_line(p));
     }
     let failing = result
         .failing_rps
         .and_then(|r| result.probes.iter().find(|p| p.rate_rps == r));
     if result.capacity_rps > 0.0 {
         outln!(
-            "capacity: {:.1} requests/s: every SLO ({}) holds there with 95% confidence",
-            result.capacity_rps,
+            "capacity: {} requests/s: every SLO ({}) holds there with 95% confidence",
+            rps(result.capacity_rps),
             a.slo.join(", ")
         );
     } else {
@@ -135,10 +184,10 @@ pub(crate) fn capacity(a: &CapacityArgs) -> u8 {
     }
     match failing {
         Some(p) => outln!(
-            "interval: the capacity lies in [{:.1}, {:.1}] requests/s; at {:.1} the SLOs fail: {}",
-            result.capacity_rps,
-            p.rate_rps,
-            p.rate_rps,
+            "interval: the capacity lies in [{}, {}] requests/s; at {} the SLOs fail: {}",
+            rps(result.capacity_rps),
+            rps(p.rate_rps),
+            rps(p.rate_rps),
             p.detail
         ),
         None => outln!("no rate tried failed with confidence; the capacity may be higher"),

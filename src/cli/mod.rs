@@ -192,10 +192,17 @@ pub(crate) fn progress(total: u64, what: &str, quiet: bool) -> ProgressBar {
     } else {
         ProgressDrawTarget::stderr()
     };
+    let visible = !target.is_hidden();
     let bar = ProgressBar::with_draw_target(Some(total), target);
     let template = format!("{{bar:30}} {{pos}}/{{len}} {what}  {{elapsed}} (ETA {{eta}})");
     if let Ok(style) = ProgressStyle::with_template(&template) {
         bar.set_style(style);
+    }
+    if visible {
+        // Drawn now and redrawn while a long replication runs, so the
+        // command shows it is working from its start.
+        bar.tick();
+        bar.enable_steady_tick(std::time::Duration::from_millis(250));
     }
     bar
 }
@@ -282,12 +289,12 @@ pub(crate) fn plan_build(init: PlanInit, quiet: bool) -> Result<Plan, u8> {
         "warm-up pilot replications",
         quiet || !auto,
     );
-    let plan = init.build(&|| bar.inc(1)).map_err(|e| {
+    let plan = init.build(&|| bar.inc(1));
+    bar.finish_and_clear();
+    let plan = plan.map_err(|e| {
         eprintln!("error: {e}");
         EXIT_INVALID
-    });
-    bar.finish_and_clear();
-    let plan = plan?;
+    })?;
     if let (Some(c), false) = (plan.warmup_choice(), quiet) {
         eprintln!(
             "warm-up: auto chose {} (MSER-5 on per-interval mean latency of a pilot run, the longest of {} replications)",

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use clap::Args;
 
-use super::{EXIT_FAILURE, EXIT_OK, SimFlags, plan_build, plan_init};
+use super::{EXIT_FAILURE, EXIT_OK, SimFlags, plan_build, plan_init, progress};
 
 #[derive(Args, Debug)]
 pub(crate) struct PerfArgs {
@@ -20,6 +20,9 @@ pub(crate) struct PerfArgs {
     /// Also time the replications on every core, for the parallel speed-up.
     #[arg(long)]
     parallel: bool,
+    /// No progress bar (it is also hidden when stderr is not a terminal).
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 /// Peak resident memory of this process (Linux: VmHWM), in MiB.
@@ -36,7 +39,7 @@ pub(crate) fn perf(a: &PerfArgs) -> u8 {
         Err(code) => return code,
     };
     let path = init.input().path.clone();
-    let plan = match plan_build(init, false) {
+    let plan = match plan_build(init, a.quiet) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -55,9 +58,11 @@ pub(crate) fn perf(a: &PerfArgs) -> u8 {
     let s = plan.scenario();
     let n = s.simulation.replications;
     // One core: the replications one after another on this thread.
+    let bar = progress(u64::from(n), "replications on one core", a.quiet);
     let started = Instant::now();
-    let reps = plan.observe_serially();
+    let reps = plan.observe_serially(&|| bar.inc(1));
     let one = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
     let requests: u64 = reps.iter().map(|r| r.conservation.arrived).sum();
     let events: u64 = reps.iter().map(|r| r.events).sum();
     drop(reps);
@@ -77,9 +82,15 @@ pub(crate) fn perf(a: &PerfArgs) -> u8 {
     );
     if a.parallel {
         let threads = stacksim::sweep::threads();
+        let bar = progress(
+            u64::from(n),
+            &format!("replications on {threads} threads"),
+            a.quiet,
+        );
         let started = Instant::now();
-        let reps = plan.observe(&|| {});
+        let reps = plan.observe(&|| bar.inc(1));
         let all = started.elapsed().as_secs_f64();
+        bar.finish_and_clear();
         let check: u64 = reps.iter().map(|r| r.conservation.arrived).sum();
         outln!(
             "{threads} threads: {check} requests in {all:.2} s: speed-up {:.2}x",

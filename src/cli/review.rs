@@ -24,6 +24,9 @@ pub(crate) struct ReviewArgs {
     /// Print the review as JSON.
     #[arg(long)]
     json: bool,
+    /// No progress bar (it is also hidden when stderr is not a terminal).
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 pub(crate) fn review(a: &ReviewArgs) -> u8 {
@@ -36,14 +39,14 @@ pub(crate) fn review(a: &ReviewArgs) -> u8 {
     let lints = lint(&s);
     let model = analytic_model(&s);
     let simulated = if a.simulate {
-        let plan = match plan_build(init, false) {
+        let plan = match plan_build(init, a.quiet) {
             Ok(p) => p,
             Err(code) => return code,
         };
         let bar = progress(
             u64::from(plan.scenario().simulation.replications),
             "replications",
-            false,
+            a.quiet,
         );
         let r = plan.replicate(&|| bar.inc(1));
         bar.finish_and_clear();

@@ -181,10 +181,19 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
             pending.len()
         );
     }
-    let bar = progress(sweep.replications(&pending), "replications", a.quiet);
+    let pilots = sweep.pilot_replications(&pending);
+    let bar = progress(
+        sweep.replications(&pending) + pilots,
+        if pilots > 0 {
+            "replications (warm-up pilots first)"
+        } else {
+            "replications"
+        },
+        a.quiet,
+    );
     let finished: Mutex<Vec<PointResult>> = Mutex::new(Vec::new());
     let write_failed = Mutex::new(None::<String>);
-    let ran = sweep.run(&pending, &|| {}, &|| bar.inc(1), &|p| {
+    let ran = sweep.run(&pending, &|| bar.inc(1), &|| bar.inc(1), &|p| {
         // Appended as it finishes, so an interrupted sweep keeps it.
         if let Err(e) = log.append(&p) {
             *write_failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());

@@ -9,10 +9,11 @@
 
 use super::{PlanInit, RunResult, WarmupError};
 use crate::analysis::Stability;
-use crate::analysis::slo::{Slo, SloVerdict};
+use crate::analysis::slo::{Slo, SloMetric, SloVerdict};
 use crate::report::RunSettings;
 use crate::scenario::{Override, ScenarioError};
 use crate::stats::Estimate;
+use crate::units::{decimals, grouped};
 
 /// A probe's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -84,6 +85,10 @@ impl std::error::Error for CapacityError {}
 pub fn judge(slos: &[Slo], run: &RunResult) -> (Outcome, String) {
     let mut outcome = Outcome::Pass;
     let mut parts = Vec::new();
+    let unstable = run
+        .verdicts
+        .iter()
+        .any(|v| matches!(v.stability, Stability::Unstable { .. }));
     for slo in slos {
         let pct = |q: f64| {
             Some(Estimate::from_values(
@@ -96,13 +101,27 @@ pub fn judge(slos: &[Slo], run: &RunResult) -> (Outcome, String) {
             continue;
         };
         let v = slo.judge(&e);
+        let latency = matches!(slo.metric, SloMetric::Percentile(_) | SloMetric::Mean);
+        if unstable && latency && slo.below {
+            // A latency with no steady state grows with the run: no figure.
+            parts.push(format!(
+                "{}: broken (no steady state; a latency would measure the run length)",
+                slo.text
+            ));
+            outcome = Outcome::Fail;
+            continue;
+        }
         let scale = if slo.text.contains('%') { 100.0 } else { 1.0 };
+        // One precision per SLO, from its limit, so a column of probes
+        // lines up: p99<100ms gives 62.0 ± 0.2 ms at every rate.
+        let d = decimals(slo.limit.abs() * scale) + 1;
+        let fig = |v: f64| grouped(&format!("{v:.d$}"));
         parts.push(format!(
-            "{}: {:.3}{} ± {:.3}",
+            "{}: {} ± {}{}",
             slo.text,
-            e.mean * scale,
+            fig(e.mean * scale),
+            fig(e.half_width.unwrap_or(0.0) * scale),
             if scale > 1.0 { "%" } else { " ms" },
-            e.half_width.unwrap_or(0.0) * scale
         ));
         outcome = match (outcome, v) {
             (_, SloVerdict::Broken) | (Outcome::Fail, _) => Outcome::Fail,
@@ -130,13 +149,37 @@ pub fn judge(slos: &[Slo], run: &RunResult) -> (Outcome, String) {
     (outcome, parts.join("; "))
 }
 
+/// What a search reports as it goes, for a progress display; every method
+/// does nothing unless implemented (`&()` observes nothing).
+pub trait SearchObserver: Sync {
+    /// Probe `index` (from 0) at `rate_rps` starts: `replications` to run,
+    /// counting a `warmup = "auto"` pilot's.
+    fn probe_started(&self, _index: usize, _rate_rps: f64, _replications: u64) {}
+    /// One replication of the running probe (pilot or measured) finished.
+    fn replication_done(&self) {}
+    /// A probe finished with its verdict.
+    fn probe_finished(&self, _probe: &Probe) {}
+}
+
+impl SearchObserver for () {}
+
 /// The probe's plan: the base with `workload.rate` set, through the whole
 /// lifecycle (its own warm-up when `auto`).
-fn probe_run(base: &PlanInit, rate: f64) -> Result<RunResult, CapacityError> {
+fn probe_run(
+    base: &PlanInit,
+    rate: f64,
+    index: usize,
+    observer: &dyn SearchObserver,
+) -> Result<RunResult, CapacityError> {
     let ov = Override::from_flag("capacity", "workload.rate", &format!("{rate:?}"));
     let init = base.with_overrides(&[ov]).map_err(CapacityError::Invalid)?;
-    let plan = init.build(&|| {}).map_err(CapacityError::Warmup)?;
-    Ok(plan.replicate(&|| {}))
+    let sim = &init.scenario().simulation;
+    let pilot = sim.warmup == crate::scenario::Warmup::Auto;
+    let reps = u64::from(sim.replications) * if pilot { 2 } else { 1 };
+    observer.probe_started(index, rate, reps);
+    let done = || observer.replication_done();
+    let plan = init.build(&done).map_err(CapacityError::Warmup)?;
+    Ok(plan.replicate(&done))
 }
 
 /// Searches the Poisson rate (`workload.rate`) of `base` for the highest
@@ -145,7 +188,7 @@ pub fn find_capacity(
     base: &PlanInit,
     slos: &[Slo],
     opts: CapacityOptions,
-    on_probe: &(dyn Fn(&Probe) + Sync),
+    observer: &dyn SearchObserver,
 ) -> Result<CapacityResult, CapacityError> {
     let mut probes: Vec<Probe> = Vec::new();
     let mut failed = None;
@@ -153,7 +196,14 @@ pub fn find_capacity(
         if failed.is_some() {
             return Outcome::Uncertain;
         }
-        let run = match probe_run(base, rate) {
+        // A rate already probed (bisection can land on one) is not run twice.
+        if let Some(p) = probes
+            .iter()
+            .find(|p| (p.rate_rps - rate).abs() <= rate * 1e-9)
+        {
+            return p.outcome;
+        }
+        let run = match probe_run(base, rate, probes.len(), observer) {
             Ok(r) => r,
             Err(e) => {
                 failed = Some(e);
@@ -167,7 +217,7 @@ pub fn find_capacity(
             detail,
             settings: run.settings.clone(),
         };
-        on_probe(&p);
+        observer.probe_finished(&p);
         probes.push(p);
         outcome
     };

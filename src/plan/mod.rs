@@ -316,9 +316,13 @@ impl Plan {
 
     /// Runs the replications one after another on this thread and returns
     /// their raw observations (`stacksim perf`'s one-core figure).
-    pub fn observe_serially(&self) -> Vec<RepObs> {
+    pub fn observe_serially(&self, on_rep: &dyn Fn()) -> Vec<RepObs> {
         (0..self.scenario.simulation.replications)
-            .map(|rep| crate::model::run_replication(&self.model, rep))
+            .map(|rep| {
+                let obs = crate::model::run_replication(&self.model, rep);
+                on_rep();
+                obs
+            })
             .collect()
     }
 

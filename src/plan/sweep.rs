@@ -194,6 +194,17 @@ impl SweepPlan {
             .sum()
     }
 
+    /// Replications the `warmup = "auto"` pilots of the points at `indices`
+    /// run before them (0 with fixed warm-ups).
+    pub fn pilot_replications(&self, indices: &[usize]) -> u64 {
+        indices
+            .iter()
+            .map(|&i| self.points[i].scenario())
+            .filter(|s| s.simulation.warmup == crate::scenario::Warmup::Auto)
+            .map(|s| u64::from(s.simulation.replications))
+            .sum()
+    }
+
     /// Runs the points at `indices`: each one's warm-up chosen first (its
     /// pilot when `auto`; `on_pilot` per pilot replication), then every
     /// replication of every point in parallel. `on_point` gets each point's

@@ -276,7 +276,7 @@ pub fn validate(
                 precision: 0.02,
                 max_probes: 14,
             },
-            &|_| {},
+            &(),
         )
         .map_err(|e| ValidateError::Capacity(e.to_string()))?;
         let top = observed

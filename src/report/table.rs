@@ -24,19 +24,7 @@ pub(crate) fn pm(e: &Estimate, scale: f64) -> String {
     }
 }
 
-/// Decimals for a figure of magnitude `x`: 0 from 100, 1 from 10, 2 from
-/// 0.1, else 3.
-pub(crate) fn decimals(x: f64) -> usize {
-    if x >= 100.0 {
-        0
-    } else if x >= 10.0 {
-        1
-    } else if x >= 0.1 {
-        2
-    } else {
-        3
-    }
-}
+pub(crate) use crate::units::decimals;
 
 /// The per-pool table, header first; instance rows follow their pool where
 /// instances differ by more than 5 utilization points.

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::support::assert_ok;
+use crate::support::{assert_ok, root};
 
 fn stacksim(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stacksim"))
@@ -16,14 +16,7 @@ fn stacksim(args: &[&str], cwd: &Path) -> Output {
 }
 
 fn temp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("stacksim-compare-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    crate::support::temp_dir("compare", name)
 }
 
 fn text(o: &Output) -> String {

@@ -8,7 +8,19 @@ use stacksim::scenario::{self, Scenario};
 use stacksim::stats::{Estimate, RepObs, Summary, summarize};
 use stacksim::sweep::run_replications;
 
-/// Loads a shipped scenario by its path under the repository root.
+/// The repository root (where the shipped scenarios are).
+pub fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh, empty temporary folder for one test: `stacksim-AREA-NAME-PID`.
+pub fn temp_dir(area: &str, name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("stacksim-{area}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
 /// A small sweep of `scenarios/validation/mmc.toml`: 4 rates x 2 worker counts.
 pub const SMALL_SWEEP: [&str; 4] = [
     "--vary",
@@ -17,6 +29,7 @@ pub const SMALL_SWEEP: [&str; 4] = [
     "tier.server.workers=4,5",
 ];
 
+/// Loads a shipped scenario by its path under the repository root.
 pub fn shipped(rel: &str) -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
     scenario::load(&path)
