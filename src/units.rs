@@ -116,6 +116,11 @@ pub fn grouped(formatted: &str) -> String {
     out
 }
 
+/// A whole number of requests/s (or any count) as printed: `1,284`.
+pub fn whole(v: f64) -> String {
+    grouped(&format!("{v:.0}"))
+}
+
 /// Decimals for a figure of magnitude `x` in a table: 0 from 100, 1 from
 /// 10, 2 from 0.1, else 3 (about three significant digits).
 pub fn decimals(x: f64) -> usize {

@@ -476,8 +476,8 @@ fn run(a: &RunArgs) -> u8 {
         eprintln!(
             "\nwrote {} ({} requests, {} events simulated in {:.2}s wall{charts})",
             layout.dir().display(),
-            s.conservation.arrived,
-            s.events,
+            stacksim::units::grouped(&s.conservation.arrived.to_string()),
+            stacksim::units::grouped(&s.events.to_string()),
             wall.as_secs_f64()
         );
     }

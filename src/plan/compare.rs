@@ -10,6 +10,7 @@ use crate::report::compare::{Pairing, Presence, RowComparison};
 use crate::scenario::{Kind, Scenario, diff_documents};
 use crate::stats::paired::per_rep;
 use crate::stats::{Cause, ClassObs, Difference, RepObs};
+use crate::units::whole;
 
 /// The designs, ready to run: the first is the baseline, and every other
 /// runs with its `[simulation]` settings so the replications pair.
@@ -156,8 +157,9 @@ fn workload_warning(a: &Scenario, b: &Scenario, end: &[Difference]) -> Option<St
     let offered = end.iter().find(|d| d.metric == "offered");
     let rates = offered.map_or(String::new(), |d| {
         format!(
-            " (A is offered {:.0} requests/s, B {:.0})",
-            d.a.mean, d.b.mean
+            " (A is offered {} requests/s, B {})",
+            whole(d.a.mean),
+            whole(d.b.mean)
         )
     });
     Some(format!(
@@ -478,13 +480,16 @@ fn verdict(p: &Pairing, b: &str) -> Vec<String> {
         let at = |x: &Option<String>| x.clone().unwrap_or_else(|| "?".into());
         out.push(if rel.abs() < 0.005 {
             format!(
-                "Capacity: both saturate at about {sa:.0} requests/s (analytic model; A at {}, {b} at {}).",
+                "Capacity: both saturate at about {} requests/s (analytic model; A at {}, {b} at {}).",
+                whole(sa),
                 at(&p.saturates_at[0]),
                 at(&p.saturates_at[1])
             )
         } else {
             format!(
-                "Capacity: {b} saturates at {sb:.0} requests/s against A's {sa:.0} ({:+.0}%; analytic model), first at {} where A saturates first at {}.",
+                "Capacity: {b} saturates at {} requests/s against A's {} ({:+.0}%; analytic model), first at {} where A saturates first at {}.",
+                whole(sb),
+                whole(sa),
                 rel * 100.0,
                 at(&p.saturates_at[1]),
                 at(&p.saturates_at[0])

@@ -156,7 +156,11 @@ fn capacity_rows(c: &CompareReport<'_>, p: &Pairing) -> Vec<Vec<String>> {
         c.label(0).to_string(),
         c.label(p.variant).to_string(),
     ]];
-    let rate = |x: Option<f64>| x.map_or("-".into(), |r| format!("{r:.0} requests/s"));
+    let rate = |x: Option<f64>| {
+        x.map_or("-".into(), |r| {
+            format!("{} requests/s", crate::units::whole(r))
+        })
+    };
     rows.push(vec![
         "saturates at (analytic)".into(),
         rate(p.saturation_rps[0]),

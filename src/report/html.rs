@@ -173,9 +173,9 @@ pub fn write_report_html(
         };
         let _ = write!(
             o,
-            "<p>Bottleneck by the utilization law: {}; the stack saturates at {:.0} requests/s. End-to-end mean: {analytic}, {} ms simulated.</p>",
+            "<p>Bottleneck by the utilization law: {}; the stack saturates at {} requests/s. End-to-end mean: {analytic}, {} ms simulated.</p>",
             xml_escape(m.bottleneck.as_deref().unwrap_or("-")),
-            m.max_throughput_rps,
+            crate::units::whole(m.max_throughput_rps),
             xml_escape(&super::table::pm(&r.summary.overall.latency_mean_ms, 1.0))
         );
     }

@@ -123,9 +123,9 @@ pub fn render_review(
     wr!(o, "{}", super::text_grid(&rows));
     w!(
         o,
-        "bottleneck (utilization law): {}; the stack saturates at {:.0} requests/s",
+        "bottleneck (utilization law): {}; the stack saturates at {} requests/s",
         m.bottleneck.as_deref().unwrap_or("-"),
-        m.max_throughput_rps
+        crate::units::whole(m.max_throughput_rps)
     );
     if m.machines.is_empty() {
         w!(o, "end-to-end mean (analytic): {} ms", ms(m.end_to_end_ms));

@@ -383,22 +383,28 @@ pub(crate) fn run_line(r: &RunReport<'_>) -> String {
 
 /// The request accounting in one sentence.
 pub(crate) fn conservation_line(r: &RunReport<'_>) -> String {
+    let n = |v: u64| crate::units::grouped(&v.to_string());
     let c = &r.summary.conservation;
     let all = &r.summary.overall;
     let mut line = format!(
         "requests: {} arrived = {} completed + {} failed + {} in flight at the end (all replications, warm-up included); {} attempts",
-        c.arrived, c.completed, c.failed, c.in_flight, c.attempts
+        n(c.arrived),
+        n(c.completed),
+        n(c.failed),
+        n(c.in_flight),
+        n(c.attempts)
     );
     if all.open_at_end * 1000 > all.arrived {
         let _ = write!(
             line,
             "; of the {} arriving in the window, {} were open when it closed ({} then completed and {} failed in the drain after it)",
-            all.arrived,
-            all.open_at_end,
-            all.completed - all.completed_by_end,
-            all.open_at_end
+            n(all.arrived),
+            n(all.open_at_end),
+            n(all.completed - all.completed_by_end),
+            n(all
+                .open_at_end
                 .saturating_sub(all.completed - all.completed_by_end)
-                .saturating_sub(all.in_flight),
+                .saturating_sub(all.in_flight)),
         );
     }
     line

@@ -56,7 +56,7 @@ fn the_reference_against_the_improved_design_says_where_they_differ() {
     assert!(t.find("Capacity:").unwrap() > diff_at, "{t}");
     assert!(t.contains("tier.lb.instances"), "{t}");
     assert!(
-        t.contains("B saturates at 1667 requests/s against A's 1284 (+30%"),
+        t.contains("B saturates at 1,667 requests/s against A's 1,284 (+30%"),
         "{t}"
     );
     assert!(t.contains("The bottleneck moves"), "{t}");
