@@ -287,10 +287,16 @@ fn read_replay(r: &mut Reader, v: &Value<'_>) -> Option<Arrivals> {
     rows.sort_by_key(|x| x.0);
     // The text is valid UTF-8: its bytes are the file's bytes.
     let file = crate::dist::SampleFile::of(&path, text.as_bytes());
-    r.record_data_file("workload.replay", file, rows.len());
+    let times: Vec<u64> = rows.iter().map(|x| x.0).collect();
+    r.record_data_file(
+        "workload.replay",
+        file,
+        rows.len(),
+        super::DataSummary::of_arrivals(&times),
+    );
     Some(Arrivals::Replay(Replay {
         path,
-        times_ns: rows.iter().map(|x| x.0).collect(),
+        times_ns: times,
         // Names wait in `pending_classes` until the classes are known.
         classes: Vec::new(),
     }))

@@ -12,7 +12,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::diagnostic::{Diagnostic, did_you_mean};
-use super::spec::DataFile;
+use super::spec::{DataFile, DataSummary};
 use crate::dist::{Calls, DIST_NAMES, Dist, SampleFile, parse_dist};
 use crate::units::parse_duration;
 
@@ -260,8 +260,14 @@ impl Reader {
         }
     }
 
-    /// Records that `key` read `file`, `rows` values in it.
-    pub fn record_data_file(&mut self, key: &str, file: SampleFile, rows: usize) {
+    /// Records that `key` read `file`, `rows` values in it, like `summary`.
+    pub fn record_data_file(
+        &mut self,
+        key: &str,
+        file: SampleFile,
+        rows: usize,
+        summary: DataSummary,
+    ) {
         let at = self.data_path(&file.path);
         let resolved = std::fs::canonicalize(&at).unwrap_or(at);
         self.data_files.push(DataFile {
@@ -269,6 +275,7 @@ impl Reader {
             resolved: resolved.display().to_string(),
             file,
             rows,
+            summary,
         });
     }
 
@@ -289,7 +296,12 @@ impl Reader {
                 if let Dist::Empirical(samples) = &d
                     && let Some(file) = &samples.file
                 {
-                    self.record_data_file(key, file.clone(), samples.len());
+                    self.record_data_file(
+                        key,
+                        file.clone(),
+                        samples.len(),
+                        DataSummary::of_samples(&samples.values),
+                    );
                 }
                 Some(d)
             }

@@ -58,6 +58,86 @@ pub struct DataFile {
     pub resolved: String,
     /// Values (or arrivals) read from it.
     pub rows: usize,
+    /// What the values are like, to recognise the data without it.
+    pub summary: DataSummary,
+}
+
+/// Summary statistics of a data file's values.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "of", rename_all = "snake_case")]
+pub enum DataSummary {
+    /// Sampled durations, in milliseconds.
+    Samples {
+        /// Smallest value.
+        min_ms: f64,
+        /// Mean.
+        mean_ms: f64,
+        /// Median (nearest rank).
+        p50_ms: f64,
+        /// 99th percentile (nearest rank).
+        p99_ms: f64,
+        /// Largest value.
+        max_ms: f64,
+    },
+    /// Replayed arrival times: the span they cover and their mean rate.
+    Arrivals {
+        /// First arrival, seconds from the file's zero.
+        first_s: f64,
+        /// Last arrival.
+        last_s: f64,
+        /// Arrivals per second between the first and the last.
+        mean_rate_rps: f64,
+    },
+}
+
+impl DataSummary {
+    /// Of sampled durations in nanoseconds (any order).
+    pub fn of_samples(values_ns: &[f64]) -> DataSummary {
+        let mut v: Vec<f64> = values_ns
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .collect();
+        v.sort_by(f64::total_cmp);
+        let ms = |x: f64| x / 1e6;
+        let at = |q: f64| {
+            if v.is_empty() {
+                0.0
+            } else {
+                // Nearest rank.
+                let i = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
+                ms(v[i])
+            }
+        };
+        let mean = if v.is_empty() {
+            0.0
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        };
+        DataSummary::Samples {
+            min_ms: v.first().copied().map_or(0.0, ms),
+            mean_ms: ms(mean),
+            p50_ms: at(0.5),
+            p99_ms: at(0.99),
+            max_ms: v.last().copied().map_or(0.0, ms),
+        }
+    }
+
+    /// Of sorted arrival times in nanoseconds.
+    pub fn of_arrivals(times_ns: &[u64]) -> DataSummary {
+        let first = times_ns.first().copied().unwrap_or(0) as f64 / 1e9;
+        let last = times_ns.last().copied().unwrap_or(0) as f64 / 1e9;
+        let span = last - first;
+        DataSummary::Arrivals {
+            first_s: first,
+            last_s: last,
+            mean_rate_rps: if span > 0.0 {
+                (times_ns.len() - 1) as f64 / span
+            } else {
+                0.0
+            },
+        }
+    }
 }
 
 impl Scenario {
@@ -621,5 +701,42 @@ mod tests {
         assert_eq!(a.peak_rate(), Some(400.0));
         let m = a.mean_rate(10 * S, 20 * S).unwrap();
         assert!((m - 300.0).abs() < 0.1, "{m}");
+    }
+}
+
+#[cfg(test)]
+mod data_summary_tests {
+    use super::DataSummary;
+
+    #[test]
+    fn arrivals_are_summarised_by_span_and_rate() {
+        // 11 arrivals, one every 100 ms from 2 s: 10 gaps over 1 s.
+        let times: Vec<u64> = (0..11).map(|i| 2_000_000_000 + i * 100_000_000).collect();
+        assert_eq!(
+            DataSummary::of_arrivals(&times),
+            DataSummary::Arrivals {
+                first_s: 2.0,
+                last_s: 3.0,
+                mean_rate_rps: 10.0
+            }
+        );
+        let one = DataSummary::of_arrivals(&[5]);
+        assert!(matches!(one, DataSummary::Arrivals { mean_rate_rps, .. } if mean_rate_rps == 0.0));
+    }
+
+    #[test]
+    fn samples_are_summarised_by_nearest_rank() {
+        // 1..=100 ms in reverse order.
+        let v: Vec<f64> = (1..=100).rev().map(|i| f64::from(i) * 1e6).collect();
+        assert_eq!(
+            DataSummary::of_samples(&v),
+            DataSummary::Samples {
+                min_ms: 1.0,
+                mean_ms: 50.5,
+                p50_ms: 50.0,
+                p99_ms: 99.0,
+                max_ms: 100.0
+            }
+        );
     }
 }

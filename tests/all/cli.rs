@@ -504,7 +504,7 @@ fn a_run_folder_is_replaced_whole_and_a_foreign_folder_is_left_its_files() {
 }
 
 #[test]
-fn an_empirical_file_is_recorded_by_path_size_and_sha256_not_its_samples() {
+fn an_empirical_file_is_recorded_by_path_size_sha256_and_statistics_not_its_samples() {
     let dir = temp("empirical-file");
     // 200,000 samples (1.4 MB): summary.json must stay small.
     let csv: String = std::iter::once("latency_ms\n".to_string())
@@ -558,6 +558,22 @@ fn an_empirical_file_is_recorded_by_path_size_and_sha256_not_its_samples() {
     assert_eq!(f["rows"], 200_000);
     assert_eq!(f["bytes"], csv.len() as u64);
     assert_eq!(f["sha256"], expected);
+    // Summary statistics, computed here from the same values.
+    let mut values: Vec<f64> = (0..200_000)
+        .map(|i| f64::from(1 + i % 7) + f64::from(i % 997) / 1000.0)
+        .collect();
+    values.sort_by(f64::total_cmp);
+    let summary = &f["summary"];
+    assert_eq!(summary["of"], "samples");
+    let close = |key: &str, want: f64| {
+        let got = summary[key].as_f64().unwrap_or(f64::NAN);
+        assert!((got - want).abs() < 1e-6, "{key}: {got} against {want}");
+    };
+    close("min_ms", values[0]);
+    close("max_ms", values[values.len() - 1]);
+    close("mean_ms", values.iter().sum::<f64>() / values.len() as f64);
+    close("p50_ms", values[100_000 - 1]);
+    close("p99_ms", values[198_000 - 1]);
     let at = std::fs::canonicalize(dir.join("samples.csv")).unwrap();
     assert_eq!(f["resolved"], at.display().to_string());
     // The resolved scenario says which file it needs and how to recognise it.
