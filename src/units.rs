@@ -121,6 +121,11 @@ pub fn whole(v: f64) -> String {
     grouped(&format!("{v:.0}"))
 }
 
+/// A count as printed: `1,980,519`.
+pub fn thousands(n: u64) -> String {
+    grouped(&n.to_string())
+}
+
 /// Decimals for a figure of magnitude `x` in a table: 0 from 100, 1 from
 /// 10, 2 from 0.1, else 3 (about three significant digits).
 pub fn decimals(x: f64) -> usize {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::build::{Calibration, ClassTime, Sourced, TierCal};
 use super::time::NS;
-use crate::units::format_duration;
+use crate::units::{format_duration, thousands};
 
 /// `2026-12-01T10:50:17Z` of ns since the epoch.
 pub fn iso(ns: i64) -> String {
@@ -27,10 +27,6 @@ fn mark<T>(v: &Sourced<T>) -> String {
     } else {
         v.source.clone()
     }
-}
-
-fn thousands(n: u64) -> String {
-    crate::units::grouped(&n.to_string())
 }
 
 /// Seconds before the first window in the simulated run.

@@ -476,8 +476,8 @@ fn run(a: &RunArgs) -> u8 {
         eprintln!(
             "\nwrote {} ({} requests, {} events simulated in {:.2}s wall{charts})",
             layout.dir().display(),
-            stacksim::units::grouped(&s.conservation.arrived.to_string()),
-            stacksim::units::grouped(&s.events.to_string()),
+            stacksim::units::thousands(s.conservation.arrived),
+            stacksim::units::thousands(s.events),
             wall.as_secs_f64()
         );
     }

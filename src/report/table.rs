@@ -24,7 +24,7 @@ pub(crate) fn pm(e: &Estimate, scale: f64) -> String {
     }
 }
 
-pub(crate) use crate::units::decimals;
+use crate::units::{decimals, thousands as n};
 
 /// The per-pool table, header first; instance rows follow their pool where
 /// instances differ by more than 5 utilization points.
@@ -383,7 +383,6 @@ pub(crate) fn run_line(r: &RunReport<'_>) -> String {
 
 /// The request accounting in one sentence.
 pub(crate) fn conservation_line(r: &RunReport<'_>) -> String {
-    let n = |v: u64| crate::units::grouped(&v.to_string());
     let c = &r.summary.conservation;
     let all = &r.summary.overall;
     let mut line = format!(

@@ -217,7 +217,7 @@ pub(crate) fn y_max<'a>(values: impl Iterator<Item = &'a Estimate>) -> f64 {
 /// `79.5 ± 3.0%`; a half-width that rounds away at the figure's precision
 /// reads `± <0.1%`, never a bare `± 0.0`.
 pub(crate) fn percent_label(total: f64, hw: f64) -> String {
-    let d = crate::report::table::decimals(total.abs().max(hw)).max(1);
+    let d = crate::units::decimals(total.abs().max(hw)).max(1);
     if hw <= 0.0 || !hw.is_finite() {
         return format!("{total:.d$}%");
     }
