@@ -245,6 +245,11 @@ pub fn scenario_toml(c: &Calibration) -> String {
             "replay = \"{}\"",
             path.replace('\\', "\\\\").replace('"', "\\\"")
         );
+        let sha = crate::dist::SampleFile::of(path, arrivals_csv(c).as_bytes()).sha256;
+        let _ = writeln!(
+            out,
+            "replay_sha256 = \"{sha}\"   # the file as calibrate wrote it; a changed file is refused"
+        );
     } else if a.varies {
         let _ = writeln!(
             out,

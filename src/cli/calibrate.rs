@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{EXIT_FAILURE, EXIT_INVALID, EXIT_OK};
+use super::{EXIT_FAILURE, EXIT_INVALID, EXIT_OK, output_error};
 use stacksim::calibrate::observe::LogInputs;
 use stacksim::calibrate::{self, CalibrateInput, Calibration, ClassRule, classes, time};
-use stacksim::report;
+use stacksim::report::{self, FileTarget, Overwrite};
 
 /// The logs and counters, shared by `calibrate` and `validate`.
 #[derive(Args, Debug, Clone)]
@@ -51,6 +51,15 @@ pub struct LogArgs {
 }
 
 impl LogArgs {
+    /// Every log and counter file given.
+    pub fn files(&self) -> impl Iterator<Item = &PathBuf> {
+        self.haproxy
+            .iter()
+            .chain(&self.nginx)
+            .chain(&self.mysql_slow)
+            .chain(&self.cpu)
+    }
+
     /// The library's view; a usage problem is printed and turned into the
     /// exit code.
     pub fn inputs(&self) -> Result<LogInputs, u8> {
@@ -161,6 +170,13 @@ pub struct CalibrateArgs {
     quiet: bool,
 }
 
+/// Whether two paths name one file (or would, once created).
+fn same_path(a: &std::path::Path, b: &std::path::Path) -> bool {
+    let abs = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    abs(a) == abs(b)
+        || std::fs::canonicalize(a).is_ok_and(|x| std::fs::canonicalize(b).is_ok_and(|y| x == y))
+}
+
 /// How the scenario at `out` names the replay file: by its file name when
 /// they share a folder, else by its absolute path.
 fn replay_path(out: &std::path::Path, arrivals: &std::path::Path) -> String {
@@ -203,11 +219,40 @@ pub fn calibrate(a: &CalibrateArgs) -> u8 {
 fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
     let mut logs = a.logs.inputs()?;
     logs.keep_arrivals = a.arrivals.is_some();
-    for p in std::iter::once(&a.out).chain(&a.arrivals) {
-        if p.exists() && !a.force {
-            eprintln!("error: {} exists; use --force to overwrite it", p.display());
-            return Err(EXIT_INVALID);
-        }
+    // Every output is checked, and the report folder locked, before any
+    // log is read; no output may be one of the inputs.
+    let inputs: Vec<PathBuf> = a
+        .logs
+        .files()
+        .chain(&a.haproxy_config)
+        .chain(&a.nginx_config)
+        .cloned()
+        .collect();
+    let rule = Overwrite {
+        force: a.force,
+        inputs: &inputs,
+        ..Overwrite::default()
+    };
+    let out = FileTarget::check(&a.out, &rule).map_err(|e| output_error(&e))?;
+    // An arrivals file is stacksim's own format: an earlier one (say, of a
+    // run killed before its scenario was written) is replaced without --force.
+    let own = Overwrite {
+        own: Some(|head: &[u8]| head.starts_with(b"time_s,class\n")),
+        ..rule
+    };
+    let arrivals = a
+        .arrivals
+        .as_deref()
+        .map(|p| FileTarget::check(p, &own).map_err(|e| output_error(&e)))
+        .transpose()?;
+    if let Some(p) = &a.arrivals
+        && same_path(p, &a.out)
+    {
+        eprintln!(
+            "error: --arrivals {} is the --out scenario; give the arrivals their own file",
+            p.display()
+        );
+        return Err(EXIT_INVALID);
     }
     let workers = pairs("--workers", &a.workers)?
         .into_iter()
@@ -244,6 +289,18 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
         nginx_config: a.nginx_config.clone(),
         replay_as: a.arrivals.as_ref().map(|p| replay_path(&a.out, p)),
     };
+    let dir = a
+        .report
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(format!("{name}-calibration")));
+    let report_folder = if a.no_report {
+        None
+    } else {
+        Some(
+            report::OutFolder::open(&dir, report::output::results_rule())
+                .map_err(|e| output_error(&e))?,
+        )
+    };
     let cal = calibrate::calibrate(&input).map_err(|e| {
         eprintln!("error: {e}");
         match e {
@@ -252,34 +309,39 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
         }
     })?;
     let text = calibrate::emit::scenario_toml(&cal);
-    if let Some(p) = &a.arrivals {
-        report::write_new_file(p, calibrate::emit::arrivals_csv(&cal).as_bytes()).map_err(|e| {
-            eprintln!("error: cannot write {}: {e}", p.display());
-            EXIT_FAILURE
-        })?;
+    // Every file is written under a temporary name first, so a full disk
+    // changes none of them; then the arrivals are put in place, the
+    // scenario checked against them, the report moved in, and the scenario
+    // put in place last. The scenario pins the arrivals by SHA-256
+    // (`replay_sha256`), so a kill between the two leaves an old scenario
+    // that refuses the new arrivals, never one that replays them.
+    let fail = |e: report::OutputError| output_error(&e);
+    let replay = match &arrivals {
+        Some(t) => Some(
+            t.prepare(calibrate::emit::arrivals_csv(&cal).into_bytes())
+                .map_err(fail)?,
+        ),
+        None => None,
+    };
+    let scenario = out.prepare(text.clone().into_bytes()).map_err(fail)?;
+    if let Some(r) = replay {
+        r.place().map_err(fail)?;
     }
     // The scenario must read back: a calibration that writes an invalid
-    // scenario is a bug, reported before the scenario is written.
+    // scenario is a bug, reported before the scenario is put in place.
     let base = a.out.parent().filter(|d| !d.as_os_str().is_empty());
     if let Err(e) = stacksim::scenario::parse(&text, &a.out.display().to_string(), base) {
         eprintln!("error: the calibrated scenario does not validate (a bug in calibrate):");
         eprint!("{}", e.render(false));
         return Err(EXIT_FAILURE);
     }
-    let dir = a
-        .report
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("output").join(format!("{name}-calibration")));
-    if !a.no_report {
-        report::calibration::write(&dir, &cal, &text).map_err(|e| {
+    if let Some(folder) = report_folder {
+        report::calibration::write(folder, &cal, &text).map_err(|e| {
             eprintln!("error: {e}");
             EXIT_FAILURE
         })?;
     }
-    report::write_new_file(&a.out, text.as_bytes()).map_err(|e| {
-        eprintln!("error: cannot write {}: {e}", a.out.display());
-        EXIT_FAILURE
-    })?;
+    scenario.place().map_err(fail)?;
     if !a.quiet {
         print_summary(&cal);
         outln!("wrote {}", a.out.display());

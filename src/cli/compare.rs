@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{
-    EXIT_INVALID, EXIT_OK, SimFlags, command_line, invalid, plan_build, plan_init, progress,
+    EXIT_FAILURE, EXIT_INVALID, EXIT_OK, SimFlags, command_line, invalid, plan_build, plan_init,
+    progress,
 };
 use stacksim::plan::compare::{CompareInit, design_label};
-use stacksim::report::OutputLayout;
+use stacksim::report::OutFolder;
 use stacksim::report::compare::{
     CompareReport, Design, compare_json, render_compare_text, write_compare,
 };
@@ -61,12 +62,15 @@ pub(crate) fn compare(args: &CompareArgs) -> u8 {
         eprintln!("error: a paired comparison needs at least 2 replications (--replications)");
         return EXIT_INVALID;
     }
-    if let Some(dir) = &args.out
-        && let Err(e) = OutputLayout::new(Some(dir), "").prepare()
+    let folder = match args
+        .out
+        .as_deref()
+        .map(|d| OutFolder::open(d, stacksim::report::output::results_rule()))
     {
-        eprintln!("error: {e}");
-        return EXIT_INVALID;
-    }
+        None => None,
+        Some(Ok(f)) => Some(f),
+        Some(Err(e)) => return super::output_error(&e),
+    };
     let settings_line = init.settings_line();
     let k = init.designs.len() as u64;
     let mut runs = Vec::new();
@@ -98,11 +102,11 @@ pub(crate) fn compare(args: &CompareArgs) -> u8 {
         settings_line,
         command_line: cmd.clone(),
     };
-    if let Some(dir) = &args.out
-        && let Err(e) = write_compare(dir, &report)
+    if let Some(folder) = folder
+        && let Err(e) = write_compare(folder, &report)
     {
         eprintln!("error: {e}");
-        return EXIT_INVALID;
+        return EXIT_FAILURE;
     }
     if args.json {
         outln!(

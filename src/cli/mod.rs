@@ -39,7 +39,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use stacksim::analysis;
 use stacksim::plan::{Plan, PlanInit, Precision, RunFlags, ScenarioInput};
-use stacksim::report::{self, OutputLayout, RunFiles};
+use stacksim::report::{self, FileTarget, OutFolder, OutputLayout, Overwrite, RunFiles};
 use stacksim::scenario::{Override, ScenarioError};
 
 /// Exit code for success.
@@ -137,6 +137,10 @@ struct RunArgs {
     /// as `stacksim calibrate` reads them.
     #[arg(long, value_name = "DIR")]
     logs: Option<PathBuf>,
+    /// Replace an existing --access-log file, or a --logs folder that holds
+    /// other logs (one stacksim wrote is replaced without it).
+    #[arg(long)]
+    force: bool,
 }
 
 /// Run-length flags shared by every command that simulates.
@@ -305,6 +309,30 @@ pub(crate) fn plan_build(init: PlanInit, quiet: bool) -> Result<Plan, u8> {
     Ok(plan)
 }
 
+/// Prints an output problem; a refusal (an existing file, an input, a
+/// locked folder) is exit code 2, a failed write 1.
+pub(crate) fn output_error(e: &report::OutputError) -> u8 {
+    eprintln!("error: {e}");
+    if e.is_refusal() {
+        EXIT_INVALID
+    } else {
+        EXIT_FAILURE
+    }
+}
+
+/// The files a scenario was read from: its own and every data file, which
+/// no output of the command may replace.
+pub(crate) fn input_files(init: &PlanInit) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = init
+        .scenario()
+        .data_files
+        .iter()
+        .map(|f| PathBuf::from(&f.resolved))
+        .collect();
+    v.push(PathBuf::from(&init.input().path));
+    v
+}
+
 /// The command line, for provenance.
 pub(crate) fn command_line() -> String {
     std::env::args().collect::<Vec<_>>().join(" ")
@@ -352,19 +380,12 @@ fn check(file: &Path, set: &[String]) -> u8 {
 }
 
 fn init(path: &Path, force: bool) -> u8 {
-    if path.exists() && !force {
-        eprintln!(
-            "error: {} exists; use --force to overwrite it",
-            path.display()
-        );
-        return EXIT_INVALID;
-    }
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let text = stacksim::scenario::reference_named(&stem);
-    match report::write_new_file(path, text.as_bytes()) {
+    match report::write_new_file(path, text.as_bytes(), force) {
         Ok(()) => {
             outln!(
                 "wrote {}; run it with: stacksim run {} (results in output/{})",
@@ -374,10 +395,7 @@ fn init(path: &Path, force: bool) -> u8 {
             );
             EXIT_OK
         }
-        Err(e) => {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            EXIT_FAILURE
-        }
+        Err(e) => output_error(&e),
     }
 }
 
@@ -387,23 +405,34 @@ fn run(a: &RunArgs) -> u8 {
         Err(code) => return code,
     };
     warn_settings(&init, a.quiet);
+    // Every output is checked, and the folders locked, before any work.
+    let inputs = input_files(&init);
     let layout = OutputLayout::new(a.out.as_deref(), &init.scenario().name);
-    if let Err(e) = layout.prepare() {
-        eprintln!("error: {e}");
-        return EXIT_FAILURE;
-    }
-    if let Some(path) = &a.access_log
-        && let Err(e) = layout.probe_file(path)
+    let access_log = match a.access_log.as_deref().map(|p| {
+        let rule = Overwrite {
+            force: a.force,
+            inputs: &inputs,
+            ..Overwrite::default()
+        };
+        FileTarget::check(p, &rule)
+    }) {
+        None => None,
+        Some(Ok(t)) => Some(t),
+        Some(Err(e)) => return output_error(&e),
+    };
+    let folder = match OutFolder::open(layout.dir(), report::output::results_rule()) {
+        Ok(f) => f,
+        Err(e) => return output_error(&e),
+    };
+    let logs = match a
+        .logs
+        .as_deref()
+        .map(|d| OutFolder::open(d, report::output::logs_rule(a.force)))
     {
-        eprintln!("error: {e}");
-        return EXIT_FAILURE;
-    }
-    if let Some(dir) = &a.logs
-        && let Err(e) = OutputLayout::new(Some(dir), "").prepare()
-    {
-        eprintln!("error: {e}");
-        return EXIT_FAILURE;
-    }
+        None => None,
+        Some(Ok(f)) => Some(f),
+        Some(Err(e)) => return output_error(&e),
+    };
     if !a.quiet {
         for l in analysis::offered_load(init.scenario())
             .iter()
@@ -454,10 +483,10 @@ fn run(a: &RunArgs) -> u8 {
         .map_or(&[][..], |r| &r.access_log[..]);
     let files = RunFiles {
         charts: !a.no_charts,
-        access_log: a.access_log.as_deref().map(|p| (p, records)),
-        logs: a.logs.as_deref().map(|p| (p, records)),
+        access_log: access_log.as_ref().map(|t| (t, records)),
+        logs: logs.map(|f| (f, records)),
     };
-    let chart_secs = match report::write_run(&layout, &rr, files) {
+    let chart_secs = match report::write_run(folder, &rr, files) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

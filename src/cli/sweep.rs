@@ -10,8 +10,8 @@ use stacksim::plan::PlanInit;
 use stacksim::plan::sweep::{
     Shard, SweepError, SweepPlan, merge_shards, meta_differences, parse_shard,
 };
-use stacksim::report::sweep::{PointResult, SweepFolder, SweepMeta};
-use stacksim::report::{self, OutputLayout};
+use stacksim::report::sweep::{PointResult, SweepFolder, SweepMeta, is_sweep_file};
+use stacksim::report::{self, OutFolder};
 use stacksim::scenario::Axis;
 
 #[derive(Args, Debug)]
@@ -125,10 +125,12 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
         .out
         .clone()
         .unwrap_or_else(|| default_out(&init.scenario().name));
-    let folder = SweepFolder::new(OutputLayout::new(Some(&out), &init.scenario().name));
-    if let Err(e) = folder.layout().prepare() {
-        return err(e, EXIT_FAILURE);
-    }
+    // Locked before any work; a second sweep into the folder is refused.
+    let lock = match OutFolder::open_in_place(&out) {
+        Ok(f) => f,
+        Err(e) => return super::output_error(&e),
+    };
+    let folder = SweepFolder::new(lock.layout());
     let mut done: Vec<PointResult> = Vec::new();
     let log = if a.resume {
         match folder.read_meta() {
@@ -167,6 +169,19 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
         done.retain(|p| p.index < sweep.points.len());
         folder.keep(&done)
     } else {
+        // An earlier sweep's files leave the folder before this one starts,
+        // so it never shows two sweeps; they are removed once this one is
+        // whole (kept in .stacksim-previous if it is killed first).
+        match lock.set_aside(is_sweep_file) {
+            Ok(0) => {}
+            Ok(n) if !a.quiet => eprintln!(
+                "replacing the earlier sweep in {} ({n} files set aside in {} until this one finishes)",
+                out.display(),
+                report::output::PREVIOUS
+            ),
+            Ok(_) => {}
+            Err(e) => return err(e, EXIT_FAILURE),
+        }
         folder.start(&sweep.meta)
     };
     let log = match log {
@@ -209,6 +224,9 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
     }
     done.extend(finished.into_inner().unwrap_or_else(|e| e.into_inner()));
     if shard.is_some() {
+        if let Err(e) = lock.drop_aside() {
+            return err(e, EXIT_FAILURE);
+        }
         if !a.quiet {
             eprintln!(
                 "wrote shard {} ({} points); combine shards with: stacksim merge --out DIR SHARD_DIRS...",
@@ -218,37 +236,49 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
         }
         return EXIT_OK;
     }
-    finish(&folder, &sweep.meta, done, a.no_charts, a.quiet)
+    let points = match finish(&folder, &sweep.meta, done, a.no_charts) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    if let Err(e) = lock.drop_aside() {
+        return err(e, EXIT_FAILURE);
+    }
+    print_finished(&sweep.meta, &points, &out, a.quiet);
+    EXIT_OK
 }
 
-/// Writes the final outputs from every point, in grid order.
+/// Writes the final outputs from every point, in grid order; returns the
+/// points in that order.
 fn finish(
     folder: &SweepFolder,
     meta: &SweepMeta,
     mut points: Vec<PointResult>,
     no_charts: bool,
-    quiet: bool,
-) -> u8 {
+) -> Result<Vec<PointResult>, u8> {
     points.sort_by_key(|p| p.index);
     points.dedup_by_key(|p| p.index);
     if points.len() != meta.points {
-        return err(
+        return Err(err(
             format!(
                 "{} of {} points are missing",
                 meta.points - points.len(),
                 meta.points
             ),
             EXIT_FAILURE,
-        );
+        ));
     }
     if let Err(e) = folder.write_final(meta, &points, !no_charts) {
-        return err(e, EXIT_FAILURE);
+        return Err(err(e, EXIT_FAILURE));
     }
+    Ok(points)
+}
+
+/// The sweep table on stdout and where it was written.
+fn print_finished(meta: &SweepMeta, points: &[PointResult], dir: &Path, quiet: bool) {
     if !quiet {
-        out!("{}", report::sweep::render_sweep_table(meta, &points));
-        eprintln!("\nwrote {}", folder.layout().dir().display());
+        out!("{}", report::sweep::render_sweep_table(meta, points));
+        eprintln!("\nwrote {}", dir.display());
     }
-    EXIT_OK
 }
 
 pub(crate) fn merge(a: &MergeArgs) -> u8 {
@@ -281,9 +311,19 @@ pub(crate) fn merge(a: &MergeArgs) -> u8 {
             return EXIT_INVALID;
         }
     };
-    let folder = SweepFolder::new(OutputLayout::new(Some(&a.out), &meta.scenario));
-    if let Err(e) = folder.layout().prepare() {
+    // Written whole beside the destination, then moved into place.
+    let staged = match OutFolder::open(&a.out, report::output::results_rule()) {
+        Ok(f) => f,
+        Err(e) => return super::output_error(&e),
+    };
+    let folder = SweepFolder::new(staged.layout());
+    let points = match finish(&folder, &meta, points, a.no_charts) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    if let Err(e) = staged.commit() {
         return err(e, EXIT_FAILURE);
     }
-    finish(&folder, &meta, points, a.no_charts, a.quiet)
+    print_finished(&meta, &points, &a.out, a.quiet);
+    EXIT_OK
 }

@@ -86,15 +86,18 @@ fn inner(a: &ValidateArgs) -> Result<(), u8> {
     // The scenario must be valid as it stands before any log is read.
     let init = super::plan_init(Some(&a.file), &[], &super::SimFlags::default())?;
     let name = init.scenario().name.clone();
+    let dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("output").join(format!("{name}-validation")));
+    // The report folder is locked before any log is read.
+    let folder = report::OutFolder::open(&dir, report::output::results_rule())
+        .map_err(|e| super::output_error(&e))?;
     let observed =
         calibrate::build::observe_windows(&logs, a.logs.cpu.as_deref()).map_err(|e| {
             eprintln!("error: {e}");
             EXIT_INVALID
         })?;
-    let dir = a
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("output").join(format!("{name}-validation")));
     let opts = ValidateOptions {
         duration: a.sim_duration.clone(),
         warmup: a.sim_warmup.clone(),
@@ -109,7 +112,7 @@ fn inner(a: &ValidateArgs) -> Result<(), u8> {
         eprintln!("error: {e}");
         EXIT_INVALID
     })?;
-    report::validation::write(&dir, &name, &v).map_err(|e| {
+    report::validation::write(folder, &name, &v).map_err(|e| {
         eprintln!("error: {e}");
         EXIT_FAILURE
     })?;

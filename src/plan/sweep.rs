@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::{Plan, PlanInit, WarmupError};
 use crate::report::OutputLayout;
 use crate::report::Provenance;
-use crate::report::sweep::{PointResult, SweepFolder, SweepMeta};
+use crate::report::sweep::{DataDigest, PointResult, SweepFolder, SweepMeta};
 use crate::scenario::{Axis, Override, ScenarioError, axis};
 use crate::sweep::{PointJob, run_points};
 
@@ -167,6 +167,7 @@ impl SweepPlan {
             seed: first.simulation.seed,
             replications: first.simulation.replications,
             shard: None,
+            data_files: data_digests(&points),
         };
         Ok(SweepPlan { grid, points, meta })
     }
@@ -413,6 +414,21 @@ impl MergeRefused {
     }
 }
 
+/// Every data file the points read, once each, in order.
+fn data_digests(points: &[PlanInit]) -> Vec<DataDigest> {
+    let mut v: Vec<DataDigest> = points
+        .iter()
+        .flat_map(|p| &p.scenario().data_files)
+        .map(|f| DataDigest {
+            path: f.file.path.clone(),
+            sha256: f.file.sha256.clone(),
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// Fields of two shards' metas that differ, as `field: a vs b` (the
 /// scenario text by name only).
 pub fn meta_differences(a: &SweepMeta, b: &SweepMeta) -> Vec<String> {
@@ -451,7 +467,7 @@ pub fn meta_differences(a: &SweepMeta, b: &SweepMeta) -> Vec<String> {
         ),
         ("shards", shards(a), shards(b)),
     ];
-    fields
+    let mut out: Vec<String> = fields
         .into_iter()
         .filter(|(_, x, y)| x != y)
         .map(|(name, x, y)| {
@@ -461,7 +477,32 @@ pub fn meta_differences(a: &SweepMeta, b: &SweepMeta) -> Vec<String> {
                 format!("{name}: {x} vs {y}")
             }
         })
-        .collect()
+        .collect();
+    // A data file by path: changed content, or read by one sweep only.
+    let short = |s: &str| s.chars().take(12).collect::<String>();
+    let find = |m: &SweepMeta, path: &str| {
+        m.data_files
+            .iter()
+            .find(|d| d.path == path)
+            .map_or("not read".to_string(), |d| {
+                format!("SHA-256 {}…", short(&d.sha256))
+            })
+    };
+    let mut paths: Vec<&str> = a
+        .data_files
+        .iter()
+        .chain(&b.data_files)
+        .map(|d| d.path.as_str())
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    for path in paths {
+        let (x, y) = (find(a, path), find(b, path));
+        if x != y {
+            out.push(format!("data file {path} has changed: {x} vs {y}"));
+        }
+    }
+    out
 }
 
 /// Reads shard folders and checks they make one whole sweep: every shard

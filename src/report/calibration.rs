@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::charts::{self, RenderedChart};
 use super::html::{CSS, html_table, md_table};
-use super::layout::OutputLayout;
+use super::output::OutFolder;
 use super::run::RunOutputError;
 use super::topology::xml_escape;
 use crate::calibrate::Calibration;
@@ -453,10 +453,11 @@ fn json(c: &Calibration) -> serde_json::Value {
     })
 }
 
-/// Writes the report folder; every file atomically.
-pub fn write(dir: &std::path::Path, c: &Calibration, scenario: &str) -> Result<(), RunOutputError> {
-    let layout = OutputLayout::new(Some(dir), &c.name);
-    layout.prepare().map_err(RunOutputError::Output)?;
+/// Writes the report folder (opened, and locked, before the work) whole,
+/// then moves it into place.
+pub fn write(folder: OutFolder, c: &Calibration, scenario: &str) -> Result<(), RunOutputError> {
+    let layout = folder.layout();
+    let dir = layout.dir();
     let charts = charts::render_calibration(c).map_err(RunOutputError::Chart)?;
     for ch in &charts {
         layout
@@ -476,5 +477,5 @@ pub fn write(dir: &std::path::Path, c: &Calibration, scenario: &str) -> Result<(
             .write_atomic(&dir.join(name), |w| w.write_all(text.as_bytes()))
             .map_err(RunOutputError::Output)?;
     }
-    Ok(())
+    folder.commit().map_err(RunOutputError::Output)
 }

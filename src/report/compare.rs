@@ -5,13 +5,12 @@
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::path::Path;
 
 use super::RunOutputError;
 use super::charts::{self, RenderedChart};
 use super::html::{CSS, html_table, md_table};
-use super::layout::{OutputError, Staged};
 use super::narrative::verdict_sentences;
+use super::output::{OutFolder, OutputError};
 pub use super::pairing::{CompareReport, Design, Pairing, Presence, RowComparison};
 use super::topology::xml_escape;
 use crate::stats::Difference;
@@ -496,14 +495,12 @@ fn write_reports(
     );
 }
 
-/// Writes the comparison folder whole (staged beside `dir`, then moved
-/// into place): compare.json, compare.csv, compare.md, compare.html and
-/// the charts.
-pub fn write_compare(dir: &Path, c: &CompareReport<'_>) -> Result<(), RunOutputError> {
+/// Writes the comparison folder (opened, and locked, before the runs)
+/// whole, then moves it into place: compare.json, compare.csv, compare.md,
+/// compare.html and the charts.
+pub fn write_compare(folder: OutFolder, c: &CompareReport<'_>) -> Result<(), RunOutputError> {
     let out = |e: OutputError| RunOutputError::Output(e);
-    let staged = Staged::begin(dir);
-    let layout = staged.layout();
-    layout.prepare().map_err(out)?;
+    let layout = folder.layout();
     let charts = charts::render_compare(c).map_err(RunOutputError::Chart)?;
     for ch in &charts {
         layout
@@ -538,5 +535,5 @@ pub fn write_compare(dir: &Path, c: &CompareReport<'_>) -> Result<(), RunOutputE
             w.write_all(html.as_bytes())
         })
         .map_err(out)?;
-    staged.commit().map_err(out)
+    folder.commit().map_err(out)
 }

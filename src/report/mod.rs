@@ -11,9 +11,9 @@ pub mod compare;
 mod csv;
 mod html;
 mod json;
-mod layout;
 mod markdown;
 mod narrative;
+pub mod output;
 mod pairing;
 mod points;
 mod review;
@@ -28,9 +28,11 @@ pub use access_log::write_access_log;
 pub use csv::{write_faults_csv, write_summary_csv, write_timeseries_csv};
 pub use html::write_report_html;
 pub use json::{summary_json, write_summary_json};
-pub use layout::{OutputError, OutputLayout, write_new_file};
 pub use markdown::write_report_md;
 pub use narrative::verdict_sentences;
+pub use output::{
+    FileTarget, FolderRule, OutFolder, OutputError, OutputLayout, Overwrite, write_new_file,
+};
 pub use review::render_review;
 pub use run::{RunFiles, RunOutputError, write_run};
 pub use settings::RunSettings;

@@ -187,6 +187,47 @@ pub struct SweepMeta {
     /// a whole sweep, so merged outputs equal the single-machine run's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
+    /// Every data file a point reads (empirical samples, replayed
+    /// arrivals), by SHA-256: a resume or merge after one changed is refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_files: Vec<DataDigest>,
+}
+
+/// A data file a sweep read, by path and content.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DataDigest {
+    /// The path as the scenario names it.
+    pub path: String,
+    /// SHA-256 of its bytes, lowercase hex.
+    pub sha256: String,
+}
+
+impl SweepMeta {
+    /// What makes a recorded meta impossible (a hand-edited or corrupt
+    /// `sweep-meta.json`): a shard outside 1..=N, a grid size that its axes
+    /// do not give.
+    pub fn problems(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if let Some(s) = self.shard
+            && (s.n == 0 || s.k == 0 || s.k > s.n || s.n > 1_000_000)
+        {
+            v.push(format!(
+                "shard {}/{} is not a slice K/N with 1 <= K <= N",
+                s.k, s.n
+            ));
+        }
+        let product = self
+            .axes
+            .iter()
+            .try_fold(1usize, |acc, a| acc.checked_mul(a.values.len()));
+        if product != Some(self.points) || self.points == 0 {
+            v.push(format!(
+                "it records {} points, which its axes do not give",
+                self.points
+            ));
+        }
+        v
+    }
 }
 
 /// `--shard K/N`: slice K (1-based) of N holds the grid points `i` with

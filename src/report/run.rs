@@ -2,11 +2,10 @@
 //! place, each atomically.
 
 use std::io::Write;
-use std::path::Path;
 use std::time::Instant;
 
 use super::charts::{self, ChartError};
-use super::{OutputError, OutputLayout, RunReport};
+use super::{FileTarget, OutFolder, OutputError, OutputLayout, RunReport};
 use crate::stats::AccessRecord;
 
 /// Why a run's files could not be written.
@@ -37,29 +36,31 @@ impl From<OutputError> for RunOutputError {
 }
 
 /// What to write besides the summaries.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub struct RunFiles<'a> {
     /// Charts, `topology.svg`, `report.html` and `report.md`.
     pub charts: bool,
-    /// `--access-log FILE`: where, and replication 1's records.
-    pub access_log: Option<(&'a Path, &'a [AccessRecord])>,
-    /// `--logs DIR`: the balancer's, web servers' and database's logs of
+    /// `--access-log FILE`: where (checked before the run), and
     /// replication 1's records.
-    pub logs: Option<(&'a Path, &'a [AccessRecord])>,
+    pub access_log: Option<(&'a FileTarget, &'a [AccessRecord])>,
+    /// `--logs DIR`: the folder (locked before the run) for the balancer's,
+    /// web servers' and database's logs of replication 1's records.
+    pub logs: Option<(OutFolder, &'a [AccessRecord])>,
 }
 
-/// The three kinds of server log into `dir`, each atomically.
+/// The three kinds of server log, and a note saying they are simulated,
+/// into `folder`, moved into place whole.
 fn write_logs(
-    dir: &Path,
+    folder: OutFolder,
     s: &crate::scenario::Scenario,
     records: &[AccessRecord],
+    version: &str,
 ) -> Result<(), RunOutputError> {
     use super::access_log::{log_files, write_haproxy_log, write_nginx_log, write_slow_log};
-    let out = OutputLayout::new(Some(dir), "");
-    out.prepare()?;
+    let out = folder.layout();
     let mut instance = 0;
     for name in log_files(s) {
-        let path = dir.join(&name);
+        let path = out.dir().join(&name);
         if name == "haproxy.log" {
             out.write_atomic(&path, |w| write_haproxy_log(s, records, w))?;
         } else if name == "slow.log" {
@@ -70,28 +71,36 @@ fn write_logs(
             instance += 1;
         }
     }
+    out.write_atomic(&out.dir().join(super::output::LOGS_MARKER), |w| {
+        writeln!(
+            w,
+            "Simulated logs, not a real server's: written by stacksim {version} from scenario `{}` (replication 1).\nstacksim run --logs replaces this folder only while this file is in it.",
+            s.name
+        )
+    })?;
+    folder.commit()?;
     Ok(())
 }
 
 /// Writes `summary.json`, `summary.csv`, `timeseries.csv`, `faults.csv`,
-/// the resolved `scenario.toml`, then (when asked) the charts and reports
-/// and the access log. Returns the seconds spent on charts and reports.
+/// the resolved `scenario.toml`, then (when asked) the charts and reports,
+/// into `folder` (opened before the run), moved into place whole; then the
+/// access log and the server logs. Returns the seconds spent on charts and
+/// reports.
 pub fn write_run(
-    layout: &OutputLayout,
+    folder: OutFolder,
     r: &RunReport<'_>,
     files: RunFiles<'_>,
 ) -> Result<Option<f64>, RunOutputError> {
-    // The folder is written whole beside its destination, then moved in.
-    let staged = super::layout::Staged::begin(layout.dir());
-    let secs = write_folder(&staged.layout(), r, files.charts)?;
-    staged.commit()?;
+    let secs = write_folder(&folder.layout(), r, files.charts)?;
+    folder.commit()?;
     // Files outside the folder (or inside it, by the user's choice) last, so
     // the move never takes them.
-    if let Some((path, records)) = files.access_log {
-        layout.write_atomic(path, |w| super::write_access_log(r.scenario, records, w))?;
+    if let Some((target, records)) = files.access_log {
+        target.write(|w| super::write_access_log(r.scenario, records, w))?;
     }
     if let Some((dir, records)) = files.logs {
-        write_logs(dir, r.scenario, records)?;
+        write_logs(dir, r.scenario, records, &r.provenance.version)?;
     }
     Ok(secs)
 }

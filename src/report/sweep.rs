@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use crate::stats::Estimate;
 
 pub use super::points::{
-    Est, PointResult, PoolPoint, Shard, SweepMeta, read_point_lines, write_point_line,
+    DataDigest, Est, PointResult, PoolPoint, Shard, SweepMeta, read_point_lines, write_point_line,
 };
 use super::{OutputError, OutputLayout};
 
@@ -243,6 +243,8 @@ pub enum FolderError {
     Missing(std::path::PathBuf, io::Error),
     /// `sweep-meta.json` does not parse.
     Unreadable(std::path::PathBuf, serde_json::Error),
+    /// `sweep-meta.json` parses but cannot describe a sweep.
+    Inconsistent(std::path::PathBuf, Vec<String>),
 }
 
 impl std::fmt::Display for FolderError {
@@ -252,11 +254,25 @@ impl std::fmt::Display for FolderError {
             FolderError::Unreadable(p, e) => {
                 write!(f, "{}: unreadable sweep-meta.json ({e})", p.display())
             }
+            FolderError::Inconsistent(p, why) => write!(
+                f,
+                "{}: sweep-meta.json is damaged: {}; run the sweep again without --resume",
+                p.display(),
+                why.join("; ")
+            ),
         }
     }
 }
 
 impl std::error::Error for FolderError {}
+
+/// Whether a file name is one a sweep writes into its folder.
+pub fn is_sweep_file(name: &str) -> bool {
+    matches!(
+        name,
+        "sweep-meta.json" | "points.jsonl" | "sweep.csv" | "sweep.json" | "report.html"
+    ) || (name.starts_with("sweep-") && (name.ends_with(".png") || name.ends_with(".svg")))
+}
 
 impl SweepFolder {
     /// The sweep folder at `layout`.
@@ -272,15 +288,24 @@ impl SweepFolder {
     /// The sweep recorded here.
     pub fn read_meta(&self) -> Result<SweepMeta, FolderError> {
         let path = self.layout.sweep_meta();
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| FolderError::Missing(self.layout.dir().to_path_buf(), e))?;
-        serde_json::from_str(&text).map_err(|e| FolderError::Unreadable(path, e))
+        let bytes = crate::scenario::files::read_capped(&path, 64 << 20, true).map_err(|e| {
+            FolderError::Missing(self.layout.dir().to_path_buf(), io::Error::other(e))
+        })?;
+        let text = String::from_utf8_lossy(&bytes);
+        let meta: SweepMeta =
+            serde_json::from_str(&text).map_err(|e| FolderError::Unreadable(path.clone(), e))?;
+        let problems = meta.problems();
+        if problems.is_empty() {
+            Ok(meta)
+        } else {
+            Err(FolderError::Inconsistent(path, problems))
+        }
     }
 
     /// The points finished here (a torn last line dropped).
     pub fn read_points(&self) -> Vec<PointResult> {
-        std::fs::read_to_string(self.layout.points_log())
-            .map(|t| read_point_lines(&t))
+        crate::scenario::files::read_capped(&self.layout.points_log(), 4 << 30, true)
+            .map(|b| read_point_lines(&String::from_utf8_lossy(&b)))
             .unwrap_or_default()
     }
 

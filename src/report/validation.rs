@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::charts;
 use super::html::{CSS, html_table, md_table};
-use super::layout::OutputLayout;
+use super::output::OutFolder;
 use super::run::RunOutputError;
 use super::topology::xml_escape;
 use crate::calibrate::emit::iso;
@@ -129,10 +129,11 @@ fn intro(v: &Validation) -> String {
     )
 }
 
-/// Writes the report folder; every file atomically.
-pub fn write(dir: &std::path::Path, name: &str, v: &Validation) -> Result<(), RunOutputError> {
-    let layout = OutputLayout::new(Some(dir), name);
-    layout.prepare().map_err(RunOutputError::Output)?;
+/// Writes the report folder (opened, and locked, before the work) whole,
+/// then moves it into place.
+pub fn write(folder: OutFolder, name: &str, v: &Validation) -> Result<(), RunOutputError> {
+    let layout = folder.layout();
+    let dir = layout.dir();
     let charts = charts::render_validation(v).map_err(RunOutputError::Chart)?;
     for ch in &charts {
         layout
@@ -208,5 +209,5 @@ pub fn write(dir: &std::path::Path, name: &str, v: &Validation) -> Result<(), Ru
             .write_atomic(&dir.join(f), |w| w.write_all(text.as_bytes()))
             .map_err(RunOutputError::Output)?;
     }
-    Ok(())
+    folder.commit().map_err(RunOutputError::Output)
 }

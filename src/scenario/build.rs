@@ -28,7 +28,15 @@ const SIM_KEYS: &[&str] = &[
     "drain",
 ];
 const WORKLOAD_KEYS: &[&str] = &[
-    "rate", "schedule", "users", "replay", "think", "classes", "timeout", "retry",
+    "rate",
+    "schedule",
+    "users",
+    "replay",
+    "replay_sha256",
+    "think",
+    "classes",
+    "timeout",
+    "retry",
 ];
 /// Reads a whole scenario document, collecting every problem.
 pub(crate) fn read_scenario(
@@ -227,7 +235,7 @@ fn read_simulation(r: &mut Reader, doc: &DeTable<'_>) -> Option<Simulation> {
 /// `replay = "arrivals.csv"`: a CSV of `time_s,class` (seconds from the
 /// start of the run, class name), as `stacksim calibrate --arrivals`
 /// writes it. Class names are resolved once the classes are read.
-fn read_replay(r: &mut Reader, v: &Value<'_>) -> Option<Arrivals> {
+fn read_replay(r: &mut Reader, v: &Value<'_>, sha: Option<&Value<'_>>) -> Option<Arrivals> {
     let path = r.string(v, "workload.replay")?;
     let full = r.data_path(&path);
     let text = match super::files::read_data(&full) {
@@ -287,6 +295,22 @@ fn read_replay(r: &mut Reader, v: &Value<'_>) -> Option<Arrivals> {
     rows.sort_by_key(|x| x.0);
     // The text is valid UTF-8: its bytes are the file's bytes.
     let file = crate::dist::SampleFile::of(&path, text.as_bytes());
+    if let Some(sv) = sha
+        && let Some(want) = r.string(sv, "workload.replay_sha256")
+        && !want.trim().eq_ignore_ascii_case(&file.sha256)
+    {
+        r.error(
+            sv.span(),
+            "workload.replay_sha256",
+            format!(
+                "{} has changed since this scenario was written: its SHA-256 is {}",
+                full.display(),
+                file.sha256
+            ),
+            Some("run `stacksim calibrate` again (it writes both files), or remove `replay_sha256` to replay the file as it is now".into()),
+        );
+        return None;
+    }
     let times: Vec<u64> = rows.iter().map(|x| x.0).collect();
     r.record_data_file(
         "workload.replay",
@@ -364,8 +388,17 @@ fn read_arrivals(r: &mut Reader, w: &DeTable<'_>) -> Option<Arrivals> {
         );
         return None;
     }
+    let sha = field(w, "replay_sha256");
     if let Some(v) = replay {
-        return read_replay(r, v);
+        return read_replay(r, v, sha);
+    }
+    if let Some(v) = sha {
+        r.error(
+            v.span(),
+            "workload.replay_sha256",
+            "`replay_sha256` pins the file of `replay`, which is not given".into(),
+            Some("remove it, or add `replay = \"arrivals.csv\"`".into()),
+        );
     }
     if let Some(t) = field(w, "think")
         && users.is_none()

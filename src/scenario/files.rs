@@ -16,8 +16,9 @@ pub const SCENARIO_MAX_BYTES: u64 = 16 << 20;
 pub const DATA_MAX_BYTES: u64 = 256 << 20;
 
 /// The bytes of `path`, at most `max`; `regular` refuses FIFOs, devices
-/// and folders before opening them.
-fn read_capped(path: &Path, max: u64, regular: bool) -> Result<Vec<u8>, String> {
+/// and folders before opening them. Every file stacksim reads whole (a
+/// scenario, data, a config, a sweep's records) is read through this.
+pub fn read_capped(path: &Path, max: u64, regular: bool) -> Result<Vec<u8>, String> {
     let shown = path.display();
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     if meta.is_dir() {
