@@ -3,7 +3,7 @@
 //! check.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::config::{self, HaproxyConfig, NginxConfig};
 use super::cpu::{CpuProblems, CpuSeries, read_cpu_csv};
@@ -245,13 +245,6 @@ pub struct Calibration {
     pub logged_arrivals: Vec<(f64, u16)>,
 }
 
-fn io_err(path: &std::path::Path, e: std::io::Error) -> CalibrateError {
-    CalibrateError::Io {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    }
-}
-
 fn input_err(message: impl Into<String>, hint: impl Into<String>) -> CalibrateError {
     CalibrateError::Input {
         message: message.into(),
@@ -270,7 +263,7 @@ pub fn calibrate(input: &CalibrateInput) -> Result<Calibration, CalibrateError> 
     let obs = observe(&input.logs)?;
     let cpu = match &input.cpu {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| io_err(p, e))?;
+            let text = read_text(p)?;
             Some(read_cpu_csv(&text).map_err(|m| CalibrateError::Format {
                 flag: format!("--cpu {}", p.display()),
                 message: m,
@@ -279,18 +272,26 @@ pub fn calibrate(input: &CalibrateInput) -> Result<Calibration, CalibrateError> 
         None => None,
     };
     let hcfg = match &input.haproxy_config {
-        Some(p) => Some(config::haproxy(
-            &std::fs::read_to_string(p).map_err(|e| io_err(p, e))?,
-        )),
+        Some(p) => Some(config::haproxy(&read_text(p)?)),
         None => None,
     };
     let ncfg = match &input.nginx_config {
-        Some(p) => Some(config::nginx(
-            &std::fs::read_to_string(p).map_err(|e| io_err(p, e))?,
-        )),
+        Some(p) => Some(config::nginx(&read_text(p)?)),
         None => None,
     };
     build(input, obs, cpu, hcfg, ncfg)
+}
+
+/// A counter CSV or config read whole: a regular file (a FIFO would wait
+/// forever, `/dev/zero` never ends) of at most 256 MiB.
+fn read_text(p: &Path) -> Result<String, CalibrateError> {
+    let bytes = crate::scenario::files::read_capped(p, 256 << 20, true).map_err(|m| {
+        CalibrateError::Input {
+            message: m,
+            hint: "give the path of a regular file".into(),
+        }
+    })?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The windows every request log covers whole.
@@ -447,6 +448,14 @@ fn build(
                 f.skipped_examples.first().map_or(0, |e| e.0)
             ));
         }
+        if f.cut > 0 {
+            warnings.push(format!(
+                "{}: {} lines longer than {} KiB were read cut to that length",
+                f.path.display(),
+                f.cut,
+                super::source::MAX_LINE >> 10
+            ));
+        }
         if f.truncated_last {
             warnings.push(format!(
                 "{}: the last line has no newline (cut mid-write) and was skipped",
@@ -460,6 +469,9 @@ fn build(
                 f.unclassified
             ));
         }
+    }
+    if let (Some((_, problems)), Some(p)) = (&cpu, &input.cpu) {
+        warnings.extend(problems.warnings(&p.display().to_string()));
     }
     let (keys, partial) = full_windows(&obs);
     if keys.is_empty() {
@@ -1279,7 +1291,7 @@ pub fn observe_windows(
     }
     let series = match cpu {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| io_err(p, e))?;
+            let text = read_text(p)?;
             Some(
                 read_cpu_csv(&text)
                     .map_err(|m| CalibrateError::Format {

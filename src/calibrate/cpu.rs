@@ -56,13 +56,56 @@ impl CpuSeries {
     }
 }
 
-/// Rows that could not be read, with their line numbers.
+/// Rows that could not be read, with their line numbers, and rows that
+/// were read but not as they stood.
 #[derive(Debug, Clone, Default)]
 pub struct CpuProblems {
     /// (line, what was wrong).
     pub skipped: Vec<(u64, String)>,
     /// Rows in all.
     pub rows: u64,
+    /// Rows repeating a component's sample at the same time with the same
+    /// value (a collector that wrote twice, two exports concatenated): kept once.
+    pub duplicates: u64,
+    /// Rows giving a component a second, different value at the same time:
+    /// two counters under one name (several processes), summed.
+    pub summed: u64,
+    /// Rows earlier in time than a row above them for the same component:
+    /// read in time order.
+    pub out_of_order: u64,
+}
+
+impl CpuProblems {
+    /// What was done to the rows, as warnings for the calibration report.
+    pub fn warnings(&self, file: &str) -> Vec<String> {
+        let mut v = Vec::new();
+        if let Some((line, why)) = self.skipped.first() {
+            v.push(format!(
+                "{file}: {} of {} rows skipped (first at line {line}: {why})",
+                self.skipped.len(),
+                self.rows
+            ));
+        }
+        if self.duplicates > 0 {
+            v.push(format!(
+                "{file}: {} rows repeat a sample (same component, time and value) and were read once",
+                self.duplicates
+            ));
+        }
+        if self.summed > 0 {
+            v.push(format!(
+                "{file}: {} rows give a component a second value at the same time; taken as several processes under one name and summed (name them apart if they are not)",
+                self.summed
+            ));
+        }
+        if self.out_of_order > 0 {
+            v.push(format!(
+                "{file}: {} rows are out of time order for their component and were read in time order",
+                self.out_of_order
+            ));
+        }
+        v
+    }
 }
 
 /// Reads the CSV text (the header names the three columns in any order).
@@ -78,7 +121,7 @@ pub fn read_cpu_csv(text: &str) -> Result<(BTreeMap<String, CpuSeries>, CpuProbl
         ))
     };
     let (ct, cc, cs) = (col("time")?, col("component")?, col("cpu_seconds")?);
-    let mut series: BTreeMap<String, CpuSeries> = BTreeMap::new();
+    let mut rows: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
     let mut problems = CpuProblems::default();
     for (i, rec) in rdr.records().enumerate() {
         let line = i as u64 + 2;
@@ -102,16 +145,39 @@ pub fn read_cpu_csv(text: &str) -> Result<(BTreeMap<String, CpuSeries>, CpuProbl
                 .push((line, "time or cpu_seconds is not a number".into()));
             continue;
         };
-        let e = series.entry(c.to_string()).or_default();
-        if let Some(&(_, last)) = e.samples.last()
-            && s < last
-        {
-            e.resets += 1;
-        }
-        e.samples.push((t, s));
+        rows.entry(c.to_string()).or_default().push((t, s));
     }
-    for s in series.values_mut() {
-        s.samples.sort_by_key(|p| p.0);
+    let mut series: BTreeMap<String, CpuSeries> = BTreeMap::new();
+    for (name, mut raw) in rows {
+        problems.out_of_order += raw.windows(2).filter(|w| w[1].0 < w[0].0).count() as u64;
+        // Stable: rows at one time keep their file order.
+        raw.sort_by_key(|r| r.0);
+        let mut e = CpuSeries::default();
+        let mut i = 0;
+        while i < raw.len() {
+            let t = raw[i].0;
+            let mut at_t: Vec<f64> = Vec::new();
+            while i < raw.len() && raw[i].0 == t {
+                let v = raw[i].1;
+                if at_t.contains(&v) {
+                    problems.duplicates += 1;
+                } else {
+                    if !at_t.is_empty() {
+                        problems.summed += 1;
+                    }
+                    at_t.push(v);
+                }
+                i += 1;
+            }
+            let v: f64 = at_t.iter().sum();
+            if let Some(&(_, last)) = e.samples.last()
+                && v < last
+            {
+                e.resets += 1;
+            }
+            e.samples.push((t, v));
+        }
+        series.insert(name, e);
     }
     Ok((series, problems))
 }
@@ -133,5 +199,25 @@ mod tests {
         assert!((app.used_between(0, 10 * ns).unwrap() - 10.0).abs() < 1e-9);
         assert!((app.used_between(5 * ns, 30 * ns).unwrap() - 10.0).abs() < 1e-9);
         assert_eq!(app.used_between(0, 31 * ns), None);
+    }
+
+    #[test]
+    fn duplicates_are_read_once_and_two_counters_summed() {
+        // Each sample written twice, out of order: one counter, 1 core.
+        let (s, p) = read_cpu_csv(
+            "time,component,cpu_seconds\n10,db,20\n0,db,10\n10,db,20\n0,db,10\n20,db,30\n",
+        )
+        .unwrap();
+        let ns = 1_000_000_000;
+        assert_eq!((p.duplicates, p.out_of_order, s["db"].resets), (2, 2, 0));
+        assert!((s["db"].used_between(0, 20 * ns).unwrap() - 20.0).abs() < 1e-9);
+        assert_eq!(p.warnings("cpu.csv").len(), 2, "duplicates and order");
+        // Two workers under one name: 0.3 + 0.1 cores, never a reset.
+        let (s, p) =
+            read_cpu_csv("time,component,cpu_seconds\n0,app,10\n0,app,5\n10,app,13\n10,app,6\n")
+                .unwrap();
+        assert_eq!((p.summed, s["app"].resets), (2, 0));
+        assert!((s["app"].used_between(0, 10 * ns).unwrap() - 4.0).abs() < 1e-9);
+        assert_eq!(p.warnings("cpu.csv").len(), 1, "summed");
     }
 }

@@ -217,13 +217,20 @@ pub fn strip_syslog(line: &[u8]) -> &[u8] {
     }
 }
 
-fn timer(b: Option<&[u8]>) -> Option<i64> {
-    let b = b?;
+/// A timer field: `Ok(None)` when absent or `-1` (the request never got
+/// that far), `Err` when it is not a timer at all or longer than a day
+/// (the line is then not a record).
+fn timer(b: Option<&[u8]>) -> Result<Option<i64>, ()> {
+    let Some(b) = b else {
+        return Ok(None);
+    };
     if b == b"-1" {
-        return None;
+        return Ok(None);
     }
     b.strip_prefix(b"+")
-        .map_or_else(|| time::digits(b), time::digits)
+        .map_or_else(|| time::millis(b), time::millis)
+        .map(Some)
+        .ok_or(())
 }
 
 /// A compiled HAProxy format with its parse buffer.
@@ -258,12 +265,12 @@ impl HaproxyParser {
         } else {
             let s = time::digits(f(HField::EpochSeconds)?)?;
             let ms = f(HField::Millis).and_then(time::digits).unwrap_or(0);
-            s * NS + ms * 1_000_000
+            s.checked_mul(NS)?.checked_add(ms.checked_mul(1_000_000)?)?
         };
         let active_ms = if self.spans[HField::Ta as usize].is_some() {
-            timer(f(HField::Ta))
+            timer(f(HField::Ta)).ok()?
         } else {
-            timer(f(HField::Tt))
+            timer(f(HField::Tt)).ok()?
         };
         let status = f(HField::Status).and_then(time::digits).unwrap_or(0) as u16;
         let (mut method, mut path) = (
@@ -279,10 +286,10 @@ impl HaproxyParser {
             start_ns,
             active_ms,
             phases_ms: [
-                timer(f(HField::TR)),
-                timer(f(HField::Tw)),
-                timer(f(HField::Tc)),
-                timer(f(HField::Tr)),
+                timer(f(HField::TR)).ok()?,
+                timer(f(HField::Tw)).ok()?,
+                timer(f(HField::Tc)).ok()?,
+                timer(f(HField::Tr)).ok()?,
             ],
             status,
             term: f(HField::Term).unwrap_or(b""),

@@ -163,11 +163,14 @@ fn upstream_sum(b: &[u8]) -> Option<Result<(i64, u8), ()>> {
         }
         match time::seconds(part) {
             Some(v) => {
-                sum += v;
+                sum = (sum + v).min(time::MAX_DURATION_NS + 1);
                 any = true;
             }
             None => return Some(Err(())),
         }
+    }
+    if sum > time::MAX_DURATION_NS {
+        return Some(Err(()));
     }
     any.then_some(Ok((sum, tries)))
 }

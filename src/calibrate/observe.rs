@@ -37,6 +37,8 @@ pub struct FileLines {
     pub aborted: u64,
     /// The last line had no newline (a log cut mid-write) and was skipped.
     pub truncated_last: bool,
+    /// Lines longer than [`super::source::MAX_LINE`], read cut to it.
+    pub cut: u64,
     /// First and last record start (ns since the epoch).
     pub span: Option<(i64, i64)>,
 }
@@ -45,10 +47,16 @@ impl FileLines {
     fn skip(&mut self, line_no: u64, line: &[u8]) {
         self.skipped += 1;
         if self.skipped_examples.len() < 5 {
-            let cut = &line[..line.len().min(160)];
             self.skipped_examples
-                .push((line_no, String::from_utf8_lossy(cut).into_owned()));
+                .push((line_no, super::source::printable(line, 160)));
         }
+    }
+
+    /// What the source saw besides the lines it gave: a last line cut
+    /// mid-write, lines too long to keep whole.
+    fn end(&mut self, src: &LineSource) {
+        self.truncated_last = src.truncated_last;
+        self.cut = src.too_long;
     }
 
     fn seen(&mut self, t: i64) {
@@ -85,7 +93,7 @@ pub struct Window {
     /// Statements by kind: read, write, other.
     pub db: [Moments; 3],
     /// End-to-end time at the entry tier (HAProxy if given, else Nginx).
-    pub e2e: LatencyHistogram,
+    pub e2e: WindowLatency,
     /// Requests answered with a 5xx status or aborted.
     pub errors: u64,
     /// Arrivals at the entry tier per sub-window (for the dispersion index).
@@ -100,7 +108,7 @@ impl Window {
             app: vec![TierAcc::default(); classes],
             web_by_file: vec![0; web_files],
             db: [Moments::default(); 3],
-            e2e: LatencyHistogram::new(2),
+            e2e: WindowLatency::Few(Vec::new()),
             errors: 0,
             arrivals: vec![0; bins],
         }
@@ -110,6 +118,62 @@ impl Window {
     pub fn entry_count(&self, entry_is_lb: bool) -> u64 {
         let t = if entry_is_lb { &self.lb } else { &self.web };
         t.iter().map(|a| a.total.count()).sum()
+    }
+}
+
+/// A window's end-to-end times: the values themselves while they are few
+/// (a sparse log, spread over a month, has many windows of a handful of
+/// requests each), an HDR histogram (two significant digits, some 36 KiB)
+/// once they are many. Memory so follows the records read, not the time
+/// the logs span; every figure is the histogram's either way.
+#[derive(Debug, Clone)]
+pub enum WindowLatency {
+    /// Up to [`WindowLatency::FEW`] values, in ns, in the order recorded.
+    Few(Vec<u64>),
+    /// More: the histogram they were recorded into.
+    Many(LatencyHistogram),
+}
+
+impl WindowLatency {
+    /// Values kept as they are before a histogram is made.
+    pub const FEW: usize = 256;
+
+    /// Records one duration.
+    pub fn record(&mut self, ns: u64) {
+        match self {
+            WindowLatency::Few(v) if v.len() < Self::FEW => v.push(ns),
+            WindowLatency::Few(v) => {
+                let mut h = Self::histogram_of(v);
+                h.record(ns);
+                *self = WindowLatency::Many(h);
+            }
+            WindowLatency::Many(h) => h.record(ns),
+        }
+    }
+
+    fn histogram_of(v: &[u64]) -> LatencyHistogram {
+        let mut h = LatencyHistogram::new(2);
+        for &x in v {
+            h.record(x);
+        }
+        h
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&LatencyHistogram) -> T) -> T {
+        match self {
+            WindowLatency::Few(v) => f(&Self::histogram_of(v)),
+            WindowLatency::Many(h) => f(h),
+        }
+    }
+
+    /// Several quantiles (ascending), in ns; NaN when empty.
+    pub fn quantiles_ns<const N: usize>(&self, qs: [f64; N]) -> [f64; N] {
+        self.with(|h| h.quantiles_ns(qs))
+    }
+
+    /// The mean, in ns; NaN when empty.
+    pub fn mean_ns(&self) -> f64 {
+        self.with(LatencyHistogram::mean_ns)
     }
 }
 
@@ -354,10 +418,10 @@ fn read_haproxy(
     path: &Path,
 ) -> Result<(), CalibrateError> {
     let (mut src, mut fl) = open(path, "haproxy")?;
-    while let Some(line) = src.next_line()? {
-        fl.lines += 1;
+    while let Some((no, line)) = src.next_numbered()? {
+        fl.lines = no;
         let Some(r) = p.parse(line) else {
-            fl.skip(fl.lines, line);
+            fl.skip(no, line);
             continue;
         };
         if !acc.in_range(r.start_ns) {
@@ -396,7 +460,7 @@ fn read_haproxy(
         w.e2e.record(ns as u64);
         acc.obs.whole.lb_total[c].record(ns as u64);
     }
-    fl.truncated_last = src.truncated_last;
+    fl.end(&src);
     acc.obs.files.push(fl);
     Ok(())
 }
@@ -409,10 +473,10 @@ fn read_nginx(
 ) -> Result<(), CalibrateError> {
     let (mut src, mut fl) = open(path, "nginx")?;
     let entry = !acc.obs.has_lb;
-    while let Some(line) = src.next_line()? {
-        fl.lines += 1;
+    while let Some((no, line)) = src.next_numbered()? {
+        fl.lines = no;
         let Some(r) = p.parse(line) else {
-            fl.skip(fl.lines, line);
+            fl.skip(no, line);
             continue;
         };
         let start = nginx::start_ns(&r);
@@ -450,7 +514,7 @@ fn read_nginx(
             acc.obs.whole.app_total[c].record(u as u64);
         }
     }
-    fl.truncated_last = src.truncated_last;
+    fl.end(&src);
     acc.obs.files.push(fl);
     Ok(())
 }
@@ -458,11 +522,11 @@ fn read_nginx(
 fn read_slow(acc: &mut Acc<'_>, path: &Path) -> Result<(), CalibrateError> {
     let (mut src, mut fl) = open(path, "mysql-slow")?;
     let mut p = SlowLogParser::new();
-    while let Some(line) = src.next_line()? {
-        fl.lines += 1;
+    while let Some((no, line)) = src.next_numbered()? {
+        fl.lines = no;
         match p.line(line) {
             SlowLine::Part => {}
-            SlowLine::Garbage => fl.skip(fl.lines, line),
+            SlowLine::Garbage => fl.skip(no, line),
             SlowLine::Statement(s) => {
                 if !acc.in_range(s.start_ns) {
                     fl.out_of_range += 1;
@@ -488,7 +552,7 @@ fn read_slow(acc: &mut Acc<'_>, path: &Path) -> Result<(), CalibrateError> {
             }
         }
     }
-    fl.truncated_last = src.truncated_last;
+    fl.end(&src);
     acc.obs.files.push(fl);
     Ok(())
 }

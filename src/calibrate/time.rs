@@ -128,17 +128,33 @@ pub fn iso8601(b: &[u8]) -> Option<i64> {
 
 /// Seconds since the epoch with an optional fraction (`$msec`
 /// `1796122137.384`, `SET timestamp=1796122137`), as ns.
+/// A time past what nanoseconds since the epoch can hold (the year 2262)
+/// is `None`, never a wrapped number.
 pub fn epoch_seconds(b: &[u8]) -> Option<i64> {
     match b.iter().position(|&c| c == b'.') {
-        None => Some(digits(b)? * NS),
-        Some(dot) => Some(digits(&b[..dot])? * NS + fraction(&b[dot + 1..])?),
+        None => digits(b)?.checked_mul(NS),
+        Some(dot) => digits(&b[..dot])?
+            .checked_mul(NS)?
+            .checked_add(fraction(&b[dot + 1..])?),
     }
 }
 
+/// The longest duration a log line may give (one day): a timer beyond it
+/// is no request's time (a corrupt or hostile line), and the line is
+/// skipped rather than let one value outweigh every other.
+pub const MAX_DURATION_NS: i64 = 86_400 * NS;
+
 /// A duration in seconds as Nginx and the slow log write it (`0.006`,
-/// `0.000296`), as ns; `None` for `-` or anything else.
+/// `0.000296`), as ns; `None` for `-`, anything else, or more than
+/// [`MAX_DURATION_NS`].
 pub fn seconds(b: &[u8]) -> Option<i64> {
-    epoch_seconds(b)
+    epoch_seconds(b).filter(|&v| v <= MAX_DURATION_NS)
+}
+
+/// A duration in whole milliseconds (HAProxy's timers), as ms; `None`
+/// beyond [`MAX_DURATION_NS`].
+pub fn millis(b: &[u8]) -> Option<i64> {
+    digits(b).filter(|&v| v <= MAX_DURATION_NS / 1_000_000)
 }
 
 /// MariaDB's `# Time: 261201 10:48:57` (also `261201  9:05:03`) or MySQL's

@@ -108,8 +108,25 @@ impl LogArgs {
             .chain(&self.mysql_slow)
             .chain(&self.cpu)
         {
-            if !p.is_file() {
-                return Err(usage(format!("{}: no such file", p.display())));
+            match std::fs::metadata(p) {
+                Ok(m) if m.is_file() => {}
+                Ok(m) if m.is_dir() => {
+                    return Err(usage(format!(
+                        "{} is a folder; give the files in it (e.g. {}/*.log)",
+                        p.display(),
+                        p.display()
+                    )));
+                }
+                Ok(_) => {
+                    return Err(usage(format!(
+                        "{} is not a regular file (a FIFO, socket or device); copy it into a file",
+                        p.display()
+                    )));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(usage(format!("{}: no such file", p.display())));
+                }
+                Err(e) => return Err(usage(format!("{}: {e}", p.display()))),
             }
         }
         Ok(LogInputs {
@@ -140,7 +157,7 @@ pub struct CalibrateArgs {
     #[arg(long, value_name = "FILE")]
     nginx_config: Option<PathBuf>,
     /// Cores of the machine the stack runs on.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     cores: Option<u32>,
     /// Worker count of a tier you know, e.g. app=4 (repeatable).
     #[arg(long = "workers", value_name = "TIER=N")]
@@ -168,6 +185,20 @@ pub struct CalibrateArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// A path as a shell would need it typed: quoted when it holds anything
+/// but plain characters.
+fn shell_word(p: &std::path::Path) -> String {
+    let t = p.display().to_string();
+    if !t.is_empty()
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./+:,@%".contains(c))
+    {
+        t
+    } else {
+        format!("'{}'", t.replace('\'', "'\\''"))
+    }
 }
 
 /// Whether two paths name one file (or would, once created).
@@ -273,10 +304,12 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
             return Err(EXIT_INVALID);
         }
     }
+    // The scenario is named after its file, spelled as a name may be
+    // (`my stack.toml` gives `my-stack`).
     let name = a
         .out
         .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
+        .map(|s| stacksim::scenario::folder_name(&s.to_string_lossy()))
         .unwrap_or_else(|| "calibrated".into());
     let input = CalibrateInput {
         name: name.clone(),
@@ -348,7 +381,7 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
         if !a.no_report {
             outln!("report: {}", dir.join("calibration.html").display());
         }
-        outln!("run it with: stacksim run {}", a.out.display());
+        outln!("run it with: stacksim run {}", shell_word(&a.out));
     }
     Ok(())
 }

@@ -59,7 +59,7 @@ impl Model {
             arrivals: s.arrivals.clone(),
             peak: s
                 .arrivals
-                .peak_rate()
+                .peak_rate_until(s.simulation.window_end_ns())
                 .filter(|&r| r > 0.0)
                 .map(|r| (1e9 / r, r)),
             think,

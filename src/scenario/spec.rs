@@ -304,6 +304,22 @@ impl Arrivals {
         }
     }
 
+    /// The highest rate the process reaches before `end_ns` (open
+    /// workloads): what sets a run's cost, so a schedule's later peak does
+    /// not slow a run that ends before it.
+    pub fn peak_rate_until(&self, end_ns: u64) -> Option<f64> {
+        match self {
+            // Piecewise linear: the highest is at a point or at the end.
+            Arrivals::Schedule(p) => p
+                .iter()
+                .filter(|p| p.at_ns <= end_ns)
+                .map(|p| p.rate_rps)
+                .chain(self.rate_at(end_ns))
+                .reduce(f64::max),
+            _ => self.peak_rate(),
+        }
+    }
+
     /// The highest rate the process ever reaches (open workloads).
     pub fn peak_rate(&self) -> Option<f64> {
         match self {
@@ -699,6 +715,10 @@ mod tests {
         assert_eq!(a.rate_at(20 * S), Some(400.0));
         assert_eq!(a.rate_at(1000 * S), Some(400.0));
         assert_eq!(a.peak_rate(), Some(400.0));
+        // A peak after the end does not count; a ramp's value at the end does.
+        assert_eq!(a.peak_rate_until(0), Some(100.0));
+        assert_eq!(a.peak_rate_until(15 * S), Some(300.0));
+        assert_eq!(a.peak_rate_until(25 * S), Some(400.0));
         let m = a.mean_rate(10 * S, 20 * S).unwrap();
         assert!((m - 300.0).abs() < 0.1, "{m}");
     }
