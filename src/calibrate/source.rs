@@ -141,22 +141,19 @@ impl LineSource {
     /// Like [`LineSource::next_line`], with the line's number in the file
     /// (1-based).
     pub fn next_numbered(&mut self) -> Result<Option<(u64, &[u8])>, CalibrateError> {
-        loop {
-            self.buf.clear();
-            let n = self.read_capped_line().map_err(|e| CalibrateError::Io {
-                path: self.path.clone(),
-                message: e.to_string(),
-            })?;
-            if n == 0 {
-                return Ok(None);
-            }
-            if self.buf.last() != Some(&b'\n') {
-                self.truncated_last = true;
-                return Ok(None);
-            }
-            self.lines += 1;
-            break;
+        self.buf.clear();
+        let n = self.read_capped_line().map_err(|e| CalibrateError::Io {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })?;
+        if n == 0 {
+            return Ok(None);
         }
+        if self.buf.last() != Some(&b'\n') {
+            self.truncated_last = true;
+            return Ok(None);
+        }
+        self.lines += 1;
         let mut end = self.buf.len() - 1;
         if end > MAX_LINE {
             // Cut: what a parser needs is at the start of a line (a
