@@ -282,6 +282,27 @@ pub fn calibrate(input: &CalibrateInput) -> Result<Calibration, CalibrateError> 
     build(input, obs, cpu, hcfg, ncfg)
 }
 
+/// A log that gave no record: why (its first line that did not parse,
+/// with its number, or the time range), and which flag fixes it.
+fn no_records(f: &super::observe::FileLines) -> CalibrateError {
+    let why = if f.out_of_range > 0 {
+        format!("{} records fell outside --since/--until", f.out_of_range)
+    } else {
+        match f.skipped_examples.first() {
+            Some((n, t)) => format!("line {n} does not match the format: {t}"),
+            None => "the file is empty".into(),
+        }
+    };
+    input_err(
+        format!("{}: no {} records ({why})", f.path.display(), f.kind),
+        match f.kind {
+            "haproxy" => "give the log-format that wrote it with --haproxy-format",
+            "nginx" => "give the log_format that wrote it with --nginx-format",
+            _ => "set long_query_time = 0 and log to a file (log_output = FILE)",
+        },
+    )
+}
+
 /// A counter CSV or config read whole: a regular file (a FIFO would wait
 /// forever, `/dev/zero` never ends) of at most 256 MiB.
 fn read_text(p: &Path) -> Result<String, CalibrateError> {
@@ -422,22 +443,7 @@ fn build(
     let mut warnings = Vec::new();
     for f in &obs.files {
         if f.records == 0 {
-            let why = if f.out_of_range > 0 {
-                format!("{} records fell outside --since/--until", f.out_of_range)
-            } else {
-                match f.skipped_examples.first() {
-                    Some((n, t)) => format!("line {n} does not match the format: {t}"),
-                    None => "the file is empty".into(),
-                }
-            };
-            return Err(input_err(
-                format!("{}: no {} records ({why})", f.path.display(), f.kind),
-                match f.kind {
-                    "haproxy" => "give the log-format that wrote it with --haproxy-format",
-                    "nginx" => "give the log_format that wrote it with --nginx-format",
-                    _ => "set long_query_time = 0 and log to a file (log_output = FILE)",
-                },
-            ));
+            return Err(no_records(f));
         }
         if f.skipped > 0 {
             warnings.push(format!(
@@ -1283,10 +1289,7 @@ pub fn observe_windows(
     let obs = observe(logs)?;
     for f in &obs.files {
         if f.records == 0 {
-            return Err(input_err(
-                format!("{}: no {} records", f.path.display(), f.kind),
-                "check the file and its format flag",
-            ));
+            return Err(no_records(f));
         }
     }
     let series = match cpu {

@@ -126,7 +126,7 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
         .clone()
         .unwrap_or_else(|| default_out(&init.scenario().name));
     // Locked before any work; a second sweep into the folder is refused.
-    let lock = match OutFolder::open_in_place(&out) {
+    let mut lock = match OutFolder::open_in_place(&out) {
         Ok(f) => f,
         Err(e) => return super::output_error(&e),
     };
@@ -175,9 +175,8 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
         match lock.set_aside(is_sweep_file) {
             Ok(0) => {}
             Ok(n) if !a.quiet => eprintln!(
-                "replacing the earlier sweep in {} ({n} files set aside in {} until this one finishes)",
-                out.display(),
-                report::output::PREVIOUS
+                "replacing the earlier sweep in {} ({n} files set aside until this one finishes)",
+                out.display()
             ),
             Ok(_) => {}
             Err(e) => return err(e, EXIT_FAILURE),

@@ -20,6 +20,7 @@ mod failures;
 mod fuzz;
 mod hosts;
 mod lifecycle;
+mod nothing_lost;
 mod progress;
 mod review;
 mod scenario_errors;

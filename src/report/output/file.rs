@@ -55,6 +55,7 @@ enum How {
 impl FileTarget {
     /// Checks `path` before any work is done.
     pub fn check(path: &Path, rule: &Overwrite<'_>) -> Result<FileTarget, OutputError> {
+        remove_dead_temporaries(path);
         let given = path.to_path_buf();
         let unfit = |why: String| OutputError::Unfit {
             path: given.clone(),
@@ -399,6 +400,52 @@ pub(super) fn create_fresh(path: &Path) -> io::Result<(PathBuf, fs::File)> {
         }
     }
     Err(last)
+}
+
+/// Removes the temporary files of `path` that a killed command left
+/// beside it: those whose process (the number in their name) is gone.
+fn remove_dead_temporaries(path: &Path) {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let name: String = name.chars().take(100).collect();
+    let prefix = format!(".{name}.");
+    let Ok(rd) = fs::read_dir(parent_of(path)) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = n
+            .strip_prefix(&prefix)
+            .and_then(|r| r.strip_suffix(".stacksim-tmp"))
+            .and_then(|r| r.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !process_alive(pid) && e.file_type().is_ok_and(|t| !t.is_dir()) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Whether a process of this number runs (on a system that cannot tell,
+/// it is taken to run, so nothing of it is removed).
+fn process_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(p) = libc::pid_t::try_from(pid) else {
+            return true;
+        };
+        // SAFETY: signal 0 only checks that the process exists.
+        let r = unsafe { libc::kill(p, 0) };
+        r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
 }
 
 /// Proves that a file can be created beside `path`, leaving nothing.

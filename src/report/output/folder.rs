@@ -40,6 +40,8 @@ pub struct OutFolder {
     shown: PathBuf,
     dest: PathBuf,
     staging: Option<PathBuf>,
+    /// Where an earlier result was set aside.
+    aside: Option<PathBuf>,
     _lock: Lock,
 }
 
@@ -122,6 +124,7 @@ impl OutFolder {
             shown: shown.clone(),
             dest: real,
             staging: None,
+            aside: None,
             _lock: lock,
         };
         f.recover().map_err(folder_err)?;
@@ -145,6 +148,15 @@ impl OutFolder {
             let n = e.file_name().to_string_lossy().into_owned();
             if n.starts_with(&prefix) && !n.ends_with("stacksim-lock") {
                 found.push((n, e.file_type()?));
+            }
+        }
+        // Temporary files a killed write left in the folder itself.
+        if let Ok(rd) = fs::read_dir(&self.dest) {
+            for e in rd.flatten() {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if is_temporary(&n) && e.file_type().is_ok_and(|t| t.is_file()) {
+                    fs::remove_file(e.path())?;
+                }
             }
         }
         // Old results first: one of them may be the only copy.
@@ -207,34 +219,58 @@ impl OutFolder {
         Ok(())
     }
 
-    /// Moves the files of `own` out of the way into a hidden folder inside
-    /// the destination, `.stacksim-previous` (replacing one a killed command
-    /// left), so the folder never shows two results at once. Returns how
-    /// many were moved.
-    pub fn set_aside(&self, own: fn(&str) -> bool) -> Result<usize, OutputError> {
+    /// Moves an earlier result (the files of `own`) out of the way, so the
+    /// folder never shows two results at once; returns how many files
+    /// moved. A folder holding nothing else moves aside whole, in one
+    /// rename, under the hidden `old` name beside it (put back if the
+    /// command is killed before it makes the new folder, removed by the
+    /// next command otherwise); a folder that also holds other files keeps
+    /// them, and the earlier files move one by one into
+    /// `.stacksim-previous` inside it.
+    pub fn set_aside(&mut self, own: fn(&str) -> bool) -> Result<usize, OutputError> {
         let err = |e| OutputError::Folder(self.shown.clone(), e);
-        let aside = self.dest.join(PREVIOUS);
-        if fs::symlink_metadata(&aside).is_ok() {
-            fs::remove_dir_all(&aside).map_err(err)?;
+        let inside = self.dest.join(PREVIOUS);
+        if fs::symlink_metadata(&inside).is_ok() {
+            fs::remove_dir_all(&inside).map_err(err)?;
         }
-        let mut moved = 0;
+        let mut ours = Vec::new();
+        let mut others = false;
         for e in fs::read_dir(&self.dest).map_err(err)?.flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
-            if !e.file_type().is_ok_and(|t| t.is_file()) || !(own(&n) || is_temporary(&n)) {
-                continue;
+            if e.file_type().is_ok_and(|t| t.is_file()) && (own(&n) || is_temporary(&n)) {
+                ours.push(n);
+            } else {
+                others = true;
             }
-            if moved == 0 {
-                fs::create_dir(&aside).map_err(err)?;
-            }
-            fs::rename(e.path(), aside.join(&n)).map_err(err)?;
-            moved += 1;
         }
-        Ok(moved)
+        if ours.is_empty() {
+            return Ok(0);
+        }
+        if !others {
+            let old = parent_of(&self.dest).join(format!(
+                ".{}.stacksim-old-{}-{}",
+                self.file_name(),
+                std::process::id(),
+                SEQ.fetch_add(1, Ordering::Relaxed)
+            ));
+            fs::rename(&self.dest, &old).map_err(err)?;
+            fs::create_dir(&self.dest).map_err(err)?;
+            self.aside = Some(old);
+            return Ok(ours.len());
+        }
+        fs::create_dir(&inside).map_err(err)?;
+        for n in &ours {
+            fs::rename(self.dest.join(n), inside.join(n)).map_err(err)?;
+        }
+        self.aside = Some(inside);
+        Ok(ours.len())
     }
 
     /// Removes what [`OutFolder::set_aside`] kept, once the new result is whole.
-    pub fn drop_aside(&self) -> Result<(), OutputError> {
-        let aside = self.dest.join(PREVIOUS);
+    pub fn drop_aside(&mut self) -> Result<(), OutputError> {
+        let Some(aside) = self.aside.take() else {
+            return Ok(());
+        };
         match fs::remove_dir_all(&aside) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => {
                 Err(OutputError::Folder(self.shown.clone(), e))
