@@ -259,13 +259,13 @@ impl HaproxyParser {
         }
         let f = |k: HField| get(line, self.spans[k as usize]);
         let start_ns = if let Some(d) = f(HField::DateLocal) {
-            time::clf_local(d)? - self.utc_offset_s * NS
+            time::clf_local(d)?.checked_sub(self.utc_offset_s * NS)?
         } else if let Some(d) = f(HField::DateZoned) {
             time::time_local(d)?
         } else {
             let s = time::digits(f(HField::EpochSeconds)?)?;
             let ms = f(HField::Millis).and_then(time::digits).unwrap_or(0);
-            s.checked_mul(NS)?.checked_add(ms.checked_mul(1_000_000)?)?
+            time::plausible(s.checked_mul(NS)?.checked_add(ms.checked_mul(1_000_000)?)?)?
         };
         let active_ms = if self.spans[HField::Ta as usize].is_some() {
             timer(f(HField::Ta)).ok()?

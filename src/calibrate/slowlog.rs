@@ -119,7 +119,9 @@ impl SlowLogParser {
         }
         if let Some(ts) = line.strip_prefix(b"SET timestamp=") {
             let ts = ts.strip_suffix(b";").unwrap_or(ts);
-            self.timestamp_ns = time::digits(ts).map(|s| s * NS);
+            self.timestamp_ns = time::digits(ts)
+                .and_then(|s| s.checked_mul(NS))
+                .and_then(time::plausible);
             return SlowLine::Part;
         }
         if self.in_statement {

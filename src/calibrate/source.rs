@@ -20,7 +20,7 @@ pub const MAX_LINE: usize = 64 << 10;
 pub const MAX_EXPANSION: u64 = 200;
 
 /// Decompressed bytes always allowed, whatever the compressed size.
-const MIN_EXPANDED: u64 = 1 << 30;
+const MIN_EXPANDED: u64 = 64 << 20;
 
 /// A log file opened for streaming.
 pub struct LineSource {

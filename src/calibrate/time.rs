@@ -75,7 +75,29 @@ pub fn clf_local(b: &[u8]) -> Option<i64> {
     if !(1..=31).contains(&d) {
         return None;
     }
-    Some((days_from_civil(y, m, d) * 86_400 + secs) * NS + frac)
+    civil_ns(days_from_civil(y, m, d), secs, frac)
+}
+
+/// Days since the epoch, seconds into the day and nanoseconds as ns since
+/// the epoch; `None` past what an `i64` of nanoseconds holds (the years
+/// 1677 to 2262), never a wrapped number.
+fn civil_ns(days: i64, secs: i64, frac: i64) -> Option<i64> {
+    days.checked_mul(86_400)?
+        .checked_add(secs)?
+        .checked_mul(NS)?
+        .checked_add(frac)
+        .and_then(plausible)
+}
+
+/// The last instant a log line may carry: 2200-01-01, in ns since the
+/// epoch. Times from 1970 to then are taken; others are no log's (a
+/// corrupt line), so every sum of a time and a duration stays far from
+/// overflowing.
+pub const LAST_TIME_NS: i64 = 7_258_118_400 * NS;
+
+/// `t` when it lies in 1970..2200, else `None`.
+pub fn plausible(t: i64) -> Option<i64> {
+    (0..=LAST_TIME_NS).contains(&t).then_some(t)
 }
 
 /// A UTC offset `+0100` / `-0530` / `+01:00` as seconds east of UTC.
@@ -97,7 +119,7 @@ pub fn offset(b: &[u8]) -> Option<i64> {
 pub fn time_local(b: &[u8]) -> Option<i64> {
     let space = b.iter().position(|&c| c == b' ')?;
     let local = clf_local(&b[..space])?;
-    Some(local - offset(&b[space + 1..])? * NS)
+    local.checked_sub(offset(&b[space + 1..])? * NS)
 }
 
 /// ISO 8601 / RFC 3339: `2026-12-01T10:48:57+00:00`, `...57.123Z`, as UTC ns.
@@ -123,13 +145,13 @@ pub fn iso8601(b: &[u8]) -> Option<i64> {
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
-    Some((days_from_civil(y, m, d) * 86_400 + secs - off) * NS + frac)
+    civil_ns(days_from_civil(y, m, d), secs - off, frac)
 }
 
 /// Seconds since the epoch with an optional fraction (`$msec`
 /// `1796122137.384`, `SET timestamp=1796122137`), as ns.
-/// A time past what nanoseconds since the epoch can hold (the year 2262)
-/// is `None`, never a wrapped number.
+/// A time outside 1970..2200 ([`plausible`]) is `None`, never a wrapped
+/// number.
 pub fn epoch_seconds(b: &[u8]) -> Option<i64> {
     match b.iter().position(|&c| c == b'.') {
         None => digits(b)?.checked_mul(NS),
@@ -137,6 +159,7 @@ pub fn epoch_seconds(b: &[u8]) -> Option<i64> {
             .checked_mul(NS)?
             .checked_add(fraction(&b[dot + 1..])?),
     }
+    .and_then(plausible)
 }
 
 /// The longest duration a log line may give (one day): a timer beyond it
@@ -180,7 +203,7 @@ pub fn slow_log_time(b: &[u8]) -> Option<i64> {
         }
         _ => return None,
     };
-    Some((days_from_civil(y, m, d) * 86_400 + hms(&padded)?) * NS)
+    civil_ns(days_from_civil(y, m, d), hms(&padded)?, 0)
 }
 
 #[cfg(test)]
