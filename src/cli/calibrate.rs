@@ -342,12 +342,13 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
         }
     })?;
     let text = calibrate::emit::scenario_toml(&cal);
-    // Every file is written under a temporary name first, so a full disk
-    // changes none of them; then the arrivals are put in place, the
-    // scenario checked against them, the report moved in, and the scenario
-    // put in place last. The scenario pins the arrivals by SHA-256
-    // (`replay_sha256`), so a kill between the two leaves an old scenario
-    // that refuses the new arrivals, never one that replays them.
+    // Every file is written under a temporary name first (the report into
+    // its staging folder), so a full disk changes none of them; then the
+    // arrivals are put in place, the scenario checked against them, the
+    // report moved in, and the scenario put in place last. The scenario
+    // pins the arrivals by SHA-256 (`replay_sha256`), so a kill between the
+    // two leaves an old scenario that refuses the new arrivals, never one
+    // that replays them.
     let fail = |e: report::OutputError| output_error(&e);
     let replay = match &arrivals {
         Some(t) => Some(
@@ -357,6 +358,12 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
         None => None,
     };
     let scenario = out.prepare(text.clone().into_bytes()).map_err(fail)?;
+    if let Some(folder) = &report_folder {
+        report::calibration::stage(folder, &cal, &text).map_err(|e| {
+            eprintln!("error: {e}");
+            EXIT_FAILURE
+        })?;
+    }
     if let Some(r) = replay {
         r.place().map_err(fail)?;
     }
@@ -369,10 +376,7 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
         return Err(EXIT_FAILURE);
     }
     if let Some(folder) = report_folder {
-        report::calibration::write(folder, &cal, &text).map_err(|e| {
-            eprintln!("error: {e}");
-            EXIT_FAILURE
-        })?;
+        folder.commit().map_err(fail)?;
     }
     scenario.place().map_err(fail)?;
     if !a.quiet {

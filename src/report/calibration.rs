@@ -456,6 +456,14 @@ fn json(c: &Calibration) -> serde_json::Value {
 /// Writes the report folder (opened, and locked, before the work) whole,
 /// then moves it into place.
 pub fn write(folder: OutFolder, c: &Calibration, scenario: &str) -> Result<(), RunOutputError> {
+    stage(&folder, c, scenario)?;
+    folder.commit().map_err(RunOutputError::Output)
+}
+
+/// Writes every file of the report into the folder's staging area, leaving
+/// the move into place ([`OutFolder::commit`]) to the caller, which puts
+/// other files in place first.
+pub fn stage(folder: &OutFolder, c: &Calibration, scenario: &str) -> Result<(), RunOutputError> {
     let layout = folder.layout();
     let dir = layout.dir();
     let charts = charts::render_calibration(c).map_err(RunOutputError::Chart)?;
@@ -477,5 +485,5 @@ pub fn write(folder: OutFolder, c: &Calibration, scenario: &str) -> Result<(), R
             .write_atomic(&dir.join(name), |w| w.write_all(text.as_bytes()))
             .map_err(RunOutputError::Output)?;
     }
-    folder.commit().map_err(RunOutputError::Output)
+    Ok(())
 }

@@ -256,7 +256,7 @@ impl std::fmt::Display for FolderError {
             }
             FolderError::Inconsistent(p, why) => write!(
                 f,
-                "{}: sweep-meta.json is damaged: {}; run the sweep again without --resume",
+                "{} is damaged: {}; run the sweep again without --resume",
                 p.display(),
                 why.join("; ")
             ),

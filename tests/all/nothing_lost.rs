@@ -669,3 +669,57 @@ fn a_resume_after_a_data_file_changed_is_refused_naming_it() {
     assert!(err.contains("data file service.csv has changed"), "{err}");
     std::fs::remove_dir_all(&work).unwrap();
 }
+
+/// A damaged `sweep-meta.json` (a shard 0/0, a grid its axes do not give)
+/// is a located refusal for merge and resume, never a panic.
+#[test]
+fn a_damaged_sweep_record_is_refused_not_a_panic() {
+    let work = temp_dir("lost", "damaged");
+    let scenario = root().join("scenarios/validation/mmc.toml");
+    let dirs: Vec<PathBuf> = (1..=2).map(|k| work.join(format!("s{k}"))).collect();
+    for (k, d) in dirs.iter().enumerate() {
+        let shard = format!("{}/2", k + 1);
+        let o = stacksim(&[
+            "sweep",
+            s(&scenario),
+            "--vary",
+            "workload.rate=100..400:100",
+            "--duration",
+            "10s",
+            "--replications",
+            "2",
+            "--shard",
+            &shard,
+            "--quiet",
+            "--out",
+            s(d),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let meta = dirs[0].join("sweep-meta.json");
+    let good = std::fs::read_to_string(&meta).unwrap();
+    let mut j: serde_json::Value = serde_json::from_str(&good).unwrap();
+    for damage in [
+        serde_json::json!({"shard": {"k": 0, "n": 0}}),
+        serde_json::json!({"shard": {"k": 7, "n": 2}}),
+        serde_json::json!({"points": 1_000_000_000_000u64}),
+    ] {
+        for (k, v) in damage.as_object().unwrap() {
+            j[k] = v.clone();
+        }
+        std::fs::write(&meta, j.to_string()).unwrap();
+        let o = stacksim(&[
+            "merge",
+            "--out",
+            s(&work.join("m")),
+            s(&dirs[0]),
+            s(&dirs[1]),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{damage}: {err}");
+        assert!(err.contains("is damaged"), "{err}");
+        assert!(!err.contains("panicked"));
+        j = serde_json::from_str(&good).unwrap();
+    }
+    std::fs::remove_dir_all(&work).unwrap();
+}
