@@ -172,7 +172,7 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
         // An earlier sweep's files leave the folder before this one starts,
         // so it never shows two sweeps; they are removed once this one is
         // whole (kept in .stacksim-previous if it is killed first).
-        match lock.set_aside(is_sweep_file) {
+        match lock.set_aside(is_sweep_file, "sweep-meta.json") {
             Ok(0) => {}
             Ok(n) if !a.quiet => eprintln!(
                 "replacing the earlier sweep in {} ({n} files set aside until this one finishes)",

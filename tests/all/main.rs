@@ -18,6 +18,7 @@ mod deploy;
 mod determinism;
 mod failures;
 mod fuzz;
+mod golden;
 mod hostile_logs;
 mod hosts;
 mod lifecycle;

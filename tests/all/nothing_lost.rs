@@ -548,6 +548,24 @@ fn devices_fifos_and_planted_links() {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(!reader.join().unwrap().is_empty());
+    // The process's own standard output: written in place.
+    let o = stacksim(&[
+        "run",
+        s(&web),
+        "--duration",
+        "5s",
+        "--warmup",
+        "1s",
+        "--replications",
+        "2",
+        "--quiet",
+        "--out",
+        s(&out),
+        "--access-log",
+        "/dev/stdout",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("10.0.0.0 - - ["));
     // A link planted in the output folder is replaced, never followed.
     let victim = work.join("victim.txt");
     std::fs::write(&victim, b"precious").unwrap();

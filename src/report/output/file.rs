@@ -80,6 +80,14 @@ impl FileTarget {
             Err(e) => return Err(OutputError::File(given, e)),
             Ok(m) => m,
         };
+        // One of this process's own descriptors (`--access-log /dev/stdout`
+        // under a shell's `>` or `>>`): written in place, appended.
+        if is_own_descriptor(path) {
+            return Ok(FileTarget {
+                given,
+                how: How::InPlace,
+            });
+        }
         let (real, meta) = if link.file_type().is_symlink() {
             match fs::metadata(path) {
                 Ok(m) => (fs::canonicalize(path).unwrap_or_else(|_| given.clone()), m),
@@ -273,6 +281,15 @@ impl Drop for Prepared {
     }
 }
 
+/// Whether `path` names one of the process's own open descriptors.
+fn is_own_descriptor(path: &Path) -> bool {
+    let t = path.to_string_lossy();
+    matches!(t.as_ref(), "/dev/stdout" | "/dev/stderr")
+        || t.strip_prefix("/dev/fd/")
+            .or_else(|| t.strip_prefix("/proc/self/fd/"))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Whether `meta` is the file at `input`.
 fn same_file(meta: &fs::Metadata, input: &Path) -> bool {
     let Ok(other) = fs::metadata(input) else {
@@ -347,8 +364,10 @@ fn open_in_place(path: &Path) -> io::Result<fs::File> {
     {
         use std::os::unix::fs::OpenOptionsExt;
         use std::os::unix::io::AsRawFd;
+        // Appending: a descriptor the shell opened with `>` or `>>` is
+        // written where it stands, never over what is already there.
         let f = fs::OpenOptions::new()
-            .write(true)
+            .append(true)
             .custom_flags(libc::O_NONBLOCK)
             .open(path)
             .map_err(|e| {
@@ -368,7 +387,7 @@ fn open_in_place(path: &Path) -> io::Result<fs::File> {
     }
     #[cfg(not(unix))]
     {
-        fs::OpenOptions::new().write(true).open(path)
+        fs::OpenOptions::new().append(true).open(path)
     }
 }
 

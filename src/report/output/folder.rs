@@ -26,6 +26,10 @@ pub struct FolderRule {
     /// A file the command writes into every folder of its own; when set, a
     /// folder with files but without it is not the command's.
     pub marker: Option<&'static str>,
+    /// Files of which one must be present for a folder of the command's
+    /// file names to count as its own (a folder of screenshots is all
+    /// `.png` but holds no `summary.json`).
+    pub core: Option<fn(&str) -> bool>,
     /// A folder that holds other files is written in place, file by file
     /// (`--out .`), rather than refused without `force`.
     pub in_place: bool,
@@ -67,7 +71,12 @@ impl OutFolder {
         let marked = rule
             .marker
             .is_none_or(|m| entries.is_empty() || entries.iter().any(|(n, _)| n == m));
+        let cored = entries.is_empty()
+            || rule
+                .core
+                .is_none_or(|core| entries.iter().any(|(n, _)| core(n)));
         let ours = marked
+            && cored
             && entries
                 .iter()
                 .all(|(n, file)| *file && ((rule.own)(n) || is_temporary(n)));
@@ -219,7 +228,8 @@ impl OutFolder {
         Ok(())
     }
 
-    /// Moves an earlier result (the files of `own`) out of the way, so the
+    /// Moves an earlier result (the files of `own`, when `core`, its record,
+    /// is among them) out of the way, so the
     /// folder never shows two results at once; returns how many files
     /// moved. A folder holding nothing else moves aside whole, in one
     /// rename, under the hidden `old` name beside it (put back if the
@@ -227,7 +237,7 @@ impl OutFolder {
     /// next command otherwise); a folder that also holds other files keeps
     /// them, and the earlier files move one by one into
     /// `.stacksim-previous` inside it.
-    pub fn set_aside(&mut self, own: fn(&str) -> bool) -> Result<usize, OutputError> {
+    pub fn set_aside(&mut self, own: fn(&str) -> bool, core: &str) -> Result<usize, OutputError> {
         let err = |e| OutputError::Folder(self.shown.clone(), e);
         let inside = self.dest.join(PREVIOUS);
         if fs::symlink_metadata(&inside).is_ok() {
@@ -243,7 +253,8 @@ impl OutFolder {
                 others = true;
             }
         }
-        if ours.is_empty() {
+        // Without its record (`core`) nothing here is an earlier result.
+        if !ours.iter().any(|n| n == core) {
             return Ok(0);
         }
         if !others {
@@ -399,6 +410,7 @@ mod tests {
     const RULE: FolderRule = FolderRule {
         own: run_files,
         marker: None,
+        core: None,
         in_place: true,
         force: false,
     };
@@ -456,6 +468,27 @@ mod tests {
     }
 
     #[test]
+    fn a_folder_of_images_without_a_summary_is_written_in_place() {
+        let dir = scratch("images");
+        let out = dir.join("shots");
+        fs::create_dir(&out).unwrap();
+        fs::write(out.join("holiday.png"), b"photo").unwrap();
+        let rule = FolderRule {
+            own: |n| n.ends_with(".png") || n == "summary.json",
+            marker: None,
+            core: Some(|n| n == "summary.json"),
+            in_place: true,
+            force: false,
+        };
+        let f = OutFolder::open(&out, rule).unwrap();
+        write(&f, "summary.json", "{}");
+        f.commit().unwrap();
+        assert_eq!(fs::read(out.join("holiday.png")).unwrap(), b"photo");
+        assert_eq!(listing(&out), ["holiday.png", "summary.json"]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_folder_of_other_files_is_refused_without_force_when_not_in_place() {
         let dir = scratch("foreign");
         let out = dir.join("logs");
@@ -464,6 +497,7 @@ mod tests {
         let rule = FolderRule {
             own: |n| n.ends_with(".log"),
             marker: Some("stacksim-logs.txt"),
+            core: None,
             in_place: false,
             force: false,
         };

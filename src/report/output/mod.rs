@@ -107,12 +107,25 @@ impl std::fmt::Display for OutputError {
 impl std::error::Error for OutputError {}
 
 /// The rule for a results folder (run, compare, sweep, merge, validate,
-/// calibrate): its own files are those stacksim writes; a folder that
-/// holds anything else (`--out .`) is written in place, file by file.
+/// calibrate): its own files are those stacksim writes, one of them a
+/// summary (`summary.json`, `sweep-meta.json`, ...); a folder that holds
+/// anything else (`--out .`, a folder of images) is written in place, file
+/// by file, and never removed.
 pub fn results_rule() -> FolderRule {
     FolderRule {
         own: is_results_file,
         marker: None,
+        core: Some(|n| {
+            matches!(
+                n,
+                "summary.json"
+                    | "sweep-meta.json"
+                    | "sweep.json"
+                    | "compare.json"
+                    | "validation.json"
+                    | "calibration.json"
+            )
+        }),
         in_place: true,
         force: false,
     }
@@ -127,6 +140,7 @@ pub fn logs_rule(force: bool) -> FolderRule {
     FolderRule {
         own: |n| n.ends_with(".log") || n == LOGS_MARKER,
         marker: Some(LOGS_MARKER),
+        core: None,
         in_place: false,
         force,
     }
