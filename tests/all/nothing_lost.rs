@@ -171,7 +171,7 @@ fn a_killed_run_leaves_the_previous_folder_or_the_new_one() {
 }
 
 #[test]
-fn a_killed_merge_or_validate_leaves_a_whole_folder() {
+fn a_killed_merge_leaves_a_whole_folder() {
     let work = temp_dir("lost", "merge");
     let scenario = root().join("scenarios/validation/mmc.toml");
     let shards: Vec<PathBuf> = (1..=2).map(|k| work.join(format!("shard{k}"))).collect();
@@ -201,6 +201,46 @@ fn a_killed_merge_or_validate_leaves_a_whole_folder() {
         v
     };
     kill_test(&work, &dest, &merge(false), &merge(true));
+    std::fs::remove_dir_all(&work).unwrap();
+}
+
+#[test]
+fn a_killed_validate_leaves_a_whole_report() {
+    let work = temp_dir("lost", "validate");
+    let scenario = work.join("rig.toml");
+    ok(&strings(&[
+        "calibrate",
+        "--haproxy",
+        s(&rig("haproxy.log.gz")),
+        "--window",
+        "10s",
+        "--out",
+        s(&scenario),
+        "--no-report",
+        "--quiet",
+    ]));
+    let dest = work.join("val");
+    let validate = |reps: &str| {
+        strings(&[
+            "validate",
+            s(&scenario),
+            "--haproxy",
+            s(&rig("haproxy.log.gz")),
+            "--window",
+            "10s",
+            "--replications",
+            reps,
+            "--sim-duration",
+            "10s",
+            "--sim-warmup",
+            "2s",
+            "--no-knee",
+            "--quiet",
+            "--out",
+            s(&dest),
+        ])
+    };
+    kill_test(&work, &dest, &validate("2"), &validate("3"));
     std::fs::remove_dir_all(&work).unwrap();
 }
 
