@@ -11,7 +11,7 @@ use crate::units::format_duration as d;
 
 /// Every warning for `s`, in the scenario's order.
 pub fn warnings(s: &Scenario) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out = s.override_notes.clone();
     faults_outside_the_window(s, &mut out);
     let sim = &s.simulation;
     let warmup = sim.warmup_ns();

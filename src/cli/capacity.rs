@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use clap::Args;
 use indicatif::ProgressBar;
 
-use super::{EXIT_INVALID, EXIT_OK, SimFlags, invalid, plan_init, progress};
+use super::{EXIT_INVALID, EXIT_OK, SimFlags, arrivals_replaced, invalid, plan_init, progress};
 use stacksim::analysis::slo::Slo;
 use stacksim::plan::capacity::{
     CapacityError, CapacityOptions, Probe, SearchObserver, find_capacity,
@@ -16,7 +16,8 @@ use stacksim::scenario::Arrivals;
 
 #[derive(Args, Debug)]
 pub(crate) struct CapacityArgs {
-    /// Scenario file (an open Poisson workload: `workload.rate`).
+    /// Scenario file with an open workload: a rate, or a schedule or
+    /// replayed arrivals (as calibrate writes), which each probe replaces.
     file: PathBuf,
     /// An objective, e.g. "p99<250ms", "mean<40ms", "errors<0.1%", "availability>99.9%" (repeatable).
     #[arg(long, required = true)]
@@ -113,11 +114,17 @@ pub(crate) fn capacity(a: &CapacityArgs) -> u8 {
         Err(code) => return code,
     };
     let base = init.scenario();
-    if !matches!(base.arrivals, Arrivals::Poisson { .. }) {
+    if matches!(base.arrivals, Arrivals::Closed { .. }) {
         eprintln!(
-            "error: capacity searches `workload.rate`: give the scenario an open Poisson workload (rate = ...)"
+            "error: capacity searches `workload.rate`, and this workload is closed (users = ...): give it an open one (rate = ...)"
         );
         return EXIT_INVALID;
+    }
+    if let (Some(what), false) = (arrivals_replaced(&base.arrivals), a.quiet || a.json) {
+        eprintln!(
+            "note: each probe replaces the workload's {what} with constant (Poisson) arrivals at the probe's rate; the search starts from its peak, {:.1}/s",
+            base.arrivals.peak_rate().unwrap_or(0.0)
+        );
     }
     if !(a.precision > 0.0 && a.precision < 1.0) {
         eprintln!("error: --precision must be between 0 and 1");

@@ -333,6 +333,15 @@ pub(crate) fn input_files(init: &PlanInit) -> Vec<PathBuf> {
     v
 }
 
+/// What a constant `workload.rate` replaces in these arrivals, if anything.
+pub(crate) fn arrivals_replaced(a: &stacksim::scenario::Arrivals) -> Option<&'static str> {
+    match a {
+        stacksim::scenario::Arrivals::Schedule(_) => Some("rate schedule"),
+        stacksim::scenario::Arrivals::Replay(_) => Some("replayed arrivals"),
+        _ => None,
+    }
+}
+
 /// The command line, for provenance.
 pub(crate) fn command_line() -> String {
     std::env::args().collect::<Vec<_>>().join(" ")

@@ -115,6 +115,14 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
         }
         Err(e) => return err(format!("{e:?}"), EXIT_INVALID),
     };
+    if let Some(what) = super::arrivals_replaced(&init.scenario().arrivals)
+        && !a.quiet
+        && sweep.meta.axes.iter().any(|x| x.key == "workload.rate")
+    {
+        eprintln!(
+            "note: each point's workload.rate replaces the workload's {what} with constant (Poisson) arrivals"
+        );
+    }
     if let Some(choice) = &shard {
         sweep.shard(choice.shard);
         if let (Some(from), false) = (&choice.from, a.quiet) {
@@ -169,19 +177,24 @@ pub(crate) fn sweep(a: &SweepArgs) -> u8 {
         done.retain(|p| p.index < sweep.points.len());
         folder.keep(&done)
     } else {
-        // An earlier sweep's files leave the folder before this one starts,
-        // so it never shows two sweeps; they are removed once this one is
-        // whole (kept in .stacksim-previous if it is killed first).
-        match lock.set_aside(is_sweep_file, "sweep-meta.json") {
+        // This sweep's record replaces an earlier sweep in one step, so the
+        // folder never shows two sweeps; the earlier one is removed once
+        // this one is whole (or by the next command if this one is killed).
+        let files = match SweepFolder::first_files(&sweep.meta) {
+            Ok(f) => f,
+            Err(e) => return err(e, EXIT_FAILURE),
+        };
+        let files: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+        match lock.start_over(is_sweep_file, "sweep-meta.json", &files) {
             Ok(0) => {}
             Ok(n) if !a.quiet => eprintln!(
-                "replacing the earlier sweep in {} ({n} files set aside until this one finishes)",
+                "replacing the earlier sweep in {} ({n} files, removed when this one finishes)",
                 out.display()
             ),
             Ok(_) => {}
             Err(e) => return err(e, EXIT_FAILURE),
         }
-        folder.start(&sweep.meta)
+        folder.open_log()
     };
     let log = match log {
         Ok(l) => l,

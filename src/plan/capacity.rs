@@ -183,7 +183,9 @@ fn probe_run(
 }
 
 /// Searches the Poisson rate (`workload.rate`) of `base` for the highest
-/// rate at which every SLO holds with 95% confidence.
+/// rate at which every SLO holds with 95% confidence. A schedule or
+/// replayed arrivals (a calibrated scenario's) are replaced by each probe's
+/// constant rate; the search starts from their peak.
 pub fn find_capacity(
     base: &PlanInit,
     slos: &[Slo],
@@ -221,10 +223,12 @@ pub fn find_capacity(
         probes.push(p);
         outcome
     };
+    // From the workload's own rate: a constant one, or the peak of a
+    // schedule or of replayed arrivals (which each probe replaces).
     let start = base
         .scenario()
         .arrivals
-        .mean_rate(0, 1)
+        .peak_rate()
         .filter(|r| *r > 0.0)
         .unwrap_or(100.0);
     // 1. Bracket the highest passing rate.

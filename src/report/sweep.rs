@@ -309,14 +309,28 @@ impl SweepFolder {
             .unwrap_or_default()
     }
 
-    /// Starts a new sweep: `sweep-meta.json`, an empty points log, open.
-    pub fn start(&self, meta: &SweepMeta) -> Result<PointsLog, OutputError> {
-        let text = serde_json::to_string_pretty(meta).map_err(io::Error::other);
-        let path = self.layout.sweep_meta();
-        let text = text.map_err(|e| OutputError::File(path.clone(), e))?;
-        self.layout
-            .write_atomic(&path, |w| w.write_all(text.as_bytes()))?;
-        self.keep(&[])
+    /// The files a new sweep starts with: `sweep-meta.json` and an empty
+    /// points log, as (name, bytes), for [`super::OutFolder::start_over`].
+    pub fn first_files(meta: &SweepMeta) -> Result<Vec<(&'static str, Vec<u8>)>, OutputError> {
+        let text = serde_json::to_string_pretty(meta)
+            .map_err(|e| OutputError::File("sweep-meta.json".into(), io::Error::other(e)))?;
+        Ok(vec![
+            ("sweep-meta.json", text.into_bytes()),
+            ("points.jsonl", Vec::new()),
+        ])
+    }
+
+    /// Opens the points log for appending.
+    pub fn open_log(&self) -> Result<PointsLog, OutputError> {
+        let path = self.layout.points_log();
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|e| OutputError::File(path.clone(), e))?;
+        Ok(PointsLog {
+            path,
+            file: std::sync::Mutex::new(file),
+        })
     }
 
     /// Rewrites the points log with `points` only (dropping a torn line),

@@ -121,6 +121,7 @@ pub(crate) fn read_scenario(
         hosts: hosts?,
         document: toml::Table::new(),
         data_files: Vec::new(),
+        override_notes: Vec::new(),
     })
 }
 

@@ -78,9 +78,17 @@ pub fn parse_with(
             .collect();
         return Err(fail(diags));
     }
+    // A relative rate (`workload.rate=2x`) becomes the absolute one, from
+    // the workload's peak as the overrides before it leave it.
+    let (resolved, mut notes) = match resolve_relative_rates(src, path, base_dir, overrides) {
+        Ok(x) => x,
+        Err(diags) => return Err(fail(diags)),
+    };
+    let overrides: &[Override] = &resolved;
     let mut doc = doc.into_inner();
     // Path problems are reported together with everything validation finds.
-    let path_problems = overrides::apply(&mut doc, overrides, src.len());
+    let (path_problems, replaced) = overrides::apply(&mut doc, overrides, src.len());
+    notes.extend(replaced);
     let default_name = Path::new(path)
         .file_stem()
         .and_then(|s| s.to_str())
@@ -98,6 +106,7 @@ pub fn parse_with(
         Some(mut s) if reader.diags.is_empty() && path_problems.is_empty() => {
             s.document = document::to_table(&doc);
             s.data_files = std::mem::take(&mut reader.data_files);
+            s.override_notes = notes;
             Ok(s)
         }
         _ => {
@@ -114,6 +123,61 @@ pub fn parse_with(
             diags.sort_by_key(|d| d.span.start);
             Err(fail(diags))
         }
+    }
+}
+
+/// The overrides with every relative `workload.rate` (`2x`, `+50%`) made
+/// absolute: the factor times the peak rate of the workload the overrides
+/// before it give (a schedule's highest point, a replay's busiest second, a
+/// constant rate itself), with a note saying so.
+fn resolve_relative_rates(
+    src: &str,
+    path: &str,
+    base_dir: Option<&Path>,
+    overrides: &[Override],
+) -> Result<(Vec<Override>, Vec<String>), Vec<Diagnostic>> {
+    let mut out = overrides.to_vec();
+    let mut notes = Vec::new();
+    for i in 0..out.len() {
+        if out[i].key != "workload.rate" {
+            continue;
+        }
+        let Some(factor) = overrides::relative_rate(&out[i].value) else {
+            continue;
+        };
+        let span = overrides::override_span(src.len(), i);
+        let before = parse_with(src, path, base_dir, &out[..i]).map_err(|e| e.diagnostics)?;
+        let Some(peak) = before.arrivals.peak_rate().filter(|r| *r > 0.0) else {
+            return Err(vec![Diagnostic {
+                span,
+                key: out[i].key.clone(),
+                message: format!(
+                    "`{}` is relative to the workload's peak rate, and a closed workload has none",
+                    out[i].value
+                ),
+                hint: Some("give an absolute rate, e.g. workload.rate=900".into()),
+            }]);
+        };
+        // To a thousandth of a request per second: no float noise in the
+        // resolved scenario.
+        let rate = (peak * factor * 1000.0).round() / 1000.0;
+        notes.push(format!(
+            "{} is {factor} × the workload's peak of {}/s: {}/s",
+            out[i].shown(),
+            rate_text(peak),
+            rate_text(rate)
+        ));
+        out[i].value = format!("{rate}");
+    }
+    Ok((out, notes))
+}
+
+/// A rate for a note: whole numbers grouped by thousands, else one decimal.
+fn rate_text(r: f64) -> String {
+    if (r - r.round()).abs() < 1e-9 && r < 1e15 {
+        crate::units::thousands(r.round() as u64)
+    } else {
+        format!("{r:.1}")
     }
 }
 
@@ -148,7 +212,8 @@ impl From<ScenarioError> for LoadError {
 impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LoadError::Io(p, e) => write!(f, "cannot read {p}: {e}"),
+            // The message names the file already (`files::read_capped`).
+            LoadError::Io(_, e) => write!(f, "{e}"),
             LoadError::Invalid(e) => write!(f, "{e}"),
         }
     }

@@ -118,17 +118,76 @@ fn value_of<'a>(text: &'a str, span: &Range<usize>) -> DeValue<'a> {
     }
 }
 
+/// The keys of an open workload's arrivals other than `rate`: a constant
+/// rate set by an override replaces them.
+const ARRIVALS_KEYS: [(&str, &str); 3] = [
+    ("schedule", "rate schedule"),
+    ("replay", "replayed arrivals"),
+    ("replay_sha256", ""),
+];
+
+/// `--set workload.rate=N` on a workload with a schedule or replayed
+/// arrivals (as `calibrate` writes): the constant rate replaces them, so a
+/// calibrated scenario answers "what at N requests/s?" as it is. Returns
+/// what was replaced, to tell the user.
+fn replace_arrivals(doc: &mut DeTable<'_>, ov: &Override) -> Option<String> {
+    if ov.key != "workload.rate" {
+        return None;
+    }
+    let Some(DeValue::Table(w)) = doc.get_mut("workload").map(|v| v.get_mut()) else {
+        return None;
+    };
+    let mut replaced = None;
+    for (key, what) in ARRIVALS_KEYS {
+        if w.remove(key).is_some() && !what.is_empty() {
+            replaced = Some(what);
+        }
+    }
+    replaced.map(|what| {
+        format!(
+            "{} replaces the workload's {what} with constant (Poisson) arrivals at {}/s",
+            ov.shown(),
+            ov.value
+        )
+    })
+}
+
+/// A rate relative to the workload's peak: `2x`, `1.5x`, `+50%`, `-20%`,
+/// `150%`, as the factor it multiplies the peak by. `None` for anything
+/// else (an absolute rate is left to validation).
+pub fn relative_rate(value: &str) -> Option<f64> {
+    let v = value.trim();
+    let factor = if let Some(x) = v.strip_suffix(['x', 'X']) {
+        x.trim().parse::<f64>().ok()?
+    } else if let Some(p) = v.strip_suffix('%') {
+        let p = p.trim();
+        if let Some(up) = p.strip_prefix('+') {
+            1.0 + up.trim().parse::<f64>().ok()? / 100.0
+        } else if let Some(down) = p.strip_prefix('-') {
+            1.0 - down.trim().parse::<f64>().ok()? / 100.0
+        } else {
+            p.parse::<f64>().ok()? / 100.0
+        }
+    } else {
+        return None;
+    };
+    (factor.is_finite() && factor > 0.0).then_some(factor)
+}
+
 /// Applies the overrides to the document, in order. Path problems (a tier
 /// that does not exist, a key under a value that is not a table) become
-/// diagnostics; everything else is left to validation.
+/// diagnostics; everything else is left to validation. Returns them, and
+/// notes on what an override replaced.
 pub(crate) fn apply<'a>(
     doc: &mut DeTable<'a>,
     overrides: &'a [Override],
     src_len: usize,
-) -> Vec<Diagnostic> {
+) -> (Vec<Diagnostic>, Vec<String>) {
     let mut diags = Vec::new();
+    let mut notes = Vec::new();
     for (i, ov) in overrides.iter().enumerate() {
         let span = override_span(src_len, i);
+        notes.extend(replace_arrivals(doc, ov));
         let parts: Vec<&'a str> = ov.key.split('.').collect();
         if let Err(message) = set(doc, &parts, value_of(&ov.value, &span), &span) {
             diags.push(Diagnostic {
@@ -139,7 +198,7 @@ pub(crate) fn apply<'a>(
             });
         }
     }
-    diags
+    (diags, notes)
 }
 
 type PathError = (String, Option<String>);
@@ -230,6 +289,18 @@ fn set<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_rates_read_as_factors() {
+        assert_eq!(relative_rate("2x"), Some(2.0));
+        assert_eq!(relative_rate(" 1.5X "), Some(1.5));
+        assert_eq!(relative_rate("+50%"), Some(1.5));
+        assert_eq!(relative_rate("-20%"), Some(0.8));
+        assert_eq!(relative_rate("150%"), Some(1.5));
+        for absolute in ["900", "x", "-100%", "0x", "abc%", "nanx"] {
+            assert_eq!(relative_rate(absolute), None, "{absolute}");
+        }
+    }
 
     #[test]
     fn parses_key_value() {

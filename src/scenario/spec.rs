@@ -43,6 +43,11 @@ pub struct Scenario {
     /// The data files it read (empirical samples, replayed arrivals), each
     /// by path, size and digest.
     pub data_files: Vec<DataFile>,
+    /// What the overrides did beyond setting a key, to tell the user:
+    /// `--set workload.rate=900` replacing a schedule, `2x` resolved
+    /// against the workload's peak.
+    #[serde(skip)]
+    pub override_notes: Vec<String>,
 }
 
 /// A data file a scenario read, recorded so that a result says which data

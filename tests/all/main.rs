@@ -22,6 +22,7 @@ mod golden;
 mod hostile_logs;
 mod hosts;
 mod lifecycle;
+mod next_question;
 mod nothing_lost;
 mod progress;
 mod review;

@@ -228,16 +228,22 @@ impl OutFolder {
         Ok(())
     }
 
-    /// Moves an earlier result (the files of `own`, when `core`, its record,
-    /// is among them) out of the way, so the
-    /// folder never shows two results at once; returns how many files
-    /// moved. A folder holding nothing else moves aside whole, in one
-    /// rename, under the hidden `old` name beside it (put back if the
-    /// command is killed before it makes the new folder, removed by the
-    /// next command otherwise); a folder that also holds other files keeps
-    /// them, and the earlier files move one by one into
-    /// `.stacksim-previous` inside it.
-    pub fn set_aside(&mut self, own: fn(&str) -> bool, core: &str) -> Result<usize, OutputError> {
+    /// Starts a new result in the folder with `files` (name, bytes), moving
+    /// an earlier result (the files of `own`, when `core`, its record, is
+    /// among them) out of the way, so the folder never shows two results
+    /// nor none at all. Returns how many earlier files moved. A folder
+    /// holding nothing else is replaced whole: the new files are staged
+    /// beside it and swapped in with two renames, the earlier folder kept
+    /// under the hidden `old` name (put back by the next command if this
+    /// one is killed between the renames, removed once the new result is
+    /// whole). A folder that also holds other files keeps them, and the
+    /// earlier files move one by one into `.stacksim-previous` inside it.
+    pub fn start_over(
+        &mut self,
+        own: fn(&str) -> bool,
+        core: &str,
+        files: &[(&str, &[u8])],
+    ) -> Result<usize, OutputError> {
         let err = |e| OutputError::Folder(self.shown.clone(), e);
         let inside = self.dest.join(PREVIOUS);
         if fs::symlink_metadata(&inside).is_ok() {
@@ -253,19 +259,38 @@ impl OutFolder {
                 others = true;
             }
         }
+        let write_into = |dir: &Path| -> Result<(), OutputError> {
+            let l = OutputLayout {
+                dir: dir.to_path_buf(),
+            };
+            for (name, bytes) in files {
+                l.write_atomic(&dir.join(name), |w| w.write_all(bytes))?;
+            }
+            Ok(())
+        };
         // Without its record (`core`) nothing here is an earlier result.
         if !ours.iter().any(|n| n == core) {
+            write_into(&self.dest)?;
             return Ok(0);
         }
+        let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+        let pid = std::process::id();
+        let name = self.file_name();
         if !others {
-            let old = parent_of(&self.dest).join(format!(
-                ".{}.stacksim-old-{}-{}",
-                self.file_name(),
-                std::process::id(),
-                SEQ.fetch_add(1, Ordering::Relaxed)
-            ));
+            let parent = parent_of(&self.dest);
+            let stage = parent.join(format!(".{name}.stacksim-stage-{pid}-{seq}"));
+            let old = parent.join(format!(".{name}.stacksim-old-{pid}-{seq}"));
+            fs::create_dir(&stage).map_err(err)?;
+            if let Err(e) = write_into(&stage) {
+                let _ = fs::remove_dir_all(&stage);
+                return Err(e);
+            }
             fs::rename(&self.dest, &old).map_err(err)?;
-            fs::create_dir(&self.dest).map_err(err)?;
+            if let Err(e) = fs::rename(&stage, &self.dest) {
+                let _ = fs::rename(&old, &self.dest);
+                let _ = fs::remove_dir_all(&stage);
+                return Err(err(e));
+            }
             self.aside = Some(old);
             return Ok(ours.len());
         }
@@ -274,10 +299,11 @@ impl OutFolder {
             fs::rename(self.dest.join(n), inside.join(n)).map_err(err)?;
         }
         self.aside = Some(inside);
+        write_into(&self.dest)?;
         Ok(ours.len())
     }
 
-    /// Removes what [`OutFolder::set_aside`] kept, once the new result is whole.
+    /// Removes what [`OutFolder::start_over`] kept, once the new result is whole.
     pub fn drop_aside(&mut self) -> Result<(), OutputError> {
         let Some(aside) = self.aside.take() else {
             return Ok(());
@@ -291,7 +317,7 @@ impl OutFolder {
     }
 }
 
-/// Where [`OutFolder::set_aside`] keeps an earlier result.
+/// Where [`OutFolder::start_over`] keeps an earlier result among other files.
 pub const PREVIOUS: &str = ".stacksim-previous";
 
 fn is_old(name: &str) -> bool {
