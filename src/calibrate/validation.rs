@@ -39,6 +39,9 @@ pub struct ValidateOptions {
     pub tolerance: Tolerance,
     /// Whether to search the capacity (the knee) too.
     pub knee: bool,
+    /// The user's overrides (`--set`, `--seed`), applied to every window's
+    /// scenario before the window's own run length and replications.
+    pub overrides: Vec<crate::scenario::Override>,
 }
 
 /// One window, observed and simulated.

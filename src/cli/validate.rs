@@ -21,11 +21,33 @@ pub struct ValidateArgs {
     #[arg(long, default_value_t = 5)]
     replications: u32,
     /// Simulated time per window's run (observed, after the warm-up).
-    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    #[arg(
+        long = "duration",
+        alias = "sim-duration",
+        default_value = "30s",
+        value_name = "DURATION"
+    )]
     sim_duration: String,
     /// Warm-up per window's run.
-    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    #[arg(
+        long = "warmup",
+        alias = "sim-warmup",
+        default_value = "5s",
+        value_name = "DURATION"
+    )]
     sim_warmup: String,
+    /// Override a scenario key in every window's run, e.g. --set
+    /// tier.app.workers=8 (repeatable; the workload's rate and mix come from
+    /// each window's logs).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Master seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Threads for the replications (default: one per core). Results do
+    /// not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
     /// Tolerances on the mean absolute percentage error, e.g.
     /// p99=0.25,throughput=0.1,cpu=0.1 (those are the defaults).
     #[arg(long, value_name = "LIST")]
@@ -83,8 +105,29 @@ fn inner(a: &ValidateArgs) -> Result<(), u8> {
         return Err(EXIT_INVALID);
     }
     let logs = a.logs.inputs()?;
-    // The scenario must be valid as it stands before any log is read.
-    let init = super::plan_init(Some(&a.file), &[], &super::SimFlags::default())?;
+    let mut overrides = super::overrides(&a.set)?;
+    if let Some(o) = overrides.iter().find(|o| o.key.starts_with("workload.")) {
+        eprintln!(
+            "error: --set {}: validate takes each window's rate and mix from the logs; set the workload in the scenario or with `stacksim run`",
+            o.text()
+        );
+        return Err(EXIT_INVALID);
+    }
+    if let Some(seed) = a.seed {
+        overrides.push(stacksim::scenario::Override::from_flag(
+            "--seed",
+            "simulation.seed",
+            &seed.to_string(),
+        ));
+    }
+    super::use_threads(a.threads);
+    // The scenario must be valid as it stands, with the overrides, before
+    // any log is read.
+    let flags = super::SimFlags {
+        seed: a.seed,
+        ..super::SimFlags::default()
+    };
+    let init = super::plan_init(Some(&a.file), &a.set, &flags)?;
     let name = init.scenario().name.clone();
     let dir = a
         .out
@@ -104,6 +147,7 @@ fn inner(a: &ValidateArgs) -> Result<(), u8> {
         replications: a.replications,
         tolerance,
         knee: !a.no_knee,
+        overrides,
     };
     let bar = progress(observed.windows.len() as u64, "windows simulated", a.quiet);
     let v = validate(&input, &observed, &opts, &|_| bar.inc(1));

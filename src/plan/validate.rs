@@ -104,15 +104,16 @@ fn window_init(
         text,
         base_dir: input.base_dir.clone(),
     };
-    let ovs = [
-        Override::from_flag("validate", "simulation.duration", &o.duration),
-        Override::from_flag("validate", "simulation.warmup", &o.warmup),
+    let mut ovs = o.overrides.clone();
+    ovs.extend([
+        Override::from_flag("--duration", "simulation.duration", &o.duration),
+        Override::from_flag("--warmup", "simulation.warmup", &o.warmup),
         Override::from_flag(
-            "validate",
+            "--replications",
             "simulation.replications",
             &o.replications.to_string(),
         ),
-    ];
+    ]);
     PlanInit::new(&rewritten, &ovs).map_err(ValidateError::Invalid)
 }
 

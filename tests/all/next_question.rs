@@ -161,3 +161,69 @@ fn a_relative_rate_on_a_closed_workload_is_a_located_error() {
     assert!(err.contains("a closed workload has none"), "{err}");
     assert!(err.contains("--set workload.rate=2x"), "{err}");
 }
+
+/// `validate` takes `--set`, `--seed`, `--threads`, `--duration` and
+/// `--warmup` like every command; the workload stays the logs'.
+#[test]
+fn validate_takes_the_run_flags_of_every_command() {
+    let work = temp_dir("next", "validate");
+    let scenario = work.join("cal.toml");
+    let log = root().join("tests/data/rig/haproxy.log.gz");
+    let o = stacksim(&[
+        "calibrate",
+        "--haproxy",
+        s(&log),
+        "--window",
+        "10s",
+        "--out",
+        s(&scenario),
+        "--no-report",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let validate = |extra: &[&str], out: &str| {
+        let dir = work.join(out);
+        let mut args = vec![
+            "validate",
+            s(&scenario),
+            "--haproxy",
+            s(&log),
+            "--window",
+            "10s",
+            "--replications",
+            "2",
+            "--duration",
+            "5s",
+            "--warmup",
+            "1s",
+            "--no-knee",
+            "--quiet",
+            "--out",
+            s(&dir),
+        ];
+        args.extend_from_slice(extra);
+        let o = stacksim(&args);
+        (o, dir)
+    };
+    let windows = |dir: &Path| {
+        let j: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("validation.json")).unwrap())
+                .unwrap();
+        j["windows"].clone()
+    };
+    let (a, da) = validate(&["--seed", "1", "--threads", "1"], "a");
+    let (b, db) = validate(&["--seed", "1", "--threads", "2"], "b");
+    let (c, dc) = validate(&["--seed", "2"], "c");
+    for o in [&a, &b, &c] {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    assert_eq!(windows(&da), windows(&db), "threads change nothing");
+    assert_ne!(windows(&da), windows(&dc), "the seed is used");
+    let (d, dd) = validate(&["--seed", "1", "--set", "tier.lb.workers=1"], "d");
+    assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
+    assert_ne!(windows(&da), windows(&dd), "--set reaches every window");
+    let (e, _) = validate(&["--set", "workload.rate=5"], "e");
+    assert_eq!(e.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("each window's rate and mix"));
+    std::fs::remove_dir_all(&work).unwrap();
+}
