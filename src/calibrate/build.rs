@@ -338,13 +338,51 @@ fn full_windows(obs: &Observations) -> (Vec<i64>, usize) {
     (full, partial)
 }
 
+/// Processes whose name says their tier, as CPU counters name them (a
+/// process, a systemd unit, a container): balancers, web servers,
+/// application servers and runtimes, databases.
+const KNOWN_PROCESSES: [(&str, &str); 21] = [
+    ("haproxy", "lb"),
+    ("envoy", "lb"),
+    ("traefik", "lb"),
+    ("nginx", "web"),
+    ("apache2", "web"),
+    ("httpd", "web"),
+    ("caddy", "web"),
+    ("gunicorn", "app"),
+    ("uwsgi", "app"),
+    ("php-fpm", "app"),
+    ("puma", "app"),
+    ("unicorn", "app"),
+    ("node", "app"),
+    ("java", "app"),
+    ("tomcat", "app"),
+    ("dotnet", "app"),
+    ("mysqld", "db"),
+    ("mariadbd", "db"),
+    ("mariadb", "db"),
+    ("mysql", "db"),
+    ("postgres", "db"),
+];
+
+/// The tier a CPU counter belongs to: as `--component` says; else by a
+/// name that starts with the tier's (`web1`); else by a well-known process
+/// name in it (`nginx`, `gunicorn`, `mariadbd`, `php-fpm8.2`).
 fn tier_of(component: &str, explicit: &[(String, String)]) -> Option<&'static str> {
     if let Some((_, t)) = explicit.iter().find(|(c, _)| c == component) {
         return ["lb", "web", "app", "db"].into_iter().find(|n| n == t);
     }
-    ["lb", "web", "app", "db"]
+    if let Some(t) = ["lb", "web", "app", "db"]
         .into_iter()
         .find(|t| component.starts_with(t))
+    {
+        return Some(t);
+    }
+    let lower = component.to_ascii_lowercase();
+    KNOWN_PROCESSES
+        .iter()
+        .find(|(name, _)| lower.contains(name))
+        .map(|(_, t)| *t)
 }
 
 fn merged(accs: impl Iterator<Item = Moments>) -> Moments {
@@ -1320,4 +1358,31 @@ pub fn observe_windows(
         files: obs.files.clone(),
         entry_is_lb: obs.has_lb,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tier_of;
+
+    #[test]
+    fn components_map_to_tiers_by_flag_prefix_or_process_name() {
+        let explicit = [("worker".to_string(), "app".to_string())];
+        for (name, tier) in [
+            ("worker", Some("app")),
+            ("web2", Some("web")),
+            ("lb", Some("lb")),
+            ("nginx", Some("web")),
+            ("nginx.service", Some("web")),
+            ("gunicorn", Some("app")),
+            ("php-fpm8.2", Some("app")),
+            ("mariadbd", Some("db")),
+            ("MySQLd", Some("db")),
+            ("postgres", Some("db")),
+            ("haproxy", Some("lb")),
+            ("loadgen", None),
+            ("prometheus", None),
+        ] {
+            assert_eq!(tier_of(name, &explicit), tier, "{name}");
+        }
+    }
 }

@@ -162,8 +162,10 @@ pub struct CalibrateArgs {
     /// Worker count of a tier you know, e.g. app=4 (repeatable).
     #[arg(long = "workers", value_name = "TIER=N")]
     workers: Vec<String>,
-    /// Which tier a CPU counter belongs to, e.g. gunicorn=app (repeatable;
-    /// by default a component belongs to the tier its name starts with).
+    /// Which tier a CPU counter belongs to, e.g. worker=app (repeatable;
+    /// by default a component belongs to the tier its name starts with, or
+    /// to the tier of a well-known process it names: nginx, gunicorn,
+    /// php-fpm, mariadbd, ...).
     #[arg(long = "component", value_name = "NAME=TIER")]
     components: Vec<String>,
     /// The scenario file to write.
