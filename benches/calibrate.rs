@@ -80,6 +80,7 @@ fn observe_haproxy_log(b: divan::Bencher) {
         nginx_format: None,
         mysql_slow: Vec::new(),
         window_ns: 60_000_000_000,
+        window_auto: false,
         classes: classes::default_rules(),
         since_ns: None,
         until_ns: None,

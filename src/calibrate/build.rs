@@ -204,6 +204,9 @@ pub struct Calibration {
     pub name: String,
     /// Window length, s.
     pub window_s: f64,
+    /// How the window was chosen, when `--window` was not given and the
+    /// default was too long for the logs.
+    pub window_note: Option<String>,
     /// The files read.
     pub files: Vec<FileLines>,
     /// The full windows used.
@@ -260,7 +263,6 @@ pub fn calibrate(input: &CalibrateInput) -> Result<Calibration, CalibrateError> 
             "pass --haproxy FILE or --nginx FILE (or both): arrivals and times come from them",
         ));
     }
-    let obs = observe(&input.logs)?;
     let cpu = match &input.cpu {
         Some(p) => {
             let text = read_text(p)?;
@@ -271,6 +273,7 @@ pub fn calibrate(input: &CalibrateInput) -> Result<Calibration, CalibrateError> 
         }
         None => None,
     };
+    let (obs, window_note) = observe_auto(&input.logs, cpu.as_ref().map(|c| &c.0))?;
     let hcfg = match &input.haproxy_config {
         Some(p) => Some(config::haproxy(&read_text(p)?)),
         None => None,
@@ -279,7 +282,94 @@ pub fn calibrate(input: &CalibrateInput) -> Result<Calibration, CalibrateError> 
         Some(p) => Some(config::nginx(&read_text(p)?)),
         None => None,
     };
-    build(input, obs, cpu, hcfg, ncfg)
+    let mut c = build(input, obs, cpu, hcfg, ncfg)?;
+    c.window_note = window_note;
+    Ok(c)
+}
+
+/// Full windows the regressions and the constant-rate test want at least.
+pub const WANT_WINDOWS: usize = 12;
+
+/// Window lengths an automatic choice takes, in seconds.
+const NICE_WINDOWS_S: [i64; 8] = [1, 2, 5, 10, 15, 20, 30, 60];
+
+/// Reads the logs; when the window was not given and the logs hold fewer
+/// than [`WANT_WINDOWS`] full ones, reads them again with the longest
+/// window that gives that many (and spans at least three CPU samples), and
+/// says so.
+fn observe_auto(
+    logs: &LogInputs,
+    cpu: Option<&BTreeMap<String, CpuSeries>>,
+) -> Result<(Observations, Option<String>), CalibrateError> {
+    let obs = observe(logs)?;
+    if !logs.window_auto || full_windows(&obs).0.len() >= WANT_WINDOWS {
+        return Ok((obs, None));
+    }
+    let Some(span) = overlap(&obs).map(|(lo, hi)| hi - lo).filter(|s| *s > 0) else {
+        return Ok((obs, None));
+    };
+    let sample = cpu.and_then(cpu_interval_ns);
+    let shortest = sample.map_or(NS, |i| (3 * i).max(NS));
+    let fits = |w: i64| w >= shortest && span / w >= WANT_WINDOWS as i64 + 1;
+    let chosen = NICE_WINDOWS_S
+        .iter()
+        .rev()
+        .map(|s| s * NS)
+        .find(|&w| fits(w))
+        .or_else(|| {
+            NICE_WINDOWS_S
+                .iter()
+                .map(|s| s * NS)
+                .find(|&w| w >= shortest)
+        })
+        .filter(|&w| w < obs.window_ns);
+    let Some(w) = chosen else {
+        return Ok((obs, None));
+    };
+    let again = LogInputs {
+        window_ns: w,
+        ..logs.clone()
+    };
+    let obs = observe(&again)?;
+    let note = format!(
+        "--window not given: {} s windows, {} full ones over the {:.0} s the logs share{}; 60 s windows would give {}; pass --window to choose",
+        w / NS,
+        full_windows(&obs).0.len(),
+        span as f64 / NS as f64,
+        sample.map_or(String::new(), |i| format!(
+            " (CPU sampled every {:.1} s)",
+            i as f64 / NS as f64
+        )),
+        span / (60 * NS)
+    );
+    Ok((obs, Some(note)))
+}
+
+/// The span of time every request log covers.
+fn overlap(obs: &Observations) -> Option<(i64, i64)> {
+    let spans: Vec<(i64, i64)> = obs
+        .files
+        .iter()
+        .filter(|f| f.kind != "mysql-slow")
+        .filter_map(|f| f.span)
+        .collect();
+    let lo = spans.iter().map(|s| s.0).max()?;
+    let hi = spans.iter().map(|s| s.1).min()?;
+    (hi > lo).then_some((lo, hi))
+}
+
+/// The median time between a counter's samples, over every component.
+fn cpu_interval_ns(cpu: &BTreeMap<String, CpuSeries>) -> Option<i64> {
+    let mut gaps: Vec<i64> = cpu
+        .values()
+        .flat_map(|s| s.samples.windows(2).map(|w| w[1].0 - w[0].0))
+        .filter(|g| *g > 0)
+        .collect();
+    if gaps.is_empty() {
+        return None;
+    }
+    gaps.sort_unstable();
+    Some(gaps[gaps.len() / 2])
 }
 
 /// A log that gave no record: why (its first line that did not parse,
@@ -1099,6 +1189,7 @@ fn build(
         logged_arrivals.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
     Ok(Calibration {
+        window_note: None,
         logged_arrivals,
         name: input.name.clone(),
         window_s: secs,
@@ -1311,6 +1402,8 @@ pub struct Observed {
     pub files: Vec<FileLines>,
     /// Whether the entry tier is HAProxy (else Nginx).
     pub entry_is_lb: bool,
+    /// How the window was chosen, when `--window` was not given.
+    pub window_note: Option<String>,
 }
 
 /// Reads held-out logs and counters into full windows.
@@ -1323,12 +1416,6 @@ pub fn observe_windows(
             "no request log given",
             "pass --haproxy FILE or --nginx FILE: the observed windows come from them",
         ));
-    }
-    let obs = observe(logs)?;
-    for f in &obs.files {
-        if f.records == 0 {
-            return Err(no_records(f));
-        }
     }
     let series = match cpu {
         Some(p) => {
@@ -1344,6 +1431,12 @@ pub fn observe_windows(
         }
         None => None,
     };
+    let (obs, window_note) = observe_auto(logs, series.as_ref())?;
+    for f in &obs.files {
+        if f.records == 0 {
+            return Err(no_records(f));
+        }
+    }
     let (keys, _) = full_windows(&obs);
     if keys.is_empty() {
         return Err(input_err(
@@ -1352,6 +1445,7 @@ pub fn observe_windows(
         ));
     }
     Ok(Observed {
+        window_note,
         window_s: obs.window_ns as f64 / NS as f64,
         classes: obs.classes.iter().map(|c| c.name.clone()).collect(),
         windows: window_rows(&obs, &keys, series.as_ref()),

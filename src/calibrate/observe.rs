@@ -293,6 +293,9 @@ pub struct LogInputs {
     pub mysql_slow: Vec<PathBuf>,
     /// Window length, ns.
     pub window_ns: i64,
+    /// The window was not given: calibration may choose a shorter one so
+    /// that the logs hold enough windows to regress over.
+    pub window_auto: bool,
     /// Classes.
     pub classes: Vec<ClassRule>,
     /// Only requests starting at or after this (ns since the epoch).

@@ -39,9 +39,10 @@ pub struct LogArgs {
     /// and HEAD, write = the rest).
     #[arg(long = "class", value_name = "RULE")]
     pub classes: Vec<String>,
-    /// Window length.
-    #[arg(long, default_value = "60s", value_name = "DURATION")]
-    pub window: String,
+    /// Window length (default: 60s, or shorter when the logs are too short
+    /// to hold 12 full windows of it: chosen, and said).
+    #[arg(long, value_name = "DURATION")]
+    pub window: Option<String>,
     /// Only requests from this time on (RFC 3339 or Unix seconds).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
@@ -67,12 +68,12 @@ impl LogArgs {
             eprintln!("error: {m}");
             EXIT_INVALID
         };
-        let window_ns = stacksim::units::parse_duration(&self.window)
+        let window = self.window.as_deref().unwrap_or("60s");
+        let window_ns = stacksim::units::parse_duration(window)
             .map_err(|e| usage(format!("--window {e}")))? as i64;
         if window_ns < 1_000_000_000 {
             return Err(usage(format!(
-                "--window {}: at least 1s (windows hold counts of requests)",
-                self.window
+                "--window {window}: at least 1s (windows hold counts of requests)"
             )));
         }
         let rules = if self.classes.is_empty() {
@@ -137,6 +138,7 @@ impl LogArgs {
             nginx_format: self.nginx_format.clone(),
             mysql_slow: self.mysql_slow.clone(),
             window_ns,
+            window_auto: self.window.is_none(),
             classes: rules,
             since_ns: when("--since", &self.since)?,
             until_ns: when("--until", &self.until)?,
@@ -393,6 +395,9 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
 }
 
 fn print_summary(c: &Calibration) {
+    if let Some(n) = &c.window_note {
+        outln!("window: {n}");
+    }
     let a = &c.arrivals;
     outln!(
         "arrivals: {:.1} requests/s over {} windows of {} s ({}), dispersion index {:.2}",

@@ -149,6 +149,9 @@ fn inner(a: &ValidateArgs) -> Result<(), u8> {
         knee: !a.no_knee,
         overrides,
     };
+    if let (Some(n), false) = (&observed.window_note, a.quiet) {
+        eprintln!("window: {n}");
+    }
     let bar = progress(observed.windows.len() as u64, "windows simulated", a.quiet);
     let v = validate(&input, &observed, &opts, &|_| bar.inc(1));
     bar.finish_and_clear();

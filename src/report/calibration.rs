@@ -265,8 +265,11 @@ fn sections(c: &Calibration) -> Vec<Section> {
         Section {
             title: "Inputs",
             intro: format!(
-                "Windows of {} s; {} full windows used, {} partial dropped. The slow log's `SET timestamp` has whole seconds, so statements are windowed to within a second; HAProxy's and Nginx's timers have 1 ms resolution, handled in the fits (docs/calibrate.md).",
+                "Windows of {} s{}; {} full windows used, {} partial dropped. The slow log's `SET timestamp` has whole seconds, so statements are windowed to within a second; HAProxy's and Nginx's timers have 1 ms resolution, handled in the fits (docs/calibrate.md).",
                 c.window_s,
+                c.window_note
+                    .as_ref()
+                    .map_or(String::new(), |n| format!(" ({n})")),
                 c.windows.len(),
                 c.partial_windows
             ),

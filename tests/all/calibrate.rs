@@ -193,6 +193,7 @@ fn rig_input(until: Option<i64>, window_s: i64) -> CalibrateInput {
             nginx_format: Some(RIG_FORMAT.into()),
             mysql_slow: vec![rig("slow.log.gz")],
             window_ns: window_s * 1_000_000_000,
+            window_auto: false,
             classes: classes::default_rules(),
             since_ns: None,
             until_ns: until.map(|u| u * 1_000_000_000),
@@ -657,4 +658,47 @@ fn calibrate_writes_a_replay_of_the_logged_arrivals() {
     assert_eq!(rows, in_windows);
     let o = stacksim(&["check", s(&out)]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Without `--window`, logs too short for twelve 60 s windows get a shorter
+/// window chosen (the longest that gives twelve, spanning three CPU
+/// samples), said on stdout and in the report; with `--window` nothing is
+/// chosen.
+#[test]
+fn the_window_is_chosen_when_not_given() {
+    let dir = temp("autowindow");
+    let out = dir.join("auto.toml");
+    let mut args = rig_log_args(true, &["--out", s(&out), "--no-report"]);
+    // Drop the fixture's own `--window 5s`.
+    let at = args.iter().position(|a| a == "--window").unwrap();
+    args.drain(at..at + 2);
+    let o = stacksim_with("calibrate", &args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("window: --window not given:"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let full: usize = line
+        .split(" windows, ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(full >= 12, "{line}");
+    // The CPU file samples every second: windows span at least three.
+    let secs: u64 = line
+        .trim_start_matches("window: --window not given: ")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((3..60).contains(&secs), "{line}");
+    // Given, the window is the user's.
+    let given = rig_log_args(true, &["--out", s(&out), "--no-report", "--force"]);
+    let o = stacksim_with("calibrate", &given);
+    assert!(o.status.success());
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("--window not given"));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -62,6 +62,7 @@ fn calibrate_recovers_a_simulated_stack_from_its_logs() {
             nginx_format: None,
             mysql_slow: vec![logs.join("slow.log")],
             window_ns: 10_000_000_000,
+            window_auto: false,
             classes: classes::default_rules(),
             since_ns: None,
             until_ns: None,
