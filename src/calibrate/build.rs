@@ -310,7 +310,8 @@ fn observe_auto(
     };
     let sample = cpu.and_then(cpu_interval_ns);
     let shortest = sample.map_or(NS, |i| (3 * i).max(NS));
-    let fits = |w: i64| w >= shortest && span / w >= WANT_WINDOWS as i64 + 1;
+    // One more window than wanted: the first and last are partial.
+    let fits = |w: i64| w >= shortest && span / w > WANT_WINDOWS as i64;
     let chosen = NICE_WINDOWS_S
         .iter()
         .rev()
