@@ -1,4 +1,5 @@
 //! `calibrate` on hostile logs: mutations of the rig fixture's real lines
+//! (HAProxy, Nginx and slow-log lines in turn)
 //! (extreme numbers, reordered and impossible times, cut and endless lines,
 //! escape sequences, stray bytes), a compression bomb and a log spread over
 //! a month, each run by the binary under a memory limit. It finishes or
@@ -19,19 +20,30 @@ const MEMORY_LIMIT_KIB: u64 = 1_500_000;
 /// A run that has not finished by then counts as hung.
 const TIME_LIMIT: Duration = Duration::from_secs(60);
 
-/// Real lines of the rig's HAProxy log: a few seconds of two load levels.
-fn base_lines() -> Vec<Vec<u8>> {
-    let f = std::fs::File::open(root().join("tests/data/rig/haproxy.log.gz")).unwrap();
+/// Real lines of one of the rig's logs, from the same few seconds.
+fn base_lines(file: &str, skip: usize, take: usize) -> Vec<Vec<u8>> {
+    let f = std::fs::File::open(root().join("tests/data/rig").join(file)).unwrap();
     let mut text = Vec::new();
     flate2::read::GzDecoder::new(f)
         .read_to_end(&mut text)
         .unwrap();
     text.split(|&b| b == b'\n')
-        .skip(20_000)
-        .take(3_000)
+        .skip(skip)
+        .take(take)
         .map(<[u8]>::to_vec)
         .collect()
 }
+
+/// The rig's Nginx `log_format`.
+const RIG_FORMAT: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time $msec $upstream_connect_time $upstream_header_time"#;
+
+/// The three logs the fuzz test mutates: (flag, file, lines to skip, lines
+/// to take, the kind the scenario's header names it by).
+const LOGS: [(&str, &str, usize, usize, &str); 3] = [
+    ("--haproxy", "haproxy.log.gz", 20_000, 3_000, "haproxy"),
+    ("--nginx", "web1-access.log.gz", 10_000, 1_500, "nginx"),
+    ("--mysql-slow", "slow.log.gz", 60_000, 8_000, "mysql-slow"),
+];
 
 /// Runs `stacksim ARGS` in `dir` under the memory and time limits.
 fn limited(dir: &Path, args: &str) -> (Output, bool) {
@@ -165,9 +177,10 @@ fn assert_no_control(bytes: &[u8], what: &str) {
     );
 }
 
-/// Lines the scenario says it read from the file: `#   haproxy PATH: N lines`.
-fn lines_read(scenario: &str) -> Option<u64> {
-    let l = scenario.lines().find(|l| l.starts_with("#   haproxy "))?;
+/// Lines the scenario says it read from a file: `#   KIND PATH: N lines`.
+fn lines_read(scenario: &str, kind: &str) -> Option<u64> {
+    let prefix = format!("#   {kind} ");
+    let l = scenario.lines().find(|l| l.starts_with(&prefix))?;
     let n = l.rsplit(": ").next()?.split(' ').next()?;
     n.replace(',', "").parse().ok()
 }
@@ -189,7 +202,8 @@ proptest! {
         ops in proptest::collection::vec((any::<u8>(), any::<usize>(), any::<usize>()), 1..12),
         gzip in any::<bool>(),
     ) {
-        let mut lines = base_lines();
+        let (flag, source, skip, take, kind) = LOGS[ops.len() % 3];
+        let mut lines = base_lines(source, skip, take);
         for &(op, a, b) in &ops {
             mutate(&mut lines, op, a, b);
         }
@@ -209,16 +223,24 @@ proptest! {
         let file = if gzip {
             let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             e.write_all(&bytes).unwrap();
-            std::fs::write(dir.join("h.log.gz"), e.finish().unwrap()).unwrap();
-            "h.log.gz"
+            std::fs::write(dir.join("m.log.gz"), e.finish().unwrap()).unwrap();
+            "m.log.gz"
         } else {
-            std::fs::write(dir.join("h.log"), &bytes).unwrap();
-            "h.log"
+            std::fs::write(dir.join("m.log"), &bytes).unwrap();
+            "m.log"
         };
-        let (o, hung) = limited(
-            &dir,
-            &format!("calibrate --haproxy {file} --window 2s --out o.toml --no-report --quiet"),
-        );
+        // A slow log needs a request log beside it: the real HAProxy lines.
+        let mut args = format!("calibrate {flag} {file}");
+        if flag == "--nginx" {
+            args.push_str(&format!(" --nginx-format '{RIG_FORMAT}'"));
+        }
+        if flag == "--mysql-slow" {
+            let (_, source, skip, take, _) = LOGS[0];
+            std::fs::write(dir.join("h.log"), base_lines(source, skip, take).join(&b'\n')).unwrap();
+            args.push_str(" --haproxy h.log");
+        }
+        args.push_str(" --window 2s --out o.toml --no-report --quiet");
+        let (o, hung) = limited(&dir, &args);
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
         prop_assert!(!hung, "hung: {err}");
         prop_assert!(
@@ -231,7 +253,7 @@ proptest! {
         assert_no_control(&o.stdout, "stdout");
         if o.status.success() {
             let scenario = std::fs::read_to_string(dir.join("o.toml")).unwrap();
-            prop_assert_eq!(lines_read(&scenario), Some(complete_lines), "every line counted");
+            prop_assert_eq!(lines_read(&scenario, kind), Some(complete_lines), "every line counted");
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -304,6 +326,6 @@ fn a_log_spread_over_a_month_runs_in_bounded_memory() {
     assert!(!hung);
     assert_eq!(o.status.code(), Some(0), "{err}");
     let scenario = std::fs::read_to_string(dir.join("o.toml")).unwrap();
-    assert_eq!(lines_read(&scenario), Some(n));
+    assert_eq!(lines_read(&scenario, "haproxy"), Some(n));
     std::fs::remove_dir_all(&dir).unwrap();
 }
