@@ -187,6 +187,7 @@ impl OutFolder {
     pub fn layout(&self) -> OutputLayout {
         OutputLayout {
             dir: self.staging.clone().unwrap_or_else(|| self.dest.clone()),
+            shown: Some(self.shown.clone()),
         }
     }
 
@@ -262,6 +263,7 @@ impl OutFolder {
         let write_into = |dir: &Path| -> Result<(), OutputError> {
             let l = OutputLayout {
                 dir: dir.to_path_buf(),
+                shown: Some(self.shown.clone()),
             };
             for (name, bytes) in files {
                 l.write_atomic(&dir.join(name), |w| w.write_all(bytes))?;

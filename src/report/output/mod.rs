@@ -192,6 +192,8 @@ pub fn write_new_file(path: &Path, bytes: &[u8], force: bool) -> Result<(), Outp
 #[derive(Clone, Debug)]
 pub struct OutputLayout {
     dir: PathBuf,
+    /// The destination to name in messages when `dir` is a staging folder.
+    shown: Option<PathBuf>,
 }
 
 impl OutputLayout {
@@ -201,7 +203,7 @@ impl OutputLayout {
             Some(d) => d.to_path_buf(),
             None => Path::new("output").join(scenario_name),
         };
-        OutputLayout { dir }
+        OutputLayout { dir, shown: None }
     }
 
     /// The folder.
@@ -301,7 +303,16 @@ impl OutputLayout {
                 });
             }
         }
-        replace_atomically(path, write).map_err(|e| OutputError::File(path.to_path_buf(), e))
+        replace_atomically(path, write).map_err(|e| OutputError::File(self.shown_path(path), e))
+    }
+
+    /// `path` as the user knows it: in the destination folder, not in the
+    /// hidden staging folder it is written in.
+    fn shown_path(&self, path: &Path) -> PathBuf {
+        match (&self.shown, path.strip_prefix(&self.dir)) {
+            (Some(shown), Ok(rel)) => shown.join(rel),
+            _ => path.to_path_buf(),
+        }
     }
 }
 
