@@ -421,6 +421,7 @@ fn run(a: &RunArgs) -> u8 {
         let rule = Overwrite {
             force: a.force,
             inputs: &inputs,
+            own: Some(report::is_simulated_access_log),
             ..Overwrite::default()
         };
         FileTarget::check(p, &rule)

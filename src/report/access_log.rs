@@ -250,3 +250,28 @@ mod tests {
         );
     }
 }
+
+/// Whether a file's first bytes are an access log `run --access-log` wrote:
+/// its first line names stacksim as the user agent. Such a file is replaced
+/// by the next run without `--force`; a real server's log never is.
+pub fn is_simulated_access_log(head: &[u8]) -> bool {
+    let first = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let agent = b"\"stacksim/";
+    first.starts_with(b"10.") && first.windows(agent.len()).any(|w| w == agent)
+}
+
+#[cfg(test)]
+mod own_tests {
+    use super::is_simulated_access_log;
+
+    #[test]
+    fn a_simulated_log_is_told_from_a_real_one() {
+        assert!(is_simulated_access_log(
+            b"10.0.0.0 - - [01/Jan/2026:00:00:00 +0000] \"GET /read HTTP/1.1\" 200 2048 \"-\" \"stacksim/0.1.0\" 0.002\n"
+        ));
+        assert!(!is_simulated_access_log(
+            b"127.0.0.1 - - [01/Dec/2026:11:16:15 +0000] \"GET /item/591 HTTP/1.1\" 200 3278 \"-\" \"-\" 0.006\n"
+        ));
+        assert!(!is_simulated_access_log(b""));
+    }
+}

@@ -24,7 +24,7 @@ mod table;
 mod topology;
 pub mod validation;
 
-pub use access_log::write_access_log;
+pub use access_log::{is_simulated_access_log, write_access_log};
 pub use csv::{write_faults_csv, write_summary_csv, write_timeseries_csv};
 pub use html::write_report_html;
 pub use json::{summary_json, write_summary_json};

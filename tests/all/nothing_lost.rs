@@ -522,6 +522,28 @@ fn an_input_is_never_an_output_and_existing_files_need_force() {
             .success()
     );
     assert_ne!(std::fs::read(&log).unwrap(), b"someone's real log\n");
+    // A log stacksim wrote (of a scenario with a web tier) is its own:
+    // replaced by the next run without --force.
+    let web = root().join("scenarios/secured-web-stack.toml");
+    let sim = work.join("sim.log");
+    for _ in 0..2 {
+        let o = stacksim(&[
+            "run",
+            s(&web),
+            "--duration",
+            "5s",
+            "--warmup",
+            "1s",
+            "--replications",
+            "2",
+            "--quiet",
+            "--out",
+            s(&out),
+            "--access-log",
+            s(&sim),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
     // A folder of real logs is not replaced; one stacksim wrote is.
     let logs = work.join("logs");
     std::fs::create_dir(&logs).unwrap();
