@@ -833,3 +833,37 @@ fn a_damaged_sweep_record_is_refused_not_a_panic() {
     }
     std::fs::remove_dir_all(&work).unwrap();
 }
+
+/// The working folder is written in place, never moved away under the
+/// user's shell, even when it holds only an earlier run's results.
+#[cfg(unix)]
+#[test]
+fn the_working_folder_is_written_in_place() {
+    use std::os::unix::fs::MetadataExt;
+    let work = temp_dir("lost", "cwd");
+    let here = work.join("results");
+    std::fs::create_dir(&here).unwrap();
+    let ino = std::fs::metadata(&here).unwrap().ino();
+    for out in [".", "../results"] {
+        let o = bin()
+            .current_dir(&here)
+            .args([
+                "run",
+                s(&root().join("scenarios/validation/mm1.toml")),
+                "--duration",
+                "10s",
+                "--replications",
+                "2",
+                "--quiet",
+                "--out",
+                out,
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(std::fs::metadata(&here).unwrap().ino(), ino, "--out {out}");
+        assert!(here.join("summary.json").exists());
+    }
+    assert!(leftovers(&work).is_empty(), "{:?}", leftovers(&work));
+    std::fs::remove_dir_all(&work).unwrap();
+}

@@ -80,7 +80,12 @@ impl OutFolder {
             && entries
                 .iter()
                 .all(|(n, file)| *file && ((rule.own)(n) || is_temporary(n)));
-        if ours {
+        // The working folder (`--out .`, or a folder it lies in) is never
+        // moved away under the user's shell: it is written in place.
+        let here = std::env::current_dir()
+            .and_then(fs::canonicalize)
+            .is_ok_and(|cwd| cwd.starts_with(&f.dest));
+        if ours && !here {
             let name = f.file_name();
             let parent = parent_of(&f.dest);
             let dir = parent.join(format!(
@@ -90,7 +95,7 @@ impl OutFolder {
             ));
             fs::create_dir(&dir).map_err(|e| OutputError::Folder(f.shown.clone(), e))?;
             f.staging = Some(dir);
-        } else if rule.in_place || rule.force {
+        } else if rule.in_place || rule.force || here {
             // Other files stay; ours are replaced one by one, each atomically.
             fs::create_dir_all(&f.dest).map_err(|e| OutputError::Folder(f.shown.clone(), e))?;
         } else {
