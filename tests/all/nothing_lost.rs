@@ -864,6 +864,39 @@ fn the_working_folder_is_written_in_place() {
         assert_eq!(std::fs::metadata(&here).unwrap().ino(), ino, "--out {out}");
         assert!(here.join("summary.json").exists());
     }
+    // A sweep into the working folder over an earlier sweep: in place too.
+    let sw = work.join("sw");
+    std::fs::create_dir(&sw).unwrap();
+    let ino = std::fs::metadata(&sw).unwrap().ino();
+    for seed in ["1", "2"] {
+        let o = bin()
+            .current_dir(&sw)
+            .args([
+                "sweep",
+                s(&root().join("scenarios/validation/mmc.toml")),
+                "--vary",
+                "workload.rate=100,200",
+                "--duration",
+                "10s",
+                "--replications",
+                "2",
+                "--seed",
+                seed,
+                "--no-charts",
+                "--quiet",
+                "--out",
+                ".",
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            std::fs::metadata(&sw).unwrap().ino(),
+            ino,
+            "sweep --seed {seed}"
+        );
+    }
+    assert!(!sw.join(".stacksim-previous").exists());
     assert!(leftovers(&work).is_empty(), "{:?}", leftovers(&work));
     std::fs::remove_dir_all(&work).unwrap();
 }

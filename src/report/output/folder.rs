@@ -82,9 +82,7 @@ impl OutFolder {
                 .all(|(n, file)| *file && ((rule.own)(n) || is_temporary(n)));
         // The working folder (`--out .`, or a folder it lies in) is never
         // moved away under the user's shell: it is written in place.
-        let here = std::env::current_dir()
-            .and_then(fs::canonicalize)
-            .is_ok_and(|cwd| cwd.starts_with(&f.dest));
+        let here = f.is_working_folder();
         if ours && !here {
             let name = f.file_name();
             let parent = parent_of(&f.dest);
@@ -143,6 +141,13 @@ impl OutFolder {
         };
         f.recover().map_err(folder_err)?;
         Ok(f)
+    }
+
+    /// Whether the process works in the destination or inside it.
+    fn is_working_folder(&self) -> bool {
+        std::env::current_dir()
+            .and_then(fs::canonicalize)
+            .is_ok_and(|cwd| cwd.starts_with(&self.dest))
     }
 
     fn file_name(&self) -> String {
@@ -283,7 +288,7 @@ impl OutFolder {
         let seq = SEQ.fetch_add(1, Ordering::Relaxed);
         let pid = std::process::id();
         let name = self.file_name();
-        if !others {
+        if !others && !self.is_working_folder() {
             let parent = parent_of(&self.dest);
             let stage = parent.join(format!(".{name}.stacksim-stage-{pid}-{seq}"));
             let old = parent.join(format!(".{name}.stacksim-old-{pid}-{seq}"));
