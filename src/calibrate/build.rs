@@ -33,6 +33,11 @@ pub struct CalibrateInput {
     pub haproxy_config: Option<PathBuf>,
     /// nginx.conf (one is enough when the instances are alike).
     pub nginx_config: Option<PathBuf>,
+    /// The application server's config (gunicorn, uWSGI, PHP-FPM, Puma):
+    /// its worker count.
+    pub app_config: Option<PathBuf>,
+    /// The database's config (`my.cnf`): `max_connections`.
+    pub db_config: Option<PathBuf>,
     /// The replay file's name as the scenario should refer to it, when the
     /// logged arrivals are to be replayed (`--arrivals`).
     pub replay_as: Option<String>,
@@ -282,7 +287,30 @@ pub fn calibrate(input: &CalibrateInput) -> Result<Calibration, CalibrateError> 
         Some(p) => Some(config::nginx(&read_text(p)?)),
         None => None,
     };
-    let mut c = build(input, obs, cpu, hcfg, ncfg)?;
+    let acfg = match &input.app_config {
+        Some(p) => Some(config::app(&read_text(p)?).ok_or_else(|| {
+            input_err(
+                format!("{}: no worker count in it", p.display()),
+                "gunicorn's `workers = N`, uWSGI's `processes = N`, PHP-FPM's `pm.max_children = N` or Puma's `workers N` are read (an expression is not evaluated); or give --workers app=N",
+            )
+        })?),
+        None => None,
+    };
+    let db_max = match &input.db_config {
+        Some(p) => Some(
+            config::mysql_max_connections(&read_text(p)?).ok_or_else(|| {
+                input_err(
+                    format!(
+                        "{}: no max_connections under [mysqld], [mariadb] or [server]",
+                        p.display()
+                    ),
+                    "give the config that sets it, or --workers db=N",
+                )
+            })?,
+        ),
+        None => None,
+    };
+    let mut c = build(input, obs, cpu, hcfg, ncfg, (acfg, db_max))?;
     c.window_note = window_note;
     Ok(c)
 }
@@ -568,6 +596,7 @@ fn build(
     cpu: Option<(BTreeMap<String, CpuSeries>, CpuProblems)>,
     hcfg: Option<HaproxyConfig>,
     ncfg: Option<NginxConfig>,
+    (acfg, db_max): (Option<config::AppConfig>, Option<u32>),
 ) -> Result<Calibration, CalibrateError> {
     let mut warnings = Vec::new();
     for f in &obs.files {
@@ -839,6 +868,10 @@ fn build(
             .iter()
             .find(|(t, _)| t == "app")
             .map(|(_, n)| read(*n, "from the command line: --workers app"))
+            .or_else(|| {
+                let (a, p) = acfg.as_ref().zip(input.app_config.as_ref())?;
+                Some(read(a.workers, format!("{}: {}", p.display(), a.source)))
+            })
             .unwrap_or_else(|| {
                 check(
                     (peak_conc.ceil() as u32).max(1),
@@ -905,6 +938,16 @@ fn build(
             .iter()
             .find(|(t, _)| t == "db")
             .map(|(_, n)| read(*n, "from the command line: --workers db"))
+            .or_else(|| {
+                let (m, p) = db_max.zip(input.db_config.as_ref())?;
+                Some(read(
+                    m.min(app_workers),
+                    format!(
+                        "{}: max_connections = {m}; a thread per connection, at most one per app worker ({app_workers})",
+                        p.display()
+                    ),
+                ))
+            })
             .unwrap_or_else(|| {
                 check(
                     app_workers,

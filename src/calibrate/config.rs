@@ -1,7 +1,9 @@
 //! The topology figures logs do not hold, read from the configs when given:
-//! haproxy.cfg (nbthread, maxconn, balance, servers, ssl binds) and
-//! nginx.conf (worker_processes, worker_connections, upstream servers).
-//! Only the directives named here are read; the rest is ignored.
+//! haproxy.cfg (nbthread, maxconn, balance, servers, ssl binds),
+//! nginx.conf (worker_processes, worker_connections, upstream servers), an
+//! application server's config (gunicorn, uWSGI, PHP-FPM, Puma: its
+//! workers) and the database's (`my.cnf`: `max_connections`). Only the
+//! directives named here are read; the rest is ignored.
 
 /// What haproxy.cfg says.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -119,5 +121,122 @@ mod tests {
         assert_eq!(n.worker_processes, Some(1));
         assert_eq!(n.worker_connections, Some(1024));
         assert_eq!(n.upstream_servers, 2);
+    }
+}
+
+/// An application server's worker count, as its config says, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppConfig {
+    /// Requests it serves at once.
+    pub workers: u32,
+    /// The directive it came from, for the scenario's comment.
+    pub source: String,
+}
+
+/// `key = value` or `key value` (a config line), the key lowercased; `#`
+/// and `;` comments dropped.
+fn key_value(line: &str) -> Option<(String, &str)> {
+    let line = line.split(['#', ';']).next()?.trim();
+    let (k, v) = match line.split_once('=') {
+        Some((k, v)) => (k.trim(), v.trim()),
+        None => line.split_once(char::is_whitespace)?,
+    };
+    Some((k.trim().to_ascii_lowercase(), v.trim()))
+}
+
+/// Reads an application server's config: gunicorn's (`workers = 4`, with
+/// `threads = 2` multiplying), uWSGI's (`processes` or `workers`, times
+/// `threads`), a PHP-FPM pool's (`pm.max_children`), Puma's (`workers 2`
+/// times the most of `threads 1, 5`). `None` when it names no count (a
+/// Python expression such as `cpu_count() * 2 + 1` is not evaluated).
+pub fn app(text: &str) -> Option<AppConfig> {
+    let (mut workers, mut threads, mut source) = (None::<u32>, None::<u32>, Vec::new());
+    for line in text.lines() {
+        let Some((k, v)) = key_value(line) else {
+            continue;
+        };
+        let v = v.trim_matches(['"', '\'']);
+        match k.as_str() {
+            "workers" | "processes" | "pm.max_children" => {
+                if let Ok(n) = v.parse::<u32>() {
+                    workers = Some(n);
+                    source.push(format!("{k} = {n}"));
+                }
+            }
+            "threads" => {
+                // Puma's `threads MIN, MAX`: the most.
+                let most = v
+                    .split(',')
+                    .filter_map(|t| t.trim().parse::<u32>().ok())
+                    .max();
+                if let Some(n) = most {
+                    threads = Some(n);
+                    source.push(format!("threads = {v}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    let w = match (workers, threads) {
+        (Some(w), t) => w.saturating_mul(t.unwrap_or(1)),
+        (None, Some(t)) => t,
+        (None, None) => return None,
+    };
+    (w > 0).then(|| AppConfig {
+        workers: w,
+        source: source.join(", "),
+    })
+}
+
+/// `max_connections` in a MySQL / MariaDB config (`[mysqld]`, `[mariadb]`
+/// or `[server]`).
+pub fn mysql_max_connections(text: &str) -> Option<u32> {
+    let mut section = String::new();
+    let mut found = None;
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            section = name.trim().to_ascii_lowercase();
+            continue;
+        }
+        if !matches!(
+            section.as_str(),
+            "mysqld" | "mariadb" | "server" | "mariadbd"
+        ) {
+            continue;
+        }
+        if let Some((k, v)) = key_value(t)
+            && k.replace('-', "_") == "max_connections"
+        {
+            found = v.parse().ok().or(found);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod app_tests {
+    use super::*;
+
+    #[test]
+    fn worker_counts_come_from_each_kind_of_config() {
+        let g = app("bind = '127.0.0.1:8000'\nworkers = 4  # sync\nthreads = 2\n").unwrap();
+        assert_eq!(g.workers, 8);
+        assert_eq!(g.source, "workers = 4, threads = 2");
+        assert_eq!(app("[uwsgi]\nprocesses = 6\n").unwrap().workers, 6);
+        let fpm = app("[www]\npm = static\npm.max_children = 6\n").unwrap();
+        assert_eq!(
+            (fpm.workers, fpm.source.as_str()),
+            (6, "pm.max_children = 6")
+        );
+        assert_eq!(app("workers 2\nthreads 1, 5\n").unwrap().workers, 10);
+        assert_eq!(app("workers = multiprocessing.cpu_count() * 2 + 1\n"), None);
+        assert_eq!(
+            mysql_max_connections(
+                "[client]\nmax_connections = 1\n[mysqld]\nmax-connections = 151\n"
+            ),
+            Some(151)
+        );
+        assert_eq!(mysql_max_connections("[mysqld]\nport = 3306\n"), None);
     }
 }

@@ -158,6 +158,14 @@ pub struct CalibrateArgs {
     /// nginx.conf, for worker_processes and worker_connections.
     #[arg(long, value_name = "FILE")]
     nginx_config: Option<PathBuf>,
+    /// The application server's config, for its worker count: gunicorn's
+    /// (workers, threads), uWSGI's (processes), a PHP-FPM pool's
+    /// (pm.max_children) or Puma's (workers, threads).
+    #[arg(long, value_name = "FILE")]
+    app_config: Option<PathBuf>,
+    /// The database's config (my.cnf), for max_connections.
+    #[arg(long, value_name = "FILE")]
+    db_config: Option<PathBuf>,
     /// Cores of the machine the stack runs on.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     cores: Option<u32>,
@@ -261,6 +269,8 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
         .files()
         .chain(&a.haproxy_config)
         .chain(&a.nginx_config)
+        .chain(&a.app_config)
+        .chain(&a.db_config)
         .cloned()
         .collect();
     let rule = Overwrite {
@@ -324,6 +334,8 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
         cores: a.cores,
         haproxy_config: a.haproxy_config.clone(),
         nginx_config: a.nginx_config.clone(),
+        app_config: a.app_config.clone(),
+        db_config: a.db_config.clone(),
         replay_as: a.arrivals.as_ref().map(|p| replay_path(&a.out, p)),
     };
     let dir = a

@@ -205,6 +205,8 @@ fn rig_input(until: Option<i64>, window_s: i64) -> CalibrateInput {
         cores: Some(2),
         haproxy_config: Some(rig("haproxy.cfg")),
         nginx_config: Some(rig("web1-nginx.conf")),
+        app_config: None,
+        db_config: None,
         replay_as: None,
     }
 }
@@ -700,5 +702,64 @@ fn the_window_is_chosen_when_not_given() {
     let o = stacksim_with("calibrate", &given);
     assert!(o.status.success());
     assert!(!String::from_utf8_lossy(&o.stdout).contains("--window not given"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Worker counts come from the configs users have: the app server's (the
+/// rig ran gunicorn with 4 sync workers, rig/run.sh) and my.cnf's
+/// max_connections (a thread per connection, at most one per app worker),
+/// each cited in the scenario; a config that names no count is an error.
+#[test]
+fn worker_counts_are_read_from_app_and_database_configs() {
+    let dir = temp("configs");
+    let (app, db, out) = (
+        dir.join("gunicorn.conf.py"),
+        dir.join("my.cnf"),
+        dir.join("c.toml"),
+    );
+    std::fs::write(
+        &app,
+        "bind = \"127.0.0.1:8000\"\nworkers = 4\nworker_class = \"sync\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &db,
+        "[client]\nport = 3306\n[mysqld]\nmax_connections = 151\n",
+    )
+    .unwrap();
+    let args = rig_log_args(
+        true,
+        &[
+            "--app-config",
+            s(&app),
+            "--db-config",
+            s(&db),
+            "--out",
+            s(&out),
+            "--no-report",
+            "-q",
+        ],
+    );
+    let o = stacksim_with("calibrate", &args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let app_line = text
+        .lines()
+        .find(|l| l.starts_with("workers = 4") && l.contains("gunicorn.conf.py: workers = 4"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(!app_line.contains("CHECK"), "{app_line}");
+    assert!(
+        text.contains(
+            "my.cnf: max_connections = 151; a thread per connection, at most one per app worker (4)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("primary = { workers = 4,"), "{text}");
+    std::fs::write(&app, "workers = multiprocessing.cpu_count() * 2 + 1\n").unwrap();
+    let mut args = args;
+    args.push("--force".into());
+    let o = stacksim_with("calibrate", &args);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no worker count in it"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -74,6 +74,8 @@ fn calibrate_recovers_a_simulated_stack_from_its_logs() {
         cores: None,
         haproxy_config: None,
         nginx_config: None,
+        app_config: None,
+        db_config: None,
         replay_as: None,
     })
     .unwrap();
