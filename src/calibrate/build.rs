@@ -268,16 +268,7 @@ pub fn calibrate(input: &CalibrateInput) -> Result<Calibration, CalibrateError> 
             "pass --haproxy FILE or --nginx FILE (or both): arrivals and times come from them",
         ));
     }
-    let cpu = match &input.cpu {
-        Some(p) => {
-            let text = read_text(p)?;
-            Some(read_cpu_csv(&text).map_err(|m| CalibrateError::Format {
-                flag: format!("--cpu {}", p.display()),
-                message: m,
-            })?)
-        }
-        None => None,
-    };
+    let cpu = input.cpu.as_deref().map(read_cpu).transpose()?;
     let (obs, window_note) = observe_auto(&input.logs, cpu.as_ref().map(|c| &c.0))?;
     let hcfg = match &input.haproxy_config {
         Some(p) => Some(config::haproxy(&read_text(p)?)),
@@ -422,6 +413,14 @@ fn no_records(f: &super::observe::FileLines) -> CalibrateError {
     )
 }
 
+/// The CPU counters file, read and parsed.
+fn read_cpu(p: &Path) -> Result<(BTreeMap<String, CpuSeries>, CpuProblems), CalibrateError> {
+    read_cpu_csv(&read_text(p)?).map_err(|m| CalibrateError::Format {
+        flag: format!("--cpu {}", p.display()),
+        message: m,
+    })
+}
+
 /// A counter CSV or config read whole: a regular file (a FIFO would wait
 /// forever, `/dev/zero` never ends) of at most 256 MiB.
 fn read_text(p: &Path) -> Result<String, CalibrateError> {
@@ -436,14 +435,8 @@ fn read_text(p: &Path) -> Result<String, CalibrateError> {
 
 /// The windows every request log covers whole.
 fn full_windows(obs: &Observations) -> (Vec<i64>, usize) {
-    let spans: Vec<(i64, i64)> = obs
-        .files
-        .iter()
-        .filter(|f| f.kind != "mysql-slow")
-        .filter_map(|f| f.span)
-        .collect();
-    let lo = spans.iter().map(|s| s.0).max().unwrap_or(0);
-    let hi = spans.iter().map(|s| s.1).min().unwrap_or(0);
+    // No overlap: (0, 0) holds no window of logged (positive) times.
+    let (lo, hi) = overlap(obs).unwrap_or((0, 0));
     let w = obs.window_ns;
     let mut full = Vec::new();
     let mut partial = 0;
@@ -1461,20 +1454,7 @@ pub fn observe_windows(
             "pass --haproxy FILE or --nginx FILE: the observed windows come from them",
         ));
     }
-    let series = match cpu {
-        Some(p) => {
-            let text = read_text(p)?;
-            Some(
-                read_cpu_csv(&text)
-                    .map_err(|m| CalibrateError::Format {
-                        flag: format!("--cpu {}", p.display()),
-                        message: m,
-                    })?
-                    .0,
-            )
-        }
-        None => None,
-    };
+    let series = cpu.map(read_cpu).transpose()?.map(|c| c.0);
     let (obs, window_note) = observe_auto(logs, series.as_ref())?;
     for f in &obs.files {
         if f.records == 0 {

@@ -340,14 +340,7 @@ impl SweepFolder {
         self.layout.write_atomic(&path, |w| {
             points.iter().try_for_each(|p| write_point_line(p, w))
         })?;
-        let file = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(|e| OutputError::File(path.clone(), e))?;
-        Ok(PointsLog {
-            path,
-            file: std::sync::Mutex::new(file),
-        })
+        self.open_log()
     }
 
     /// Writes `sweep.csv`, `sweep.json` and (when `charts`) the sweep charts
