@@ -89,6 +89,21 @@ fn result_after_kill(dest: &Path) -> BTreeMap<String, Vec<u8>> {
     tree(&olds[0])
 }
 
+/// `stacksim run SCENARIO` briefly (10 s, 2 replications, quiet), then `extra`.
+fn short_run(scenario: &Path, extra: &[&str]) -> Output {
+    let mut v = vec![
+        "run",
+        s(scenario),
+        "--duration",
+        "10s",
+        "--replications",
+        "2",
+        "--quiet",
+    ];
+    v.extend_from_slice(extra);
+    stacksim(&v)
+}
+
 /// Delays after which a command is killed: from before it has read its
 /// input to while it writes its last file.
 const KILL_AT_MS: [u64; 8] = [5, 30, 80, 160, 300, 500, 800, 1300];
@@ -484,19 +499,7 @@ fn an_input_is_never_an_output_and_existing_files_need_force() {
     let scenario = work.join("my.toml");
     std::fs::copy(root().join("scenarios/validation/mm1.toml"), &scenario).unwrap();
     let before = std::fs::read(&scenario).unwrap();
-    let run = |extra: &[&str]| {
-        let mut v = vec![
-            "run",
-            s(&scenario),
-            "--duration",
-            "10s",
-            "--replications",
-            "2",
-            "--quiet",
-        ];
-        v.extend_from_slice(extra);
-        stacksim(&v)
-    };
+    let run = |extra: &[&str]| short_run(&scenario, extra);
     let out = work.join("out");
     for force in [false, true] {
         let mut extra = vec!["--out", s(&out), "--access-log", s(&scenario)];
@@ -568,19 +571,7 @@ fn devices_fifos_and_planted_links() {
     use std::os::unix::fs::{FileTypeExt, symlink};
     let work = temp_dir("lost", "nodes");
     let scenario = root().join("scenarios/validation/mm1.toml");
-    let run = |extra: &[&str]| {
-        let mut v = vec![
-            "run",
-            s(&scenario),
-            "--duration",
-            "10s",
-            "--replications",
-            "2",
-            "--quiet",
-        ];
-        v.extend_from_slice(extra);
-        stacksim(&v)
-    };
+    let run = |extra: &[&str]| short_run(&scenario, extra);
     let out = work.join("out");
     // A character device of our own (the null device's numbers), as root.
     let dev = work.join("null");
