@@ -2,14 +2,15 @@
 //! distribution, CPU per request and background CPU, and what the user must
 //! check.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::config::{self, HaproxyConfig, NginxConfig};
-use super::cpu::{CpuProblems, CpuSeries, read_cpu_csv};
+use super::cpu::{CpuProblems, CpuSeries, read_cpu_csv_on, series_key};
 use super::fit::{self, Fit, chi2_sf};
-use super::observe::{Activity, FileLines, LogInputs, Observations, Window, observe};
-use super::regress::{CpuLine, cpu_line};
+use super::machines::{self, HostCal, ONE_MACHINE};
+use super::observe::{FileLines, LogInputs, Observations, Window, observe};
+use super::regress::CpuLine;
 use super::{CalibrateError, time::NS};
 use crate::dist::{Dist, Samples};
 use crate::stats::Moments;
@@ -21,14 +22,19 @@ pub struct CalibrateInput {
     pub name: String,
     /// The logs.
     pub logs: LogInputs,
-    /// The CPU counters CSV.
-    pub cpu: Option<PathBuf>,
+    /// The CPU counter CSVs: one, or one per machine (named after the
+    /// file, unless its rows have a `host` column).
+    pub cpu: Vec<PathBuf>,
+    /// `--host NAME=comp,comp`: the machine of counters that do not say.
+    pub hosts: Vec<(String, Vec<String>)>,
     /// `component=tier` for counters whose names do not start with a tier's.
     pub components: Vec<(String, String)>,
     /// `tier=N` worker counts the user knows.
     pub workers: Vec<(String, u32)>,
-    /// The machine's cores.
+    /// Every machine's cores (`--cores N`).
     pub cores: Option<u32>,
+    /// One machine's cores (`--cores NAME=N`).
+    pub host_cores: Vec<(String, u32)>,
     /// haproxy.cfg.
     pub haproxy_config: Option<PathBuf>,
     /// nginx.conf (one is enough when the instances are alike).
@@ -54,7 +60,7 @@ pub struct Sourced<T> {
     pub check: bool,
 }
 
-fn read<T>(value: T, source: impl Into<String>) -> Sourced<T> {
+pub(super) fn read<T>(value: T, source: impl Into<String>) -> Sourced<T> {
     Sourced {
         value,
         source: source.into(),
@@ -62,7 +68,7 @@ fn read<T>(value: T, source: impl Into<String>) -> Sourced<T> {
     }
 }
 
-fn check<T>(value: T, source: impl Into<String>) -> Sourced<T> {
+pub(super) fn check<T>(value: T, source: impl Into<String>) -> Sourced<T> {
     Sourced {
         value,
         source: source.into(),
@@ -94,8 +100,9 @@ pub struct ClassTime {
 /// A tier of the calibrated scenario.
 #[derive(Debug, Clone)]
 pub struct TierCal {
-    /// Tier name (`lb`, `web`, `app`, `db`).
-    pub name: &'static str,
+    /// Tier name (`lb`, `web`, `app`, `db` from logs; a service's name
+    /// from traces).
+    pub name: String,
     /// Its kind.
     pub kind: &'static str,
     /// Instances.
@@ -110,6 +117,14 @@ pub struct TierCal {
     pub cpu_per_visit_s: Option<Sourced<f64>>,
     /// The part of its time on a core (0..1).
     pub cpu_fraction: Option<f64>,
+    /// The `[[host]]` group it runs on, when the CPU counters place it.
+    pub host: Option<String>,
+    /// The network hop into it (a round trip, ns), when it crosses
+    /// machines and an input measures it.
+    pub network_ns: Option<Sourced<f64>>,
+    /// Why its worker waits for the tiers after it (a synchronous call),
+    /// when it does.
+    pub hold: Option<String>,
 }
 
 /// One component of the CPU counters.
@@ -117,8 +132,10 @@ pub struct TierCal {
 pub struct ComponentCpu {
     /// Its name in the CSV.
     pub component: String,
+    /// The machine it ran on, when the counters say.
+    pub host: Option<String>,
     /// The tier it belongs to; `None` for work no log covers.
-    pub tier: Option<&'static str>,
+    pub tier: Option<String>,
     /// The utilization-law line against the requests it served.
     pub line: Option<CpuLine>,
     /// Its CPU while no request was in flight, when the logs hold such
@@ -139,28 +156,6 @@ pub struct IdleCpu {
     pub seconds: f64,
     /// Sample intervals they span.
     pub intervals: u32,
-}
-
-/// Quiet time needed before the CPU with no traffic counts as measured.
-const MIN_QUIET_S: f64 = 2.0;
-
-/// The CPU of `s` over its sample intervals with no activity.
-fn idle_cpu(s: &CpuSeries, activity: &Activity) -> Option<IdleCpu> {
-    let (lo, hi) = activity.extent()?;
-    let (mut secs, mut used, mut intervals) = (0.0, 0.0, 0u32);
-    for w in s.samples.windows(2) {
-        let ((t0, c0), (t1, c1)) = (w[0], w[1]);
-        if t0 >= lo && t1 <= hi && t1 > t0 && c1 >= c0 && activity.quiet(t0, t1) {
-            secs += (t1 - t0) as f64 / NS as f64;
-            used += c1 - c0;
-            intervals += 1;
-        }
-    }
-    (secs >= MIN_QUIET_S && intervals >= 2).then(|| IdleCpu {
-        cores: used / secs,
-        seconds: secs,
-        intervals,
-    })
 }
 
 /// One window, observed.
@@ -228,18 +223,12 @@ pub struct Calibration {
     pub db_calls: Vec<f64>,
     /// CPU components.
     pub components: Vec<ComponentCpu>,
-    /// The machine's cores.
-    pub cores: Option<Sourced<u32>>,
-    /// Background cores on the machine (sum of the intercepts).
-    pub background_cores: Option<Sourced<f64>>,
-    /// Background CPU that yields to requests (`idle_background`): the
-    /// intercepts above the CPU with no traffic.
-    pub idle_background_cores: Option<Sourced<f64>>,
-    /// Per-request CPU off the request's path (components no log covers),
-    /// seconds per request.
-    pub off_path_s: Option<Sourced<f64>>,
-    /// CPU counter rows skipped.
-    pub cpu_problems: CpuProblems,
+    /// The machines, as `[[host]]` groups: their cores, background CPU
+    /// and CPU off the request's path (none without CPU counters or
+    /// `--cores`).
+    pub hosts: Vec<HostCal>,
+    /// CPU counter rows skipped or mended, per file.
+    pub cpu_problems: Vec<(String, CpuProblems)>,
     /// What the user should know.
     pub warnings: Vec<String>,
     /// The configs read.
@@ -268,7 +257,7 @@ pub fn calibrate(input: &CalibrateInput) -> Result<Calibration, CalibrateError> 
             "pass --haproxy FILE or --nginx FILE (or both): arrivals and times come from them",
         ));
     }
-    let cpu = input.cpu.as_deref().map(read_cpu).transpose()?;
+    let cpu = read_cpu(&input.cpu, &input.hosts)?;
     let (obs, window_note) = observe_auto(&input.logs, cpu.as_ref().map(|c| &c.0))?;
     let hcfg = match &input.haproxy_config {
         Some(p) => Some(config::haproxy(&read_text(p)?)),
@@ -413,12 +402,90 @@ fn no_records(f: &super::observe::FileLines) -> CalibrateError {
     )
 }
 
-/// The CPU counters file, read and parsed.
-fn read_cpu(p: &Path) -> Result<(BTreeMap<String, CpuSeries>, CpuProblems), CalibrateError> {
-    read_cpu_csv(&read_text(p)?).map_err(|m| CalibrateError::Format {
-        flag: format!("--cpu {}", p.display()),
-        message: m,
-    })
+/// Every CPU counter file, read and parsed, with the problems of each:
+/// one machine's counters when one file without a `host` column is given;
+/// a machine per file (named after it) when several are; `--host` names
+/// the machine of the counters that still have none.
+type CpuInput = (BTreeMap<String, CpuSeries>, Vec<(String, CpuProblems)>);
+
+fn read_cpu(
+    files: &[PathBuf],
+    hosts: &[(String, Vec<String>)],
+) -> Result<Option<CpuInput>, CalibrateError> {
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let mut all: BTreeMap<String, CpuSeries> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for p in files {
+        let label = (files.len() > 1).then(|| machine_of_file(p));
+        let (series, pr) = read_cpu_csv_on(&read_text(p)?, label.as_deref()).map_err(|m| {
+            CalibrateError::Format {
+                flag: format!("--cpu {}", p.display()),
+                message: m,
+            }
+        })?;
+        for (_, mut s) in series {
+            if s.host.is_none()
+                && let Some((h, _)) = hosts.iter().find(|(_, cs)| cs.contains(&s.component))
+            {
+                s.host = Some(h.clone());
+            }
+            let key = series_key(&s.component, s.host.as_deref());
+            if all.contains_key(&key) {
+                return Err(input_err(
+                    format!(
+                        "{}: component {key} is also in an earlier --cpu file",
+                        p.display()
+                    ),
+                    "give each machine's counters once (a host column, or one file per machine)",
+                ));
+            }
+            all.insert(key, s);
+        }
+        problems.push((p.display().to_string(), pr));
+    }
+    for (h, cs) in hosts {
+        for c in cs {
+            if !all.values().any(|s| &s.component == c) {
+                return Err(input_err(
+                    format!("--host {h}={}: no CPU counter is named {c}", cs.join(",")),
+                    format!(
+                        "the counters name: {}",
+                        all.values()
+                            .map(|s| s.component.as_str())
+                            .collect::<BTreeSet<_>>()
+                            .into_iter()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(Some((all, problems)))
+}
+
+/// The machine a counter file is of, when one file per machine is given:
+/// its folder's name for a file named like `cpu.csv` (`db1/cpu.csv`),
+/// else its own stem without a `cpu` prefix or suffix (`web1.csv`,
+/// `cpu-web1.csv`).
+pub fn machine_of_file(p: &Path) -> String {
+    let stem = p
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let trimmed = stem
+        .trim_start_matches("cpu")
+        .trim_end_matches("cpu")
+        .trim_matches(|c: char| c == '-' || c == '_' || c == '.');
+    if trimmed.is_empty() {
+        if let Some(dir) = p.parent().and_then(|d| d.file_name()) {
+            return dir.to_string_lossy().into_owned();
+        }
+        return stem;
+    }
+    trimmed.to_string()
 }
 
 /// A counter CSV or config read whole: a regular file (a FIFO would wait
@@ -586,7 +653,7 @@ pub fn window_rows(
 fn build(
     input: &CalibrateInput,
     obs: Observations,
-    cpu: Option<(BTreeMap<String, CpuSeries>, CpuProblems)>,
+    cpu: Option<CpuInput>,
     hcfg: Option<HaproxyConfig>,
     ncfg: Option<NginxConfig>,
     (acfg, db_max): (Option<config::AppConfig>, Option<u32>),
@@ -627,8 +694,10 @@ fn build(
             ));
         }
     }
-    if let (Some((_, problems)), Some(p)) = (&cpu, &input.cpu) {
-        warnings.extend(problems.warnings(&p.display().to_string()));
+    if let Some((_, problems)) = &cpu {
+        for (file, p) in problems {
+            warnings.extend(p.warnings(file));
+        }
     }
     let (keys, partial) = full_windows(&obs);
     if keys.is_empty() {
@@ -771,7 +840,7 @@ fn build(
             .map(|n| read(n, "haproxy.cfg maxconn"))
             .unwrap_or_else(|| check(2000, "not in any input (HAProxy's connection limit)"));
         tiers.push(TierCal {
-            name: "lb",
+            name: "lb".into(),
             kind: "load-balancer",
             instances: read(1, "one HAProxy log"),
             workers,
@@ -779,6 +848,9 @@ fn build(
             times,
             cpu_per_visit_s: None,
             cpu_fraction: None,
+            host: None,
+            network_ns: None,
+            hold: None,
         });
     }
     if obs.web_files > 0 {
@@ -820,7 +892,7 @@ fn build(
             ),
         };
         tiers.push(TierCal {
-            name: "web",
+            name: "web".into(),
             kind: "web",
             instances: read(web_instances, format!("{} Nginx logs", obs.web_files)),
             workers,
@@ -828,6 +900,9 @@ fn build(
             times,
             cpu_per_visit_s: None,
             cpu_fraction: None,
+            host: None,
+            network_ns: None,
+            hold: None,
         });
         // The application: upstream time less the database's.
         let mut times = Vec::new();
@@ -872,7 +947,7 @@ fn build(
                 )
             });
         tiers.push(TierCal {
-            name: "app",
+            name: "app".into(),
             kind: "app",
             instances: check(1, "one application upstream assumed"),
             workers,
@@ -880,6 +955,9 @@ fn build(
             times,
             cpu_per_visit_s: None,
             cpu_fraction: None,
+            host: None,
+            network_ns: None,
+            hold: Some("an app worker waits for the database's answer".into()),
         });
     }
     if obs.has_db {
@@ -948,7 +1026,7 @@ fn build(
                 )
             });
         tiers.push(TierCal {
-            name: "db",
+            name: "db".into(),
             kind: "database",
             instances: read(1, "one primary (the slow log's server)"),
             workers,
@@ -956,6 +1034,9 @@ fn build(
             times,
             cpu_per_visit_s: None,
             cpu_fraction: None,
+            host: None,
+            network_ns: None,
+            hold: None,
         });
         for (i, calls) in db_calls.iter().enumerate() {
             if (calls - 1.0).abs() > 0.05 {
@@ -967,7 +1048,7 @@ fn build(
         }
     }
     for t in &mut tiers {
-        if let Some((_, n)) = input.workers.iter().find(|(n, _)| n == t.name)
+        if let Some((_, n)) = input.workers.iter().find(|(n, _)| *n == t.name)
             && t.name != "app"
             && t.name != "db"
         {
@@ -987,7 +1068,7 @@ fn build(
                 .zip(&rows)
                 .filter_map(|(k, row)| {
                     let w = &obs.windows[k];
-                    let (own, n) = match t.name {
+                    let (own, n) = match t.name.as_str() {
                         "lb" => (
                             w.lb[c].total.mean() - w.web[c].total.mean(),
                             w.lb[c].total.count(),
@@ -1024,195 +1105,82 @@ fn build(
         }
     }
 
-    // CPU: the utilization law per tier, and for components no log covers.
+    // CPU: the utilization law per component and per tier, the machines.
     let mut components = Vec::new();
-    let mut background = 0.0;
-    let mut yielding = 0.0;
-    let mut off_path = 0.0;
-    let mut any_cpu = false;
+    let mut hosts = Vec::new();
     if let Some((series, _)) = &cpu {
-        let mut per_tier: BTreeMap<&'static str, Vec<(f64, f64)>> = BTreeMap::new();
-        for (name, s) in series {
-            let tier = tier_of(name, &input.components);
-            let tier = tier.filter(|t| tiers.iter().any(|x| x.name == *t));
-            let points: Vec<(f64, f64)> = keys
-                .iter()
-                .zip(&rows)
-                .filter_map(|(k, row)| {
-                    let used = s.used_between(k * obs.window_ns, (k + 1) * obs.window_ns)?;
-                    let served = match tier {
-                        Some(t) => tier_count(&obs.windows[k], t, obs.has_lb) as f64 / secs,
-                        None => row.rate_rps,
-                    };
-                    Some((served, used / secs))
-                })
-                .collect();
-            if let Some(t) = tier {
-                let e = per_tier
-                    .entry(t)
-                    .or_insert_with(|| vec![(0.0, 0.0); points.len()]);
-                if e.len() == points.len() {
-                    for (a, p) in e.iter_mut().zip(&points) {
-                        // The tier's requests once, its components' cores summed.
-                        a.0 = p.0;
-                        a.1 += p.1;
-                    }
-                }
-            }
-            let line = cpu_line(points);
-            let idle = idle_cpu(s, &obs.activity);
-            if let Some(l) = &line {
-                any_cpu = true;
-                let intercept = l.background_cores.max(0.0);
-                match &idle {
-                    // CPU with no traffic competes with requests; what the
-                    // intercept holds above it flows only with traffic.
-                    Some(q) => {
-                        background += q.cores;
-                        yielding += (intercept - q.cores).max(0.0);
-                    }
-                    None => background += intercept,
-                }
-                if tier.is_none() {
-                    off_path += l.per_request_s.max(0.0);
-                }
-            }
-            components.push(ComponentCpu {
-                component: name.clone(),
-                tier,
-                line,
-                idle,
-                resets: s.resets,
-            });
-        }
-        if components.iter().all(|c| c.line.is_none()) {
-            warnings.push(
-                "the CPU counters do not cover any full window of the logs: no CPU figures".into(),
-            );
-        }
-        if components
+        let names: Vec<String> = tiers.iter().map(|t| t.name.clone()).collect();
+        let entry_rps: Vec<f64> = rows.iter().map(|r| r.rate_rps).collect();
+        let tier_rps =
+            |t: &str, i: usize| tier_count(&obs.windows[&keys[i]], t, obs.has_lb) as f64 / secs;
+        let m = machines::estimate(
+            series,
+            &names,
+            &|c| tier_of(c, &input.components).map(str::to_string),
+            &machines::WindowLoad {
+                keys: &keys,
+                window_ns: obs.window_ns,
+                entry_rps: &entry_rps,
+                tier_rps: &tier_rps,
+                activity: &obs.activity,
+            },
+            input.cores,
+            &input.host_cores,
+        );
+        let known: BTreeSet<&str> = series.values().filter_map(|s| s.host.as_deref()).collect();
+        if let Some((h, _)) = input
+            .host_cores
             .iter()
-            .any(|c| c.line.as_ref().is_some_and(|l| !l.separable))
+            .find(|(h, _)| !known.contains(h.as_str()))
         {
-            warnings.push(
-                "the windows hold one load level: CPU per request and background CPU cannot be told apart, so all CPU is charged to the requests; collect logs at two or more load levels (a quiet hour and a busy one)".into(),
-            );
+            return Err(input_err(
+                format!("--cores {h}=N: no CPU counter is of a machine named {h}"),
+                if known.is_empty() {
+                    "the counters are of one machine: give --cores N (or a host column, a file per machine, --host NAME=COMP)".to_string()
+                } else {
+                    format!(
+                        "the machines are: {}",
+                        known.into_iter().collect::<Vec<_>>().join(", ")
+                    )
+                },
+            ));
         }
-        for (t, pts) in per_tier {
-            let Some(line) = cpu_line(pts) else { continue };
-            let tier = tiers.iter_mut().find(|x| x.name == t);
-            let Some(tier) = tier else { continue };
-            let mean_own: f64 = tier
-                .times
-                .iter()
-                .zip(&classes)
-                .map(|(ct, c)| ct.mean_ns * c.1)
-                .sum::<f64>()
-                / 1e9;
-            let per_visit = line.per_request_s.max(0.0);
-            let frac = per_visit / mean_own.max(1e-12);
-            if frac > 1.0 {
-                warnings.push(format!(
-                    "tier {t}: {:.3} ms of CPU per request against {:.3} ms of measured time; its time is raised to its CPU (the timers' resolution or the moment subtraction understate it)",
-                    per_visit * 1e3,
-                    mean_own * 1e3
-                ));
-                let k = per_visit / mean_own.max(1e-12);
-                for ct in &mut tier.times {
-                    ct.mean_ns *= k;
-                    ct.dist = scale(&ct.dist, k);
-                    ct.flags
-                        .push(format!("raised x{k:.2} to its CPU per request"));
+        warnings.extend(m.warnings);
+        for (t, line) in &m.tier_lines {
+            let Some(tier) = tiers.iter_mut().find(|x| &x.name == t) else {
+                continue;
+            };
+            if let Some(w) = cpu_per_visit(tier, line, &classes) {
+                warnings.push(w);
+            }
+        }
+        for t in &mut tiers {
+            if let Some((h, n)) = m.placement.get(&t.name) {
+                t.host = Some(h.clone());
+                if *n > t.instances.value && t.instances.check {
+                    t.instances = read(
+                        *n,
+                        format!("its processes ran on {n} machines (the CPU counters)"),
+                    );
                 }
             }
-            tier.cpu_fraction = Some(frac.min(1.0));
-            tier.cpu_per_visit_s = Some(Sourced {
-                value: per_visit,
-                source: format!(
-                    "utilization law over {} windows: slope {:.4} ms/request, intercept {:.3} cores, R^2 {:.3}",
-                    line.n,
-                    line.per_request_s * 1e3,
-                    line.background_cores,
-                    line.r2
-                ),
-                check: !line.separable,
-            });
+        }
+        components = m.components;
+        hosts = m.hosts;
+    } else if let Some(c) = input.cores {
+        hosts.push(HostCal {
+            name: ONE_MACHINE.into(),
+            machines: Vec::new(),
+            cores: read(c, "from the command line: --cores"),
+            background: None,
+            idle_background: None,
+            off_path_s: None,
+            tiers: tiers.iter().map(|t| t.name.clone()).collect(),
+        });
+        for t in &mut tiers {
+            t.host = Some(ONE_MACHINE.into());
         }
     }
-    let cores = if any_cpu || input.cores.is_some() {
-        Some(match input.cores {
-            Some(c) => read(c, "from the command line: --cores"),
-            None => {
-                let peak = rows
-                    .iter()
-                    .map(|r| r.cores.iter().map(|c| c.1).sum::<f64>())
-                    .fold(0.0, f64::max);
-                check(
-                    (peak.ceil() as u32).max(1),
-                    format!(
-                        "not in any input: the busiest window used {peak:.2} cores; pass --cores N"
-                    ),
-                )
-            }
-        })
-    } else {
-        None
-    };
-    let lines = || components.iter().filter(|c| c.line.is_some());
-    let quiet = lines().filter_map(|c| c.idle.as_ref()).collect::<Vec<_>>();
-    let intercepts: f64 = lines()
-        .filter_map(|c| c.line.as_ref())
-        .map(|l| l.background_cores.max(0.0))
-        .sum();
-    let all_quiet = any_cpu && quiet.len() == lines().count();
-    let background_cores = any_cpu.then(|| {
-        if all_quiet {
-            let secs = quiet.iter().map(|q| q.seconds).fold(f64::INFINITY, f64::min);
-            read(
-                background,
-                format!(
-                    "CPU of every component with no request in flight, measured over {secs:.1} s of quiet between the logged requests"
-                ),
-            )
-        } else if quiet.is_empty() {
-            read(
-                background,
-                "sum of the utilization-law intercepts of every component",
-            )
-        } else {
-            read(
-                background,
-                "CPU with no request in flight where the counters show quiet spells, else the utilization-law intercept",
-            )
-        }
-    });
-    let idle_background_cores = (any_cpu && yielding > 0.0).then(|| {
-        read(
-            yielding,
-            format!(
-                "the utilization-law intercepts ({intercepts:.3} cores) above the CPU with no traffic: spent only while traffic flows (wake-ups, polling), it yields to requests and vanishes at saturation"
-            ),
-        )
-    });
-    if any_cpu && quiet.is_empty() && intercepts > 0.0 {
-        warnings.push(format!(
-            "no quiet spell in the logs (a CPU sample interval with no request in flight): the utilization-law intercepts ({intercepts:.3} cores) are charged as background that competes with requests; if they are overhead that flows only with traffic, the capacity is underestimated; logs spanning a pause in traffic (seconds are enough) tell the two apart"
-        ));
-    }
-    let off_path_s = (any_cpu && off_path > 0.0).then(|| {
-        let names: Vec<&str> = components
-            .iter()
-            .filter(|c| c.tier.is_none())
-            .map(|c| c.component.as_str())
-            .collect();
-        read(
-            off_path,
-            format!(
-                "CPU per request of components no log covers ({}), off the request's path",
-                names.join(", ")
-            ),
-        )
-    });
 
     let mut logged_arrivals: Vec<(f64, u16)> = Vec::new();
     if let (Some(first), Some(last)) = (keys.first(), keys.last()) {
@@ -1238,16 +1206,60 @@ fn build(
         tiers,
         db_calls,
         components,
-        cores,
-        background_cores,
-        idle_background_cores,
-        off_path_s,
+        hosts,
         cpu_problems: cpu.map(|c| c.1).unwrap_or_default(),
         warnings,
         haproxy_config: hcfg,
         nginx_config: ncfg,
         input: input.clone(),
     })
+}
+
+/// A tier's CPU per visit from its line, as a fraction of its time; its
+/// time raised to its CPU where the timers understate it (a warning).
+pub(super) fn cpu_per_visit(
+    tier: &mut TierCal,
+    line: &CpuLine,
+    classes: &[(String, f64, bool, u64)],
+) -> Option<String> {
+    let mean_own: f64 = tier
+        .times
+        .iter()
+        .zip(classes)
+        .map(|(ct, c)| ct.mean_ns * c.1)
+        .sum::<f64>()
+        / 1e9;
+    let per_visit = line.per_request_s.max(0.0);
+    let frac = per_visit / mean_own.max(1e-12);
+    let mut warning = None;
+    if frac > 1.0 {
+        warning = Some(format!(
+            "tier {}: {:.3} ms of CPU per request against {:.3} ms of measured time; its time is raised to its CPU (the timers' resolution or the moment subtraction understate it)",
+            tier.name,
+            per_visit * 1e3,
+            mean_own * 1e3
+        ));
+        let k = per_visit / mean_own.max(1e-12);
+        for ct in &mut tier.times {
+            ct.mean_ns *= k;
+            ct.dist = scale(&ct.dist, k);
+            ct.flags
+                .push(format!("raised x{k:.2} to its CPU per request"));
+        }
+    }
+    tier.cpu_fraction = Some(frac.min(1.0));
+    tier.cpu_per_visit_s = Some(Sourced {
+        value: per_visit,
+        source: format!(
+            "utilization law over {} windows: slope {:.4} ms/request, intercept {:.3} cores, R^2 {:.3}",
+            line.n,
+            line.per_request_s * 1e3,
+            line.background_cores,
+            line.r2
+        ),
+        check: !line.separable,
+    });
+    warning
 }
 
 /// The own time (ns) at zero load: weighted least squares of own time on
@@ -1418,10 +1430,13 @@ pub fn checks(c: &Calibration) -> Vec<String> {
             }
         }
     }
-    if let Some(cores) = &c.cores
-        && cores.check
-    {
-        out.push(format!("host cores = {}: {}", cores.value, cores.source));
+    for h in &c.hosts {
+        if h.cores.check {
+            out.push(format!(
+                "host {} cores = {}: {}",
+                h.name, h.cores.value, h.cores.source
+            ));
+        }
     }
     out
 }
@@ -1446,7 +1461,8 @@ pub struct Observed {
 /// Reads held-out logs and counters into full windows.
 pub fn observe_windows(
     logs: &LogInputs,
-    cpu: Option<&std::path::Path>,
+    cpu: &[PathBuf],
+    hosts: &[(String, Vec<String>)],
 ) -> Result<Observed, CalibrateError> {
     if logs.haproxy.is_empty() && logs.nginx.is_empty() {
         return Err(input_err(
@@ -1454,7 +1470,7 @@ pub fn observe_windows(
             "pass --haproxy FILE or --nginx FILE: the observed windows come from them",
         ));
     }
-    let series = cpu.map(read_cpu).transpose()?.map(|c| c.0);
+    let series = read_cpu(cpu, hosts)?.map(|c| c.0);
     let (obs, window_note) = observe_auto(logs, series.as_ref())?;
     for f in &obs.files {
         if f.records == 0 {

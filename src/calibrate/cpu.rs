@@ -6,6 +6,10 @@
 //! 2026-12-01T10:50:17Z,db,3.02
 //! ```
 //!
+//! A `host` column says which machine each counter was read on (a stack
+//! spread over machines); without it, every counter is of one machine,
+//! unless the file is one of several (a file per machine, named after it).
+//!
 //! `time` is Unix seconds (with a fraction) or RFC 3339; `cpu_seconds` is
 //! cumulative (user + system), as cgroup `cpu.stat` (`usage_usec` / 1e6),
 //! `/proc/PID/stat` (utime + stime over the clock tick) and Prometheus'
@@ -19,6 +23,11 @@ use super::time;
 /// The samples of one component, in time order.
 #[derive(Debug, Clone, Default)]
 pub struct CpuSeries {
+    /// The component's name in the counters (a process, a unit, a container).
+    pub component: String,
+    /// The machine it ran on, when the counters say (a `host` column, a
+    /// file per machine, `--host`).
+    pub host: Option<String>,
     /// (time ns, cumulative seconds).
     pub samples: Vec<(i64, f64)>,
     /// Counter resets seen (a restart).
@@ -108,8 +117,27 @@ impl CpuProblems {
     }
 }
 
-/// Reads the CSV text (the header names the three columns in any order).
+/// The key of a component's series: its name, and `name@host` when the
+/// machine is known (two machines may each run an `nginx`).
+pub fn series_key(component: &str, host: Option<&str>) -> String {
+    match host {
+        Some(h) => format!("{component}@{h}"),
+        None => component.to_string(),
+    }
+}
+
+/// Reads the CSV text (the header names the columns in any order); `host`
+/// is the machine of every row that has no `host` column of its own.
 pub fn read_cpu_csv(text: &str) -> Result<(BTreeMap<String, CpuSeries>, CpuProblems), String> {
+    read_cpu_csv_on(text, None)
+}
+
+/// [`read_cpu_csv`] for a file of one machine's counters (`host`), unless
+/// its rows name their machine.
+pub fn read_cpu_csv_on(
+    text: &str,
+    host: Option<&str>,
+) -> Result<(BTreeMap<String, CpuSeries>, CpuProblems), String> {
     let mut rdr = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
@@ -117,11 +145,14 @@ pub fn read_cpu_csv(text: &str) -> Result<(BTreeMap<String, CpuSeries>, CpuProbl
     let headers = rdr.headers().map_err(|e| e.to_string())?.clone();
     let col = |name: &str| {
         headers.iter().position(|h| h == name).ok_or(format!(
-            "no `{name}` column (expected time,component,cpu_seconds)"
+            "no `{name}` column (expected time,component,cpu_seconds and, for many machines, host)"
         ))
     };
     let (ct, cc, cs) = (col("time")?, col("component")?, col("cpu_seconds")?);
-    let mut rows: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
+    let ch = headers.iter().position(|h| h == "host");
+    // (component, machine) -> (time, value) rows.
+    type Rows = BTreeMap<(String, Option<String>), Vec<(i64, f64)>>;
+    let mut rows: Rows = BTreeMap::new();
     let mut problems = CpuProblems::default();
     for (i, rec) in rdr.records().enumerate() {
         let line = i as u64 + 2;
@@ -145,14 +176,26 @@ pub fn read_cpu_csv(text: &str) -> Result<(BTreeMap<String, CpuSeries>, CpuProbl
                 .push((line, "time or cpu_seconds is not a number".into()));
             continue;
         };
-        rows.entry(c.to_string()).or_default().push((t, s));
+        let h = match ch.map(|i| rec.get(i).unwrap_or("")) {
+            Some(h) if !h.is_empty() => Some(h.to_string()),
+            Some(_) => {
+                problems.skipped.push((line, "the host is empty".into()));
+                continue;
+            }
+            None => host.map(str::to_string),
+        };
+        rows.entry((c.to_string(), h)).or_default().push((t, s));
     }
     let mut series: BTreeMap<String, CpuSeries> = BTreeMap::new();
-    for (name, mut raw) in rows {
+    for ((name, host), mut raw) in rows {
         problems.out_of_order += raw.windows(2).filter(|w| w[1].0 < w[0].0).count() as u64;
         // Stable: rows at one time keep their file order.
         raw.sort_by_key(|r| r.0);
-        let mut e = CpuSeries::default();
+        let mut e = CpuSeries {
+            component: name.clone(),
+            host: host.clone(),
+            ..CpuSeries::default()
+        };
         let mut i = 0;
         while i < raw.len() {
             let t = raw[i].0;
@@ -177,7 +220,7 @@ pub fn read_cpu_csv(text: &str) -> Result<(BTreeMap<String, CpuSeries>, CpuProbl
             }
             e.samples.push((t, v));
         }
-        series.insert(name, e);
+        series.insert(series_key(&name, host.as_deref()), e);
     }
     Ok((series, problems))
 }
@@ -219,5 +262,24 @@ mod tests {
         assert_eq!((p.summed, s["app"].resets), (2, 0));
         assert!((s["app"].used_between(0, 10 * ns).unwrap() - 4.0).abs() < 1e-9);
         assert_eq!(p.warnings("cpu.csv").len(), 1, "summed");
+    }
+
+    #[test]
+    fn a_host_column_keeps_two_machines_counters_apart() {
+        let text = "time,host,component,cpu_seconds\n0,web1,nginx,1\n0,web2,nginx,5\n10,web1,nginx,2\n10,web2,nginx,8\n10,,nginx,9\n";
+        let (s, p) = read_cpu_csv(text).unwrap();
+        assert_eq!(p.skipped.len(), 1, "a row with an empty host");
+        assert_eq!(p.summed, 0, "not two processes of one machine");
+        let ns = 1_000_000_000;
+        let one = &s["nginx@web1"];
+        assert_eq!(
+            (one.component.as_str(), one.host.as_deref()),
+            ("nginx", Some("web1"))
+        );
+        assert!((one.used_between(0, 10 * ns).unwrap() - 1.0).abs() < 1e-9);
+        assert!((s["nginx@web2"].used_between(0, 10 * ns).unwrap() - 3.0).abs() < 1e-9);
+        // A file of one machine's counters: its rows take the file's machine.
+        let (s, _) = read_cpu_csv_on("time,component,cpu_seconds\n0,db,1\n", Some("db1")).unwrap();
+        assert_eq!(s["db@db1"].host.as_deref(), Some("db1"));
     }
 }

@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 
 use super::build::{Calibration, ClassTime, Sourced, TierCal};
+use super::machines::HostCal;
 use super::time::NS;
+use crate::dist::Dist;
 use crate::units::{format_duration, thousands};
 
 /// `2026-12-01T10:50:17Z` of ns since the epoch.
@@ -60,15 +62,19 @@ fn service_value(times: &[ClassTime]) -> String {
     }
 }
 
-fn tier_block(out: &mut String, t: &TierCal, host: bool) {
+fn tier_block(out: &mut String, t: &TierCal) {
     let _ = writeln!(out, "[[tier]]");
     let _ = writeln!(out, "name = \"{}\"", t.name);
     let _ = writeln!(out, "kind = \"{}\"", t.kind);
-    if t.name == "db" {
+    if t.kind == "database" {
         let _ = writeln!(
             out,
             "reads = \"primary\"   # one server's slow log: no replicas seen"
         );
+        if let Some(h) = &t.hold {
+            let _ = writeln!(out, "hold = true   # {h}");
+        }
+        network_line(out, t);
         let _ = writeln!(out, "# primary workers: {}", mark(&t.workers));
         let _ = writeln!(out, "# primary service per class:");
         for time in &t.times {
@@ -86,8 +92,8 @@ fn tier_block(out: &mut String, t: &TierCal, host: bool) {
             t.workers.value,
             service_value(&t.times)
         );
-        if host {
-            p.push_str(", host = \"server\"");
+        if let Some(host) = &t.host {
+            let _ = write!(p, ", host = \"{host}\"");
             if let Some(f) = t.cpu_fraction {
                 let _ = write!(p, ", cpu = {f:.3}");
             }
@@ -97,7 +103,7 @@ fn tier_block(out: &mut String, t: &TierCal, host: bool) {
         out.push('\n');
         return;
     }
-    if t.instances.value != 1 || t.name == "web" {
+    if t.instances.value != 1 || t.kind == "web" {
         let _ = writeln!(
             out,
             "instances = {}   # {}",
@@ -113,28 +119,26 @@ fn tier_block(out: &mut String, t: &TierCal, host: bool) {
         t.workers.value,
         mark(&t.workers)
     );
-    if let (Some(th), true) = (&t.threads, host) {
+    if let (Some(th), true) = (&t.threads, t.host.is_some()) {
         let _ = writeln!(out, "threads = {}   # {}", th.value, mark(th));
     }
-    if t.name == "web" && t.instances.value > 1 {
+    if t.kind == "web" && t.instances.value > 1 {
         let _ = writeln!(
             out,
             "balance = \"roundrobin\"   # CHECK: not in any input (HAProxy balances the instances itself)"
         );
     }
-    if t.name == "app" {
-        let _ = writeln!(
-            out,
-            "hold = true   # an app worker waits for the database's answer"
-        );
+    if let Some(h) = &t.hold {
+        let _ = writeln!(out, "hold = true   # {h}");
     }
+    network_line(out, t);
     let _ = writeln!(out, "# service per class:");
     for time in &t.times {
         time_line(out, time);
     }
     let _ = writeln!(out, "service = {}", service_value(&t.times));
-    if host {
-        let _ = writeln!(out, "host = \"server\"");
+    if let Some(host) = &t.host {
+        let _ = writeln!(out, "host = \"{host}\"");
         if let (Some(c), Some(f)) = (&t.cpu_per_visit_s, t.cpu_fraction) {
             let _ = writeln!(
                 out,
@@ -143,6 +147,69 @@ fn tier_block(out: &mut String, t: &TierCal, host: bool) {
                 mark(c)
             );
         }
+    }
+    out.push('\n');
+}
+
+fn network_line(out: &mut String, t: &TierCal) {
+    if let Some(n) = &t.network_ns {
+        let _ = writeln!(
+            out,
+            "network = \"{}\"   # the round trip into it: {}",
+            Dist::Constant(n.value).spell(),
+            mark(n)
+        );
+    }
+}
+
+fn host_block(out: &mut String, h: &HostCal) {
+    let _ = writeln!(out, "[[host]]");
+    match h.machines.as_slice() {
+        [] => {
+            let _ = writeln!(
+                out,
+                "name = \"{}\"   # CHECK: every component on one machine",
+                h.name
+            );
+        }
+        [one] if *one == h.name => {
+            let _ = writeln!(
+                out,
+                "name = \"{}\"   # a machine of the CPU counters",
+                h.name
+            );
+        }
+        many => {
+            let _ = writeln!(
+                out,
+                "name = \"{}\"   # machines {} of the CPU counters: the same tiers and cores",
+                h.name,
+                many.join(", ")
+            );
+            if many.len() > 1 {
+                let _ = writeln!(out, "instances = {}", many.len());
+            }
+        }
+    }
+    let _ = writeln!(out, "cores = {}   # {}", h.cores.value, mark(&h.cores));
+    if let Some(b) = &h.background {
+        let _ = writeln!(out, "background = \"{:.3} cores\"   # {}", b.value, mark(b));
+    }
+    if let Some(b) = &h.idle_background {
+        let _ = writeln!(
+            out,
+            "idle_background = \"{:.3} cores\"   # {}",
+            b.value,
+            mark(b)
+        );
+    }
+    if let Some(o) = &h.off_path_s {
+        let _ = writeln!(
+            out,
+            "off_path_cpu = \"{}\"   # {}",
+            format_duration((o.value * 1e9).round() as u64),
+            mark(o)
+        );
     }
     out.push('\n');
 }
@@ -183,7 +250,7 @@ pub fn scenario_toml(c: &Calibration) -> String {
             thousands(f.skipped)
         );
     }
-    if let Some(p) = &c.input.cpu {
+    for p in &c.input.cpu {
         let _ = writeln!(out, "#   cpu {}", p.display());
     }
     let first = c.windows.first().map_or(0, |w| w.start_ns);
@@ -293,38 +360,11 @@ pub fn scenario_toml(c: &Calibration) -> String {
         .collect();
     let _ = writeln!(out, "classes = [\n{}\n]\n", classes.join("\n"));
 
-    let host = c.cores.is_some();
-    if let Some(cores) = &c.cores {
-        let _ = writeln!(out, "[[host]]");
-        let _ = writeln!(
-            out,
-            "name = \"server\"   # CHECK: every component on one machine"
-        );
-        let _ = writeln!(out, "cores = {}   # {}", cores.value, mark(cores));
-        if let Some(b) = &c.background_cores {
-            let total = b.value;
-            let _ = writeln!(out, "background = \"{total:.3} cores\"   # {}", mark(b));
-        }
-        if let Some(b) = &c.idle_background_cores {
-            let total = b.value;
-            let _ = writeln!(
-                out,
-                "idle_background = \"{total:.3} cores\"   # {}",
-                mark(b)
-            );
-        }
-        if let Some(o) = &c.off_path_s {
-            let _ = writeln!(
-                out,
-                "off_path_cpu = \"{}\"   # {}",
-                format_duration((o.value * 1e9).round() as u64),
-                mark(o)
-            );
-        }
-        out.push('\n');
+    for h in &c.hosts {
+        host_block(&mut out, h);
     }
     for t in &c.tiers {
-        tier_block(&mut out, t, host);
+        tier_block(&mut out, t);
     }
     out
 }

@@ -21,6 +21,7 @@ pub mod emit;
 pub mod fit;
 pub mod format;
 pub mod haproxy;
+pub mod machines;
 pub mod nginx;
 pub mod observe;
 pub mod regress;

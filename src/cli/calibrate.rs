@@ -31,9 +31,16 @@ pub struct LogArgs {
     /// MySQL / MariaDB slow query log, written with long_query_time = 0 (repeatable).
     #[arg(long, value_name = "FILE")]
     pub mysql_slow: Vec<PathBuf>,
-    /// CPU counters: CSV of time,component,cpu_seconds (cumulative).
+    /// CPU counters: CSV of time,component,cpu_seconds (cumulative), with
+    /// a host column when the stack spans machines; or one file per
+    /// machine (repeatable; each named after its machine: web1.csv,
+    /// db/cpu.csv).
     #[arg(long, value_name = "FILE")]
-    pub cpu: Option<PathBuf>,
+    pub cpu: Vec<PathBuf>,
+    /// The machine of CPU counters that do not say, e.g.
+    /// db=mariadbd,backup (repeatable).
+    #[arg(long = "host", value_name = "NAME=COMP,COMP")]
+    pub hosts: Vec<String>,
     /// A request class: NAME='METHODS PATTERN', e.g. read='GET|HEAD *'
     /// (repeatable; the first rule that matches wins; default read = GET
     /// and HEAD, write = the rest).
@@ -52,6 +59,31 @@ pub struct LogArgs {
 }
 
 impl LogArgs {
+    /// `--host NAME=comp,comp` as (machine, components).
+    pub fn host_map(&self) -> Result<Vec<(String, Vec<String>)>, u8> {
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for (h, cs) in pairs("--host", &self.hosts)? {
+            let comps: Vec<String> = cs
+                .split(',')
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect();
+            if h.is_empty() || comps.is_empty() {
+                eprintln!("error: --host {h}={cs}: expected NAME=COMPONENT,COMPONENT");
+                return Err(EXIT_INVALID);
+            }
+            if let Some(c) = comps
+                .iter()
+                .find(|c| out.iter().any(|(_, o)| o.contains(c)))
+            {
+                eprintln!("error: --host {h}: component {c} is already on another machine");
+                return Err(EXIT_INVALID);
+            }
+            out.push((h, comps));
+        }
+        Ok(out)
+    }
+
     /// Every log and counter file given.
     pub fn files(&self) -> impl Iterator<Item = &PathBuf> {
         self.haproxy
@@ -166,9 +198,10 @@ pub struct CalibrateArgs {
     /// The database's config (my.cnf), for max_connections.
     #[arg(long, value_name = "FILE")]
     db_config: Option<PathBuf>,
-    /// Cores of the machine the stack runs on.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    cores: Option<u32>,
+    /// Cores of the machine the stack runs on, or of one machine of
+    /// several: NAME=N (repeatable).
+    #[arg(long, value_name = "N|NAME=N")]
+    cores: Vec<String>,
     /// Worker count of a tier you know, e.g. app=4 (repeatable).
     #[arg(long = "workers", value_name = "TIER=N")]
     workers: Vec<String>,
@@ -251,6 +284,38 @@ fn pairs(flag: &str, v: &[String]) -> Result<Vec<(String, String)>, u8> {
         .collect()
 }
 
+/// Cores of every machine (`--cores N`) and of named ones (`--cores NAME=N`).
+type CoreCounts = (Option<u32>, Vec<(String, u32)>);
+
+/// `--cores N` (every machine) and `--cores NAME=N` (one machine).
+fn core_counts(v: &[String]) -> Result<CoreCounts, u8> {
+    let count = |flag: &str, n: &str| {
+        n.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=100_000).contains(n))
+            .ok_or_else(|| {
+                eprintln!(
+                    "error: --cores {flag}: expected a whole number of cores from 1 to 100000"
+                );
+                EXIT_INVALID
+            })
+    };
+    let mut all = None;
+    let mut each = Vec::new();
+    for s in v {
+        match s.split_once('=') {
+            Some((h, n)) => each.push((h.trim().to_string(), count(s, n)?)),
+            None if all.is_none() => all = Some(count(s, s)?),
+            None => {
+                eprintln!("error: --cores {s}: given twice; name the machine (--cores NAME=N)");
+                return Err(EXIT_INVALID);
+            }
+        }
+    }
+    Ok((all, each))
+}
+
 /// Runs `stacksim calibrate`.
 pub fn calibrate(a: &CalibrateArgs) -> u8 {
     match calibrate_inner(a) {
@@ -318,6 +383,7 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
             return Err(EXIT_INVALID);
         }
     }
+    let (cores, host_cores) = core_counts(&a.cores)?;
     // The scenario is named after its file, spelled as a name may be
     // (`my stack.toml` gives `my-stack`).
     let name = a
@@ -329,9 +395,11 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
         name: name.clone(),
         logs,
         cpu: a.logs.cpu.clone(),
+        hosts: a.logs.host_map()?,
         components: pairs("--component", &a.components)?,
         workers,
-        cores: a.cores,
+        cores,
+        host_cores,
         haproxy_config: a.haproxy_config.clone(),
         nginx_config: a.nginx_config.clone(),
         app_config: a.app_config.clone(),
@@ -460,7 +528,7 @@ fn print_summary(c: &Calibration) {
         if let Some(l) = &comp.line {
             outln!(
                 "cpu {:<10} {:>8.4} ms/request  intercept {:>6.3} cores  R^2 {:.3}  {}{}",
-                comp.component,
+                stacksim::calibrate::cpu::series_key(&comp.component, comp.host.as_deref()),
                 l.per_request_s * 1e3,
                 l.background_cores,
                 l.r2,
@@ -470,7 +538,7 @@ fn print_summary(c: &Calibration) {
                         "quiet {:.3} cores over {:.1} s",
                         q.cores, q.seconds
                     )),
-                match comp.tier {
+                match &comp.tier {
                     Some(t) => format!("  (tier {t})"),
                     None => "  (no log covers it: off the request path)".into(),
                 }

@@ -136,8 +136,8 @@ fn inner(a: &ValidateArgs) -> Result<(), u8> {
     // The report folder is locked before any log is read.
     let folder = report::OutFolder::open(&dir, report::output::results_rule())
         .map_err(|e| super::output_error(&e))?;
-    let observed =
-        calibrate::build::observe_windows(&logs, a.logs.cpu.as_deref()).map_err(|e| {
+    let observed = calibrate::build::observe_windows(&logs, &a.logs.cpu, &a.logs.host_map()?)
+        .map_err(|e| {
             eprintln!("error: {e}");
             EXIT_INVALID
         })?;

@@ -179,9 +179,13 @@ fn cpu_rows(c: &Calibration) -> Rows {
     for comp in &c.components {
         let Some(l) = &comp.line else { continue };
         rows.push(vec![
-            comp.component.clone(),
+            match &comp.host {
+                Some(h) => format!("{} on {h}", comp.component),
+                None => comp.component.clone(),
+            },
             comp.tier
-                .map_or("(none: off the path)".into(), str::to_string),
+                .clone()
+                .unwrap_or_else(|| "(none: off the path)".into()),
             l.n.to_string(),
             pm(l.per_request_s, l.per_request_hw, 1e3, 4),
             pm(l.background_cores, l.background_hw, 1.0, 3),
@@ -327,10 +331,17 @@ fn sections(c: &Calibration) -> Vec<Section> {
             title: "CPU per request and background CPU",
             intro: "Each component's cores in each window against the requests through its tier there (all requests for a component no log covers): the utilization law. The slope is CPU per request; a tier's CPU per visit sums its components (web1 + web2). The intercept is CPU not proportional to requests. Where the counters span quiet spells (a CPU sample interval with no request in flight), the CPU measured there is the background that competes with requests, and what the intercept holds above it flows only with traffic (wake-ups, idle polling): it becomes idle_background, which yields to requests and vanishes at saturation. Without quiet spells the whole intercept is background, which understates capacity if it is such overhead. Intervals are 95% (Student t).".into(),
             table: Some(cpu_rows(c)),
-            list: [&c.background_cores, &c.idle_background_cores]
-                .into_iter()
-                .zip(["background", "idle_background"])
-                .filter_map(|(b, k)| b.as_ref().map(|b| format!("{k} = {:.3} cores: {}", b.value, b.source)))
+            list: c
+                .hosts
+                .iter()
+                .flat_map(|h| {
+                    let on = if c.hosts.len() > 1 { format!(" on {}", h.name) } else { String::new() };
+                    [&h.background, &h.idle_background]
+                        .into_iter()
+                        .zip(["background", "idle_background"])
+                        .filter_map(move |(b, k)| b.as_ref().map(|b| format!("{k}{on} = {:.3} cores: {}", b.value, b.source)))
+                        .collect::<Vec<_>>()
+                })
                 .collect(),
             chart: Some(2),
         },
@@ -433,6 +444,7 @@ fn json(c: &Calibration) -> serde_json::Value {
         })).collect::<Vec<_>>(),
         "cpu": c.components.iter().filter_map(|comp| comp.line.as_ref().map(|l| json!({
             "component": comp.component,
+            "host": comp.host,
             "tier": comp.tier,
             "windows": l.n,
             "cpu_ms_per_request": l.per_request_s * 1e3,

@@ -199,7 +199,9 @@ fn rig_input(until: Option<i64>, window_s: i64) -> CalibrateInput {
             until_ns: until.map(|u| u * 1_000_000_000),
             keep_arrivals: false,
         },
-        cpu: Some(rig("cpu.csv")),
+        cpu: vec![rig("cpu.csv")],
+        hosts: Vec::new(),
+        host_cores: Vec::new(),
         components: Vec::new(),
         workers: vec![("app".into(), 4)],
         cores: Some(2),
@@ -269,13 +271,13 @@ fn calibration_of_the_rig_recovers_what_it_is() {
         let intercept = comp.line.as_ref().unwrap().background_cores.max(0.0);
         above += (intercept - q.cores).max(0.0);
     }
-    let bg = c.background_cores.as_ref().unwrap().value;
-    let idle = c.idle_background_cores.as_ref().unwrap().value;
+    let bg = c.hosts[0].background.as_ref().unwrap().value;
+    let idle = c.hosts[0].idle_background.as_ref().unwrap().value;
     assert!((bg - quiet).abs() < 1e-12, "{bg} {quiet}");
     assert!((idle - above).abs() < 1e-12, "{idle} {above}");
     assert!(idle > 0.1, "{idle}");
     // The load generator is no tier's: off the request path.
-    assert!(c.off_path_s.is_some());
+    assert!(c.hosts[0].off_path_s.is_some());
     // The scenario it writes reads back.
     let text = stacksim::calibrate::emit::scenario_toml(&c);
     stacksim::scenario::parse(&text, "rig.toml", None).unwrap();
@@ -762,4 +764,161 @@ fn worker_counts_are_read_from_app_and_database_configs() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no worker count in it"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The rig's counters told as two machines, three ways: a `host` column,
+/// a file per machine, `--host`. The rig ran on one machine, so the split
+/// is a relabelling that tests the bookkeeping, not a measurement: the
+/// multi-machine round trip (calibrate_round_trip.rs) tests the figures.
+#[test]
+fn machines_come_from_a_host_column_a_file_each_or_flags() {
+    let dir = temp("machines");
+    let text = std::fs::read_to_string(rig("cpu.csv")).unwrap();
+    let machine = |comp: &str| {
+        if ["app", "db"].contains(&comp) {
+            "back"
+        } else {
+            "front"
+        }
+    };
+    let mut column = String::from("time,host,component,cpu_seconds\n");
+    let (mut front, mut back) = (
+        String::from("time,component,cpu_seconds\n"),
+        String::from("time,component,cpu_seconds\n"),
+    );
+    for line in text.lines().skip(1) {
+        let comp = line.split(',').nth(1).unwrap();
+        let (t, rest) = line.split_once(',').unwrap();
+        column.push_str(&format!("{t},{},{rest}\n", machine(comp)));
+        let file = if machine(comp) == "back" {
+            &mut back
+        } else {
+            &mut front
+        };
+        file.push_str(line);
+        file.push('\n');
+    }
+    std::fs::write(dir.join("cpu-hosts.csv"), &column).unwrap();
+    std::fs::create_dir_all(dir.join("front")).unwrap();
+    std::fs::write(dir.join("front/cpu.csv"), &front).unwrap();
+    std::fs::write(dir.join("back.csv"), &back).unwrap();
+    let until = END_OF_900.to_string();
+    let ways: [Vec<String>; 3] = [
+        vec!["--cpu".into(), s(&dir.join("cpu-hosts.csv")).into()],
+        vec![
+            "--cpu".into(),
+            s(&dir.join("front/cpu.csv")).into(),
+            "--cpu".into(),
+            s(&dir.join("back.csv")).into(),
+        ],
+        vec![
+            "--cpu".into(),
+            s(&rig("cpu.csv")).into(),
+            "--host".into(),
+            "back=app,db".into(),
+            "--host".into(),
+            "front=lb,web1,web2,loadgen".into(),
+        ],
+    ];
+    let mut texts = Vec::new();
+    for (i, way) in ways.iter().enumerate() {
+        std::fs::create_dir_all(dir.join(format!("way{i}"))).unwrap();
+        let out = dir.join(format!("way{i}/stack.toml"));
+        let mut args = rig_log_args(false, &[]);
+        args.extend([
+            "--mysql-slow".to_string(),
+            s(&rig("slow.log.gz")).into(),
+            "--workers".into(),
+            "app=4".into(),
+            "--cores".into(),
+            "front=1".into(),
+            "--cores".into(),
+            "back=1".into(),
+            "--until".into(),
+            until.clone(),
+            "--out".into(),
+            s(&out).into(),
+            "--no-report".into(),
+            "-q".into(),
+        ]);
+        args.extend(way.iter().cloned());
+        let o = stacksim_with("calibrate", &args);
+        assert!(
+            o.status.success(),
+            "way {i}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let t = std::fs::read_to_string(&out).unwrap();
+        // Everything after the header comments (which name the files).
+        texts.push(t[t.find("name = ").unwrap()..].to_string());
+    }
+    assert_eq!(texts[0], texts[1], "a host column and a file per machine");
+    assert_eq!(texts[0], texts[2], "a host column and --host");
+    let scenario: toml::Value = toml::from_str(&texts[0]).unwrap();
+    let hosts = scenario["host"].as_array().unwrap();
+    let names: Vec<&str> = hosts.iter().map(|h| h["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["front", "back"]);
+    for h in hosts {
+        assert_eq!(h["cores"].as_integer(), Some(1));
+    }
+    let tiers = scenario["tier"].as_array().unwrap();
+    let host_of = |name: &str| {
+        let t = tiers
+            .iter()
+            .find(|t| t["name"].as_str() == Some(name))
+            .unwrap();
+        t.get("host")
+            .or_else(|| t.get("primary").and_then(|p| p.get("host")))
+            .and_then(|h| h.as_str())
+            .map(str::to_string)
+    };
+    assert_eq!(host_of("lb").as_deref(), Some("front"));
+    assert_eq!(host_of("web").as_deref(), Some("front"));
+    assert_eq!(host_of("app").as_deref(), Some("back"));
+    assert_eq!(host_of("db").as_deref(), Some("back"));
+    // The load generator's CPU is off the request's path on its machine.
+    assert!(hosts[0].get("off_path_cpu").is_some());
+    assert!(hosts[1].get("off_path_cpu").is_none());
+    // The background of the two machines adds up to the one machine's.
+    let mut one = rig_input(Some(END_OF_900), 5);
+    one.logs.nginx_format = Some(RIG_FORMAT.into());
+    let c = calibrate(&one).unwrap();
+    let cores = |v: &toml::Value, key: &str| {
+        v.get(key).map_or(0.0, |b| {
+            b.as_str()
+                .unwrap()
+                .trim_end_matches(" cores")
+                .parse::<f64>()
+                .unwrap()
+        })
+    };
+    let split: f64 = hosts.iter().map(|h| cores(h, "background")).sum();
+    let whole = c.hosts[0].background.as_ref().unwrap().value;
+    assert!((split - whole).abs() < 0.002, "{split} against {whole}");
+    // The scenario runs.
+    let o = stacksim(&[
+        "run",
+        s(&dir.join("way0/stack.toml")),
+        "--duration",
+        "20s",
+        "--replications",
+        "2",
+        "--no-charts",
+        "-q",
+        "--out",
+        s(&dir.join("run")),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A --host naming no counter is an error that lists the names.
+    let mut args = rig_log_args(true, &["--host", "db=mysqld", "--out"]);
+    args.push(s(&dir.join("bad.toml")).into());
+    let o = stacksim_with("calibrate", &args);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no CPU counter is named mysqld") && err.contains("app, db"),
+        "{err}"
+    );
+    assert!(!dir.join("bad.toml").exists());
+    let _ = std::fs::remove_dir_all(&dir);
 }
