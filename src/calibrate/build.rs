@@ -44,6 +44,10 @@ pub struct CalibrateInput {
     pub app_config: Option<PathBuf>,
     /// The database's config (`my.cnf`): `max_connections`.
     pub db_config: Option<PathBuf>,
+    /// OTLP JSON trace files (one TracesData object per line).
+    pub otlp: Vec<PathBuf>,
+    /// Jaeger JSON exports.
+    pub jaeger: Vec<PathBuf>,
     /// The replay file's name as the scenario should refer to it, when the
     /// logged arrivals are to be replayed (`--arrivals`).
     pub replay_as: Option<String>,
@@ -221,6 +225,11 @@ pub struct Calibration {
     pub tiers: Vec<TierCal>,
     /// Database statements per request of each class.
     pub db_calls: Vec<f64>,
+    /// Per class: (tier, calls per visiting request, their variance) for
+    /// the tiers called other than once (from traces).
+    pub class_calls: Vec<Vec<(String, f64, f64)>>,
+    /// Per class: the tiers it visits, when not every tier (from traces).
+    pub routes: Vec<Option<Vec<String>>>,
     /// CPU components.
     pub components: Vec<ComponentCpu>,
     /// The machines, as `[[host]]` groups: their cores, background CPU
@@ -242,7 +251,7 @@ pub struct Calibration {
     pub logged_arrivals: Vec<(f64, u16)>,
 }
 
-fn input_err(message: impl Into<String>, hint: impl Into<String>) -> CalibrateError {
+pub(super) fn input_err(message: impl Into<String>, hint: impl Into<String>) -> CalibrateError {
     CalibrateError::Input {
         message: message.into(),
         hint: hint.into(),
@@ -251,6 +260,19 @@ fn input_err(message: impl Into<String>, hint: impl Into<String>) -> CalibrateEr
 
 /// Reads every input and calibrates.
 pub fn calibrate(input: &CalibrateInput) -> Result<Calibration, CalibrateError> {
+    let traces = !input.otlp.is_empty() || !input.jaeger.is_empty();
+    let logs = !input.logs.haproxy.is_empty()
+        || !input.logs.nginx.is_empty()
+        || !input.logs.mysql_slow.is_empty();
+    if traces && logs {
+        return Err(input_err(
+            "traces and logs given together",
+            "calibrate from the traces alone (they hold every tier's time per request), or from the logs alone; joining the two by trace id is not built yet",
+        ));
+    }
+    if traces {
+        return super::from_traces::calibrate_traces(input);
+    }
     if input.logs.haproxy.is_empty() && input.logs.nginx.is_empty() {
         return Err(input_err(
             "no request log given",
@@ -408,7 +430,7 @@ fn no_records(f: &super::observe::FileLines) -> CalibrateError {
 /// the machine of the counters that still have none.
 type CpuInput = (BTreeMap<String, CpuSeries>, Vec<(String, CpuProblems)>);
 
-fn read_cpu(
+pub(super) fn read_cpu(
     files: &[PathBuf],
     hosts: &[(String, Vec<String>)],
 ) -> Result<Option<CpuInput>, CalibrateError> {
@@ -547,7 +569,7 @@ const KNOWN_PROCESSES: [(&str, &str); 21] = [
 /// The tier a CPU counter belongs to: as `--component` says; else by a
 /// name that starts with the tier's (`web1`); else by a well-known process
 /// name in it (`nginx`, `gunicorn`, `mariadbd`, `php-fpm8.2`).
-fn tier_of(component: &str, explicit: &[(String, String)]) -> Option<&'static str> {
+pub(super) fn tier_of(component: &str, explicit: &[(String, String)]) -> Option<&'static str> {
     if let Some((_, t)) = explicit.iter().find(|(c, _)| c == component) {
         return ["lb", "web", "app", "db"].into_iter().find(|n| n == t);
     }
@@ -564,7 +586,7 @@ fn tier_of(component: &str, explicit: &[(String, String)]) -> Option<&'static st
         .map(|(_, t)| *t)
 }
 
-fn merged(accs: impl Iterator<Item = Moments>) -> Moments {
+pub(super) fn merged(accs: impl Iterator<Item = Moments>) -> Moments {
     let mut m = Moments::default();
     accs.for_each(|a| m.merge(&a));
     m
@@ -581,7 +603,7 @@ fn tier_count(w: &Window, tier: &str, has_lb: bool) -> u64 {
     }
 }
 
-fn dispersion(bins: &[u32]) -> f64 {
+pub(super) fn dispersion(bins: &[u32]) -> f64 {
     let n = bins.len() as f64;
     if bins.len() < 2 {
         return f64::NAN;
@@ -650,19 +672,75 @@ pub fn window_rows(
         .collect()
 }
 
-fn build(
-    input: &CalibrateInput,
-    obs: Observations,
-    cpu: Option<CpuInput>,
-    hcfg: Option<HaproxyConfig>,
-    ncfg: Option<NginxConfig>,
-    (acfg, db_max): (Option<config::AppConfig>, Option<u32>),
-) -> Result<Calibration, CalibrateError> {
-    let mut warnings = Vec::new();
-    for f in &obs.files {
-        if f.records == 0 {
-            return Err(no_records(f));
+/// The arrival process of the full windows: mean rate, whether it varies
+/// beyond Poisson noise, its burstiness.
+pub(super) fn arrivals_of(rows: &[WindowRow], secs: f64, warnings: &mut Vec<String>) -> Arrivals {
+    let counts: Vec<f64> = rows.iter().map(|r| r.rate_rps * secs).collect();
+    let mean_count = counts.iter().sum::<f64>() / counts.len() as f64;
+    let chi2: f64 = counts
+        .iter()
+        .map(|c| (c - mean_count).powi(2) / mean_count.max(1e-9))
+        .sum();
+    let constant_p = chi2_sf(chi2, (counts.len() as u32).saturating_sub(1));
+    // The median over windows: a window that holds a change of rate (a
+    // load step, a pause) has a huge index of its own.
+    let mut disp: Vec<f64> = rows
+        .iter()
+        .map(|r| r.dispersion)
+        .filter(|d| d.is_finite())
+        .collect();
+    disp.sort_by(f64::total_cmp);
+    let arrivals = Arrivals {
+        mean_rps: mean_count / secs,
+        varies: counts.len() > 1 && constant_p < 0.01,
+        constant_p,
+        dispersion: disp.get(disp.len() / 2).copied().unwrap_or(f64::NAN),
+    };
+    if arrivals.dispersion > 1.5 {
+        warnings.push(format!(
+            "arrivals are burstier than Poisson (dispersion index {:.2} in 1 s counts; Poisson gives 1): the scenario's Poisson arrivals will understate queueing",
+            arrivals.dispersion
+        ));
+    }
+    arrivals
+}
+
+/// The classes seen in the full windows: (name, share, writes, requests),
+/// the rule indices kept, and the requests per rule.
+pub(super) type Classes = (Vec<(String, f64, bool, u64)>, Vec<usize>, Vec<u64>);
+
+/// The class mix over the full windows.
+pub(super) fn classes_of(rows: &[WindowRow], rules: &[super::ClassRule]) -> Classes {
+    let nclass = rules.len();
+    let mut class_n = vec![0u64; nclass];
+    for r in rows {
+        for (c, n) in r.class_counts.iter().enumerate() {
+            class_n[c] += n;
         }
+    }
+    let total: u64 = class_n.iter().sum();
+    let classes = rules
+        .iter()
+        .zip(&class_n)
+        .filter(|(_, n)| **n > 0)
+        .map(|(rule, &n)| {
+            (
+                rule.name.clone(),
+                n as f64 / total as f64,
+                !rule.reads_only(),
+                n,
+            )
+        })
+        .collect();
+    let kept = (0..nclass).filter(|&c| class_n[c] > 0).collect();
+    (classes, kept, class_n)
+}
+
+/// What the user should know about the files read: lines skipped, cut,
+/// unfinished, unclassified.
+pub(super) fn file_warnings(files: &[FileLines]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for f in files {
         if f.skipped > 0 {
             warnings.push(format!(
                 "{}: {} of {} lines skipped (not records of the format; first at line {})",
@@ -694,6 +772,24 @@ fn build(
             ));
         }
     }
+    warnings
+}
+
+fn build(
+    input: &CalibrateInput,
+    obs: Observations,
+    cpu: Option<CpuInput>,
+    hcfg: Option<HaproxyConfig>,
+    ncfg: Option<NginxConfig>,
+    (acfg, db_max): (Option<config::AppConfig>, Option<u32>),
+) -> Result<Calibration, CalibrateError> {
+    let mut warnings = Vec::new();
+    for f in &obs.files {
+        if f.records == 0 {
+            return Err(no_records(f));
+        }
+    }
+    warnings.extend(file_warnings(&obs.files));
     if let Some((_, problems)) = &cpu {
         for (file, p) in problems {
             warnings.extend(p.warnings(file));
@@ -718,59 +814,8 @@ fn build(
     let rows = window_rows(&obs, &keys, cpu_map);
     let secs = obs.window_ns as f64 / NS as f64;
 
-    // Arrivals.
-    let counts: Vec<f64> = rows.iter().map(|r| r.rate_rps * secs).collect();
-    let mean_count = counts.iter().sum::<f64>() / counts.len() as f64;
-    let chi2: f64 = counts
-        .iter()
-        .map(|c| (c - mean_count).powi(2) / mean_count.max(1e-9))
-        .sum();
-    let constant_p = chi2_sf(chi2, (counts.len() as u32).saturating_sub(1));
-    // The median over windows: a window that holds a change of rate (a
-    // load step, a pause) has a huge index of its own.
-    let mut disp: Vec<f64> = rows
-        .iter()
-        .map(|r| r.dispersion)
-        .filter(|d| d.is_finite())
-        .collect();
-    disp.sort_by(f64::total_cmp);
-    let arrivals = Arrivals {
-        mean_rps: mean_count / secs,
-        varies: counts.len() > 1 && constant_p < 0.01,
-        constant_p,
-        dispersion: disp.get(disp.len() / 2).copied().unwrap_or(f64::NAN),
-    };
-    if arrivals.dispersion > 1.5 {
-        warnings.push(format!(
-            "arrivals are burstier than Poisson (dispersion index {:.2} in 1 s counts; Poisson gives 1): the scenario's Poisson arrivals will understate queueing",
-            arrivals.dispersion
-        ));
-    }
-
-    // Classes over the full windows.
-    let nclass = obs.classes.len();
-    let mut class_n = vec![0u64; nclass];
-    for r in &rows {
-        for (c, n) in r.class_counts.iter().enumerate() {
-            class_n[c] += n;
-        }
-    }
-    let total: u64 = class_n.iter().sum();
-    let classes: Vec<(String, f64, bool, u64)> = obs
-        .classes
-        .iter()
-        .zip(&class_n)
-        .filter(|(_, n)| **n > 0)
-        .map(|(rule, &n)| {
-            (
-                rule.name.clone(),
-                n as f64 / total as f64,
-                !rule.reads_only(),
-                n,
-            )
-        })
-        .collect();
-    let kept: Vec<usize> = (0..nclass).filter(|&c| class_n[c] > 0).collect();
+    let arrivals = arrivals_of(&rows, secs, &mut warnings);
+    let (classes, kept, class_n) = classes_of(&rows, &obs.classes);
 
     // Per-class moments over the full windows.
     let sum_class = |f: &dyn Fn(&Window) -> &Vec<super::observe::TierAcc>, own: bool, c: usize| {
@@ -1205,6 +1250,8 @@ fn build(
         arrivals,
         tiers,
         db_calls,
+        class_calls: Vec::new(),
+        routes: Vec::new(),
         components,
         hosts,
         cpu_problems: cpu.map(|c| c.1).unwrap_or_default(),
@@ -1267,7 +1314,7 @@ pub(super) fn cpu_per_visit(
 /// curve up), `(value at zero rate, slope per request/s)`; the quieter
 /// half's mean with slope 0 when the line would cross zero. `None` below
 /// three windows or without a spread of rates.
-fn zero_load(all: &[(f64, f64, f64)]) -> Option<(f64, f64)> {
+pub(super) fn zero_load(all: &[(f64, f64, f64)]) -> Option<(f64, f64)> {
     let mut rates: Vec<f64> = all.iter().map(|p| p.0).collect();
     rates.sort_by(f64::total_cmp);
     let median = *rates.get(rates.len() / 2)?;
@@ -1291,7 +1338,7 @@ fn zero_load(all: &[(f64, f64, f64)]) -> Option<(f64, f64)> {
 }
 
 /// A distribution with its time scale multiplied by `k`.
-fn scale(d: &Dist, k: f64) -> Dist {
+pub(super) fn scale(d: &Dist, k: f64) -> Dist {
     match d {
         Dist::Constant(v) => Dist::Constant(v * k),
         Dist::Exponential { mean } => Dist::Exponential { mean: mean * k },
@@ -1321,7 +1368,14 @@ fn scale(d: &Dist, k: f64) -> Dist {
 /// A time known only by its mean and variance (a difference of two logs'
 /// timers): a gamma with that mean and cv, floored where the difference
 /// comes out at or below zero.
-fn moment_time(class: &str, mean: f64, var: f64, n: u64, how: &str, res: f64) -> ClassTime {
+pub(super) fn moment_time(
+    class: &str,
+    mean: f64,
+    var: f64,
+    n: u64,
+    how: &str,
+    res: f64,
+) -> ClassTime {
     let mut flags = Vec::new();
     let floor = res / 20.0;
     let m = if mean.is_finite() && mean > floor {
@@ -1358,7 +1412,12 @@ fn moment_time(class: &str, mean: f64, var: f64, n: u64, how: &str, res: f64) ->
     }
 }
 
-fn fitted_time(class: &str, h: &crate::stats::LatencyHistogram, res: f64, how: &str) -> ClassTime {
+pub(super) fn fitted_time(
+    class: &str,
+    h: &crate::stats::LatencyHistogram,
+    res: f64,
+    how: &str,
+) -> ClassTime {
     match fit::fit(h, res) {
         Some(f) => {
             let mut flags = Vec::new();

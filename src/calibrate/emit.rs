@@ -69,7 +69,12 @@ fn tier_block(out: &mut String, t: &TierCal) {
     if t.kind == "database" {
         let _ = writeln!(
             out,
-            "reads = \"primary\"   # one server's slow log: no replicas seen"
+            "reads = \"primary\"   # {}",
+            if c_from_logs(t) {
+                "one server's slow log: no replicas seen"
+            } else {
+                "one server seen in the traces: no replicas"
+            }
         );
         if let Some(h) = &t.hold {
             let _ = writeln!(out, "hold = true   # {h}");
@@ -149,6 +154,11 @@ fn tier_block(out: &mut String, t: &TierCal) {
         }
     }
     out.push('\n');
+}
+
+/// Whether a database tier was calibrated from a slow log.
+fn c_from_logs(t: &TierCal) -> bool {
+    t.times.iter().any(|x| x.how.contains("slow log")) || t.times.is_empty()
 }
 
 fn network_line(out: &mut String, t: &TierCal) {
@@ -236,8 +246,13 @@ pub fn scenario_toml(c: &Calibration) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# Calibrated by `stacksim calibrate` (stacksim {}) from real logs.",
-        crate::VERSION
+        "# Calibrated by `stacksim calibrate` (stacksim {}) from real {}.",
+        crate::VERSION,
+        if c.input.otlp.is_empty() && c.input.jaeger.is_empty() {
+            "logs"
+        } else {
+            "traces"
+        }
     );
     for f in &c.files {
         let _ = writeln!(
@@ -350,9 +365,43 @@ pub fn scenario_toml(c: &Calibration) -> String {
     let classes: Vec<String> = c
         .classes
         .iter()
-        .map(|(name, share, write, n)| {
+        .enumerate()
+        .map(|(i, (name, share, write, n))| {
+            let mut extra = String::new();
+            let mut why = Vec::new();
+            if let Some(Some(route)) = c.routes.get(i) {
+                let steps: Vec<String> = route.iter().map(|t| format!("\"{t}\"")).collect();
+                let _ = write!(extra, ", route = [{}]", steps.join(", "));
+                why.push("the tiers its traces visit".to_string());
+            }
+            if let Some(calls) = c.class_calls.get(i).filter(|v| !v.is_empty()) {
+                let items: Vec<String> = calls
+                    .iter()
+                    .map(|(t, mean, var)| {
+                        let whole = mean.round();
+                        if var.sqrt() < 0.05 && (mean - whole).abs() < 0.05 {
+                            format!("\"{t}\" = {}", whole as u64)
+                        } else {
+                            format!("\"{t}\" = \"geometric(mean = {mean:.2})\"")
+                        }
+                    })
+                    .collect();
+                let _ = write!(extra, ", calls = {{ {} }}", items.join(", "));
+                why.push(
+                    calls
+                        .iter()
+                        .map(|(t, m, v)| format!("{m:.2} calls to {t} per request (sd {:.2})", v.sqrt()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
+            }
+            let why = if why.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", why.join("; "))
+            };
             format!(
-                "  {{ name = \"{name}\", share = {share:.4}, access = \"{}\" }},   # {} requests",
+                "  {{ name = \"{name}\", share = {share:.4}, access = \"{}\"{extra} }},   # {} requests{why}",
                 if *write { "write" } else { "read" },
                 thousands(*n)
             )

@@ -20,6 +20,7 @@ pub mod cpu;
 pub mod emit;
 pub mod fit;
 pub mod format;
+pub mod from_traces;
 pub mod haproxy;
 pub mod machines;
 pub mod nginx;
@@ -28,6 +29,7 @@ pub mod regress;
 pub mod slowlog;
 pub mod source;
 pub mod time;
+pub mod traces;
 pub mod validation;
 
 use std::fmt;

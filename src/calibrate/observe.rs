@@ -44,7 +44,7 @@ pub struct FileLines {
 }
 
 impl FileLines {
-    fn skip(&mut self, line_no: u64, line: &[u8]) {
+    pub(super) fn skip(&mut self, line_no: u64, line: &[u8]) {
         self.skipped += 1;
         if self.skipped_examples.len() < 5 {
             self.skipped_examples
@@ -54,12 +54,12 @@ impl FileLines {
 
     /// What the source saw besides the lines it gave: a last line cut
     /// mid-write, lines too long to keep whole.
-    fn end(&mut self, src: &LineSource) {
+    pub(super) fn end(&mut self, src: &LineSource) {
         self.truncated_last = src.truncated_last;
         self.cut = src.too_long;
     }
 
-    fn seen(&mut self, t: i64) {
+    pub(super) fn seen(&mut self, t: i64) {
         self.records += 1;
         self.span = Some(match self.span {
             None => (t, t),

@@ -184,6 +184,15 @@ impl LogArgs {
 pub struct CalibrateArgs {
     #[command(flatten)]
     logs: LogArgs,
+    /// OpenTelemetry traces in the OTLP JSON file format (one TracesData
+    /// object per line, as the SDKs' and the Collector's file exporters
+    /// write it); repeatable, e.g. a file per service. Every tier, its
+    /// calls and its machines come from the spans.
+    #[arg(long, value_name = "FILE")]
+    otlp: Vec<PathBuf>,
+    /// Jaeger's JSON export of traces (repeatable).
+    #[arg(long, value_name = "FILE")]
+    jaeger: Vec<PathBuf>,
     /// haproxy.cfg, for nbthread, maxconn, balance and servers.
     #[arg(long, value_name = "FILE")]
     haproxy_config: Option<PathBuf>,
@@ -329,9 +338,31 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
     logs.keep_arrivals = a.arrivals.is_some();
     // Every output is checked, and the report folder locked, before any
     // log is read; no output may be one of the inputs.
+    for p in a.otlp.iter().chain(&a.jaeger) {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => {
+                eprintln!(
+                    "error: {} is not a regular file; give the trace files",
+                    p.display()
+                );
+                return Err(EXIT_INVALID);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                eprintln!("error: {}: no such file", p.display());
+                return Err(EXIT_INVALID);
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", p.display());
+                return Err(EXIT_INVALID);
+            }
+        }
+    }
     let inputs: Vec<PathBuf> = a
         .logs
         .files()
+        .chain(&a.otlp)
+        .chain(&a.jaeger)
         .chain(&a.haproxy_config)
         .chain(&a.nginx_config)
         .chain(&a.app_config)
@@ -378,7 +409,10 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     for (t, _) in &workers {
-        if !["lb", "web", "app", "db"].contains(&t.as_str()) {
+        if a.otlp.is_empty()
+            && a.jaeger.is_empty()
+            && !["lb", "web", "app", "db"].contains(&t.as_str())
+        {
             eprintln!("error: --workers {t}: the calibrated tiers are lb, web, app and db");
             return Err(EXIT_INVALID);
         }
@@ -404,6 +438,8 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
         nginx_config: a.nginx_config.clone(),
         app_config: a.app_config.clone(),
         db_config: a.db_config.clone(),
+        otlp: a.otlp.clone(),
+        jaeger: a.jaeger.clone(),
         replay_as: a.arrivals.as_ref().map(|p| replay_path(&a.out, p)),
     };
     let dir = a

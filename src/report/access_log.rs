@@ -108,7 +108,115 @@ pub fn log_files(s: &Scenario) -> Vec<String> {
     if s.tiers.iter().any(|t| t.kind == Kind::Database) {
         out.push("slow.log".to_string());
     }
+    out.push(TRACES.to_string());
     out
+}
+
+/// The traces' file in `--logs DIR`.
+pub const TRACES: &str = "traces.jsonl";
+
+/// The machine an instance of a tier ran on, as `host.name` names it: its
+/// host group's name, numbered when the group has several machines.
+fn machine_of(s: &Scenario, v: &VisitRecord) -> Option<String> {
+    let pool = s.tiers[v.tier as usize].pools.first()?;
+    let h = &s.hosts[pool.host?];
+    Some(if h.instances > 1 {
+        format!("{}{}", h.name, v.instance % h.instances + 1)
+    } else {
+        h.name.clone()
+    })
+}
+
+/// The request's trace in OpenTelemetry's OTLP JSON file format, one
+/// `TracesData` object per line: a server span per tier visited (its
+/// resource names the tier's service, machine and instance), from the
+/// request's arrival there to the response; between two tiers a client
+/// span from the end of the caller's service, so that each span's own
+/// time is the tier's wait and service and the client span's the network;
+/// a database is called by a client span alone (`db.system`), as a driver
+/// instrumentation records it (the database itself is not traced).
+/// Times in ns from 2026-01-01.
+pub fn write_otlp(s: &Scenario, records: &[AccessRecord], w: &mut dyn Write) -> io::Result<()> {
+    let epoch = EPOCH_DAYS as u64 * 86_400 * 1_000_000_000;
+    let mut spans: Vec<String> = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        if r.visits.is_empty() {
+            continue;
+        }
+        spans.clear();
+        let trace = format!("{:032x}", i as u128 + 1);
+        let mut next_id = (i as u64 + 1) << 8;
+        let mut id = || {
+            next_id += 1;
+            format!("{next_id:016x}")
+        };
+        let class = &s.classes[r.class as usize];
+        let method = if class.access == Access::Write {
+            "POST"
+        } else {
+            "GET"
+        };
+        let status = if r.status == 200 { 1 } else { 2 };
+        let mut parent: Option<String> = None;
+        for (k, v) in r.visits.iter().enumerate() {
+            let tier = &s.tiers[v.tier as usize];
+            if tier.kind == Kind::Database {
+                // Called by the previous tier's client span (written there).
+                break;
+            }
+            let sid = id();
+            let host = machine_of(s, v)
+                .map(|m| format!(r#",{{"key":"host.name","value":{{"stringValue":"{m}"}}}}"#))
+                .unwrap_or_default();
+            let resource = format!(
+                r#"{{"attributes":[{{"key":"service.name","value":{{"stringValue":"{}"}}}},{{"key":"service.instance.id","value":{{"stringValue":"{}-{}"}}}}{host}]}}"#,
+                tier.name,
+                tier.name,
+                v.instance + 1
+            );
+            let mut attrs = String::new();
+            if k == 0 {
+                attrs = format!(
+                    r#"{{"key":"http.request.method","value":{{"stringValue":"{method}"}}}},{{"key":"url.path","value":{{"stringValue":"/{}/{i}"}}}},{{"key":"http.response.status_code","value":{{"intValue":"{}"}}}}"#,
+                    class.name, r.status
+                );
+            }
+            let mut one = format!(
+                r#"{{"resource":{resource},"scopeSpans":[{{"scope":{{"name":"stacksim"}},"spans":[{{"traceId":"{trace}","spanId":"{sid}","parentSpanId":"{}","name":"{method} /{}","kind":2,"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":[{attrs}],"status":{{"code":{status}}}}}"#,
+                parent.as_deref().unwrap_or(""),
+                class.name,
+                epoch + v.arrive_ns,
+                epoch + r.end_ns.max(v.arrive_ns)
+            );
+            if let Some(next) = r.visits.get(k + 1) {
+                let to = &s.tiers[next.tier as usize];
+                let cid = id();
+                let (end, db) = if to.kind == Kind::Database {
+                    (
+                        next.end_ns,
+                        r#",{"key":"db.system","value":{"stringValue":"mysql"}}"#.to_string(),
+                    )
+                } else {
+                    (r.end_ns, String::new())
+                };
+                let _ = std::fmt::Write::write_fmt(
+                    &mut one,
+                    format_args!(
+                        r#",{{"traceId":"{trace}","spanId":"{cid}","parentSpanId":"{sid}","name":"call {}","kind":3,"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":[{{"key":"peer.service","value":{{"stringValue":"{}"}}}}{db}],"status":{{"code":{status}}}}}"#,
+                        to.name,
+                        epoch + v.end_ns.max(v.arrive_ns),
+                        epoch + end.max(v.end_ns).max(v.arrive_ns),
+                        to.name
+                    ),
+                );
+                parent = Some(cid);
+            }
+            one.push_str("]}]}");
+            spans.push(one);
+        }
+        writeln!(w, r#"{{"resourceSpans":[{}]}}"#, spans.join(","))?;
+    }
+    Ok(())
 }
 
 /// HAProxy's `option httplog`: one line per request through the first

@@ -56,7 +56,9 @@ fn write_logs(
     records: &[AccessRecord],
     version: &str,
 ) -> Result<(), RunOutputError> {
-    use super::access_log::{log_files, write_haproxy_log, write_nginx_log, write_slow_log};
+    use super::access_log::{
+        TRACES, log_files, write_haproxy_log, write_nginx_log, write_otlp, write_slow_log,
+    };
     let out = folder.layout();
     let mut instance = 0;
     for name in log_files(s) {
@@ -65,6 +67,8 @@ fn write_logs(
             out.write_atomic(&path, |w| write_haproxy_log(s, records, w))?;
         } else if name == "slow.log" {
             out.write_atomic(&path, |w| write_slow_log(s, records, w))?;
+        } else if name == TRACES {
+            out.write_atomic(&path, |w| write_otlp(s, records, w))?;
         } else {
             let i = instance;
             out.write_atomic(&path, |w| write_nginx_log(s, records, i, w))?;

@@ -209,6 +209,8 @@ fn rig_input(until: Option<i64>, window_s: i64) -> CalibrateInput {
         nginx_config: Some(rig("web1-nginx.conf")),
         app_config: None,
         db_config: None,
+        otlp: Vec::new(),
+        jaeger: Vec::new(),
         replay_as: None,
     }
 }

@@ -78,6 +78,8 @@ fn calibrate_recovers_a_simulated_stack_from_its_logs() {
         nginx_config: None,
         app_config: None,
         db_config: None,
+        otlp: Vec::new(),
+        jaeger: Vec::new(),
         replay_as: None,
     })
     .unwrap();
@@ -176,5 +178,152 @@ fn calibrate_recovers_a_simulated_stack_from_its_logs() {
         // The interval has power: 4 SE under 0.15 ms, half the balancer's mean.
         assert!(4.0 * se < 0.15, "{se}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The round trip from traces: `stacksim run --logs` writes the OTLP JSON
+/// traces of scenarios/validation/calibrate-traces-round-trip.toml (two
+/// machines, a 1 ms hop into the application), `calibrate --otlp` reads
+/// them back, and the tiers, their order, kinds and instances, the
+/// machines, each tier's own time per class (mean within 4 standard
+/// errors, cv within 4 standard errors of the sample cv) and the hop's
+/// network come back.
+#[test]
+fn calibrate_recovers_a_two_machine_stack_from_its_traces() {
+    let dir = std::env::temp_dir().join(format!("stacksim-trace-trip-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let logs = dir.join("logs");
+    let o = Command::new(env!("CARGO_BIN_EXE_stacksim"))
+        .args([
+            "run",
+            "scenarios/validation/calibrate-traces-round-trip.toml",
+            "--no-charts",
+            "--quiet",
+        ])
+        .arg("--out")
+        .arg(dir.join("run"))
+        .arg("--logs")
+        .arg(&logs)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let c = calibrate(&CalibrateInput {
+        name: "traces".into(),
+        logs: LogInputs {
+            haproxy: Vec::new(),
+            haproxy_format: None,
+            haproxy_utc_offset_s: 0,
+            nginx: Vec::new(),
+            nginx_format: None,
+            mysql_slow: Vec::new(),
+            window_ns: 10_000_000_000,
+            window_auto: false,
+            classes: classes::default_rules(),
+            since_ns: None,
+            until_ns: None,
+            keep_arrivals: false,
+        },
+        cpu: Vec::new(),
+        hosts: Vec::new(),
+        host_cores: Vec::new(),
+        components: Vec::new(),
+        workers: Vec::new(),
+        cores: None,
+        haproxy_config: None,
+        nginx_config: None,
+        app_config: None,
+        db_config: None,
+        otlp: vec![logs.join("traces.jsonl")],
+        jaeger: Vec::new(),
+        replay_as: None,
+    })
+    .unwrap();
+    let names: Vec<(&str, &str, u32)> = c
+        .tiers
+        .iter()
+        .map(|t| (t.name.as_str(), t.kind, t.instances.value))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("lb", "load-balancer", 1),
+            ("web", "web", 2),
+            ("app", "app", 1),
+            ("db", "database", 1)
+        ]
+    );
+    // Rate and mix, as for the logs.
+    let k = c.windows.len() as f64;
+    let rate_se = (300.0 / (k * c.window_s)).sqrt();
+    assert!(
+        (c.arrivals.mean_rps - 300.0).abs() <= 4.0 * rate_se,
+        "rate {}",
+        c.arrivals.mean_rps
+    );
+    // Every tier's own time per request, fitted per request (the spans
+    // are exact to the nanosecond: no timer quantization).
+    let time = |tier: &str, class: &str| {
+        c.tiers
+            .iter()
+            .find(|t| t.name == tier)
+            .unwrap()
+            .times
+            .iter()
+            .find(|t| t.class == class)
+            .unwrap()
+            .clone()
+    };
+    for (tier, class, mean, cv, kurt) in [
+        ("lb", "read", 0.3, 1.0, 6.0),
+        ("web", "read", 3.0, 0.5, gamma_kurtosis(0.5)),
+        ("web", "write", 3.0, 0.5, gamma_kurtosis(0.5)),
+        ("app", "read", 4.0, 0.8, lognormal_kurtosis(0.8)),
+        ("app", "write", 6.0, 0.5, lognormal_kurtosis(0.5)),
+        ("db", "read", 0.5, 1.0, lognormal_kurtosis(1.0)),
+        ("db", "write", 2.0, 0.7, gamma_kurtosis(0.7)),
+    ] {
+        let t = time(tier, class);
+        let se = mean * cv / (t.n as f64).sqrt();
+        assert!(
+            (t.mean_ns / 1e6 - mean).abs() <= 4.0 * se,
+            "{tier}/{class} mean {} ms, want {mean} ± {}",
+            t.mean_ns / 1e6,
+            4.0 * se
+        );
+        let cse = cv_se(cv, kurt, t.n);
+        assert!(
+            (t.cv - cv).abs() <= 4.0 * cse,
+            "{tier}/{class} cv {}, want {cv} ± {}",
+            t.cv,
+            4.0 * cse
+        );
+    }
+    // The hop that crosses machines: a constant 1 ms.
+    let app = c.tiers.iter().find(|t| t.name == "app").unwrap();
+    let net = app.network_ns.as_ref().expect("the hop into the app");
+    assert!((net.value / 1e6 - 1.0).abs() < 1e-3, "{}", net.value);
+    assert!(
+        c.tiers
+            .iter()
+            .filter(|t| t.name != "app")
+            .all(|t| t.network_ns.is_none())
+    );
+    // Synchronous calls: every tier but the last waits for the next.
+    let holds: Vec<bool> = c.tiers.iter().map(|t| t.hold.is_some()).collect();
+    assert_eq!(holds, [true, true, true, false]);
+    // The machines the spans name, per tier.
+    for (tier, machine) in [("lb", "front"), ("web", "front"), ("app", "back")] {
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.starts_with(&format!("tier {tier} ran on {machine} "))),
+            "{tier}: {:?}",
+            c.warnings
+        );
+    }
+    // The scenario reads back and runs.
+    let text = stacksim::calibrate::emit::scenario_toml(&c);
+    stacksim::scenario::parse(&text, "traces.toml", None).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

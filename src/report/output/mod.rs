@@ -138,7 +138,7 @@ pub const LOGS_MARKER: &str = "stacksim-logs.txt";
 /// without `--force`; one stacksim wrote (it has [`LOGS_MARKER`]) is.
 pub fn logs_rule(force: bool) -> FolderRule {
     FolderRule {
-        own: |n| n.ends_with(".log") || n == LOGS_MARKER,
+        own: |n| n.ends_with(".log") || n == LOGS_MARKER || n == super::access_log::TRACES,
         marker: Some(LOGS_MARKER),
         core: None,
         in_place: false,

@@ -1,0 +1,732 @@
+//! A calibration from distributed traces: every tier, its order, its calls
+//! and its machines come from the spans, not from a fixed list of four.
+//!
+//! Each request's trace gives each tier's own time per visit exactly (no
+//! subtraction of means across logs), so every tier's time is fitted per
+//! request; the zero-load correction, the utilization law and the machines
+//! are the same estimators as for logs.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::build::{
+    CalibrateInput, Calibration, ClassTime, TierCal, WANT_WINDOWS, WindowRow, arrivals_of, check,
+    classes_of, cpu_per_visit, dispersion, file_warnings, fitted_time, input_err, read, read_cpu,
+    scale, tier_of, zero_load,
+};
+use super::machines::{self, HostCal, ONE_MACHINE};
+use super::observe::WindowLatency;
+use super::time::NS;
+use super::traces::{JoinProblems, TraceVisits, read_traces};
+use super::{CalibrateError, ClassRule};
+use crate::stats::{LatencyHistogram, Moments};
+
+/// One window's figures.
+#[derive(Debug, Clone)]
+struct TWindow {
+    arrivals: Vec<u32>,
+    class_counts: Vec<u64>,
+    e2e: WindowLatency,
+    errors: u64,
+    /// Per tier slot: visits, held time (ns), own time per class.
+    visits: Vec<u64>,
+    held_ns: Vec<f64>,
+    own: Vec<Vec<Moments>>,
+}
+
+/// Everything read from the traces.
+struct Acc {
+    window_ns: i64,
+    bins: usize,
+    rules: Vec<ClassRule>,
+    since: Option<i64>,
+    until: Option<i64>,
+    windows: BTreeMap<i64, TWindow>,
+    /// Tier slot per name index, and the name index per slot.
+    slot: HashMap<u32, usize>,
+    tiers: Vec<u32>,
+    /// Per slot: own time per class over the whole range.
+    own: Vec<Vec<Option<LatencyHistogram>>>,
+    /// Per slot: visits per request, per class.
+    calls: Vec<Vec<Moments>>,
+    /// Per slot: share of the class's requests that visit it.
+    visited: Vec<Vec<u64>>,
+    /// Per slot: network of the hop into it (ns).
+    hops: Vec<Moments>,
+    /// Per slot: machines and instances seen, and whether a database.
+    hosts: Vec<BTreeSet<u32>>,
+    instances: Vec<BTreeSet<u32>>,
+    is_db: Vec<bool>,
+    /// Per slot: sum of the position of its first visit, and traces.
+    position: Vec<(f64, u64)>,
+    /// Per slot: the slots it calls.
+    calls_to: Vec<BTreeSet<usize>>,
+    requests_per_class: Vec<u64>,
+    out_of_range: u64,
+    unclassified: u64,
+    arrivals: Vec<(i64, u16)>,
+    keep_arrivals: bool,
+    first: Option<i64>,
+    last: Option<i64>,
+}
+
+impl Acc {
+    fn slot(&mut self, name: u32) -> usize {
+        if let Some(&s) = self.slot.get(&name) {
+            return s;
+        }
+        let s = self.tiers.len();
+        self.slot.insert(name, s);
+        self.tiers.push(name);
+        let c = self.rules.len();
+        self.own.push(vec![None; c]);
+        self.calls.push(vec![Moments::default(); c]);
+        self.visited.push(vec![0; c]);
+        self.hops.push(Moments::default());
+        self.hosts.push(BTreeSet::new());
+        self.instances.push(BTreeSet::new());
+        self.is_db.push(false);
+        self.position.push((0.0, 0));
+        self.calls_to.push(BTreeSet::new());
+        for w in self.windows.values_mut() {
+            w.visits.push(0);
+            w.held_ns.push(0.0);
+            w.own.push(vec![Moments::default(); c]);
+        }
+        s
+    }
+
+    fn add(&mut self, t: TraceVisits) {
+        if self.since.is_some_and(|s| t.start_ns < s) || self.until.is_some_and(|u| t.start_ns >= u)
+        {
+            self.out_of_range += 1;
+            return;
+        }
+        let Some(c) = t.class else {
+            self.unclassified += 1;
+            return;
+        };
+        self.first = Some(self.first.map_or(t.start_ns, |f| f.min(t.start_ns)));
+        self.last = Some(self.last.map_or(t.start_ns, |l| l.max(t.start_ns)));
+        if self.keep_arrivals {
+            self.arrivals.push((t.start_ns, c as u16));
+        }
+        self.requests_per_class[c] += 1;
+        let slots: Vec<usize> = t.visits.iter().map(|v| self.slot(v.0)).collect();
+        for &(tier, host, instance, db) in &t.placed {
+            let s = self.slot(tier);
+            if let Some(h) = host {
+                self.hosts[s].insert(h);
+            }
+            if let Some(i) = instance {
+                self.instances[s].insert(i);
+            }
+            self.is_db[s] |= db;
+        }
+        for &(from, to) in &t.edges {
+            let (a, b) = (self.slot(from), self.slot(to));
+            self.calls_to[a].insert(b);
+        }
+        for &(tier, ns) in &t.hops {
+            let s = self.slot(tier);
+            self.hops[s].add(ns as f64);
+        }
+        let ntiers = self.tiers.len();
+        let mut count = vec![0u64; ntiers];
+        let mut seen_order = Vec::new();
+        for (v, &s) in t.visits.iter().zip(&slots) {
+            if count[s] == 0 {
+                seen_order.push(s);
+            }
+            count[s] += 1;
+            crate::calibrate::traces::hist(&mut self.own[s][c]).record(v.1.max(0) as u64);
+        }
+        for (pos, &s) in seen_order.iter().enumerate() {
+            self.position[s].0 += pos as f64;
+            self.position[s].1 += 1;
+        }
+        for (s, &n) in count.iter().enumerate() {
+            self.calls[s][c].add(n as f64);
+            if n > 0 {
+                self.visited[s][c] += 1;
+            }
+        }
+        let (wn, bins, nc) = (self.window_ns, self.bins, self.rules.len());
+        let w = self
+            .windows
+            .entry(t.start_ns.div_euclid(wn))
+            .or_insert_with(|| TWindow {
+                arrivals: vec![0; bins],
+                class_counts: vec![0; nc],
+                e2e: WindowLatency::Few(Vec::new()),
+                errors: 0,
+                visits: vec![0; ntiers],
+                held_ns: vec![0.0; ntiers],
+                own: vec![vec![Moments::default(); nc]; ntiers],
+            });
+        let bin = (t.start_ns.rem_euclid(wn) / (wn / bins as i64)) as usize;
+        w.arrivals[bin.min(bins - 1)] += 1;
+        w.class_counts[c] += 1;
+        w.e2e.record(t.e2e_ns.max(0) as u64);
+        if t.error {
+            w.errors += 1;
+        }
+        for (v, &s) in t.visits.iter().zip(&slots) {
+            w.visits[s] += 1;
+            w.held_ns[s] += v.2 as f64;
+            w.own[s][c].add(v.1 as f64);
+        }
+    }
+}
+
+/// A tier name as the scenario may spell it.
+fn tier_name(s: &str) -> String {
+    let n: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if n.is_empty() { "service".into() } else { n }
+}
+
+/// A tier's kind from what it is called.
+fn kind_of(name: &str, db: bool) -> &'static str {
+    let l = name.to_ascii_lowercase();
+    if db
+        || ["mysql", "mariadb", "postgres", "mongo", "redis", "memcache"]
+            .iter()
+            .any(|k| l.contains(k))
+    {
+        return "database";
+    }
+    if ["haproxy", "envoy", "traefik", "balancer", "lb"]
+        .iter()
+        .any(|k| l == *k || l.contains(k) && *k != "lb")
+    {
+        return "load-balancer";
+    }
+    if ["nginx", "apache", "httpd", "caddy", "web"]
+        .iter()
+        .any(|k| l.contains(k))
+    {
+        return "web";
+    }
+    "app"
+}
+
+/// Reads the traces into windows of `window_ns`.
+fn observe(
+    input: &CalibrateInput,
+    window_ns: i64,
+) -> Result<(Acc, super::traces::Joined), CalibrateError> {
+    let logs = &input.logs;
+    let bins = (window_ns / NS).clamp(1, 600) as usize;
+    let mut acc = Acc {
+        window_ns,
+        bins,
+        rules: logs.classes.clone(),
+        since: logs.since_ns,
+        until: logs.until_ns,
+        windows: BTreeMap::new(),
+        slot: HashMap::new(),
+        tiers: Vec::new(),
+        own: Vec::new(),
+        calls: Vec::new(),
+        visited: Vec::new(),
+        hops: Vec::new(),
+        hosts: Vec::new(),
+        instances: Vec::new(),
+        is_db: Vec::new(),
+        position: Vec::new(),
+        calls_to: Vec::new(),
+        requests_per_class: vec![0; logs.classes.len()],
+        out_of_range: 0,
+        unclassified: 0,
+        arrivals: Vec::new(),
+        keep_arrivals: logs.keep_arrivals,
+        first: None,
+        last: None,
+    };
+    let joined = read_traces(&input.otlp, &input.jaeger, &logs.classes, &mut |t| {
+        acc.add(t)
+    })?;
+    Ok((acc, joined))
+}
+
+/// Calibrates from OTLP JSON or Jaeger traces.
+pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, CalibrateError> {
+    let logs = &input.logs;
+    let (mut acc, mut joined) = observe(input, logs.window_ns)?;
+    for f in &joined.files {
+        if f.records == 0 {
+            return Err(input_err(
+                format!(
+                    "{}: no spans ({})",
+                    f.path.display(),
+                    match f.skipped_examples.first() {
+                        Some((n, t)) =>
+                            format!("line {n} is not an OTLP JSON TracesData object: {t}"),
+                        None => "the file is empty".into(),
+                    }
+                ),
+                "give the file an OpenTelemetry file exporter wrote (one TracesData JSON object per line), or a Jaeger JSON export with --jaeger",
+            ));
+        }
+    }
+    let full = |a: &Acc| -> Vec<i64> {
+        let (Some(lo), Some(hi)) = (a.first, a.last) else {
+            return Vec::new();
+        };
+        a.windows
+            .keys()
+            .copied()
+            .filter(|k| k * a.window_ns >= lo && (k + 1) * a.window_ns <= hi)
+            .collect()
+    };
+    let mut window_note = None;
+    if logs.window_auto
+        && full(&acc).len() < WANT_WINDOWS
+        && let (Some(lo), Some(hi)) = (acc.first, acc.last)
+    {
+        let span = hi - lo;
+        if let Some(w) = [60, 30, 20, 15, 10, 5, 2, 1]
+            .iter()
+            .map(|s| s * NS)
+            .find(|&w| span / w > WANT_WINDOWS as i64)
+            .or(Some(NS))
+            .filter(|&w| w < logs.window_ns)
+        {
+            (acc, joined) = observe(input, w)?;
+            window_note = Some(format!(
+                "--window not given: {} s windows, {} full ones over the {:.0} s the traces span; pass --window to choose",
+                w / NS,
+                full(&acc).len(),
+                span as f64 / NS as f64
+            ));
+        }
+    }
+    if acc.requests_per_class.iter().all(|&n| n == 0) {
+        return Err(input_err(
+            format!(
+                "no request in the traces: {} spans read, {} traces without a root span, {} outside --since/--until, {} matching no --class rule",
+                joined.spans, joined.problems.no_root, acc.out_of_range, acc.unclassified
+            ),
+            "a request's trace needs its root span (the first service's server span) in the files given",
+        ));
+    }
+    let names = &joined.names;
+    let mut warnings = file_warnings(&joined.files);
+    warnings.extend(join_warnings(&joined.problems, acc.unclassified));
+    let keys = full(&acc);
+    if keys.is_empty() {
+        return Err(input_err(
+            "the traces hold no full window of time",
+            "collect traces over a longer span, or pass a shorter --window",
+        ));
+    }
+    let secs = acc.window_ns as f64 / NS as f64;
+    let cpu = read_cpu(&input.cpu, &input.hosts)?;
+    if let Some((_, problems)) = &cpu {
+        for (file, p) in problems {
+            warnings.extend(p.warnings(file));
+        }
+    }
+
+    // Tiers in the order requests reach them.
+    let mut order: Vec<usize> = (0..acc.tiers.len()).collect();
+    order.sort_by(|&a, &b| {
+        let pa = acc.position[a].0 / acc.position[a].1.max(1) as f64;
+        let pb = acc.position[b].0 / acc.position[b].1.max(1) as f64;
+        pa.total_cmp(&pb)
+    });
+    let tier_names: Vec<String> = order
+        .iter()
+        .map(|&s| tier_name(names.name(acc.tiers[s])))
+        .collect();
+
+    let rows: Vec<WindowRow> = keys
+        .iter()
+        .map(|k| {
+            let w = &acc.windows[k];
+            let n: u64 = w.class_counts.iter().sum();
+            let q = w.e2e.quantiles_ns([0.5, 0.9, 0.99]);
+            let mut own = [f64::NAN; 4];
+            for (i, &s) in order.iter().enumerate() {
+                let slot = match kind_of(&tier_names[i], acc.is_db[s]) {
+                    "load-balancer" => 0,
+                    "web" => 1,
+                    "app" => 2,
+                    _ => 3,
+                };
+                let mut m = Moments::default();
+                if let Some(per) = w.own.get(s) {
+                    per.iter().for_each(|x| m.merge(x));
+                }
+                if m.count() > 0 {
+                    own[slot] = if own[slot].is_nan() { 0.0 } else { own[slot] } + m.mean() / 1e6;
+                }
+            }
+            let cores = cpu
+                .as_ref()
+                .map(|(c, _)| {
+                    c.iter()
+                        .filter_map(|(name, s)| {
+                            s.used_between(k * acc.window_ns, (k + 1) * acc.window_ns)
+                                .map(|u| (name.clone(), u / secs))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            WindowRow {
+                start_ns: k * acc.window_ns,
+                rate_rps: n as f64 / secs,
+                class_counts: w.class_counts.clone(),
+                e2e_ms: [q[0] / 1e6, q[1] / 1e6, q[2] / 1e6],
+                e2e_mean_ms: w.e2e.mean_ns() / 1e6,
+                errors: w.errors,
+                own_ms: own,
+                cores,
+                dispersion: dispersion(&w.arrivals),
+            }
+        })
+        .collect();
+    let arrivals = arrivals_of(&rows, secs, &mut warnings);
+    let (classes, kept, _) = classes_of(&rows, &acc.rules);
+
+    let mut tiers = Vec::new();
+    for (i, &s) in order.iter().enumerate() {
+        let name = tier_names[i].clone();
+        let kind = kind_of(&name, acc.is_db[s]);
+        let mut times: Vec<ClassTime> = Vec::new();
+        for (ci, &c) in kept.iter().enumerate() {
+            let how = format!(
+                "{} spans: own time per visit (duration less its children's), per request",
+                if acc.is_db[s] { "client" } else { "server" }
+            );
+            let t = match &acc.own[s][c] {
+                Some(h) => fitted_time(&classes[ci].0, h, 1e3, &how),
+                None => ClassTime {
+                    class: classes[ci].0.clone(),
+                    dist: crate::dist::Dist::Constant(0.0),
+                    mean_ns: 0.0,
+                    cv: 0.0,
+                    n: 0,
+                    how: "not visited by this class".into(),
+                    fit: None,
+                    flags: Vec::new(),
+                },
+            };
+            times.push(t);
+        }
+        // Own times under load hold queueing the simulation adds again.
+        for (ci, &c) in kept.iter().enumerate() {
+            let pts: Vec<(f64, f64, f64)> = keys
+                .iter()
+                .zip(&rows)
+                .filter_map(|(k, row)| {
+                    let m = acc.windows[k].own.get(s)?[c];
+                    (m.count() > 0).then(|| (row.rate_rps, m.mean(), m.count() as f64))
+                })
+                .collect();
+            let ct = &mut times[ci];
+            if let Some((at_zero, slope)) = zero_load(&pts)
+                && at_zero > 0.0
+                && at_zero < 0.97 * ct.mean_ns
+            {
+                let k = at_zero / ct.mean_ns;
+                ct.flags.push(format!(
+                    "mean {:.3} ms over all windows holds queueing: {:.3} ms at zero load (the quieter half of the windows, {:+.4} ms per 100 requests/s) is used",
+                    ct.mean_ns / 1e6,
+                    at_zero / 1e6,
+                    slope * 100.0 / 1e6
+                ));
+                ct.mean_ns = at_zero;
+                ct.dist = scale(&ct.dist, k);
+            }
+        }
+        let instances_seen = if acc.instances[s].is_empty() {
+            acc.hosts[s].len()
+        } else {
+            acc.instances[s].len()
+        };
+        let instances = if instances_seen > 0 {
+            read(
+                instances_seen as u32,
+                format!(
+                    "{instances_seen} {} in the spans' resources",
+                    if acc.instances[s].is_empty() {
+                        "machines (host.name)"
+                    } else {
+                        "instances (service.instance.id)"
+                    }
+                ),
+            )
+        } else {
+            check(1, "the spans name no instance or machine: one assumed")
+        };
+        let peak_conc = keys
+            .iter()
+            .map(|k| acc.windows[k].held_ns.get(s).copied().unwrap_or(0.0) / acc.window_ns as f64)
+            .fold(0.0, f64::max)
+            / f64::from(instances.value);
+        let workers = input
+            .workers
+            .iter()
+            .find(|(t, _)| *t == name)
+            .map(|(_, n)| read(*n, format!("from the command line: --workers {name}")))
+            .unwrap_or_else(|| {
+                check(
+                    ((4.0 * peak_conc).ceil() as u32).max(8),
+                    format!("not in any input: four times the {peak_conc:.1} requests the busiest window held in it at once on average (Little's law), at least 8, so that the guess makes no bottleneck of its own; set the real count with --workers {name}=N"),
+                )
+            });
+        let hops = acc.hops[s];
+        let network_ns = (hops.count() > 0 && hops.mean() > 0.0).then(|| {
+            read(
+                hops.mean(),
+                format!(
+                    "the caller's client span less the server span it waited on, mean over {} calls (the network both ways and the client library)",
+                    hops.count()
+                ),
+            )
+        });
+        tiers.push(TierCal {
+            name: name.clone(),
+            kind,
+            instances,
+            workers,
+            threads: None,
+            times,
+            cpu_per_visit_s: None,
+            cpu_fraction: None,
+            host: None,
+            network_ns,
+            hold: (!acc.calls_to[s].is_empty())
+                .then(|| "its spans wait for the calls they make (a synchronous call)".into()),
+        });
+    }
+
+    // Calls and routes per class.
+    let mut class_calls = Vec::new();
+    let mut routes = Vec::new();
+    for (ci, &c) in kept.iter().enumerate() {
+        let n = acc.requests_per_class[c].max(1) as f64;
+        let mut calls = Vec::new();
+        let mut route = Vec::new();
+        for (i, &s) in order.iter().enumerate() {
+            let share = acc.visited[s][c] as f64 / n;
+            if share >= 0.5 {
+                route.push(tier_names[i].clone());
+                let m = acc.calls[s][c];
+                // Calls per visiting request.
+                let per = m.sum() / acc.visited[s][c].max(1) as f64;
+                if (per - 1.0).abs() > 0.05 {
+                    calls.push((tier_names[i].clone(), per, m.variance()));
+                }
+                if share < 0.95 {
+                    warnings.push(format!(
+                        "class {}: {:.0}% of its requests visit {}; the scenario sends them all (split the class with --class to tell them apart)",
+                        classes[ci].0,
+                        share * 100.0,
+                        tier_names[i]
+                    ));
+                }
+            } else if share > 0.05 {
+                warnings.push(format!(
+                    "class {}: {:.0}% of its requests visit {}; the scenario sends none (split the class with --class to tell them apart)",
+                    classes[ci].0,
+                    share * 100.0,
+                    tier_names[i]
+                ));
+            }
+        }
+        class_calls.push(calls);
+        routes.push((route.len() != tier_names.len()).then_some(route));
+    }
+
+    // CPU and machines.
+    let mut components = Vec::new();
+    let mut hosts = Vec::new();
+    if let Some((series, _)) = &cpu {
+        let entry_rps: Vec<f64> = rows.iter().map(|r| r.rate_rps).collect();
+        let tier_rps = |t: &str, i: usize| {
+            tier_names.iter().position(|n| n == t).map_or(0.0, |j| {
+                acc.windows[&keys[i]]
+                    .visits
+                    .get(order[j])
+                    .copied()
+                    .unwrap_or(0) as f64
+                    / secs
+            })
+        };
+        let kinds: Vec<(&str, &str)> = tiers.iter().map(|t| (t.name.as_str(), t.kind)).collect();
+        let component_tier = |c: &str| -> Option<String> {
+            if let Some((_, t)) = input.components.iter().find(|(x, _)| x == c) {
+                return Some(t.clone());
+            }
+            let l = c.to_ascii_lowercase();
+            if let Some((n, _)) = kinds.iter().find(|(n, _)| {
+                l == n.to_ascii_lowercase() || l.starts_with(&n.to_ascii_lowercase())
+            }) {
+                return Some(n.to_string());
+            }
+            // A well-known process of a role: the one tier of that kind.
+            let role = tier_of(c, &[])?;
+            let kind = match role {
+                "lb" => "load-balancer",
+                "web" => "web",
+                "app" => "app",
+                _ => "database",
+            };
+            let of_kind: Vec<&&str> = kinds
+                .iter()
+                .filter(|(_, k)| *k == kind)
+                .map(|(n, _)| n)
+                .collect();
+            (of_kind.len() == 1).then(|| of_kind[0].to_string())
+        };
+        let m = machines::estimate(
+            series,
+            &tier_names,
+            &component_tier,
+            &machines::WindowLoad {
+                keys: &keys,
+                window_ns: acc.window_ns,
+                entry_rps: &entry_rps,
+                tier_rps: &tier_rps,
+                activity: &joined.activity,
+            },
+            input.cores,
+            &input.host_cores,
+        );
+        warnings.extend(m.warnings);
+        for (t, line) in &m.tier_lines {
+            if let Some(tier) = tiers.iter_mut().find(|x| &x.name == t)
+                && let Some(w) = cpu_per_visit(tier, line, &classes)
+            {
+                warnings.push(w);
+            }
+        }
+        for t in &mut tiers {
+            if let Some((h, _)) = m.placement.get(&t.name) {
+                t.host = Some(h.clone());
+            }
+        }
+        components = m.components;
+        hosts = m.hosts;
+    } else if let Some(c) = input.cores {
+        hosts.push(HostCal {
+            name: ONE_MACHINE.into(),
+            machines: Vec::new(),
+            cores: read(c, "from the command line: --cores"),
+            background: None,
+            idle_background: None,
+            off_path_s: None,
+            tiers: tier_names.clone(),
+        });
+        for t in &mut tiers {
+            t.host = Some(ONE_MACHINE.into());
+        }
+    }
+    if cpu.is_none() {
+        for (i, &s) in order.iter().enumerate() {
+            if !acc.hosts[s].is_empty() {
+                let mut m: Vec<&str> = acc.hosts[s].iter().map(|&h| names.name(h)).collect();
+                m.sort_unstable();
+                warnings.push(format!(
+                    "tier {} ran on {} (host.name); without CPU counters (--cpu) its machines' cores are not modelled",
+                    tier_names[i],
+                    m.join(", ")
+                ));
+            }
+        }
+    }
+
+    let mut logged_arrivals: Vec<(f64, u16)> = Vec::new();
+    if let (Some(first), Some(last)) = (keys.first(), keys.last()) {
+        let (from, to) = (first * acc.window_ns, (last + 1) * acc.window_ns);
+        logged_arrivals = acc
+            .arrivals
+            .iter()
+            .filter(|(t, _)| *t >= from && *t < to)
+            .map(|&(t, c)| ((t - from) as f64 / NS as f64, c))
+            .collect();
+        logged_arrivals.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    let partial = acc.windows.len() - keys.len();
+    Ok(Calibration {
+        name: input.name.clone(),
+        window_s: secs,
+        window_note,
+        files: joined.files.clone(),
+        windows: rows,
+        partial_windows: partial,
+        classes,
+        arrivals,
+        tiers,
+        db_calls: Vec::new(),
+        class_calls,
+        routes,
+        components,
+        hosts,
+        cpu_problems: cpu.map(|c| c.1).unwrap_or_default(),
+        warnings,
+        haproxy_config: None,
+        nginx_config: None,
+        input: input.clone(),
+        logged_arrivals,
+    })
+}
+
+fn join_warnings(p: &JoinProblems, unclassified: u64) -> Vec<String> {
+    let mut w = Vec::new();
+    if p.no_root > 0 {
+        w.push(format!(
+            "{} traces have no root span (not exported, or in a file not given) and were left out",
+            p.no_root
+        ));
+    }
+    if p.orphans > 0 {
+        w.push(format!(
+            "{} spans have a parent missing from their trace; each was read as the start of its own part",
+            p.orphans
+        ));
+    }
+    if p.many_roots > 0 {
+        w.push(format!(
+            "{} traces have several root spans; the earliest is the request",
+            p.many_roots
+        ));
+    }
+    if p.duplicates > 0 {
+        w.push(format!(
+            "{} spans were read twice and counted once",
+            p.duplicates
+        ));
+    }
+    if unclassified > 0 {
+        w.push(format!(
+            "{unclassified} requests matched no --class rule and were left out"
+        ));
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kind_of;
+
+    #[test]
+    fn kinds_come_from_names() {
+        assert_eq!(kind_of("haproxy", false), "load-balancer");
+        assert_eq!(kind_of("nginx-edge", false), "web");
+        assert_eq!(kind_of("web", false), "web");
+        assert_eq!(kind_of("mysql", true), "database");
+        assert_eq!(kind_of("checkout", false), "app");
+        assert_eq!(kind_of("blob", false), "app");
+    }
+}
