@@ -89,3 +89,87 @@ fn observe_haproxy_log(b: divan::Bencher) {
     b.counter(ItemsCount::new(n))
         .bench(|| divan::black_box(observe(&inputs).expect("observe").windows.len()));
 }
+
+/// A request's trace as the simulator's `run --logs` writes it: four tiers,
+/// seven spans (a server span per service, a client span per call), one
+/// OTLP JSON line.
+fn otlp_line(i: u64) -> String {
+    let t0 = 1_767_225_600_000_000_000u64 + i * 3_000_000;
+    let span = |svc: &str, id: u64, parent: u64, kind: u8, a: u64, b: u64, attrs: &str| {
+        let parent = if parent == 0 {
+            String::new()
+        } else {
+            format!("{parent:016x}")
+        };
+        format!(
+            r#"{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"{svc}"}}}},{{"key":"service.instance.id","value":{{"stringValue":"{svc}-1"}}}},{{"key":"host.name","value":{{"stringValue":"front"}}}}]}},"scopeSpans":[{{"scope":{{"name":"bench"}},"spans":[{{"traceId":"{:032x}","spanId":"{id:016x}","parentSpanId":"{parent}","name":"GET /read","kind":{kind},"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":[{attrs}],"status":{{"code":1}}}}]}}]}}"#,
+            i + 1,
+            t0 + a,
+            t0 + b
+        )
+    };
+    let base = (i + 1) << 8;
+    let get = r#"{"key":"http.request.method","value":{"stringValue":"GET"}},{"key":"url.path","value":{"stringValue":"/read/1"}}"#;
+    let peer = |p: &str| format!(r#"{{"key":"peer.service","value":{{"stringValue":"{p}"}}}}"#);
+    let spans = [
+        span("lb", base + 1, 0, 2, 0, 9_000_000, get),
+        span(
+            "lb",
+            base + 2,
+            base + 1,
+            3,
+            300_000,
+            9_000_000,
+            &peer("web"),
+        ),
+        span("web", base + 3, base + 2, 2, 300_000, 9_000_000, ""),
+        span(
+            "web",
+            base + 4,
+            base + 3,
+            3,
+            3_300_000,
+            9_000_000,
+            &peer("app"),
+        ),
+        span("app", base + 5, base + 4, 2, 4_300_000, 9_000_000, ""),
+        span(
+            "app",
+            base + 6,
+            base + 5,
+            3,
+            8_000_000,
+            8_500_000,
+            r#"{"key":"db.system","value":{"stringValue":"mysql"}}"#,
+        ),
+    ];
+    format!(r#"{{"resourceSpans":[{}]}}"#, spans.join(","))
+}
+
+/// OTLP JSON traces: parse, join by trace id within the horizon, and turn
+/// each trace into visits; items are spans.
+#[divan::bench]
+fn otlp_spans(b: divan::Bencher) {
+    let traces = 20_000u64;
+    let mut text = String::new();
+    for i in 0..traces {
+        text.push_str(&otlp_line(i));
+        text.push('\n');
+    }
+    let dir = std::env::temp_dir().join(format!("stacksim-bench-otlp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp");
+    let path = dir.join("traces.jsonl");
+    std::fs::write(&path, text).expect("write");
+    let rules = classes::default_rules();
+    b.counter(ItemsCount::new(traces as usize * 6))
+        .bench_local(|| {
+            let mut n = 0i64;
+            let paths = [path.clone()];
+            stacksim::calibrate::traces::read_traces(&paths, &[], &rules, &mut |t| {
+                n += t.e2e_ns;
+            })
+            .expect("traces");
+            divan::black_box(n)
+        });
+    let _ = std::fs::remove_dir_all(&dir);
+}
