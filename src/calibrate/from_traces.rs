@@ -478,11 +478,21 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
             .iter()
             .find(|(t, _)| *t == name)
             .map(|(_, n)| read(*n, format!("from the command line: --workers {name}")))
-            .unwrap_or_else(|| {
-                check(
+            .unwrap_or_else(|| match kind {
+                // Event-loop servers hold connections, not threads: their
+                // connection limits, as the logs' calibration assumes.
+                "load-balancer" => check(
+                    2000,
+                    "not in any input (a balancer's connection limit: HAProxy's maxconn)",
+                ),
+                "web" => check(
+                    1024,
+                    "not in any input (a web server's connections: Nginx's worker_connections)",
+                ),
+                _ => check(
                     ((4.0 * peak_conc).ceil() as u32).max(8),
                     format!("not in any input: four times the {peak_conc:.1} requests the busiest window held in it at once on average (Little's law), at least 8, so that the guess makes no bottleneck of its own; set the real count with --workers {name}=N"),
-                )
+                ),
             });
         let hops = acc.hops[s];
         let network_ns = (hops.count() > 0 && hops.mean() > 0.0).then(|| {
