@@ -789,6 +789,7 @@ fn build(
             return Err(no_records(f));
         }
     }
+    warnings.extend(obs.nginx_format_note.clone());
     warnings.extend(file_warnings(&obs.files));
     if let Some((_, problems)) = &cpu {
         for (file, p) in problems {

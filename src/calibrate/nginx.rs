@@ -175,6 +175,45 @@ fn upstream_sum(b: &[u8]) -> Option<Result<(i64, u8), ()>> {
     any.then_some(Ok((sum, tries)))
 }
 
+/// `combined`, the format every Nginx has, that the others extend.
+pub const COMBINED: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
+
+/// What users append to `combined` to log timers, most common first: the
+/// default, with `$msec` and the upstream's connect and header times (as
+/// the rig logs), the timing format of Nginx's own guidance
+/// (`rt= uct= uht= urt=`), and each with a request id.
+const TAILS: [&str; 8] = [
+    " $request_time $upstream_response_time",
+    " $request_time $upstream_response_time $msec $upstream_connect_time $upstream_header_time",
+    " $request_time $upstream_response_time $upstream_connect_time $upstream_header_time",
+    r#" rt=$request_time uct="$upstream_connect_time" uht="$upstream_header_time" urt="$upstream_response_time""#,
+    " $request_time $upstream_response_time $request_id",
+    " $request_time $upstream_response_time $msec $upstream_connect_time $upstream_header_time $request_id",
+    r#" rt=$request_time uct="$upstream_connect_time" uht="$upstream_header_time" urt="$upstream_response_time" $request_id"#,
+    " $request_time",
+];
+
+/// The format of an access log whose `log_format` was not given: the first
+/// of `combined` and its usual timer tails that reads at least 90% of the
+/// sample lines (and more of them than any other); `None` when none does.
+pub fn detect(sample: &[Vec<u8>]) -> Option<String> {
+    if sample.is_empty() {
+        return None;
+    }
+    let mut best: Option<(usize, String)> = None;
+    for tail in TAILS {
+        let fmt = format!("{COMBINED}{tail}");
+        let Ok(mut p) = NginxParser::new(Some(&fmt)) else {
+            continue;
+        };
+        let read = sample.iter().filter(|l| p.parse(l).is_some()).count();
+        if read * 10 >= sample.len() * 9 && best.as_ref().is_none_or(|b| read > b.0) {
+            best = Some((read, fmt));
+        }
+    }
+    best.map(|b| b.1)
+}
+
 /// A compiled Nginx format with its parse buffer.
 pub struct NginxParser {
     format: Format<NField>,
@@ -242,4 +281,30 @@ impl NginxParser {
 /// Seconds since the epoch of a record's start (end minus its request time).
 pub fn start_ns(r: &NginxRecord<'_>) -> i64 {
     r.end_ns - r.request_ns
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_usual_formats_are_detected_from_their_lines() {
+        let line = |tail: &str| {
+            format!(r#"10.0.0.1 - - [01/Dec/2026:11:16:15 +0000] "GET /item/5 HTTP/1.1" 200 3278 "-" "curl/8"{tail}"#)
+                .into_bytes()
+        };
+        let rig = line(" 0.006 0.005 1796123775.735 0.000 0.005");
+        assert_eq!(
+            detect(&[rig.clone(), rig]).as_deref(),
+            Some(&*format!("{COMBINED}{}", TAILS[1]))
+        );
+        let plain = line(" 0.006 0.005");
+        assert_eq!(detect(&[plain]).as_deref(), Some(DEFAULT));
+        let guide = line(r#" rt=0.006 uct="0.000" uht="0.005" urt="0.005""#);
+        assert_eq!(
+            detect(&[guide]).as_deref(),
+            Some(&*format!("{COMBINED}{}", TAILS[3]))
+        );
+        assert_eq!(detect(&[b"garbage".to_vec()]), None);
+    }
 }

@@ -215,6 +215,9 @@ pub struct Observations {
     pub arrivals: Vec<(i64, u16)>,
     /// When any request or statement in range was in progress.
     pub activity: Activity,
+    /// The Nginx format found, when none was given and the default did not
+    /// read the logs.
+    pub nginx_format_note: Option<String>,
 }
 
 /// Time within this of a request counts as busy: work a request leaves
@@ -376,6 +379,7 @@ pub fn observe(inp: &LogInputs) -> Result<Observations, CalibrateError> {
             has_db: !inp.mysql_slow.is_empty(),
             arrivals: Vec::new(),
             activity: Activity::default(),
+            nginx_format_note: None,
         },
     };
     let format_error = |flag: &str, e: String| CalibrateError::Format {
@@ -391,7 +395,18 @@ pub fn observe(inp: &LogInputs) -> Result<Observations, CalibrateError> {
         }
     }
     if !inp.nginx.is_empty() {
-        let mut p = NginxParser::new(inp.nginx_format.as_deref())
+        let detected = match &inp.nginx_format {
+            Some(_) => None,
+            None => detect_nginx(&inp.nginx[0])?,
+        };
+        if let Some(f) = &detected {
+            acc.obs.nginx_format_note = Some(format!(
+                "{}: --nginx-format not given; its lines read as combined plus `{}` (pass --nginx-format to set it)",
+                inp.nginx[0].display(),
+                f.trim_start_matches(nginx::COMBINED).trim()
+            ));
+        }
+        let mut p = NginxParser::new(inp.nginx_format.as_deref().or(detected.as_deref()))
             .map_err(|e| format_error("--nginx-format", e))?;
         for (i, path) in inp.nginx.iter().enumerate() {
             read_nginx(&mut acc, &mut p, i, path)?;
@@ -402,6 +417,20 @@ pub fn observe(inp: &LogInputs) -> Result<Observations, CalibrateError> {
     }
     acc.obs.activity.finish();
     Ok(acc.obs)
+}
+
+/// The format of an Nginx log given without one, from its first lines:
+/// `None` when the default reads it (or nothing does: the default's error
+/// then shows the line).
+fn detect_nginx(path: &Path) -> Result<Option<String>, CalibrateError> {
+    let mut src = LineSource::open(path)?;
+    let mut sample = Vec::new();
+    while sample.len() < 200
+        && let Some(l) = src.next_line()?
+    {
+        sample.push(l.to_vec());
+    }
+    Ok(nginx::detect(&sample).filter(|f| f != nginx::DEFAULT))
 }
 
 fn open(path: &Path, kind: &'static str) -> Result<(LineSource, FileLines), CalibrateError> {

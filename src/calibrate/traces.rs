@@ -213,18 +213,56 @@ struct OtSpan<'a> {
     status: Option<Status>,
 }
 
+/// An id as OTLP JSON writes it: hex (the spec), or base64 (protobuf's
+/// generic JSON mapping of bytes, as `MessageToJson` writes it); `None`
+/// for an empty or all-zero id.
+fn id_bytes<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    if s.len() == 2 * N && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
+        }
+    } else if s.len() == N.div_ceil(3) * 4 {
+        let mut bits = 0u32;
+        let mut n = 0;
+        let mut k = 0;
+        for b in s.bytes() {
+            let v = match b {
+                b'A'..=b'Z' => b - b'A',
+                b'a'..=b'z' => b - b'a' + 26,
+                b'0'..=b'9' => b - b'0' + 52,
+                b'+' | b'-' => 62,
+                b'/' | b'_' => 63,
+                b'=' => break,
+                _ => return None,
+            };
+            bits = (bits << 6) | u32::from(v);
+            n += 6;
+            if n >= 8 {
+                n -= 8;
+                *out.get_mut(k)? = (bits >> n) as u8;
+                k += 1;
+            }
+        }
+        if k != N {
+            return None;
+        }
+    } else if !s.is_empty() && s.len() < 2 * N && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        // A short hex id (Jaeger drops leading zeros).
+        let v = u128::from_str_radix(s, 16).ok()?.to_be_bytes();
+        out.copy_from_slice(&v[16 - N..]);
+    } else {
+        return None;
+    }
+    out.iter().any(|&b| b != 0).then_some(out)
+}
+
 fn hex_u128(s: &str) -> Option<u128> {
-    (!s.is_empty() && s.len() <= 32)
-        .then(|| u128::from_str_radix(s, 16).ok())
-        .flatten()
-        .filter(|v| *v != 0)
+    id_bytes::<16>(s).map(u128::from_be_bytes)
 }
 
 fn hex_u64(s: &str) -> Option<u64> {
-    (!s.is_empty() && s.len() <= 16)
-        .then(|| u64::from_str_radix(s, 16).ok())
-        .flatten()
-        .filter(|v| *v != 0)
+    id_bytes::<8>(s).map(u64::from_be_bytes)
 }
 
 /// A 64-bit integer as protobuf's JSON mapping writes it: a string or a
@@ -977,6 +1015,28 @@ mod tests {
         let f = &j.files[0];
         assert_eq!((f.skipped, f.truncated_last, j.spans), (1, true, 4));
         assert_eq!(f.skipped_examples[0].0, 3);
+    }
+
+    #[test]
+    fn ids_are_hex_base64_or_short_hex() {
+        assert_eq!(hex_u64("0000000000000101"), Some(0x101));
+        assert_eq!(
+            hex_u64("AAAAAAAAAQE="),
+            Some(0x101),
+            "base64 of the same 8 bytes"
+        );
+        assert_eq!(hex_u64("101"), Some(0x101));
+        assert_eq!(
+            hex_u128("0af7651916cd43dd8448eb211c80319c"),
+            Some(0x0af7651916cd43dd8448eb211c80319c)
+        );
+        assert_eq!(
+            hex_u128("CvdlGRbNQ92ESOshHIAxnA=="),
+            Some(0x0af7651916cd43dd8448eb211c80319c)
+        );
+        assert_eq!(hex_u64(""), None);
+        assert_eq!(hex_u64("0000000000000000"), None);
+        assert_eq!(hex_u64("zz"), None);
     }
 
     #[test]
