@@ -207,7 +207,13 @@ pub fn detect(sample: &[Vec<u8>]) -> Option<String> {
             continue;
         };
         let read = sample.iter().filter(|l| p.parse(l).is_some()).count();
-        if read * 10 >= sample.len() * 9 && best.as_ref().is_none_or(|b| read > b.0) {
+        // On a tie the longer format wins: a line that ends in fields a
+        // shorter one ignores is read whole.
+        if read * 10 >= sample.len() * 9
+            && best
+                .as_ref()
+                .is_none_or(|b| (read, fmt.len()) > (b.0, b.1.len()))
+        {
             best = Some((read, fmt));
         }
     }
@@ -306,5 +312,11 @@ mod tests {
             Some(&*format!("{COMBINED}{}", TAILS[3]))
         );
         assert_eq!(detect(&[b"garbage".to_vec()]), None);
+        let with_id =
+            line(" 0.006 0.005 1796123775.735 0.000 0.005 4b3c0e2f9a8d7c6b5a4f3e2d1c0b9a88");
+        assert_eq!(
+            detect(&[with_id]).as_deref(),
+            Some(&*format!("{COMBINED}{}", TAILS[5]))
+        );
     }
 }

@@ -14,6 +14,12 @@ use super::CalibrateError;
 /// are cut and counted, so a file of one endless line costs no memory.
 pub const MAX_LINE: usize = 64 << 10;
 
+/// The longest line of a trace file: an OTLP JSON line is one export
+/// batch (the SDKs' default batch of 512 spans is some 300 KiB; a
+/// Collector's file exporter writes larger ones), so its cap is a size no
+/// batch reaches, not a log line's.
+pub const MAX_TRACE_LINE: usize = 64 << 20;
+
 /// The most a compressed log may expand: text logs compress 5 to 30 times
 /// with gzip; a file that expands more than this is not a log (a
 /// compression bomb), and reading it ends with an error.
@@ -37,6 +43,8 @@ pub struct LineSource {
     lines: u64,
     /// Decompressed bytes allowed (gzip), and read so far.
     budget: Option<(u64, u64)>,
+    /// The longest line kept whole.
+    max_line: usize,
 }
 
 impl LineSource {
@@ -90,7 +98,14 @@ impl LineSource {
             first_too_long: None,
             lines: 0,
             budget: None,
+            max_line: MAX_LINE,
         }
+    }
+
+    /// Lines up to `max` bytes kept whole (trace files' batches).
+    pub fn with_max_line(mut self, max: usize) -> LineSource {
+        self.max_line = max;
+        self
     }
 
     /// Reads up to and including the next newline into `buf`, keeping at
@@ -106,7 +121,7 @@ impl LineSource {
                 Some(i) => (i + 1, true),
                 None => (chunk.len(), false),
             };
-            let room = (MAX_LINE + 1).saturating_sub(self.buf.len());
+            let room = (self.max_line + 1).saturating_sub(self.buf.len());
             self.buf.extend_from_slice(&chunk[..take.min(room)]);
             if take > room && self.buf.last() != Some(&b'\n') && done {
                 // Keep the end of line, so a long line is told from a cut one.
@@ -155,13 +170,13 @@ impl LineSource {
         }
         self.lines += 1;
         let mut end = self.buf.len() - 1;
-        if end > MAX_LINE {
+        if end > self.max_line {
             // Cut: what a parser needs is at the start of a line (a
             // statement's first keyword); a cut access-log line fails to
             // parse and is counted as skipped there.
             self.too_long += 1;
             self.first_too_long.get_or_insert(self.lines);
-            return Ok(Some((self.lines, &self.buf[..MAX_LINE])));
+            return Ok(Some((self.lines, &self.buf[..self.max_line])));
         }
         if end > 0 && self.buf[end - 1] == b'\r' {
             end -= 1;

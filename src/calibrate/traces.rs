@@ -813,7 +813,10 @@ pub fn read_traces(
     }
     let mut open: Vec<(Open, i64)> = Vec::new();
     for p in otlp {
-        open.push((Open::Lines(LineSource::open(p)?), i64::MIN));
+        open.push((
+            Open::Lines(LineSource::open(p)?.with_max_line(super::source::MAX_TRACE_LINE)),
+            i64::MIN,
+        ));
         files.push(FileLines {
             path: p.clone(),
             kind: "otlp",

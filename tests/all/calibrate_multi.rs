@@ -1,0 +1,213 @@
+//! The two-machine rig (tests/data/rig-multi, made by rig/multi.sh): a real
+//! HAProxy and two Nginx on one CPU, gunicorn (traced by the OpenTelemetry
+//! Python SDK) and MariaDB on the other in their own network namespace.
+//! Calibrated with no flag but the files (and the app's worker count, which
+//! no file holds), from the levels below half the knee.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn multi(f: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/rig-multi")
+        .join(f)
+        .display()
+        .to_string()
+}
+
+/// The end of the 400 requests/s level (Unix seconds, from ladder.txt):
+/// the calibration range is the levels 100 to 400; the stack saturated
+/// from 800.
+const END_OF_400: &str = "1796629930";
+/// The end of the 700 requests/s level, the last below the knee.
+const END_OF_700: &str = "1796630026";
+
+fn stacksim(args: &[String]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stacksim"))
+        .args(args)
+        .env_remove("RAYON_NUM_THREADS")
+        .output()
+        .expect("the binary runs")
+}
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("stacksim-multi-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn log_args() -> Vec<String> {
+    [
+        "--haproxy",
+        &multi("haproxy.log.gz"),
+        "--nginx",
+        &multi("web1-access.log.gz"),
+        "--nginx",
+        &multi("web2-access.log.gz"),
+        "--mysql-slow",
+        &multi("slow.log.gz"),
+        "--cpu",
+        &multi("front.csv"),
+        "--cpu",
+        &multi("back.csv"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn calibrate_below_half_the_knee(out: &Path) -> String {
+    let mut args = vec!["calibrate".to_string()];
+    args.extend(log_args());
+    for a in [
+        "--workers",
+        "app=4",
+        "--until",
+        END_OF_400,
+        "--no-report",
+        "--out",
+    ] {
+        args.push(a.into());
+    }
+    args.push(out.display().to_string());
+    let o = stacksim(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn the_two_machines_are_found_from_the_files_alone() {
+    let dir = temp("find");
+    let out = dir.join("stack.toml");
+    let said = calibrate_below_half_the_knee(&out);
+    // The Nginx format (with $request_id) and the window were chosen, and said.
+    assert!(
+        said.contains("--nginx-format not given") && said.contains("$request_id"),
+        "{said}"
+    );
+    assert!(said.contains("--window not given"), "{said}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let s: toml::Value = toml::from_str(&text).unwrap();
+    let hosts: Vec<&str> = s["host"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(hosts, ["front", "back"]);
+    let host_of = |name: &str| {
+        let t = s["tier"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"].as_str() == Some(name))
+            .unwrap();
+        t.get("host")
+            .or_else(|| t.get("primary").and_then(|p| p.get("host")))
+            .and_then(|h| h.as_str())
+            .unwrap()
+            .to_string()
+    };
+    for (tier, host) in [
+        ("lb", "front"),
+        ("web", "front"),
+        ("app", "back"),
+        ("db", "back"),
+    ] {
+        assert_eq!(host_of(tier), host, "{tier}");
+    }
+    // Each machine ran on one core: the busiest window used less than one.
+    for h in s["host"].as_array().unwrap() {
+        assert_eq!(h["cores"].as_integer(), Some(1), "{h}");
+    }
+    // The load generator shared the front machine: CPU off the path there.
+    assert!(s["host"][0].get("off_path_cpu").is_some());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn throughput_and_cpu_hold_at_the_held_out_loads_below_the_knee() {
+    let dir = temp("validate");
+    let out = dir.join("stack.toml");
+    calibrate_below_half_the_knee(&out);
+    let report = dir.join("validation");
+    let mut args = vec!["validate".to_string(), out.display().to_string()];
+    args.extend(log_args());
+    for a in [
+        "--since",
+        END_OF_400,
+        "--until",
+        END_OF_700,
+        "--no-knee",
+        "-q",
+        "--out",
+    ] {
+        args.push(a.into());
+    }
+    args.push(report.display().to_string());
+    let o = stacksim(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("validation.json")).unwrap())
+            .unwrap();
+    // Within validate's own tolerance (10%) over every window of the 500,
+    // 600 and 700 requests/s levels: both machines' CPU summed, and the
+    // requests served.
+    for name in ["throughput", "cpu"] {
+        let m = v["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["metric"] == name)
+            .unwrap();
+        assert!(m["pass"].as_bool().unwrap(), "{name}: {m}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_app_traces_give_the_app_and_its_database_on_the_back_machine() {
+    let dir = temp("traces");
+    let out = dir.join("traced.toml");
+    let o = stacksim(&[
+        "calibrate".into(),
+        "--otlp".into(),
+        multi("traces.jsonl.gz"),
+        "--cpu".into(),
+        multi("back.csv"),
+        "--cpu".into(),
+        multi("front.csv"),
+        "--no-report".into(),
+        "--out".into(),
+        out.display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: toml::Value = toml::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let tiers: Vec<(&str, &str)> = s["tier"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap(), t["kind"].as_str().unwrap()))
+        .collect();
+    // The WSGI server span, then PyMySQL's client spans (db.system = mysql).
+    assert_eq!(tiers, [("app", "app"), ("mysql", "database")]);
+    let app = &s["tier"][0];
+    assert_eq!(app["hold"].as_bool(), Some(true));
+    assert_eq!(app["host"].as_str(), Some("back"));
+    assert_eq!(s["tier"][1]["primary"]["host"].as_str(), Some("back"));
+    // One statement per request: no calls table.
+    for c in s["workload"]["classes"].as_array().unwrap() {
+        assert!(c.get("calls").is_none(), "{c}");
+        assert!(c.get("route").is_none(), "{c}");
+    }
+    // The front machine's counters name no traced service: CPU off the path.
+    assert!(
+        s["host"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["name"].as_str() == Some("front"))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
