@@ -1192,14 +1192,6 @@ fn build(
             ));
         }
         warnings.extend(m.warnings);
-        for (t, line) in &m.tier_lines {
-            let Some(tier) = tiers.iter_mut().find(|x| &x.name == t) else {
-                continue;
-            };
-            if let Some(w) = cpu_per_visit(tier, line, &classes) {
-                warnings.push(w);
-            }
-        }
         for t in &mut tiers {
             if let Some((h, n)) = m.placement.get(&t.name) {
                 t.host = Some(h.clone());
@@ -1209,6 +1201,17 @@ fn build(
                         format!("its processes ran on {n} machines (the CPU counters)"),
                     );
                 }
+            }
+        }
+        // The hop's network leaves the app's time before its CPU share of
+        // that time is taken.
+        network_into_app(&mut tiers, &obs, &mut warnings);
+        for (t, line) in &m.tier_lines {
+            let Some(tier) = tiers.iter_mut().find(|x| &x.name == t) else {
+                continue;
+            };
+            if let Some(w) = cpu_per_visit(tier, line, &classes) {
+                warnings.push(w);
             }
         }
         components = m.components;
@@ -1261,6 +1264,56 @@ fn build(
         nginx_config: ncfg,
         input: input.clone(),
     })
+}
+
+/// The network between Nginx and the application when they are on
+/// different machines: Nginx's `$upstream_connect_time` is a TCP handshake,
+/// one round trip; a request that opens its connection (Nginx's default
+/// without `keepalive` upstream) then spends one more on the request and
+/// its answer. Both are inside `$upstream_response_time`, so they leave the
+/// application's time and become the hop's `network`.
+fn network_into_app(tiers: &mut [TierCal], obs: &Observations, warnings: &mut Vec<String>) {
+    let host = |n: &str| {
+        tiers
+            .iter()
+            .find(|t| t.name == n)
+            .and_then(|t| t.host.clone())
+    };
+    let (Some(web), Some(app)) = (host("web"), host("app")) else {
+        return;
+    };
+    let c = &obs.upstream_connect;
+    if web == app {
+        return;
+    }
+    if c.count() == 0 {
+        warnings.push(format!(
+            "Nginx ({web}) and the app ({app}) are on different machines, but the Nginx log has no $upstream_connect_time: the network between them stays inside the app's time"
+        ));
+        return;
+    }
+    let rtt = c.mean().max(0.0);
+    let net = 2.0 * rtt;
+    let Some(t) = tiers.iter_mut().find(|t| t.name == "app") else {
+        return;
+    };
+    for ct in &mut t.times {
+        if ct.mean_ns > net {
+            let k = (ct.mean_ns - net) / ct.mean_ns;
+            ct.mean_ns -= net;
+            ct.dist = scale(&ct.dist, k);
+            ct.flags
+                .push(format!("less {:.3} ms of network (the hop's)", net / 1e6));
+        }
+    }
+    t.network_ns = Some(read(
+        net,
+        format!(
+            "two round trips of {:.3} ms, the mean Nginx $upstream_connect_time over {} requests: the connection's handshake and the request's (set keepalive upstream and it is one)",
+            rtt / 1e6,
+            c.count()
+        ),
+    ));
 }
 
 /// A tier's CPU per visit from its line, as a fraction of its time; its

@@ -165,7 +165,7 @@ fn network_line(out: &mut String, t: &TierCal) {
     if let Some(n) = &t.network_ns {
         let _ = writeln!(
             out,
-            "network = \"{}\"   # the round trip into it: {}",
+            "network = \"{}\"   # the hop into it, both ways: {}",
             Dist::Constant(n.value).spell(),
             mark(n)
         );

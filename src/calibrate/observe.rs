@@ -218,6 +218,9 @@ pub struct Observations {
     /// The Nginx format found, when none was given and the default did not
     /// read the logs.
     pub nginx_format_note: Option<String>,
+    /// Nginx's `$upstream_connect_time` over the requests in range that
+    /// went upstream, where the format has it (ns).
+    pub upstream_connect: Moments,
 }
 
 /// Time within this of a request counts as busy: work a request leaves
@@ -380,6 +383,7 @@ pub fn observe(inp: &LogInputs) -> Result<Observations, CalibrateError> {
             arrivals: Vec::new(),
             activity: Activity::default(),
             nginx_format_note: None,
+            upstream_connect: Moments::default(),
         },
     };
     let format_error = |flag: &str, e: String| CalibrateError::Format {
@@ -527,6 +531,9 @@ fn read_nginx(
             if acc.inp.keep_arrivals {
                 acc.obs.arrivals.push((start, c as u16));
             }
+        }
+        if let (Some(_), Some(c)) = (r.upstream_ns, r.upstream_connect_ns) {
+            acc.obs.upstream_connect.add(c as f64);
         }
         let w = acc.window(start);
         w.web_by_file[file] += 1;

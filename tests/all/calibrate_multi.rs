@@ -123,6 +123,46 @@ fn the_two_machines_are_found_from_the_files_alone() {
     }
     // The load generator shared the front machine: CPU off the path there.
     assert!(s["host"][0].get("off_path_cpu").is_some());
+    // The hop from Nginx to the app crosses the veth pair: two round trips
+    // of the mean $upstream_connect_time, counted here from the logs'
+    // lines (the third field from the end, seconds) up to the same time.
+    let mut sum = 0.0;
+    let mut n = 0u32;
+    for f in ["web1-access.log.gz", "web2-access.log.gz"] {
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(multi(f)).unwrap()),
+            &mut text,
+        )
+        .unwrap();
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (rt, msec): (f64, f64) = (
+                fields[fields.len() - 6].parse().unwrap(),
+                fields[fields.len() - 4].parse().unwrap(),
+            );
+            if msec - rt < END_OF_400.parse::<f64>().unwrap() {
+                sum += fields[fields.len() - 3].parse::<f64>().unwrap();
+                n += 1;
+            }
+        }
+    }
+    let want_ms = 2.0 * sum / f64::from(n) * 1e3;
+    let app = s["tier"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"].as_str() == Some("app"))
+        .unwrap();
+    let net = app["network"].as_str().expect("a network hop into the app");
+    let got_ms =
+        stacksim::units::parse_duration(net.trim_start_matches("const(").trim_end_matches(')'))
+            .unwrap() as f64
+            / 1e6;
+    assert!(
+        (got_ms / want_ms - 1.0).abs() < 0.02,
+        "{got_ms} ms against {want_ms} ms"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
