@@ -335,6 +335,20 @@ pub fn estimate(
         });
     }
 
+    // A machine whose counters name no process of a tier: all its CPU is
+    // off the requests' path, which is right for a log shipper's machine
+    // and wrong when its processes were meant to match a tier.
+    if named {
+        for (machine, sum) in &sums {
+            if sum.tiers.is_empty() && sum.with_line > 0 {
+                m.warnings.push(format!(
+                    "machine {machine}: no CPU counter of it is a process of a tier ({}); all its CPU is counted off the requests' path; name them with --component NAME=TIER if they serve requests",
+                    tiers.join(", ")
+                ));
+            }
+        }
+    }
+
     // Each tier on the group holding most of its machines.
     for (ti, t) in tiers.iter().enumerate() {
         let mut seen: Vec<(&HostCal, usize)> = Vec::new();

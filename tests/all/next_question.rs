@@ -227,3 +227,75 @@ fn validate_takes_the_run_flags_of_every_command() {
     assert!(String::from_utf8_lossy(&e.stderr).contains("each window's rate and mix"));
     std::fs::remove_dir_all(&work).unwrap();
 }
+
+/// A scenario calibrated from the two-machine rig's traces (a schedule,
+/// two hosts, tiers named after services) answers the same questions:
+/// `capacity`, `--set workload.rate`, and `sweep --vary workload.rate`.
+#[test]
+fn capacity_rate_and_sweep_run_on_a_scenario_calibrated_from_traces() {
+    let work = temp_dir("next", "traces");
+    let scenario = work.join("traced.toml");
+    let data = root().join("tests/data/rig-multi");
+    let o = stacksim(&[
+        "calibrate",
+        "--otlp",
+        s(&data.join("traces.jsonl.gz")),
+        "--cpu",
+        s(&data.join("back.csv")),
+        "--cpu",
+        s(&data.join("front.csv")),
+        "--workers",
+        "app=4",
+        "--out",
+        s(&scenario),
+        "--no-report",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&scenario).unwrap();
+    assert!(
+        text.contains("schedule = ["),
+        "the traced loads vary: {text}"
+    );
+    // capacity: from the schedule's peak, a knee found.
+    let mut args = vec!["capacity", s(&scenario), "--slo", "p99<100ms", "--json"];
+    args.extend(SHORT);
+    let o = stacksim(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(j["capacity_rps"].as_f64().is_some_and(|c| c > 0.0), "{j}");
+    // --set workload.rate=2x: twice the logged peak, constant.
+    let out = work.join("run");
+    let mut args = vec![
+        "run",
+        s(&scenario),
+        "--set",
+        "workload.rate=2x",
+        "--no-charts",
+        "--out",
+        s(&out),
+    ];
+    args.extend(SHORT);
+    let o = stacksim(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("2 × the workload's peak"), "{err}");
+    assert!(workload(&out).get("schedule").is_none());
+    // sweep --vary workload.rate over two relative rates.
+    let out = work.join("sweep");
+    let mut args = vec![
+        "sweep",
+        s(&scenario),
+        "--vary",
+        "workload.rate=0.5x,1x",
+        "--no-charts",
+        "--out",
+        s(&out),
+    ];
+    args.extend(SHORT);
+    let o = stacksim(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    std::fs::remove_dir_all(&work).unwrap();
+}
