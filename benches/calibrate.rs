@@ -79,6 +79,7 @@ fn observe_haproxy_log(b: divan::Bencher) {
         nginx: Vec::new(),
         nginx_format: None,
         mysql_slow: Vec::new(),
+        postgres: Vec::new(),
         window_ns: 60_000_000_000,
         window_auto: false,
         classes: classes::default_rules(),

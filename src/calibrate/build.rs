@@ -381,7 +381,7 @@ fn overlap(obs: &Observations) -> Option<(i64, i64)> {
     let spans: Vec<(i64, i64)> = obs
         .files
         .iter()
-        .filter(|f| f.kind != "mysql-slow")
+        .filter(|f| f.kind != "mysql-slow" && f.kind != "postgres")
         .filter_map(|f| f.span)
         .collect();
     let lo = spans.iter().map(|s| s.0).max()?;
@@ -419,6 +419,9 @@ fn no_records(f: &super::observe::FileLines) -> CalibrateError {
         match f.kind {
             "haproxy" => "give the log-format that wrote it with --haproxy-format",
             "nginx" => "give the log_format that wrote it with --nginx-format",
+            "postgres" => {
+                "set log_min_duration_statement = 0, with the default log_line_prefix '%m [%p] ' and stderr format"
+            }
             _ => "set long_query_time = 0 and log to a file (log_output = FILE)",
         },
     )
@@ -1023,7 +1026,11 @@ fn build(
                     mean_ns: f.mean_ns,
                     cv: f.cv,
                     n: f.n,
-                    how: format!("slow log Query_time of {label} statements: {}", f.how),
+                    how: if input.logs.mysql_slow.is_empty() {
+                        format!("PostgreSQL log durations of {label} statements: {}", f.how)
+                    } else {
+                        format!("slow log Query_time of {label} statements: {}", f.how)
+                    },
                     fit: Some(f.clone()),
                     flags: Vec::new(),
                 },

@@ -25,6 +25,7 @@ pub mod haproxy;
 pub mod machines;
 pub mod nginx;
 pub mod observe;
+pub mod pglog;
 pub mod regress;
 pub mod slowlog;
 pub mod source;

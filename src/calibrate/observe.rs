@@ -297,6 +297,8 @@ pub struct LogInputs {
     pub nginx_format: Option<String>,
     /// Slow query logs.
     pub mysql_slow: Vec<PathBuf>,
+    /// PostgreSQL server logs (every statement's duration).
+    pub postgres: Vec<PathBuf>,
     /// Window length, ns.
     pub window_ns: i64,
     /// The window was not given: calibration may choose a shorter one so
@@ -379,7 +381,7 @@ pub fn observe(inp: &LogInputs) -> Result<Observations, CalibrateError> {
             files: Vec::new(),
             has_lb: !inp.haproxy.is_empty(),
             web_files: inp.nginx.len(),
-            has_db: !inp.mysql_slow.is_empty(),
+            has_db: !inp.mysql_slow.is_empty() || !inp.postgres.is_empty(),
             arrivals: Vec::new(),
             activity: Activity::default(),
             nginx_format_note: None,
@@ -418,6 +420,9 @@ pub fn observe(inp: &LogInputs) -> Result<Observations, CalibrateError> {
     }
     for path in &inp.mysql_slow {
         read_slow(&mut acc, path)?;
+    }
+    for path in &inp.postgres {
+        read_postgres(&mut acc, path)?;
     }
     acc.obs.activity.finish();
     Ok(acc.obs)
@@ -551,6 +556,39 @@ fn read_nginx(
             w.app[c].total.add(u as f64);
             acc.obs.whole.web_own[c].record(own as u64);
             acc.obs.whole.app_total[c].record(u as u64);
+        }
+    }
+    fl.end(&src);
+    acc.obs.files.push(fl);
+    Ok(())
+}
+
+/// One statement of a database log into the windows and the whole range.
+fn statement(acc: &mut Acc<'_>, fl: &mut FileLines, s: &super::slowlog::Statement) {
+    if !acc.in_range(s.start_ns) {
+        fl.out_of_range += 1;
+        return;
+    }
+    fl.seen(s.start_ns);
+    acc.obs.activity.add(s.start_ns, s.start_ns + s.query_ns);
+    let k = match s.kind {
+        StatementKind::Read => READ,
+        StatementKind::Write => WRITE,
+        StatementKind::Other => OTHER,
+    };
+    acc.window(s.start_ns).db[k].add(s.query_ns as f64);
+    acc.obs.whole.db[k].record(s.query_ns as u64);
+}
+
+fn read_postgres(acc: &mut Acc<'_>, path: &Path) -> Result<(), CalibrateError> {
+    let (mut src, mut fl) = open(path, "postgres")?;
+    let mut p = super::pglog::PgLogParser::new();
+    while let Some((no, line)) = src.next_numbered()? {
+        fl.lines = no;
+        match p.line(line) {
+            super::pglog::PgLine::Part => {}
+            super::pglog::PgLine::Garbage => fl.skip(no, line),
+            super::pglog::PgLine::Statement(s) => statement(acc, &mut fl, &s),
         }
     }
     fl.end(&src);

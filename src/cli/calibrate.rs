@@ -31,6 +31,11 @@ pub struct LogArgs {
     /// MySQL / MariaDB slow query log, written with long_query_time = 0 (repeatable).
     #[arg(long, value_name = "FILE")]
     pub mysql_slow: Vec<PathBuf>,
+    /// PostgreSQL server log with log_min_duration_statement = 0, the
+    /// default stderr format and log_line_prefix '%m [%p] ' (repeatable):
+    /// the database's statements, as a slow log gives them.
+    #[arg(long = "postgres", value_name = "FILE")]
+    pub postgres: Vec<PathBuf>,
     /// CPU counters: CSV of time,component,cpu_seconds (cumulative), with
     /// a host column when the stack spans machines; or one file per
     /// machine (repeatable; each named after its machine: web1.csv,
@@ -90,6 +95,7 @@ impl LogArgs {
             .iter()
             .chain(&self.nginx)
             .chain(&self.mysql_slow)
+            .chain(&self.postgres)
             .chain(&self.cpu)
     }
 
@@ -139,6 +145,7 @@ impl LogArgs {
             .iter()
             .chain(&self.nginx)
             .chain(&self.mysql_slow)
+            .chain(&self.postgres)
             .chain(&self.cpu)
         {
             match std::fs::metadata(p) {
@@ -169,6 +176,7 @@ impl LogArgs {
             nginx: self.nginx.clone(),
             nginx_format: self.nginx_format.clone(),
             mysql_slow: self.mysql_slow.clone(),
+            postgres: self.postgres.clone(),
             window_ns,
             window_auto: self.window.is_none(),
             classes: rules,

@@ -192,6 +192,7 @@ fn rig_input(until: Option<i64>, window_s: i64) -> CalibrateInput {
             nginx: vec![rig("web1-access.log.gz"), rig("web2-access.log.gz")],
             nginx_format: Some(RIG_FORMAT.into()),
             mysql_slow: vec![rig("slow.log.gz")],
+            postgres: Vec::new(),
             window_ns: window_s * 1_000_000_000,
             window_auto: false,
             classes: classes::default_rules(),
@@ -922,5 +923,84 @@ fn machines_come_from_a_host_column_a_file_each_or_flags() {
         "{err}"
     );
     assert!(!dir.join("bad.toml").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A real PostgreSQL log (tests/data/postgres): every statement read, the
+/// extended protocol's parse, bind and execute summed into one, nothing
+/// taken as garbage; counts checked against the lines themselves.
+#[test]
+fn a_postgresql_log_gives_its_statements() {
+    use stacksim::calibrate::pglog::{PgLine, PgLogParser};
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/postgres/postgresql.log.gz");
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    let simple = text.lines().filter(|l| l.contains("  statement: ")).count();
+    let executes = text.lines().filter(|l| l.contains("  execute ")).count();
+    let mut src = LineSource::open(&path).unwrap();
+    let mut p = PgLogParser::new();
+    let (mut n, mut garbage, mut writes, mut total_ns) = (0, 0, 0, 0i64);
+    while let Some(line) = src.next_line().unwrap() {
+        match p.line(line) {
+            PgLine::Statement(s) => {
+                n += 1;
+                total_ns += s.query_ns;
+                if s.kind == StatementKind::Write {
+                    writes += 1;
+                }
+            }
+            PgLine::Garbage => garbage += 1,
+            PgLine::Part => {}
+        }
+    }
+    assert_eq!(n, simple + executes);
+    assert_eq!(garbage, 0);
+    // pgbench's TPC-B-like transaction: BEGIN, three UPDATEs, a SELECT, an
+    // INSERT, END: four writes in seven.
+    let share = f64::from(writes) / n as f64;
+    assert!((share - 4.0 / 7.0).abs() < 0.02, "write share {share}");
+    // The durations summed equal the log's own (parse and bind included).
+    let logged_ms: f64 = text
+        .lines()
+        .filter_map(|l| {
+            let d = l.split("duration: ").nth(1)?;
+            d.split(' ').next()?.parse::<f64>().ok()
+        })
+        .sum();
+    assert!(
+        (total_ns as f64 / 1e6 - logged_ms).abs() < 1e-3 * logged_ms,
+        "{} ms against {logged_ms} ms",
+        total_ns as f64 / 1e6
+    );
+}
+
+/// `--postgres` reads a PostgreSQL log; a MySQL slow log given there has no
+/// PostgreSQL record: exit 2, the hint says which setting writes one.
+#[test]
+fn a_slow_log_given_as_a_postgresql_log_is_refused_with_the_setting() {
+    let dir = temp("pg-wrong");
+    let out = dir.join("x.toml");
+    let o = stacksim(&[
+        "calibrate",
+        "--nginx",
+        s(&rig("web1-access.log.gz")),
+        "--postgres",
+        s(&rig("slow.log.gz")),
+        "--out",
+        s(&out),
+        "--no-report",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no postgres records") && err.contains("log_min_duration_statement = 0"),
+        "{err}"
+    );
+    assert!(!out.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
