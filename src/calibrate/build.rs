@@ -1140,21 +1140,7 @@ fn build(
                     (own.is_finite() && n > 0).then_some((row.rate_rps, own, n as f64))
                 })
                 .collect();
-            let ct = &mut t.times[i];
-            if let Some((at_zero, slope)) = zero_load(&pts)
-                && at_zero > 0.0
-                && at_zero < 0.97 * ct.mean_ns
-            {
-                let k = at_zero / ct.mean_ns;
-                ct.flags.push(format!(
-                    "mean {:.3} ms over all windows holds queueing: {:.3} ms at zero load (the quieter half of the windows, {:+.4} ms per 100 requests/s) is used",
-                    ct.mean_ns / 1e6,
-                    at_zero / 1e6,
-                    slope * 100.0 / 1e6
-                ));
-                ct.mean_ns = at_zero;
-                ct.dist = scale(&ct.dist, k);
-            }
+            to_zero_load(&mut t.times[i], &pts);
         }
     }
 
@@ -1224,31 +1210,10 @@ fn build(
         components = m.components;
         hosts = m.hosts;
     } else if let Some(c) = input.cores {
-        hosts.push(HostCal {
-            name: ONE_MACHINE.into(),
-            machines: Vec::new(),
-            cores: read(c, "from the command line: --cores"),
-            background: None,
-            idle_background: None,
-            off_path_s: None,
-            tiers: tiers.iter().map(|t| t.name.clone()).collect(),
-        });
-        for t in &mut tiers {
-            t.host = Some(ONE_MACHINE.into());
-        }
+        hosts.push(one_machine(c, &mut tiers));
     }
 
-    let mut logged_arrivals: Vec<(f64, u16)> = Vec::new();
-    if let (Some(first), Some(last)) = (keys.first(), keys.last()) {
-        let (from, to) = (first * obs.window_ns, (last + 1) * obs.window_ns);
-        logged_arrivals = obs
-            .arrivals
-            .iter()
-            .filter(|(t, _)| *t >= from && *t < to)
-            .map(|&(t, c)| ((t - from) as f64 / NS as f64, c))
-            .collect();
-        logged_arrivals.sort_by(|a, b| a.0.total_cmp(&b.0));
-    }
+    let logged_arrivals = logged_arrivals(&obs.arrivals, &keys, obs.window_ns);
     Ok(Calibration {
         window_note: None,
         logged_arrivals,
@@ -1368,6 +1333,64 @@ pub(super) fn cpu_per_visit(
         check: !line.separable,
     });
     warning
+}
+
+/// Own time measured under load holds queueing for cores and workers that
+/// the simulation adds again: the mean is taken where the own time per
+/// window (`(rate, own, weight)` points) meets zero load, when it grows
+/// with load, and said in the time's flags.
+pub(super) fn to_zero_load(ct: &mut ClassTime, pts: &[(f64, f64, f64)]) {
+    if let Some((at_zero, slope)) = zero_load(pts)
+        && at_zero > 0.0
+        && at_zero < 0.97 * ct.mean_ns
+    {
+        let k = at_zero / ct.mean_ns;
+        ct.flags.push(format!(
+            "mean {:.3} ms over all windows holds queueing: {:.3} ms at zero load (the quieter half of the windows, {:+.4} ms per 100 requests/s) is used",
+            ct.mean_ns / 1e6,
+            at_zero / 1e6,
+            slope * 100.0 / 1e6
+        ));
+        ct.mean_ns = at_zero;
+        ct.dist = scale(&ct.dist, k);
+    }
+}
+
+/// The one machine `--cores N` names when no counter says more: every
+/// tier on it.
+pub(super) fn one_machine(cores: u32, tiers: &mut [TierCal]) -> HostCal {
+    for t in tiers.iter_mut() {
+        t.host = Some(ONE_MACHINE.into());
+    }
+    HostCal {
+        name: ONE_MACHINE.into(),
+        machines: Vec::new(),
+        cores: read(cores, "from the command line: --cores"),
+        background: None,
+        idle_background: None,
+        off_path_s: None,
+        tiers: tiers.iter().map(|t| t.name.clone()).collect(),
+    }
+}
+
+/// The arrivals kept (`--arrivals`) in the full windows: seconds from the
+/// first full window's start, and the class, in time order.
+pub(super) fn logged_arrivals(
+    arrivals: &[(i64, u16)],
+    keys: &[i64],
+    window_ns: i64,
+) -> Vec<(f64, u16)> {
+    let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+        return Vec::new();
+    };
+    let (from, to) = (first * window_ns, (last + 1) * window_ns);
+    let mut out: Vec<(f64, u16)> = arrivals
+        .iter()
+        .filter(|(t, _)| *t >= from && *t < to)
+        .map(|&(t, c)| ((t - from) as f64 / NS as f64, c))
+        .collect();
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out
 }
 
 /// The own time (ns) at zero load: weighted least squares of own time on

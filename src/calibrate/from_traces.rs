@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::build::{
     CalibrateInput, Calibration, ClassTime, TierCal, WANT_WINDOWS, WindowRow, arrivals_of, check,
-    classes_of, cpu_per_visit, dispersion, file_warnings, fitted_time, input_err, read, read_cpu,
-    scale, tier_of, zero_load,
+    classes_of, cpu_per_visit, dispersion, file_warnings, fitted_time, input_err, logged_arrivals,
+    one_machine, read, read_cpu, tier_of, to_zero_load,
 };
-use super::machines::{self, HostCal, ONE_MACHINE};
+use super::machines;
 use super::observe::WindowLatency;
 use super::time::NS;
 use super::traces::{JoinProblems, TraceVisits, read_traces};
@@ -432,21 +432,7 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
                     (m.count() > 0).then(|| (row.rate_rps, m.mean(), m.count() as f64))
                 })
                 .collect();
-            let ct = &mut times[ci];
-            if let Some((at_zero, slope)) = zero_load(&pts)
-                && at_zero > 0.0
-                && at_zero < 0.97 * ct.mean_ns
-            {
-                let k = at_zero / ct.mean_ns;
-                ct.flags.push(format!(
-                    "mean {:.3} ms over all windows holds queueing: {:.3} ms at zero load (the quieter half of the windows, {:+.4} ms per 100 requests/s) is used",
-                    ct.mean_ns / 1e6,
-                    at_zero / 1e6,
-                    slope * 100.0 / 1e6
-                ));
-                ct.mean_ns = at_zero;
-                ct.dist = scale(&ct.dist, k);
-            }
+            to_zero_load(&mut times[ci], &pts);
         }
         let instances_seen = if acc.instances[s].is_empty() {
             acc.hosts[s].len()
@@ -629,18 +615,7 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
         components = m.components;
         hosts = m.hosts;
     } else if let Some(c) = input.cores {
-        hosts.push(HostCal {
-            name: ONE_MACHINE.into(),
-            machines: Vec::new(),
-            cores: read(c, "from the command line: --cores"),
-            background: None,
-            idle_background: None,
-            off_path_s: None,
-            tiers: tier_names.clone(),
-        });
-        for t in &mut tiers {
-            t.host = Some(ONE_MACHINE.into());
-        }
+        hosts.push(one_machine(c, &mut tiers));
     }
     if cpu.is_none() {
         for (i, &s) in order.iter().enumerate() {
@@ -656,17 +631,7 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
         }
     }
 
-    let mut logged_arrivals: Vec<(f64, u16)> = Vec::new();
-    if let (Some(first), Some(last)) = (keys.first(), keys.last()) {
-        let (from, to) = (first * acc.window_ns, (last + 1) * acc.window_ns);
-        logged_arrivals = acc
-            .arrivals
-            .iter()
-            .filter(|(t, _)| *t >= from && *t < to)
-            .map(|&(t, c)| ((t - from) as f64 / NS as f64, c))
-            .collect();
-        logged_arrivals.sort_by(|a, b| a.0.total_cmp(&b.0));
-    }
+    let logged_arrivals = logged_arrivals(&acc.arrivals, &keys, acc.window_ns);
     let partial = acc.windows.len() - keys.len();
     Ok(Calibration {
         name: input.name.clone(),
