@@ -262,6 +262,24 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
     let logs = &input.logs;
     let (mut acc, mut joined) = observe(input, logs.window_ns)?;
     for f in &joined.files {
+        if f.records == 0
+            && f.kind == "otlp"
+            && super::traces::looks_like_jaeger(&super::traces::head(&f.path))
+        {
+            return Err(input_err(
+                format!(
+                    "{}: a Jaeger JSON export, not OTLP JSON lines",
+                    f.path.display()
+                ),
+                "give it with --jaeger",
+            ));
+        }
+        if f.records == 0 && f.kind == "jaeger" {
+            return Err(input_err(
+                format!("{}: no spans in it as a Jaeger export", f.path.display()),
+                "a Jaeger export is {\"data\": [{\"traceID\", \"spans\", \"processes\"}]}; OTLP JSON lines go to --otlp",
+            ));
+        }
         if f.records == 0 {
             return Err(input_err(
                 format!(

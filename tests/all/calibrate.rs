@@ -1004,3 +1004,50 @@ fn a_slow_log_given_as_a_postgresql_log_is_refused_with_the_setting() {
     assert!(!out.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Traces that cannot make a scenario are exit 2 with what to do, and
+/// nothing is written: a Jaeger export given as OTLP, a CSV given as Jaeger,
+/// traces whose root spans are all missing, traces and logs together.
+#[test]
+fn unusable_traces_are_exit_2_and_write_nothing() {
+    let dir = temp("bad-traces");
+    let out = dir.join("x.toml");
+    let jaeger = dir.join("jaeger.json");
+    std::fs::write(
+        &jaeger,
+        r#"{"data": [{"traceID": "5", "spans": [], "processes": {}}]}"#,
+    )
+    .unwrap();
+    // Two spans whose parent was never exported.
+    let orphans = dir.join("orphans.jsonl");
+    let span = |id: u32| {
+        format!(
+            r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"app"}}}}]}},"scopeSpans":[{{"spans":[{{"traceId":"{id:032x}","spanId":"{id:016x}","parentSpanId":"00000000000000ff","name":"x","kind":2,"startTimeUnixNano":"1796629797000000000","endTimeUnixNano":"1796629797001000000"}}]}}]}}]}}"#
+        )
+    };
+    std::fs::write(&orphans, format!("{}\n{}\n", span(1), span(2))).unwrap();
+    let (cpu, web1) = (rig("cpu.csv"), rig("web1-access.log.gz"));
+    let cases: [(Vec<&str>, &str); 4] = [
+        (vec!["--otlp", s(&jaeger)], "give it with --jaeger"),
+        (
+            vec!["--jaeger", s(&cpu)],
+            "not a Jaeger JSON export",
+        ),
+        (vec!["--otlp", s(&orphans)], "2 traces without a root span"),
+        (
+            vec!["--otlp", s(&orphans), "--nginx", s(&web1)],
+            "traces and logs given together",
+        ),
+    ];
+    for (flags, says) in cases {
+        let mut args = vec!["calibrate"];
+        args.extend(flags.iter().copied());
+        args.extend(["--out", s(&out), "--no-report"]);
+        let o = stacksim(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(says), "{flags:?}: {err}");
+        assert!(!out.exists(), "{flags:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
