@@ -1029,10 +1029,7 @@ fn unusable_traces_are_exit_2_and_write_nothing() {
     let (cpu, web1) = (rig("cpu.csv"), rig("web1-access.log.gz"));
     let cases: [(Vec<&str>, &str); 4] = [
         (vec!["--otlp", s(&jaeger)], "give it with --jaeger"),
-        (
-            vec!["--jaeger", s(&cpu)],
-            "not a Jaeger JSON export",
-        ),
+        (vec!["--jaeger", s(&cpu)], "not a Jaeger JSON export"),
         (vec!["--otlp", s(&orphans)], "2 traces without a root span"),
         (
             vec!["--otlp", s(&orphans), "--nginx", s(&web1)],
