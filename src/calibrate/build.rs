@@ -793,6 +793,14 @@ fn build(
         }
     }
     warnings.extend(obs.nginx_format_note.clone());
+    if let Some(j) = obs.ids
+        && (j.lb_only > 0 || j.web_only > 0)
+    {
+        warnings.push(format!(
+            "request ids: {} requests joined across HAProxy and Nginx; {} HAProxy lines and {} Nginx lines carry ids that join nothing (HAProxy's unique-id-header must reach Nginx, which logs it as $http_x_request_id)",
+            j.joined, j.lb_only, j.web_only
+        ));
+    }
     warnings.extend(file_warnings(&obs.files));
     if let Some((_, problems)) = &cpu {
         for (file, p) in problems {
@@ -857,6 +865,17 @@ fn build(
         let mut times = Vec::new();
         for (i, &c) in kept.iter().enumerate() {
             let ta = sum_class(&|w| &w.lb, false, c);
+            // Joined by request id: the balancer's own time of each request.
+            let joined = &obs.whole.lb_own[c];
+            if joined.count() >= 100 && 2 * joined.count() >= ta.count() {
+                times.push(fitted_time(
+                    &classes[i].0,
+                    joined,
+                    1e6,
+                    "HAProxy Ta minus Nginx $request_time of the same request (joined by request id), per request",
+                ));
+                continue;
+            }
             let (mean, var, how) = if obs.web_files > 0 {
                 let rt = sum_class(&|w| &w.web, false, c);
                 (

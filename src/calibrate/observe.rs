@@ -1,7 +1,7 @@
 //! Observations: every log streamed once into per-window and whole-range
 //! accumulators (moments and HDR histograms: memory flat in log size).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::CalibrateError;
@@ -188,6 +188,20 @@ pub struct Whole {
     pub app_total: Vec<LatencyHistogram>,
     /// Query time by statement kind.
     pub db: [LatencyHistogram; 3],
+    /// The balancer's own time per request and class, where a request id
+    /// joins its HAProxy and Nginx lines: `Ta` less `$request_time`.
+    pub lb_own: Vec<LatencyHistogram>,
+}
+
+/// How request ids joined the balancer's lines to the web servers'.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IdJoin {
+    /// Requests whose HAProxy and Nginx lines share an id.
+    pub joined: u64,
+    /// HAProxy lines with an id no Nginx line has.
+    pub lb_only: u64,
+    /// Nginx lines with an id no HAProxy line has.
+    pub web_only: u64,
 }
 
 /// Everything calibration read.
@@ -221,6 +235,8 @@ pub struct Observations {
     /// Nginx's `$upstream_connect_time` over the requests in range that
     /// went upstream, where the format has it (ns).
     pub upstream_connect: Moments,
+    /// The request-id join, when HAProxy's lines carry ids (`%ID`).
+    pub ids: Option<IdJoin>,
 }
 
 /// Time within this of a request counts as busy: work a request leaves
@@ -325,6 +341,18 @@ struct Acc<'a> {
     inp: &'a LogInputs,
     obs: Observations,
     bins: usize,
+    /// HAProxy's requests by id, until an Nginx line of the same id comes:
+    /// (`Ta` ns, class). Some 40 bytes a request with an id.
+    by_id: HashMap<u64, (i64, u16)>,
+}
+
+/// A request id's key: its bytes hashed (64 bits: a collision among a
+/// billion ids is a one-in-ten-billion chance).
+fn id_key(id: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
 }
 
 impl Acc<'_> {
@@ -369,6 +397,7 @@ pub fn observe(inp: &LogInputs) -> Result<Observations, CalibrateError> {
             windows: BTreeMap::new(),
             whole: Whole {
                 lb_total: hists(),
+                lb_own: hists(),
                 web_own: hists(),
                 app_total: hists(),
                 db: [
@@ -386,7 +415,9 @@ pub fn observe(inp: &LogInputs) -> Result<Observations, CalibrateError> {
             activity: Activity::default(),
             nginx_format_note: None,
             upstream_connect: Moments::default(),
+            ids: None,
         },
+        by_id: HashMap::new(),
     };
     let format_error = |flag: &str, e: String| CalibrateError::Format {
         flag: flag.to_string(),
@@ -423,6 +454,9 @@ pub fn observe(inp: &LogInputs) -> Result<Observations, CalibrateError> {
     }
     for path in &inp.postgres {
         read_postgres(&mut acc, path)?;
+    }
+    if let Some(j) = &mut acc.obs.ids {
+        j.lb_only = acc.by_id.len() as u64;
     }
     acc.obs.activity.finish();
     Ok(acc.obs)
@@ -500,6 +534,9 @@ fn read_haproxy(
         // HAProxy, when given, is the entry tier.
         w.e2e.record(ns as u64);
         acc.obs.whole.lb_total[c].record(ns as u64);
+        if let Some(id) = r.id.filter(|i| !i.is_empty() && *i != b"-") {
+            acc.by_id.insert(id_key(id), (ns, c as u16));
+        }
     }
     fl.end(&src);
     acc.obs.files.push(fl);
@@ -535,6 +572,18 @@ fn read_nginx(
             acc.arrival(start);
             if acc.inp.keep_arrivals {
                 acc.obs.arrivals.push((start, c as u16));
+            }
+        }
+        if !acc.by_id.is_empty()
+            && let Some(id) = r.id.filter(|i| !i.is_empty() && *i != b"-")
+        {
+            let join = acc.obs.ids.get_or_insert_with(IdJoin::default);
+            match acc.by_id.remove(&id_key(id)) {
+                Some((ta, lc)) if lc as usize == c => {
+                    join.joined += 1;
+                    acc.obs.whole.lb_own[c].record((ta - r.request_ns).max(0) as u64);
+                }
+                _ => join.web_only += 1,
             }
         }
         if let (Some(_), Some(c)) = (r.upstream_ns, r.upstream_connect_ns) {

@@ -1048,3 +1048,118 @@ fn unusable_traces_are_exit_2_and_write_nothing() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Request ids join a request's HAProxy and Nginx lines: the balancer's
+/// own time is then `Ta` less `$request_time` of each request, fitted per
+/// request, instead of a difference of two logs' means. Synthetic lines
+/// (written here, not a real server's): 3,000 requests at 50/s whose own
+/// balancer time cycles through 1-5 ms (mean 3 ms) and whose Nginx time
+/// cycles through 10-12 ms; 20 HAProxy lines carry ids no Nginx line has.
+#[test]
+fn request_ids_join_the_balancer_to_the_web_server_per_request() {
+    use stacksim::calibrate::emit::iso;
+    let dir = temp("ids");
+    let (mut lb, mut web) = (String::new(), String::new());
+    let t0: i64 = 1_796_000_000_000; // ms since the epoch
+    let date = |ms: i64, haproxy: bool| {
+        // 07/Dec/2026:08:00:00.123 (HAProxy) or 07/Dec/2026:08:00:00 +0000.
+        let s = iso(ms * 1_000_000); // 2026-12-07T08:00:00Z
+        let months = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let m: usize = s[5..7].parse().unwrap();
+        let base = format!(
+            "{}/{}/{}:{}",
+            &s[8..10],
+            months[m - 1],
+            &s[0..4],
+            &s[11..19]
+        );
+        if haproxy {
+            format!("{base}.{:03}", ms % 1000)
+        } else {
+            format!("{base} +0000")
+        }
+    };
+    for i in 0..3020i64 {
+        let start = t0 + i * 20;
+        let own = 1 + i % 5;
+        let rt = 10 + i % 3;
+        let ta = own + rt;
+        let id = format!("{:032x}", i * 7919 + 13);
+        lb.push_str(&format!(
+            "10.0.0.1:{} [{}] fe web/web1 0/0/0/{}/{ta} 200 2048 - - ---- 1/1/0/0/0 0/0 \"GET /item/{i} HTTP/1.1\" {id}\n",
+            40000 + i % 20000,
+            date(start, true),
+            ta
+        ));
+        if i >= 3000 {
+            continue; // ids HAProxy has and Nginx not
+        }
+        let end = start + own + rt;
+        web.push_str(&format!(
+            "127.0.0.1 - - [{}] \"GET /item/{i} HTTP/1.1\" 200 2048 \"-\" \"test\" {}.{:03} {}.{:03} {}.{:03} {id}\n",
+            date(end, false),
+            rt / 1000,
+            rt % 1000,
+            (rt - 1) / 1000,
+            (rt - 1) % 1000,
+            end / 1000,
+            end % 1000,
+        ));
+    }
+    std::fs::write(dir.join("haproxy.log"), lb).unwrap();
+    std::fs::write(dir.join("access.log"), web).unwrap();
+    let format = format!("{HTTPLOG} %ID");
+    let out = dir.join("ids.toml");
+    let o = stacksim(&[
+        "calibrate",
+        "--haproxy",
+        s(&dir.join("haproxy.log")),
+        "--haproxy-format",
+        &format,
+        "--nginx",
+        s(&dir.join("access.log")),
+        "--nginx-format",
+        "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" $request_time $upstream_response_time $msec $request_id",
+        "--window",
+        "5s",
+        "--out",
+        s(&out),
+        "--no-report",
+    ]);
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        said.contains("HAProxy lines and 0 Nginx lines carry ids that join nothing"),
+        "{said}"
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lb_line = text
+        .lines()
+        .find(|l| l.contains("joined by request id"))
+        .unwrap_or_else(|| panic!("{text}"));
+    // "#   read: N requests, mean 3.000 ms, cv 0.47; ..."
+    let mean: f64 = lb_line
+        .split("mean ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((mean - 3.0).abs() < 0.05, "{lb_line}");
+    let cv: f64 = lb_line
+        .split("cv ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // 1..5 ms uniform over five values: sd sqrt(2), cv 0.471.
+    assert!((cv - 2f64.sqrt() / 3.0).abs() < 0.03, "{lb_line}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
