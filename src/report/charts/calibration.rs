@@ -191,7 +191,7 @@ impl Chart for CpuRegressions<'_> {
             .map(|(i, (c, l))| LegendItem {
                 label: format!(
                     "{} {:.3} + {:.2}",
-                    c.component,
+                    crate::calibrate::cpu::series_key(&c.component, c.host.as_deref()),
                     l.per_request_s * 1e3,
                     l.background_cores
                 ),
