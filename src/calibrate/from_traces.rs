@@ -138,7 +138,9 @@ impl Acc {
                 seen_order.push(s);
             }
             count[s] += 1;
-            crate::calibrate::traces::hist(&mut self.own[s][c]).record(v.1.max(0) as u64);
+            self.own[s][c]
+                .get_or_insert_with(|| LatencyHistogram::new(3))
+                .record(v.1.max(0) as u64);
         }
         for (pos, &s) in seen_order.iter().enumerate() {
             self.position[s].0 += pos as f64;

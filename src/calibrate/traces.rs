@@ -22,7 +22,6 @@ use super::CalibrateError;
 use super::classes::{ClassRule, classify};
 use super::observe::{Activity, FileLines};
 use super::source::LineSource;
-use crate::stats::LatencyHistogram;
 
 /// A trace is complete once no span of it has ended for this long in the
 /// files' time: exporters batch spans every few seconds, and a request's
@@ -913,11 +912,6 @@ pub fn read_traces(
 
 fn bytecount_lines(b: &[u8]) -> u64 {
     b.iter().filter(|&&c| c == b'\n').count() as u64
-}
-
-/// Helper for the builder: a histogram made on first use.
-pub fn hist(slot: &mut Option<LatencyHistogram>) -> &mut LatencyHistogram {
-    slot.get_or_insert_with(|| LatencyHistogram::new(3))
 }
 
 /// Whether a file looks like a Jaeger export rather than OTLP lines: its
