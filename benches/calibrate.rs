@@ -166,9 +166,16 @@ fn otlp_spans(b: divan::Bencher) {
         .bench_local(|| {
             let mut n = 0i64;
             let paths = [path.clone()];
-            stacksim::calibrate::traces::read_traces(&paths, &[], &rules, &mut |t| {
-                n += t.e2e_ns;
-            })
+            stacksim::calibrate::traces::read_traces(
+                &paths,
+                &[],
+                Vec::new(),
+                &rules,
+                (None, None),
+                &mut |t| {
+                    n += t.e2e_ns;
+                },
+            )
             .expect("traces");
             divan::black_box(n)
         });

@@ -92,7 +92,9 @@ def _setup():
     }))
     _provider.add_span_processor(BatchSpanProcessor(OtlpJsonLines(os.environ["RIG_TRACES"])))
     trace.set_tracer_provider(_provider)
-    PyMySQLInstrumentor().instrument()
+    # RIG_SQLCOMMENTER=1: each statement carries its trace context in a
+    # comment (sqlcommenter), as the slow log then shows it.
+    PyMySQLInstrumentor().instrument(enable_commenter=os.environ.get("RIG_SQLCOMMENTER") == "1")
 
 
 import app  # noqa: E402  (the rig's app, unchanged)

@@ -7,15 +7,23 @@
 # CPU counters, the configs and the ladder. Nothing is edited: every line is
 # a line the stack wrote.
 #
-#   rig/make-multi-fixture.sh rig/out-multi UNTIL [tests/data/rig-multi]
+#   rig/make-multi-fixture.sh rig/out-multi UNTIL [DEST] [LOGS_UNTIL]
+#
+# With LOGS_UNTIL (Unix seconds), the logs too end there (rig/cut_logs.py:
+# each cut before its first record stamped at or after it, whole lines).
 set -euo pipefail
 src=$1
 until=$2
 here=$(cd "$(dirname "$0")" && pwd)
 dst=${3:-$here/../tests/data/rig-multi}
+logs_until=${4:-}
 mkdir -p "$dst"
 for f in haproxy.log web1-access.log web2-access.log slow.log; do
-    gzip -n -9 -c "$src/$f" >"$dst/$f.gz"
+    if [[ -n $logs_until ]]; then
+        python3 "$here/cut_logs.py" "$src/$f" "$logs_until" | gzip -n -9 >"$dst/$f.gz"
+    else
+        gzip -n -9 -c "$src/$f" >"$dst/$f.gz"
+    fi
 done
 python3 - "$src/traces.jsonl" "$until" <<'PY' | gzip -n -9 >"$dst/traces.jsonl.gz"
 import json, sys

@@ -12,8 +12,12 @@
 #   rig/multi.sh [OUT_DIR]          (default rig/out-multi)
 #
 # Environment: LEVELS (requests/s, default "100 200 300 400 500 600 700 800
-# 900 1000"), SECONDS_PER_LEVEL (30), WRITE_SHARE (0.2). Needs root (ip netns)
-# and two CPUs.
+# 900 1000"), SECONDS_PER_LEVEL (30), WRITE_SHARE (0.2), TRACEPARENT (0; 1:
+# the load generator sends each request a W3C `traceparent`, as a traced
+# caller would; HAProxy captures it into its log's %hr, Nginx logs
+# $http_traceparent, and the app's SQL carries it in a comment
+# (sqlcommenter), which the slow log keeps: every record of a request
+# carries its trace id). Needs root (ip netns) and two CPUs.
 #
 # Writes: haproxy.log, web1-access.log, web2-access.log (with $request_id,
 # which Nginx also sends upstream as X-Request-ID), slow.log, traces.jsonl,
@@ -28,6 +32,13 @@ out=$(mkdir -p "${1:-$here/out-multi}" && cd "${1:-$here/out-multi}" && pwd)
 levels=${LEVELS:-"100 200 300 400 500 600 700 800 900 1000"}
 per_level=${SECONDS_PER_LEVEL:-30}
 write_share=${WRITE_SHARE:-0.2}
+traceparent=${TRACEPARENT:-0}
+nginx_tail=""
+haproxy_capture=""
+if [[ $traceparent == 1 ]]; then
+    nginx_tail=' $http_traceparent'
+    haproxy_capture='    capture request header traceparent len 64'
+fi
 ns=stacksim-back-$$
 front_ip=10.77.0.1
 back_ip=10.77.0.2
@@ -124,7 +135,7 @@ backlog = 2048
 bind = "$back_ip:8001"
 EOF
 cat "$here/gunicorn_otel.conf.py" >>"$out/gunicorn.conf.py"
-RIG_DB_SOCKET="$sock" RIG_TRACES="$out/traces.jsonl" RIG_HOST=back PYTHONPATH="$here" \
+RIG_SQLCOMMENTER="$traceparent" RIG_DB_SOCKET="$sock" RIG_TRACES="$out/traces.jsonl" RIG_HOST=back PYTHONPATH="$here" \
     back "$venv/bin/gunicorn" -c "$out/gunicorn.conf.py" --chdir "$here" app_otel:application \
     --error-logfile "$tmp/gunicorn.err" &
 pids+=($!)
@@ -142,7 +153,7 @@ pid $tmp/web$i/nginx.pid;
 error_log $tmp/web$i/error.log warn;
 events { worker_connections 1024; }
 http {
-    log_format rig '\$remote_addr - \$remote_user [\$time_local] "\$request" \$status \$body_bytes_sent "\$http_referer" "\$http_user_agent" \$request_time \$upstream_response_time \$msec \$upstream_connect_time \$upstream_header_time \$request_id';
+    log_format rig '\$remote_addr - \$remote_user [\$time_local] "\$request" \$status \$body_bytes_sent "\$http_referer" "\$http_user_agent" \$request_time \$upstream_response_time \$msec \$upstream_connect_time \$upstream_header_time \$request_id$nginx_tail';
     access_log $out/web$i-access.log rig;
     client_body_temp_path $tmp/web$i/body;
     proxy_temp_path $tmp/web$i/proxy;
@@ -183,6 +194,7 @@ defaults
     timeout server 30s
 frontend fe
     bind 127.0.0.1:8080
+$haproxy_capture
     default_backend web
 backend web
     balance roundrobin
@@ -209,6 +221,7 @@ cp "$tmp/web1/nginx.conf" "$out/web1-nginx.conf"
         start=$(date +%s.%N)
         line=$(front "$loadgen" --rate "$rate" --duration "$per_level" --max-requests "$max" \
             --connections 128 --write-share "$write_share" --seed "$seed" --drain 10 \
+            --traceparent "$traceparent" \
             --out "$tmp/requests-$rate.csv")
         stop=$(date +%s.%N)
         echo "start=$start stop=$stop $line" | tee -a "$out/ladder.txt"

@@ -261,16 +261,9 @@ pub(super) fn input_err(message: impl Into<String>, hint: impl Into<String>) -> 
 /// Reads every input and calibrates.
 pub fn calibrate(input: &CalibrateInput) -> Result<Calibration, CalibrateError> {
     let traces = !input.otlp.is_empty() || !input.jaeger.is_empty();
-    let logs = !input.logs.haproxy.is_empty()
-        || !input.logs.nginx.is_empty()
-        || !input.logs.mysql_slow.is_empty();
-    if traces && logs {
-        return Err(input_err(
-            "traces and logs given together",
-            "calibrate from the traces alone (they hold every tier's time per request), or from the logs alone; joining the two by trace id is not built yet",
-        ));
-    }
     if traces {
+        // Logs given with traces join them by the trace context each
+        // record carries.
         return super::from_traces::calibrate_traces(input);
     }
     if input.logs.haproxy.is_empty() && input.logs.nginx.is_empty() {
@@ -281,6 +274,29 @@ pub fn calibrate(input: &CalibrateInput) -> Result<Calibration, CalibrateError> 
     }
     let cpu = read_cpu(&input.cpu, &input.hosts)?;
     let (obs, window_note) = observe_auto(&input.logs, cpu.as_ref().map(|c| &c.0))?;
+    let Configs {
+        haproxy: hcfg,
+        nginx: ncfg,
+        app: acfg,
+        db_max,
+    } = read_configs(input)?;
+    let mut c = build(input, obs, cpu, hcfg, ncfg, (acfg, db_max))?;
+    c.window_note = window_note;
+    Ok(c)
+}
+
+/// What the configs given say.
+pub(super) struct Configs {
+    pub haproxy: Option<HaproxyConfig>,
+    pub nginx: Option<NginxConfig>,
+    pub app: Option<config::AppConfig>,
+    pub db_max: Option<u32>,
+}
+
+/// Reads the configs given (`--haproxy-config`, `--nginx-config`,
+/// `--app-config`, `--db-config`); a config without what it is read for is
+/// an error.
+pub(super) fn read_configs(input: &CalibrateInput) -> Result<Configs, CalibrateError> {
     let hcfg = match &input.haproxy_config {
         Some(p) => Some(config::haproxy(&read_text(p)?)),
         None => None,
@@ -312,9 +328,12 @@ pub fn calibrate(input: &CalibrateInput) -> Result<Calibration, CalibrateError> 
         ),
         None => None,
     };
-    let mut c = build(input, obs, cpu, hcfg, ncfg, (acfg, db_max))?;
-    c.window_note = window_note;
-    Ok(c)
+    Ok(Configs {
+        haproxy: hcfg,
+        nginx: ncfg,
+        app: acfg,
+        db_max,
+    })
 }
 
 /// Full windows the regressions and the constant-rate test want at least.

@@ -31,6 +31,7 @@ struct TWindow {
     visits: Vec<u64>,
     held_ns: Vec<f64>,
     own: Vec<Vec<Moments>>,
+    own_out: Vec<Vec<Moments>>,
 }
 
 /// Everything read from the traces.
@@ -52,6 +53,16 @@ struct Acc {
     visited: Vec<Vec<u64>>,
     /// Per slot: network of the hop into it (ns).
     hops: Vec<Moments>,
+    /// Per slot: own time per class with the hops of the calls it makes
+    /// (what it holds when its calls stay on its machine).
+    own_out: Vec<Vec<Option<LatencyHistogram>>>,
+    /// Per slot: the slots it makes hops to, and those that hop to it.
+    hops_to: Vec<BTreeSet<usize>>,
+    hops_from: Vec<BTreeSet<usize>>,
+    /// Per slot: its times came from a log that writes whole milliseconds,
+    /// or from any log.
+    coarse: Vec<bool>,
+    logged: Vec<bool>,
     /// Per slot: machines and instances seen, and whether a database.
     hosts: Vec<BTreeSet<u32>>,
     instances: Vec<BTreeSet<u32>>,
@@ -82,6 +93,11 @@ impl Acc {
         self.calls.push(vec![Moments::default(); c]);
         self.visited.push(vec![0; c]);
         self.hops.push(Moments::default());
+        self.own_out.push(vec![None; c]);
+        self.hops_to.push(BTreeSet::new());
+        self.hops_from.push(BTreeSet::new());
+        self.coarse.push(false);
+        self.logged.push(false);
         self.hosts.push(BTreeSet::new());
         self.instances.push(BTreeSet::new());
         self.is_db.push(false);
@@ -91,6 +107,7 @@ impl Acc {
             w.visits.push(0);
             w.held_ns.push(0.0);
             w.own.push(vec![Moments::default(); c]);
+            w.own_out.push(vec![Moments::default(); c]);
         }
         s
     }
@@ -126,9 +143,23 @@ impl Acc {
             let (a, b) = (self.slot(from), self.slot(to));
             self.calls_to[a].insert(b);
         }
-        for &(tier, ns) in &t.hops {
+        let mut out_ns = vec![0i64; t.visits.len()];
+        for &(tier, ns, from) in &t.hops {
             let s = self.slot(tier);
             self.hops[s].add(ns as f64);
+            if let Some(v) = from {
+                out_ns[v] += ns;
+                self.hops_to[slots[v]].insert(s);
+                self.hops_from[s].insert(slots[v]);
+            }
+        }
+        for &tier in &t.coarse {
+            let s = self.slot(tier);
+            self.coarse[s] = true;
+        }
+        for &tier in &t.logged {
+            let s = self.slot(tier);
+            self.logged[s] = true;
         }
         let ntiers = self.tiers.len();
         let mut count = vec![0u64; ntiers];
@@ -141,6 +172,11 @@ impl Acc {
             self.own[s][c]
                 .get_or_insert_with(|| LatencyHistogram::new(3))
                 .record(v.1.max(0) as u64);
+        }
+        for ((v, &s), out) in t.visits.iter().zip(&slots).zip(&out_ns) {
+            self.own_out[s][c]
+                .get_or_insert_with(|| LatencyHistogram::new(3))
+                .record((v.1 + out).max(0) as u64);
         }
         for (pos, &s) in seen_order.iter().enumerate() {
             self.position[s].0 += pos as f64;
@@ -164,6 +200,7 @@ impl Acc {
                 visits: vec![0; ntiers],
                 held_ns: vec![0.0; ntiers],
                 own: vec![vec![Moments::default(); nc]; ntiers],
+                own_out: vec![vec![Moments::default(); nc]; ntiers],
             });
         let bin = (t.start_ns.rem_euclid(wn) / (wn / bins as i64)) as usize;
         w.arrivals[bin.min(bins - 1)] += 1;
@@ -172,10 +209,11 @@ impl Acc {
         if t.error {
             w.errors += 1;
         }
-        for (v, &s) in t.visits.iter().zip(&slots) {
+        for ((v, &s), out) in t.visits.iter().zip(&slots).zip(&out_ns) {
             w.visits[s] += 1;
             w.held_ns[s] += v.2 as f64;
             w.own[s][c].add(v.1 as f64);
+            w.own_out[s][c].add((v.1 + out) as f64);
         }
     }
 }
@@ -240,6 +278,11 @@ fn observe(
         calls: Vec::new(),
         visited: Vec::new(),
         hops: Vec::new(),
+        own_out: Vec::new(),
+        hops_to: Vec::new(),
+        hops_from: Vec::new(),
+        coarse: Vec::new(),
+        logged: Vec::new(),
         hosts: Vec::new(),
         instances: Vec::new(),
         is_db: Vec::new(),
@@ -253,9 +296,14 @@ fn observe(
         first: None,
         last: None,
     };
-    let joined = read_traces(&input.otlp, &input.jaeger, &logs.classes, &mut |t| {
-        acc.add(t)
-    })?;
+    let joined = read_traces(
+        &input.otlp,
+        &input.jaeger,
+        super::log_spans::log_sources(logs)?,
+        &logs.classes,
+        (logs.since_ns, logs.until_ns),
+        &mut |t| acc.add(t),
+    )?;
     Ok((acc, joined))
 }
 
@@ -264,6 +312,18 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
     let logs = &input.logs;
     let (mut acc, mut joined) = observe(input, logs.window_ns)?;
     for f in &joined.files {
+        if f.records == 0 && !matches!(f.kind, "otlp" | "jaeger") {
+            return Err(input_err(
+                format!(
+                    "{}: none of its records carries a trace context ({} records without one, {} lines not of the {} format)",
+                    f.path.display(),
+                    f.untraced,
+                    f.skipped,
+                    f.kind
+                ),
+                "a log joins traces by the trace id of each request: Nginx `$http_traceparent` (or `$otel_trace_id`), HAProxy `capture request header traceparent len 64` (logged in %hr), sqlcommenter's `traceparent` comment in the statements; or calibrate from the logs without --otlp",
+            ));
+        }
         if f.records == 0
             && f.kind == "otlp"
             && super::traces::looks_like_jaeger(&super::traces::head(&f.path))
@@ -333,13 +393,26 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
         return Err(input_err(
             format!(
                 "no request in the traces: {} spans read, {} traces without a root span, {} outside --since/--until, {} matching no --class rule",
-                joined.spans, joined.problems.no_root, acc.out_of_range, acc.unclassified
+                joined.spans,
+                joined.problems.no_root,
+                acc.out_of_range + joined.problems.outside,
+                acc.unclassified
             ),
             "a request's trace needs its root span (the first service's server span) in the files given",
         ));
     }
     let names = &joined.names;
     let mut warnings = file_warnings(&joined.files);
+    for f in &joined.files {
+        if f.untraced > 0 {
+            warnings.push(format!(
+                "{}: {} of its {} records carry no trace context and join no trace: left out",
+                f.path.display(),
+                f.untraced,
+                f.untraced + f.records
+            ));
+        }
+    }
     warnings.extend(join_warnings(&joined.problems, acc.unclassified));
     let keys = full(&acc);
     if keys.is_empty() {
@@ -350,6 +423,7 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
     }
     let secs = acc.window_ns as f64 / NS as f64;
     let cpu = read_cpu(&input.cpu, &input.hosts)?;
+    let cfg = super::build::read_configs(input)?;
     if let Some((_, problems)) = &cpu {
         for (file, p) in problems {
             warnings.extend(p.warnings(file));
@@ -417,6 +491,105 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
     let arrivals = arrivals_of(&rows, secs, &mut warnings);
     let (classes, kept, _) = classes_of(&rows, &acc.rules);
 
+    // The machines first: a call that stays on its machine crosses no wire.
+    let kinds: Vec<&'static str> = order
+        .iter()
+        .zip(&tier_names)
+        .map(|(&s, n)| kind_of(n, acc.is_db[s]))
+        .collect();
+    let machines_of = cpu.as_ref().map(|(series, _)| {
+        let entry_rps: Vec<f64> = rows.iter().map(|r| r.rate_rps).collect();
+        let tier_rps = |t: &str, i: usize| {
+            tier_names.iter().position(|n| n == t).map_or(0.0, |j| {
+                acc.windows[&keys[i]]
+                    .visits
+                    .get(order[j])
+                    .copied()
+                    .unwrap_or(0) as f64
+                    / secs
+            })
+        };
+        let component_tier = |c: &str| -> Option<String> {
+            if let Some((_, t)) = input.components.iter().find(|(x, _)| x == c) {
+                return Some(t.clone());
+            }
+            let l = c.to_ascii_lowercase();
+            if let Some(n) = tier_names
+                .iter()
+                .find(|n| l == n.to_ascii_lowercase() || l.starts_with(&n.to_ascii_lowercase()))
+            {
+                return Some(n.clone());
+            }
+            // A well-known process of a role: the one tier of that kind.
+            let role = tier_of(c, &[])?;
+            let kind = match role {
+                "lb" => "load-balancer",
+                "web" => "web",
+                "app" => "app",
+                _ => "database",
+            };
+            let of_kind: Vec<&String> = tier_names
+                .iter()
+                .zip(&kinds)
+                .filter(|(_, k)| **k == kind)
+                .map(|(n, _)| n)
+                .collect();
+            (of_kind.len() == 1).then(|| of_kind[0].clone())
+        };
+        machines::estimate(
+            series,
+            &tier_names,
+            &component_tier,
+            &machines::WindowLoad {
+                keys: &keys,
+                window_ns: acc.window_ns,
+                entry_rps: &entry_rps,
+                tier_rps: &tier_rps,
+                activity: &joined.activity,
+            },
+            input.cores,
+            &input.host_cores,
+        )
+    });
+    let host_of = |s: usize| -> Option<&String> {
+        let i = order.iter().position(|&x| x == s)?;
+        machines_of
+            .as_ref()
+            .and_then(|m| m.placement.get(&tier_names[i]))
+            .map(|(h, _)| h)
+    };
+    // A tier whose every hop stays on its machine holds them as its own
+    // time (the client library's work, the callee's outside its span);
+    // the tiers it calls then get no network.
+    let folded: Vec<bool> = (0..acc.tiers.len())
+        .map(|s| {
+            !acc.hops_to[s].is_empty()
+                && host_of(s).is_some()
+                && acc.hops_to[s].iter().all(|&c| host_of(c) == host_of(s))
+        })
+        .collect();
+    for (i, &s) in order.iter().enumerate() {
+        if folded[s] {
+            let callees: Vec<String> = acc.hops_to[s]
+                .iter()
+                .filter_map(|&c| order.iter().position(|&x| x == c))
+                .map(|j| {
+                    format!(
+                        "{} ({:.3} ms)",
+                        tier_names[j],
+                        acc.hops[order[j]].mean() / 1e6
+                    )
+                })
+                .collect();
+            warnings.push(format!(
+                "tier {}: its calls to {} stay on machine {}: no wire, so the time between its client span and the server's is its own (the client library, the server's work outside its span), held as part of its service time",
+                tier_names[i],
+                callees.join(", "),
+                host_of(s).map_or("?", |h| h.as_str())
+            ));
+        }
+    }
+
     let mut tiers = Vec::new();
     for (i, &s) in order.iter().enumerate() {
         let name = tier_names[i].clone();
@@ -424,11 +597,24 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
         let mut times: Vec<ClassTime> = Vec::new();
         for (ci, &c) in kept.iter().enumerate() {
             let how = format!(
-                "{} spans: own time per visit (duration less its children's), per request",
-                if acc.is_db[s] { "client" } else { "server" }
+                "{}: own time per visit (duration less its children's), per request{}",
+                if acc.logged[s] {
+                    "its log's records joined to the traces by trace id"
+                } else if acc.is_db[s] {
+                    "client spans"
+                } else {
+                    "server spans"
+                },
+                if folded[s] {
+                    ", with its calls' hops on its machine"
+                } else {
+                    ""
+                }
             );
-            let t = match &acc.own[s][c] {
-                Some(h) => fitted_time(&classes[ci].0, h, 1e3, &how),
+            let own = if folded[s] { &acc.own_out } else { &acc.own };
+            let res = if acc.coarse[s] { 1e6 } else { 1e3 };
+            let t = match &own[s][c] {
+                Some(h) => fitted_time(&classes[ci].0, h, res, &how),
                 None => ClassTime {
                     class: classes[ci].0.clone(),
                     dist: crate::dist::Dist::Constant(0.0),
@@ -448,7 +634,8 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
                 .iter()
                 .zip(&rows)
                 .filter_map(|(k, row)| {
-                    let m = acc.windows[k].own.get(s)?[c];
+                    let w = &acc.windows[k];
+                    let m = if folded[s] { &w.own_out } else { &w.own }.get(s)?[c];
                     (m.count() > 0).then(|| (row.rate_rps, m.mean(), m.count() as f64))
                 })
                 .collect();
@@ -479,11 +666,56 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
             .map(|k| acc.windows[k].held_ns.get(s).copied().unwrap_or(0.0) / acc.window_ns as f64)
             .fold(0.0, f64::max)
             / f64::from(instances.value);
+        // A config counts for the one tier of its kind.
+        let only_of_kind = kinds.iter().filter(|k| **k == kind).count() == 1;
+        let from_config = || -> Option<super::build::Sourced<u32>> {
+            if !only_of_kind {
+                return None;
+            }
+            let shown = |p: &Option<std::path::PathBuf>| {
+                p.as_ref()
+                    .map_or(String::new(), |p| p.display().to_string())
+            };
+            match kind {
+                "load-balancer" => {
+                    let m = cfg.haproxy.as_ref()?.maxconn?;
+                    Some(read(
+                        m,
+                        format!("{}: maxconn", shown(&input.haproxy_config)),
+                    ))
+                }
+                "web" => {
+                    let n = cfg.nginx.as_ref()?;
+                    Some(read(
+                        n.worker_connections? * n.worker_processes.unwrap_or(1),
+                        format!(
+                            "{}: worker_connections x worker_processes",
+                            shown(&input.nginx_config)
+                        ),
+                    ))
+                }
+                "app" => {
+                    let a = cfg.app.as_ref()?;
+                    Some(read(
+                        a.workers,
+                        format!("{}: {}", shown(&input.app_config), a.source),
+                    ))
+                }
+                _ => Some(read(
+                    cfg.db_max?,
+                    format!(
+                        "{}: max_connections (a thread per connection)",
+                        shown(&input.db_config)
+                    ),
+                )),
+            }
+        };
         let workers = input
             .workers
             .iter()
             .find(|(t, _)| *t == name)
             .map(|(_, n)| read(*n, format!("from the command line: --workers {name}")))
+            .or_else(from_config)
             .unwrap_or_else(|| match kind {
                 // Event-loop servers hold connections, not threads: their
                 // connection limits, as the logs' calibration assumes.
@@ -501,11 +733,12 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
                 ),
             });
         let hops = acc.hops[s];
-        let network_ns = (hops.count() > 0 && hops.mean() > 0.0).then(|| {
+        let wired = !acc.hops_from[s].iter().all(|&f| folded[f]);
+        let network_ns = (wired && hops.count() > 0 && hops.mean() > 0.0).then(|| {
             read(
                 hops.mean(),
                 format!(
-                    "the caller's client span less the server span it waited on, mean over {} calls (the network both ways and the client library)",
+                    "the caller's client span less the server span it waited on, mean over {} calls (the network both ways, and the work of both ends outside their spans: the client library, the server's reading and writing of the request)",
                     hops.count()
                 ),
             )
@@ -567,58 +800,7 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
     // CPU and machines.
     let mut components = Vec::new();
     let mut hosts = Vec::new();
-    if let Some((series, _)) = &cpu {
-        let entry_rps: Vec<f64> = rows.iter().map(|r| r.rate_rps).collect();
-        let tier_rps = |t: &str, i: usize| {
-            tier_names.iter().position(|n| n == t).map_or(0.0, |j| {
-                acc.windows[&keys[i]]
-                    .visits
-                    .get(order[j])
-                    .copied()
-                    .unwrap_or(0) as f64
-                    / secs
-            })
-        };
-        let kinds: Vec<(&str, &str)> = tiers.iter().map(|t| (t.name.as_str(), t.kind)).collect();
-        let component_tier = |c: &str| -> Option<String> {
-            if let Some((_, t)) = input.components.iter().find(|(x, _)| x == c) {
-                return Some(t.clone());
-            }
-            let l = c.to_ascii_lowercase();
-            if let Some((n, _)) = kinds.iter().find(|(n, _)| {
-                l == n.to_ascii_lowercase() || l.starts_with(&n.to_ascii_lowercase())
-            }) {
-                return Some(n.to_string());
-            }
-            // A well-known process of a role: the one tier of that kind.
-            let role = tier_of(c, &[])?;
-            let kind = match role {
-                "lb" => "load-balancer",
-                "web" => "web",
-                "app" => "app",
-                _ => "database",
-            };
-            let of_kind: Vec<&&str> = kinds
-                .iter()
-                .filter(|(_, k)| *k == kind)
-                .map(|(n, _)| n)
-                .collect();
-            (of_kind.len() == 1).then(|| of_kind[0].to_string())
-        };
-        let m = machines::estimate(
-            series,
-            &tier_names,
-            &component_tier,
-            &machines::WindowLoad {
-                keys: &keys,
-                window_ns: acc.window_ns,
-                entry_rps: &entry_rps,
-                tier_rps: &tier_rps,
-                activity: &joined.activity,
-            },
-            input.cores,
-            &input.host_cores,
-        );
+    if let Some(m) = machines_of {
         warnings.extend(m.warnings);
         for (t, line) in &m.tier_lines {
             if let Some(tier) = tiers.iter_mut().find(|x| &x.name == t)

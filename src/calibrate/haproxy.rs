@@ -47,6 +47,8 @@ pub enum HField {
     Uri,
     /// `%ID`: the unique request id.
     Id,
+    /// `%hr`: the captured request headers (`{...|...}`).
+    Captured,
     /// Any other variable: matched and ignored.
     Other,
 }
@@ -80,6 +82,7 @@ fn kind_of(name: &str) -> HField {
         "HM" => Method,
         "HU" | "HP" => Uri,
         "ID" => Id,
+        "hr" => Captured,
         _ => Other,
     }
 }
@@ -186,6 +189,8 @@ pub struct HaproxyRecord<'a> {
     pub path: &'a [u8],
     /// `%ID`, when the format has it.
     pub id: Option<&'a [u8]>,
+    /// `%hr`: the captured request headers, when the format has them.
+    pub captured: Option<&'a [u8]>,
 }
 
 /// Drops a syslog header (`<134>Dec  1 10:48:57 host haproxy[123]: `, the
@@ -298,6 +303,7 @@ impl HaproxyParser {
             method,
             path,
             id: f(HField::Id),
+            captured: f(HField::Captured),
         })
     }
 }

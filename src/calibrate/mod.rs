@@ -22,6 +22,7 @@ pub mod fit;
 pub mod format;
 pub mod from_traces;
 pub mod haproxy;
+pub mod log_spans;
 pub mod machines;
 pub mod nginx;
 pub mod observe;

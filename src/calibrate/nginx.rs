@@ -34,6 +34,8 @@ pub enum NField {
     Uri,
     /// `$request_id`, `$http_x_request_id`.
     Id,
+    /// `$http_traceparent`, `$otel_trace_id`: the request's trace.
+    Trace,
     /// Any other variable.
     Other,
 }
@@ -61,6 +63,7 @@ fn kind_of(name: &str) -> NField {
         "request_method" => Method,
         "request_uri" | "uri" => Uri,
         "request_id" | "http_x_request_id" => Id,
+        "http_traceparent" | "otel_trace_id" => Trace,
         _ => Other,
     }
 }
@@ -146,6 +149,8 @@ pub struct NginxRecord<'a> {
     pub path: &'a [u8],
     /// `$request_id` or `$http_x_request_id`.
     pub id: Option<&'a [u8]>,
+    /// `$http_traceparent` or `$otel_trace_id`.
+    pub trace: Option<&'a [u8]>,
 }
 
 /// `0.002, 0.004` (and `0.001 : 0.003` across an internal redirect) summed;
@@ -181,8 +186,9 @@ pub const COMBINED: &str = r#"$remote_addr - $remote_user [$time_local] "$reques
 /// What users append to `combined` to log timers, most common first: the
 /// default, with `$msec` and the upstream's connect and header times (as
 /// the rig logs), the timing format of Nginx's own guidance
-/// (`rt= uct= uht= urt=`), and each with a request id.
-const TAILS: [&str; 8] = [
+/// (`rt= uct= uht= urt=`), and each with a request id (the rig's with the
+/// caller's `traceparent` too).
+const TAILS: [&str; 9] = [
     " $request_time $upstream_response_time",
     " $request_time $upstream_response_time $msec $upstream_connect_time $upstream_header_time",
     " $request_time $upstream_response_time $upstream_connect_time $upstream_header_time",
@@ -191,6 +197,7 @@ const TAILS: [&str; 8] = [
     " $request_time $upstream_response_time $msec $upstream_connect_time $upstream_header_time $request_id",
     r#" rt=$request_time uct="$upstream_connect_time" uht="$upstream_header_time" urt="$upstream_response_time" $request_id"#,
     " $request_time",
+    " $request_time $upstream_response_time $msec $upstream_connect_time $upstream_header_time $request_id $http_traceparent",
 ];
 
 /// The format of an access log whose `log_format` was not given: the first
@@ -280,6 +287,7 @@ impl NginxParser {
             method,
             path,
             id: f(NField::Id).filter(|v| *v != b"-"),
+            trace: f(NField::Trace).filter(|v| *v != b"-"),
         })
     }
 }

@@ -35,6 +35,8 @@ pub struct FileLines {
     /// Aborted requests (a `-1` timer, or `<BADREQ>`: a connection that sent
     /// no request), kept out of the timing figures.
     pub aborted: u64,
+    /// Records that carry no trace context (a log read with traces).
+    pub untraced: u64,
     /// The last line had no newline (a log cut mid-write) and was skipped.
     pub truncated_last: bool,
     /// Lines longer than [`super::source::MAX_LINE`], read cut to it.
@@ -465,7 +467,7 @@ pub fn observe(inp: &LogInputs) -> Result<Observations, CalibrateError> {
 /// The format of an Nginx log given without one, from its first lines:
 /// `None` when the default reads it (or nothing does: the default's error
 /// then shows the line).
-fn detect_nginx(path: &Path) -> Result<Option<String>, CalibrateError> {
+pub(super) fn detect_nginx(path: &Path) -> Result<Option<String>, CalibrateError> {
     let mut src = LineSource::open(path)?;
     let mut sample = Vec::new();
     while sample.len() < 200

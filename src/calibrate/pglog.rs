@@ -141,6 +141,7 @@ impl PgLogParser {
             query_ns: total,
             lock_ns: 0,
             kind: kind_of(stmt),
+            trace: super::traces::trace_context(stmt),
         })
     }
 }

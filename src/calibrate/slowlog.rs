@@ -27,6 +27,10 @@ pub struct Statement {
     pub lock_ns: i64,
     /// What kind of statement it is.
     pub kind: StatementKind,
+    /// The trace context in the statement's comment (sqlcommenter's
+    /// `traceparent='00-...'`), when its first line has one: (trace id,
+    /// the span id of the client call that sent it).
+    pub trace: Option<(u128, u64)>,
 }
 
 /// The kind of a statement from its first keyword.
@@ -150,7 +154,16 @@ impl SlowLogParser {
             query_ns,
             lock_ns,
             kind: kind_of(line),
+            trace: super::traces::trace_context(line),
         })
+    }
+}
+
+impl SlowLogParser {
+    /// Whether the last line was a line of a statement after its first
+    /// (a statement over several lines: its comment may be on the last).
+    pub fn in_statement(&self) -> bool {
+        self.in_statement
     }
 }
 

@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 use super::CalibrateError;
 use super::classes::{ClassRule, classify};
+use super::log_spans::{LineRead, SpanLines};
 use super::observe::{Activity, FileLines};
 use super::source::LineSource;
 
@@ -98,6 +99,50 @@ pub struct Span {
     pub path: Option<Box<str>>,
     /// An error status or a 5xx.
     pub error: bool,
+    /// Read from a log, not a tracer: its times are the log's (whole
+    /// milliseconds, or seconds for a slow log), so its place inside its
+    /// parent is not known to the nanosecond and only its length counts.
+    pub approx: bool,
+    /// How far in it sits: a balancer's log (0) wraps a web server's (1),
+    /// which wraps the traced spans ([`TRACED`]), which wrap a database's
+    /// statements (3). A span whose parent is not in the trace (the caller
+    /// that sent the `traceparent` was not traced) is the callee of the
+    /// nearest outer layer's call.
+    pub layer: u8,
+}
+
+/// The layer of spans from a tracer.
+pub const TRACED: u8 = 2;
+
+/// A W3C trace context anywhere in `b` (`00-<32 hex>-<16 hex>-<2 hex>`, as
+/// a `traceparent` header or sqlcommenter's comment carries it): the trace
+/// id and the caller's span id. A bare 32-hex trace id (Nginx's
+/// `$otel_trace_id`) gives span id 0.
+pub fn trace_context(b: &[u8]) -> Option<(u128, u64)> {
+    let hex = |x: &[u8]| x.iter().all(u8::is_ascii_hexdigit);
+    let mut from = 0;
+    while let Some(p) = b[from..].windows(3).position(|w| w == b"00-") {
+        let at = from + p + 3;
+        if let Some(c) = b.get(at..at + 52)
+            && c[32] == b'-'
+            && c[49] == b'-'
+            && hex(&c[..32])
+            && hex(&c[33..49])
+            && hex(&c[50..52])
+            && let (Some(t), Some(s)) = (
+                std::str::from_utf8(&c[..32]).ok().and_then(hex_u128),
+                std::str::from_utf8(&c[33..49]).ok().and_then(hex_u64),
+            )
+        {
+            return Some((t, s));
+        }
+        from = at;
+    }
+    let t = b.trim_ascii();
+    (t.len() == 32 && hex(t))
+        .then(|| std::str::from_utf8(t).ok().and_then(hex_u128))
+        .flatten()
+        .map(|t| (t, 0))
 }
 
 /// Strings seen (services, machines, peers), interned.
@@ -108,7 +153,8 @@ pub struct Names {
 }
 
 impl Names {
-    fn get(&mut self, s: &str) -> u32 {
+    /// The index of a string, interned on first sight.
+    pub fn get(&mut self, s: &str) -> u32 {
         if let Some(&i) = self.index.get(s) {
             return i;
         }
@@ -393,6 +439,8 @@ fn otlp_line(line: &[u8], names: &mut Names, out: &mut Vec<Span>) -> bool {
                     method: method.map(Into::into),
                     path: path.map(Into::into),
                     error,
+                    approx: false,
+                    layer: TRACED,
                 });
             }
         }
@@ -525,6 +573,8 @@ fn jaeger(text: &[u8], names: &mut Names, out: &mut Vec<Span>) -> Option<usize> 
                 method: method.map(Into::into),
                 path: path.map(Into::into),
                 error,
+                approx: false,
+                layer: TRACED,
             });
             n += 1;
         }
@@ -545,8 +595,13 @@ pub struct TraceVisits {
     pub error: bool,
     /// (tier, own time ns, held time ns, start ns) per visit, in start order.
     pub visits: Vec<(u32, i64, i64, i64)>,
-    /// (tier called, network ns) per hop between services.
-    pub hops: Vec<(u32, i64)>,
+    /// (tier called, network ns, the calling visit's index) per hop between
+    /// services.
+    pub hops: Vec<(u32, i64, Option<usize>)>,
+    /// Tiers whose times came from a log that writes whole milliseconds.
+    pub coarse: Vec<u32>,
+    /// Tiers whose times came from a log.
+    pub logged: Vec<u32>,
     /// (tier, machine, instance, a database) seen.
     pub placed: Vec<(u32, Option<u32>, Option<u32>, bool)>,
     /// (caller tier, called tier) per call.
@@ -566,6 +621,8 @@ pub struct JoinProblems {
     pub many_roots: u64,
     /// Spans read twice (the same trace and span id): read once.
     pub duplicates: u64,
+    /// Traces that began outside `--since`/`--until`: left out.
+    pub outside: u64,
 }
 
 /// A span's tier (service, or the server a leaf client span called) and
@@ -581,6 +638,35 @@ fn tier_of_span(s: &Span, has_children: bool, names: &mut Names) -> Option<u32> 
     }
 }
 
+/// Spans from logs wrap the rest: a span with no parent in the trace,
+/// below the outermost layer and not a statement, becomes the callee of the call (a client
+/// span) of the nearest outer layer that has one.
+fn wrap_in_logs(spans: &mut [Span]) {
+    if spans.iter().all(|s| s.layer == TRACED) {
+        return;
+    }
+    let ids: std::collections::HashSet<u64> = spans.iter().map(|s| s.id).collect();
+    let calls: Vec<(u8, u64)> = spans
+        .iter()
+        .filter(|s| s.approx && s.kind == SpanKind::Client)
+        .map(|s| (s.layer, s.id))
+        .collect();
+    for s in spans.iter_mut() {
+        // A statement names its caller's span: without it, it is an
+        // orphan, not a call of the web server.
+        if s.layer > TRACED || s.parent.is_some_and(|p| ids.contains(&p)) {
+            continue;
+        }
+        if let Some(&(_, call)) = calls
+            .iter()
+            .filter(|(l, id)| *l < s.layer && *id != s.id)
+            .max_by_key(|(l, _)| *l)
+        {
+            s.parent = Some(call);
+        }
+    }
+}
+
 /// Turns one trace's spans into visits; `None` without a root.
 pub fn visits_of(
     spans: &mut Vec<Span>,
@@ -592,6 +678,7 @@ pub fn visits_of(
     let before = spans.len();
     spans.dedup_by_key(|s| s.id);
     problems.duplicates += (before - spans.len()) as u64;
+    wrap_in_logs(spans);
     let idx: HashMap<u64, usize> = spans.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
     let parent: Vec<Option<usize>> = spans
         .iter()
@@ -623,8 +710,16 @@ pub fn visits_of(
     // Own time: duration less the union of the children's intervals.
     let own = |i: usize| -> i64 {
         let s = &spans[i];
+        // A child placed by a log's clock counts by its length (a call is
+        // inside its caller); the others by their intervals' union.
+        let by_length: i64 = children[i]
+            .iter()
+            .filter(|&&c| s.approx || spans[c].approx)
+            .map(|&c| spans[c].end_ns - spans[c].start_ns)
+            .sum();
         let mut iv: Vec<(i64, i64)> = children[i]
             .iter()
+            .filter(|&&c| !(s.approx || spans[c].approx))
             .map(|&c| {
                 (
                     spans[c].start_ns.max(s.start_ns),
@@ -650,7 +745,7 @@ pub fn visits_of(
         if let Some((x, y)) = cur {
             covered += y - x;
         }
-        (s.end_ns - s.start_ns - covered).max(0)
+        (s.end_ns - s.start_ns - covered - by_length).max(0)
     };
     // The visit each span belongs to: itself when its tier differs from
     // its nearest non-hop ancestor's (or it has none), else that ancestor's.
@@ -662,6 +757,8 @@ pub fn visits_of(
         error: spans[root].error,
         visits: Vec::new(),
         hops: Vec::new(),
+        coarse: Vec::new(),
+        logged: Vec::new(),
         placed: Vec::new(),
         edges: Vec::new(),
     };
@@ -688,6 +785,12 @@ pub fn visits_of(
                     visit_of[i] = Some(i);
                     visit_index.insert(i, out.visits.len());
                     let s = &spans[i];
+                    if s.approx && s.layer < TRACED && !out.coarse.contains(&t) {
+                        out.coarse.push(t);
+                    }
+                    if s.approx && !out.logged.contains(&t) {
+                        out.logged.push(t);
+                    }
                     out.visits.push((t, 0, s.end_ns - s.start_ns, s.start_ns));
                     let (host, instance) = if s.kind == SpanKind::Client {
                         (None, None)
@@ -702,7 +805,8 @@ pub fn visits_of(
                         && tier[p].is_none()
                         && spans[i].kind != SpanKind::Client
                     {
-                        out.hops.push((t, own(p)));
+                        let from = caller.and_then(|v| visit_index.get(&v).copied());
+                        out.hops.push((t, own(p), from));
                     }
                 }
             }
@@ -719,7 +823,6 @@ pub fn visits_of(
             out.visits[k].1 += own(i);
         }
     }
-    out.visits.sort_by_key(|v| v.3);
     let r = &spans[root];
     out.class = classify(
         rules,
@@ -743,10 +846,27 @@ pub struct Joined {
     pub spans: u64,
 }
 
-/// One open trace file.
+/// One open file of spans.
 enum Open {
-    Lines(LineSource),
+    Lines(LineSource, Box<dyn SpanLines>),
     Done,
+}
+
+/// OTLP JSON lines, a line per `TracesData`.
+struct OtlpLines;
+
+impl SpanLines for OtlpLines {
+    fn kind(&self) -> &'static str {
+        "otlp"
+    }
+
+    fn line(&mut self, line: &[u8], names: &mut Names, out: &mut Vec<Span>) -> LineRead {
+        if otlp_line(line, names, out) {
+            LineRead::Traced
+        } else {
+            LineRead::Garbage
+        }
+    }
 }
 
 /// Reads every trace file (OTLP JSON lines or a Jaeger export), files
@@ -755,7 +875,9 @@ enum Open {
 pub fn read_traces(
     otlp: &[PathBuf],
     jaeger_files: &[PathBuf],
+    logs: Vec<super::log_spans::SpanSource>,
     rules: &[ClassRule],
+    (since, until): (Option<i64>, Option<i64>),
     each: &mut dyn FnMut(TraceVisits),
 ) -> Result<Joined, CalibrateError> {
     let mut names = Names::default();
@@ -770,6 +892,16 @@ pub fn read_traces(
                     names: &mut Names,
                     problems: &mut JoinProblems,
                     activity: &mut Activity| {
+        // A trace that began outside --since/--until is only activity: its
+        // problems are not the range's (a log read past the traces' end
+        // holds statements whose callers' spans were not kept).
+        let start = spans.iter().map(|s| s.start_ns).min().unwrap_or(0);
+        if since.is_some_and(|s| start < s) || until.is_some_and(|u| start >= u) {
+            let end = spans.iter().map(|s| s.end_ns).max().unwrap_or(start);
+            activity.add(start, end);
+            problems.outside += 1;
+            return;
+        }
         if let Some(v) = visits_of(&mut spans, names, rules, problems) {
             activity.add(v.start_ns, v.start_ns + v.e2e_ns);
             each(v);
@@ -811,46 +943,68 @@ pub fn read_traces(
         files.push(fl);
     }
     let mut open: Vec<(Open, i64)> = Vec::new();
-    for p in otlp {
-        open.push((
-            Open::Lines(LineSource::open(p)?.with_max_line(super::source::MAX_TRACE_LINE)),
-            i64::MIN,
-        ));
+    let first_otlp = files.len();
+    let sources = otlp
+        .iter()
+        .map(|p| -> Result<_, CalibrateError> {
+            Ok((
+                p.clone(),
+                LineSource::open(p)?.with_max_line(super::source::MAX_TRACE_LINE),
+                Box::new(OtlpLines) as Box<dyn SpanLines>,
+            ))
+        })
+        .chain(
+            logs.into_iter()
+                .map(|(p, s)| Ok((p.clone(), LineSource::open(&p)?, s))),
+        );
+    for source in sources {
+        let (p, src, lines) = source?;
         files.push(FileLines {
-            path: p.clone(),
-            kind: "otlp",
+            path: p,
+            kind: lines.kind(),
             ..FileLines::default()
         });
+        open.push((Open::Lines(src, lines), i64::MIN));
     }
-    let first_otlp = files.len() - otlp.len();
     let mut since_sweep = 0usize;
     // The file that is furthest behind in time goes next.
     while let Some(k) = (0..open.len())
-        .filter(|&k| matches!(open[k].0, Open::Lines(_)))
+        .filter(|&k| matches!(open[k].0, Open::Lines(..)))
         .min_by_key(|&k| open[k].1)
     {
         let fl = &mut files[first_otlp + k];
-        let Open::Lines(src) = &mut open[k].0 else {
+        let Open::Lines(src, lines) = &mut open[k].0 else {
             unreachable!()
         };
-        let Some((no, line)) = src.next_numbered()? else {
-            fl.truncated_last = src.truncated_last;
-            fl.cut = src.too_long;
-            open[k].0 = Open::Done;
-            continue;
-        };
-        fl.lines = no;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
+        let per_span = lines.kind() == "otlp";
+        match src.next_numbered()? {
+            None => {
+                fl.truncated_last = src.truncated_last;
+                fl.cut = src.too_long;
+                lines.finish(&mut names, &mut batch);
+                open[k].0 = Open::Done;
+            }
+            Some((no, line)) => {
+                fl.lines = no;
+                if line.iter().all(u8::is_ascii_whitespace) && per_span {
+                    continue;
+                }
+                match lines.line(line, &mut names, &mut batch) {
+                    LineRead::Garbage => fl.skip(no, line),
+                    LineRead::Untraced => fl.untraced += 1,
+                    LineRead::Traced | LineRead::Part => {}
+                }
+            }
         }
-        if !otlp_line(line, &mut names, &mut batch) {
-            fl.skip(no, line);
-            continue;
+        if !per_span && let Some(s) = batch.first() {
+            fl.seen(s.start_ns);
         }
         let mut latest = open[k].1;
         for s in batch.drain(..) {
             spans_read += 1;
-            fl.seen(s.start_ns);
+            if per_span {
+                fl.seen(s.start_ns);
+            }
             latest = latest.max(s.end_ns);
             let e = pending
                 .entry(s.trace)
@@ -867,7 +1021,7 @@ pub fn read_traces(
             since_sweep = 0;
             let low = open
                 .iter()
-                .filter(|o| matches!(o.0, Open::Lines(_)))
+                .filter(|o| matches!(o.0, Open::Lines(..)))
                 .map(|o| o.1)
                 .min()
                 .unwrap_or(clock);
@@ -938,6 +1092,69 @@ mod tests {
     use super::*;
     use crate::calibrate::classes::default_rules;
 
+    #[test]
+    fn trace_contexts_are_found_where_headers_and_comments_put_them() {
+        let t = 0x0af7651916cd43dd8448eb211c80319c_u128;
+        let header = b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        assert_eq!(trace_context(header), Some((t, 0xb7ad6b7169203331)));
+        // HAProxy's captured headers, sqlcommenter's comment.
+        let captured = b"{00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01}";
+        assert_eq!(trace_context(captured), Some((t, 0xb7ad6b7169203331)));
+        let comment = b"SELECT 1 /*db_driver='x',traceparent='00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01'*/;";
+        assert_eq!(trace_context(comment), Some((t, 0x00f067aa0ba902b7)));
+        // Nginx's $otel_trace_id: a bare trace id.
+        assert_eq!(
+            trace_context(b"0af7651916cd43dd8448eb211c80319c"),
+            Some((t, 0))
+        );
+        for bad in [
+            &b"-"[..],
+            b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b71692033-01",
+            b"00-00000000000000000000000000000000-b7ad6b7169203331-01",
+            b"00-0af7651916cd43dd8448eb211c80319g-b7ad6b7169203331-01",
+        ] {
+            assert_eq!(trace_context(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn logs_wrap_the_traced_spans_and_statements_keep_their_callers() {
+        let span = |id: u64, parent: Option<u64>, layer: u8, kind: SpanKind| Span {
+            trace: 9,
+            id,
+            parent,
+            service: 0,
+            host: None,
+            instance: None,
+            kind,
+            start_ns: 0,
+            end_ns: 10,
+            peer: None,
+            peer_is_db: false,
+            method: None,
+            path: None,
+            error: false,
+            approx: layer != TRACED,
+            layer,
+        };
+        let mut spans = vec![
+            span(1, None, 0, SpanKind::Server),
+            span(2, Some(1), 0, SpanKind::Client),
+            span(3, None, 1, SpanKind::Server),
+            span(4, Some(3), 1, SpanKind::Client),
+            // The app's span names the load generator's, never exported.
+            span(5, Some(77), TRACED, SpanKind::Server),
+            // A statement whose caller's span is lost stays an orphan.
+            span(6, Some(88), 3, SpanKind::Server),
+        ];
+        wrap_in_logs(&mut spans);
+        let parents: Vec<Option<u64>> = spans.iter().map(|s| s.parent).collect();
+        assert_eq!(
+            parents,
+            [None, Some(1), Some(2), Some(3), Some(4), Some(88)]
+        );
+    }
+
     /// A span as an OTLP JSON line of its own service.
     #[allow(clippy::too_many_arguments)]
     fn line(
@@ -971,7 +1188,15 @@ mod tests {
         let p = dir.join("t.jsonl");
         std::fs::write(&p, text).unwrap();
         let mut got = Vec::new();
-        let j = read_traces(&[p], &[], &default_rules(), &mut |t| got.push(t)).unwrap();
+        let j = read_traces(
+            &[p],
+            &[],
+            Vec::new(),
+            &default_rules(),
+            (None, None),
+            &mut |t| got.push(t),
+        )
+        .unwrap();
         let _ = std::fs::remove_dir_all(&dir);
         (got, j)
     }

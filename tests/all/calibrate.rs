@@ -1033,7 +1033,7 @@ fn unusable_traces_are_exit_2_and_write_nothing() {
         (vec!["--otlp", s(&orphans)], "2 traces without a root span"),
         (
             vec!["--otlp", s(&orphans), "--nginx", s(&web1)],
-            "traces and logs given together",
+            "none of its records carries a trace context",
         ),
     ];
     for (flags, says) in cases {

@@ -8,6 +8,7 @@ mod architecture;
 mod calendar;
 mod calendar_queue;
 mod calibrate;
+mod calibrate_joined;
 mod calibrate_multi;
 mod calibrate_round_trip;
 mod charts;

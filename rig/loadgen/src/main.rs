@@ -30,6 +30,7 @@ struct Args {
     seed: u64,
     drain: f64,
     out: String,
+    traceparent: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -44,6 +45,7 @@ fn parse_args() -> Result<Args, String> {
         seed: 1,
         drain: 10.0,
         out: "requests.csv".into(),
+        traceparent: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -60,6 +62,7 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => a.seed = num(&v)? as u64,
             "--drain" => a.drain = num(&v)?,
             "--out" => a.out = v,
+            "--traceparent" => a.traceparent = v == "1",
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -89,6 +92,9 @@ struct Job {
     intended: Instant,
     write: bool,
     item: u64,
+    /// A W3C trace context (trace id, the client's span id) to send as a
+    /// `traceparent` header, as an instrumented caller would.
+    trace: Option<(u128, u64)>,
 }
 
 struct Record {
@@ -108,14 +114,18 @@ fn connect(target: &str) -> std::io::Result<BufReader<TcpStream>> {
 /// Sends one request on a keep-alive connection and reads the whole
 /// response; returns the status and whether the server closes the connection.
 fn exchange(conn: &mut BufReader<TcpStream>, job: &Job) -> std::io::Result<(u16, bool)> {
+    let tp = job
+        .trace
+        .map(|(t, s)| format!("traceparent: 00-{t:032x}-{s:016x}-01\r\n"))
+        .unwrap_or_default();
     let req = if job.write {
         let body = format!("item={}", job.item);
         format!(
-            "POST /item HTTP/1.1\r\nHost: rig\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST /item HTTP/1.1\r\nHost: rig\r\n{tp}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         )
     } else {
-        format!("GET /item/{} HTTP/1.1\r\nHost: rig\r\n\r\n", job.item)
+        format!("GET /item/{} HTTP/1.1\r\nHost: rig\r\n{tp}\r\n", job.item)
     };
     conn.get_mut().write_all(req.as_bytes())?;
     let mut line = String::new();
@@ -234,11 +244,16 @@ fn main() {
         }
         let write = rng.unit() <= args.write_share;
         let item = rng.next_u64() % args.items + 1;
+        let trace = args.traceparent.then(|| {
+            let t = (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64());
+            (t.max(1), rng.next_u64().max(1))
+        });
         if tx
             .send(Job {
                 intended: next,
                 write,
                 item,
+                trace,
             })
             .is_err()
         {
