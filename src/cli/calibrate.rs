@@ -195,7 +195,9 @@ pub struct CalibrateArgs {
     /// OpenTelemetry traces in the OTLP JSON file format (one TracesData
     /// object per line, as the SDKs' and the Collector's file exporters
     /// write it); repeatable, e.g. a file per service. Every tier, its
-    /// calls and its machines come from the spans.
+    /// calls and its machines come from the spans; logs given with it join
+    /// them by the trace id each record carries (HAProxy's captured
+    /// traceparent, Nginx's $http_traceparent, sqlcommenter's comment).
     #[arg(long, value_name = "FILE")]
     otlp: Vec<PathBuf>,
     /// Jaeger's JSON export of traces (repeatable).

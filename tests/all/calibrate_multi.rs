@@ -1,8 +1,8 @@
 //! The two-machine rig (tests/data/rig-multi, made by rig/multi.sh): a real
 //! HAProxy and two Nginx on one CPU, gunicorn (traced by the OpenTelemetry
 //! Python SDK) and MariaDB on the other in their own network namespace.
-//! Calibrated with no flag but the files (and the app's worker count, which
-//! no file holds), from the levels below half the knee.
+//! Calibrated with no flag but the files (the app's worker count from
+//! gunicorn's config), from the levels below half the knee.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -61,8 +61,8 @@ fn calibrate_below_half_the_knee(out: &Path) -> String {
     let mut args = vec!["calibrate".to_string()];
     args.extend(log_args());
     for a in [
-        "--workers",
-        "app=4",
+        "--app-config",
+        &multi("gunicorn.conf.py"),
         "--until",
         END_OF_400,
         "--no-report",
