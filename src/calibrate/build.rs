@@ -450,7 +450,7 @@ fn no_records(f: &super::observe::FileLines) -> CalibrateError {
 /// one machine's counters when one file without a `host` column is given;
 /// a machine per file (named after it) when several are; `--host` names
 /// the machine of the counters that still have none.
-type CpuInput = (BTreeMap<String, CpuSeries>, Vec<(String, CpuProblems)>);
+pub(super) type CpuInput = (BTreeMap<String, CpuSeries>, Vec<(String, CpuProblems)>);
 
 pub(super) fn read_cpu(
     files: &[PathBuf],

@@ -307,8 +307,9 @@ fn observe(
     Ok((acc, joined))
 }
 
-/// Calibrates from OTLP JSON or Jaeger traces.
-pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, CalibrateError> {
+/// Reads the traces (and the logs joined to them) into full windows, the
+/// window chosen when not given.
+fn read_windows(input: &CalibrateInput) -> Result<TraceWindows, CalibrateError> {
     let logs = &input.logs;
     let (mut acc, mut joined) = observe(input, logs.window_ns)?;
     for f in &joined.files {
@@ -401,7 +402,6 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
             "a request's trace needs its root span (the first service's server span) in the files given",
         ));
     }
-    let names = &joined.names;
     let mut warnings = file_warnings(&joined.files);
     for f in &joined.files {
         if f.untraced > 0 {
@@ -423,7 +423,6 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
     }
     let secs = acc.window_ns as f64 / NS as f64;
     let cpu = read_cpu(&input.cpu, &input.hosts)?;
-    let cfg = super::build::read_configs(input)?;
     if let Some((_, problems)) = &cpu {
         for (file, p) in problems {
             warnings.extend(p.warnings(file));
@@ -439,7 +438,7 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
     });
     let tier_names: Vec<String> = order
         .iter()
-        .map(|&s| tier_name(names.name(acc.tiers[s])))
+        .map(|&s| tier_name(joined.names.name(acc.tiers[s])))
         .collect();
 
     let rows: Vec<WindowRow> = keys
@@ -488,6 +487,69 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
             }
         })
         .collect();
+    Ok(TraceWindows {
+        acc,
+        joined,
+        keys,
+        rows,
+        order,
+        tier_names,
+        window_note,
+        cpu,
+        warnings,
+        secs,
+    })
+}
+
+/// What [`read_windows`] read.
+struct TraceWindows {
+    acc: Acc,
+    joined: super::traces::Joined,
+    keys: Vec<i64>,
+    rows: Vec<WindowRow>,
+    order: Vec<usize>,
+    tier_names: Vec<String>,
+    window_note: Option<String>,
+    cpu: Option<super::build::CpuInput>,
+    warnings: Vec<String>,
+    secs: f64,
+}
+
+/// The observed windows of traces, for `validate`: each window's rate,
+/// mix, end-to-end latency (the root spans), own time per kind of tier and
+/// CPU.
+pub fn observe_windows(input: &CalibrateInput) -> Result<super::build::Observed, CalibrateError> {
+    let w = read_windows(input)?;
+    Ok(super::build::Observed {
+        window_s: w.secs,
+        classes: w.acc.rules.iter().map(|c| c.name.clone()).collect(),
+        windows: w.rows,
+        files: w.joined.files,
+        entry_is_lb: w
+            .order
+            .first()
+            .zip(w.tier_names.first())
+            .is_some_and(|(&s, n)| kind_of(n, w.acc.is_db[s]) == "load-balancer"),
+        window_note: w.window_note,
+    })
+}
+
+/// Calibrates from OTLP JSON or Jaeger traces.
+pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, CalibrateError> {
+    let TraceWindows {
+        acc,
+        joined,
+        keys,
+        rows,
+        order,
+        tier_names,
+        window_note,
+        cpu,
+        mut warnings,
+        secs,
+    } = read_windows(input)?;
+    let names = &joined.names;
+    let cfg = super::build::read_configs(input)?;
     let arrivals = arrivals_of(&rows, secs, &mut warnings);
     let (classes, kept, _) = classes_of(&rows, &acc.rules);
 

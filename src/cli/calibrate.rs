@@ -61,6 +61,17 @@ pub struct LogArgs {
     /// Only requests before this time.
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+    /// OpenTelemetry traces in the OTLP JSON file format (one TracesData
+    /// object per line, as the SDKs' and the Collector's file exporters
+    /// write it); repeatable, e.g. a file per service. Every tier, its
+    /// calls and its machines come from the spans; logs given with it join
+    /// them by the trace id each record carries (HAProxy's captured
+    /// traceparent, Nginx's $http_traceparent, sqlcommenter's comment).
+    #[arg(long, value_name = "FILE")]
+    pub otlp: Vec<PathBuf>,
+    /// Jaeger's JSON export of traces (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub jaeger: Vec<PathBuf>,
 }
 
 impl LogArgs {
@@ -97,6 +108,8 @@ impl LogArgs {
             .chain(&self.mysql_slow)
             .chain(&self.postgres)
             .chain(&self.cpu)
+            .chain(&self.otlp)
+            .chain(&self.jaeger)
     }
 
     /// The library's view; a usage problem is printed and turned into the
@@ -192,17 +205,6 @@ impl LogArgs {
 pub struct CalibrateArgs {
     #[command(flatten)]
     logs: LogArgs,
-    /// OpenTelemetry traces in the OTLP JSON file format (one TracesData
-    /// object per line, as the SDKs' and the Collector's file exporters
-    /// write it); repeatable, e.g. a file per service. Every tier, its
-    /// calls and its machines come from the spans; logs given with it join
-    /// them by the trace id each record carries (HAProxy's captured
-    /// traceparent, Nginx's $http_traceparent, sqlcommenter's comment).
-    #[arg(long, value_name = "FILE")]
-    otlp: Vec<PathBuf>,
-    /// Jaeger's JSON export of traces (repeatable).
-    #[arg(long, value_name = "FILE")]
-    jaeger: Vec<PathBuf>,
     /// haproxy.cfg, for nbthread, maxconn, balance and servers.
     #[arg(long, value_name = "FILE")]
     haproxy_config: Option<PathBuf>,
@@ -348,7 +350,7 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
     logs.keep_arrivals = a.arrivals.is_some();
     // Every output is checked, and the report folder locked, before any
     // log is read; no output may be one of the inputs.
-    for p in a.otlp.iter().chain(&a.jaeger) {
+    for p in a.logs.otlp.iter().chain(&a.logs.jaeger) {
         match std::fs::metadata(p) {
             Ok(m) if m.is_file() => {}
             Ok(_) => {
@@ -371,8 +373,6 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
     let inputs: Vec<PathBuf> = a
         .logs
         .files()
-        .chain(&a.otlp)
-        .chain(&a.jaeger)
         .chain(&a.haproxy_config)
         .chain(&a.nginx_config)
         .chain(&a.app_config)
@@ -419,8 +419,8 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     for (t, _) in &workers {
-        if a.otlp.is_empty()
-            && a.jaeger.is_empty()
+        if a.logs.otlp.is_empty()
+            && a.logs.jaeger.is_empty()
             && !["lb", "web", "app", "db"].contains(&t.as_str())
         {
             eprintln!("error: --workers {t}: the calibrated tiers are lb, web, app and db");
@@ -448,8 +448,8 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
         nginx_config: a.nginx_config.clone(),
         app_config: a.app_config.clone(),
         db_config: a.db_config.clone(),
-        otlp: a.otlp.clone(),
-        jaeger: a.jaeger.clone(),
+        otlp: a.logs.otlp.clone(),
+        jaeger: a.logs.jaeger.clone(),
         replay_as: a.arrivals.as_ref().map(|p| replay_path(&a.out, p)),
     };
     let dir = a

@@ -136,11 +136,33 @@ fn inner(a: &ValidateArgs) -> Result<(), u8> {
     // The report folder is locked before any log is read.
     let folder = report::OutFolder::open(&dir, report::output::results_rule())
         .map_err(|e| super::output_error(&e))?;
-    let observed = calibrate::build::observe_windows(&logs, &a.logs.cpu, &a.logs.host_map()?)
-        .map_err(|e| {
-            eprintln!("error: {e}");
-            EXIT_INVALID
-        })?;
+    let observed = if a.logs.otlp.is_empty() && a.logs.jaeger.is_empty() {
+        calibrate::build::observe_windows(&logs, &a.logs.cpu, &a.logs.host_map()?)
+    } else {
+        // From traces (and the logs joined to them by trace id): the root
+        // spans give each window's rate, mix and latency.
+        calibrate::from_traces::observe_windows(&calibrate::build::CalibrateInput {
+            name: name.clone(),
+            logs,
+            cpu: a.logs.cpu.clone(),
+            hosts: a.logs.host_map()?,
+            components: Vec::new(),
+            workers: Vec::new(),
+            cores: None,
+            host_cores: Vec::new(),
+            haproxy_config: None,
+            nginx_config: None,
+            app_config: None,
+            db_config: None,
+            otlp: a.logs.otlp.clone(),
+            jaeger: a.logs.jaeger.clone(),
+            replay_as: None,
+        })
+    }
+    .map_err(|e| {
+        eprintln!("error: {e}");
+        EXIT_INVALID
+    })?;
     let opts = ValidateOptions {
         duration: a.sim_duration.clone(),
         warmup: a.sim_warmup.clone(),

@@ -249,5 +249,34 @@ fn the_app_traces_give_the_app_and_its_database_on_the_back_machine() {
             .iter()
             .any(|h| h["name"].as_str() == Some("front"))
     );
+    // validate reads the same traces: the root spans give each window's
+    // rate and latency (the last minute of the file, the 300 and 400
+    // levels), the counters its CPU.
+    let o = stacksim(&[
+        "validate".into(),
+        out.display().to_string(),
+        "--otlp".into(),
+        multi("traces.jsonl.gz"),
+        "--cpu".into(),
+        multi("back.csv"),
+        "--cpu".into(),
+        multi("front.csv"),
+        "--since".into(),
+        "1796629870".into(),
+        "--no-knee".into(),
+        "--replications".into(),
+        "3".into(),
+        "--out".into(),
+        dir.join("validation").display().to_string(),
+    ]);
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let throughput = said
+        .lines()
+        .find(|l| l.starts_with("throughput"))
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(throughput.contains("within"), "{throughput}");
+    assert!(said.contains("own app"), "{said}");
+    assert!(dir.join("validation/validation.html").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
