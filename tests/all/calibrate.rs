@@ -4,7 +4,9 @@
 //! what the rig is known to be.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+use crate::support::stacksim;
+use std::process::Output;
 
 use stacksim::calibrate::haproxy::{HTTPLOG, HaproxyParser};
 use stacksim::calibrate::nginx::NginxParser;
@@ -287,19 +289,8 @@ fn calibration_of_the_rig_recovers_what_it_is() {
     assert!(text.contains("CHECK"));
 }
 
-fn stacksim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stacksim"))
-        .args(args)
-        .env_remove("RAYON_NUM_THREADS")
-        .output()
-        .expect("the binary runs")
-}
-
 fn temp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("stacksim-cal-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    crate::support::temp_dir("cal", name)
 }
 
 fn s(p: &Path) -> &str {

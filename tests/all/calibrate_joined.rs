@@ -6,7 +6,9 @@
 //! kept.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+use crate::support::stacksim;
+use std::process::Output;
 
 fn joined(f: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -19,19 +21,8 @@ fn joined(f: &str) -> String {
 /// The end of the 400 requests/s level (Unix seconds, from ladder.txt).
 const END_OF_400: &str = "1796636551";
 
-fn stacksim(args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stacksim"))
-        .args(args)
-        .env_remove("RAYON_NUM_THREADS")
-        .output()
-        .expect("the binary runs")
-}
-
 fn temp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("stacksim-joined-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    crate::support::temp_dir("joined", name)
 }
 
 fn calibrate(out: &Path) -> Output {

@@ -5,7 +5,8 @@
 //! gunicorn's config), from the levels below half the knee.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+use crate::support::stacksim;
 
 fn multi(f: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -22,19 +23,8 @@ const END_OF_400: &str = "1796629930";
 /// The end of the 700 requests/s level, the last below the knee.
 const END_OF_700: &str = "1796630026";
 
-fn stacksim(args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stacksim"))
-        .args(args)
-        .env_remove("RAYON_NUM_THREADS")
-        .output()
-        .expect("the binary runs")
-}
-
 fn temp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("stacksim-multi-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    crate::support::temp_dir("multi", name)
 }
 
 fn log_args() -> Vec<String> {

@@ -21,6 +21,16 @@ pub fn temp_dir(area: &str, name: &str) -> std::path::PathBuf {
     d
 }
 
+/// Runs the stacksim binary with `args` (no RAYON_NUM_THREADS from the
+/// environment) and returns what it did.
+pub fn stacksim<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_stacksim"))
+        .args(args)
+        .env_remove("RAYON_NUM_THREADS")
+        .output()
+        .expect("the binary runs")
+}
+
 /// A small sweep of `scenarios/validation/mmc.toml`: 4 rates x 2 worker counts.
 pub const SMALL_SWEEP: [&str; 4] = [
     "--vary",
