@@ -11,6 +11,7 @@ use super::fit::{self, Fit, chi2_sf};
 use super::machines::{self, HostCal, ONE_MACHINE};
 use super::observe::{FileLines, LogInputs, Observations, Window, observe};
 use super::regress::CpuLine;
+use super::role::Role;
 use super::{CalibrateError, time::NS};
 use crate::dist::{Dist, Samples};
 use crate::stats::Moments;
@@ -108,7 +109,7 @@ pub struct TierCal {
     /// from traces).
     pub name: String,
     /// Its kind.
-    pub kind: &'static str,
+    pub kind: Role,
     /// Instances.
     pub instances: Sourced<u32>,
     /// Requests held at once per instance.
@@ -561,51 +562,20 @@ fn full_windows(obs: &Observations) -> (Vec<i64>, usize) {
     (full, partial)
 }
 
-/// Processes whose name says their tier, as CPU counters name them (a
-/// process, a systemd unit, a container): balancers, web servers,
-/// application servers and runtimes, databases.
-const KNOWN_PROCESSES: [(&str, &str); 21] = [
-    ("haproxy", "lb"),
-    ("envoy", "lb"),
-    ("traefik", "lb"),
-    ("nginx", "web"),
-    ("apache2", "web"),
-    ("httpd", "web"),
-    ("caddy", "web"),
-    ("gunicorn", "app"),
-    ("uwsgi", "app"),
-    ("php-fpm", "app"),
-    ("puma", "app"),
-    ("unicorn", "app"),
-    ("node", "app"),
-    ("java", "app"),
-    ("tomcat", "app"),
-    ("dotnet", "app"),
-    ("mysqld", "db"),
-    ("mariadbd", "db"),
-    ("mariadb", "db"),
-    ("mysql", "db"),
-    ("postgres", "db"),
-];
-
-/// The tier a CPU counter belongs to: as `--component` says; else by a
-/// name that starts with the tier's (`web1`); else by a well-known process
-/// name in it (`nginx`, `gunicorn`, `mariadbd`, `php-fpm8.2`).
-pub(super) fn tier_of(component: &str, explicit: &[(String, String)]) -> Option<&'static str> {
+/// The role of a CPU counter's tier: as `--component` says; else by a
+/// name that starts with a logs' tier name (`web1`); else by a well-known
+/// process name in it (`nginx`, `gunicorn`, `mariadbd`, `php-fpm8.2`).
+pub(super) fn tier_of(component: &str, explicit: &[(String, String)]) -> Option<Role> {
     if let Some((_, t)) = explicit.iter().find(|(c, _)| c == component) {
-        return ["lb", "web", "app", "db"].into_iter().find(|n| n == t);
+        return Role::of_tier(t);
     }
-    if let Some(t) = ["lb", "web", "app", "db"]
+    if let Some(r) = Role::ALL
         .into_iter()
-        .find(|t| component.starts_with(t))
+        .find(|r| component.starts_with(r.tier()))
     {
-        return Some(t);
+        return Some(r);
     }
-    let lower = component.to_ascii_lowercase();
-    KNOWN_PROCESSES
-        .iter()
-        .find(|(name, _)| lower.contains(name))
-        .map(|(_, t)| *t)
+    Role::of_process(component)
 }
 
 pub(super) fn merged(accs: impl Iterator<Item = Moments>) -> Moments {
@@ -616,12 +586,12 @@ pub(super) fn merged(accs: impl Iterator<Item = Moments>) -> Moments {
 
 /// Requests per window that each tier served.
 fn tier_count(w: &Window, tier: &str, has_lb: bool) -> u64 {
-    match tier {
-        "lb" => w.lb.iter().map(|a| a.total.count()).sum(),
-        "web" => w.web.iter().map(|a| a.total.count()).sum(),
-        "app" => w.app.iter().map(|a| a.total.count()).sum(),
-        "db" => w.db[0].count() + w.db[1].count(),
-        _ => w.entry_count(has_lb),
+    match Role::of_tier(tier) {
+        Some(Role::Balancer) => w.lb.iter().map(|a| a.total.count()).sum(),
+        Some(Role::Web) => w.web.iter().map(|a| a.total.count()).sum(),
+        Some(Role::App) => w.app.iter().map(|a| a.total.count()).sum(),
+        Some(Role::Database) => w.db[0].count() + w.db[1].count(),
+        None => w.entry_count(has_lb),
     }
 }
 
@@ -927,8 +897,8 @@ fn build(
             .map(|n| read(n, "haproxy.cfg maxconn"))
             .unwrap_or_else(|| check(2000, "not in any input (HAProxy's connection limit)"));
         tiers.push(TierCal {
-            name: "lb".into(),
-            kind: "load-balancer",
+            name: Role::Balancer.tier().into(),
+            kind: Role::Balancer,
             instances: read(1, "one HAProxy log"),
             workers,
             threads: Some(threads),
@@ -979,8 +949,8 @@ fn build(
             ),
         };
         tiers.push(TierCal {
-            name: "web".into(),
-            kind: "web",
+            name: Role::Web.tier().into(),
+            kind: Role::Web,
             instances: read(web_instances, format!("{} Nginx logs", obs.web_files)),
             workers,
             threads: Some(threads),
@@ -1021,7 +991,7 @@ fn build(
         let workers = input
             .workers
             .iter()
-            .find(|(t, _)| t == "app")
+            .find(|(t, _)| t == Role::App.tier())
             .map(|(_, n)| read(*n, "from the command line: --workers app"))
             .or_else(|| {
                 let (a, p) = acfg.as_ref().zip(input.app_config.as_ref())?;
@@ -1034,8 +1004,8 @@ fn build(
                 )
             });
         tiers.push(TierCal {
-            name: "app".into(),
-            kind: "app",
+            name: Role::App.tier().into(),
+            kind: Role::App,
             instances: check(1, "one application upstream assumed"),
             workers,
             threads: None,
@@ -1093,12 +1063,12 @@ fn build(
         }
         let app_workers = tiers
             .iter()
-            .find(|t| t.name == "app")
+            .find(|t| t.kind == Role::App)
             .map_or(16, |t| t.workers.value);
         let workers = input
             .workers
             .iter()
-            .find(|(t, _)| t == "db")
+            .find(|(t, _)| t == Role::Database.tier())
             .map(|(_, n)| read(*n, "from the command line: --workers db"))
             .or_else(|| {
                 let (m, p) = db_max.zip(input.db_config.as_ref())?;
@@ -1117,8 +1087,8 @@ fn build(
                 )
             });
         tiers.push(TierCal {
-            name: "db".into(),
-            kind: "database",
+            name: Role::Database.tier().into(),
+            kind: Role::Database,
             instances: read(1, "one primary (the slow log's server)"),
             workers,
             threads: None,
@@ -1140,8 +1110,8 @@ fn build(
     }
     for t in &mut tiers {
         if let Some((_, n)) = input.workers.iter().find(|(n, _)| *n == t.name)
-            && t.name != "app"
-            && t.name != "db"
+            && t.kind != Role::App
+            && t.kind != Role::Database
         {
             t.workers = read(*n, format!("from the command line: --workers {}", t.name));
         }
@@ -1159,13 +1129,13 @@ fn build(
                 .zip(&rows)
                 .filter_map(|(k, row)| {
                     let w = &obs.windows[k];
-                    let (own, n) = match t.name.as_str() {
-                        "lb" => (
+                    let (own, n) = match t.kind {
+                        Role::Balancer => (
                             w.lb[c].total.mean() - w.web[c].total.mean(),
                             w.lb[c].total.count(),
                         ),
-                        "web" => (w.web[c].own.mean(), w.web[c].own.count()),
-                        "app" => (
+                        Role::Web => (w.web[c].own.mean(), w.web[c].own.count()),
+                        Role::App => (
                             w.app[c].total.mean()
                                 - db_calls[i] * w.db[usize::from(write)].mean().max(0.0),
                             w.app[c].total.count(),
@@ -1193,7 +1163,7 @@ fn build(
         let m = machines::estimate(
             series,
             &names,
-            &|c| tier_of(c, &input.components).map(str::to_string),
+            &|c| tier_of(c, &input.components).map(|r| r.tier().to_string()),
             &machines::WindowLoad {
                 keys: &keys,
                 window_ns: obs.window_ns,
@@ -1283,13 +1253,13 @@ fn build(
 /// its answer. Both are inside `$upstream_response_time`, so they leave the
 /// application's time and become the hop's `network`.
 fn network_into_app(tiers: &mut [TierCal], obs: &Observations, warnings: &mut Vec<String>) {
-    let host = |n: &str| {
+    let host = |r: Role| {
         tiers
             .iter()
-            .find(|t| t.name == n)
+            .find(|t| t.kind == r)
             .and_then(|t| t.host.clone())
     };
-    let (Some(web), Some(app)) = (host("web"), host("app")) else {
+    let (Some(web), Some(app)) = (host(Role::Web), host(Role::App)) else {
         return;
     };
     let c = &obs.upstream_connect;
@@ -1304,7 +1274,7 @@ fn network_into_app(tiers: &mut [TierCal], obs: &Observations, warnings: &mut Ve
     }
     let rtt = c.mean().max(0.0);
     let net = 2.0 * rtt;
-    let Some(t) = tiers.iter_mut().find(|t| t.name == "app") else {
+    let Some(t) = tiers.iter_mut().find(|t| t.kind == Role::App) else {
         return;
     };
     for ct in &mut t.times {
@@ -1697,7 +1667,7 @@ mod tests {
             ("loadgen", None),
             ("prometheus", None),
         ] {
-            assert_eq!(tier_of(name, &explicit), tier, "{name}");
+            assert_eq!(tier_of(name, &explicit).map(|r| r.tier()), tier, "{name}");
         }
     }
 }

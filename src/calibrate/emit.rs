@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::build::{Calibration, ClassTime, Sourced, TierCal};
 use super::machines::HostCal;
+use super::role::Role;
 use super::time::NS;
 use crate::dist::Dist;
 use crate::units::{format_duration, thousands};
@@ -65,8 +66,8 @@ fn service_value(times: &[ClassTime]) -> String {
 fn tier_block(out: &mut String, t: &TierCal) {
     let _ = writeln!(out, "[[tier]]");
     let _ = writeln!(out, "name = \"{}\"", t.name);
-    let _ = writeln!(out, "kind = \"{}\"", t.kind);
-    if t.kind == "database" {
+    let _ = writeln!(out, "kind = \"{}\"", t.kind.kind());
+    if t.kind == Role::Database {
         let _ = writeln!(
             out,
             "reads = \"primary\"   # {}",
@@ -108,7 +109,7 @@ fn tier_block(out: &mut String, t: &TierCal) {
         out.push('\n');
         return;
     }
-    if t.instances.value != 1 || t.kind == "web" {
+    if t.instances.value != 1 || t.kind == Role::Web {
         let _ = writeln!(
             out,
             "instances = {}   # {}",
@@ -127,7 +128,7 @@ fn tier_block(out: &mut String, t: &TierCal) {
     if let (Some(th), true) = (&t.threads, t.host.is_some()) {
         let _ = writeln!(out, "threads = {}   # {}", th.value, mark(th));
     }
-    if t.kind == "web" && t.instances.value > 1 {
+    if t.kind == Role::Web && t.instances.value > 1 {
         let _ = writeln!(
             out,
             "balance = \"roundrobin\"   # CHECK: not in any input (HAProxy balances the instances itself)"

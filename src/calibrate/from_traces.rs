@@ -15,6 +15,7 @@ use super::build::{
 };
 use super::machines;
 use super::observe::WindowLatency;
+use super::role::Role;
 use super::time::NS;
 use super::traces::{JoinProblems, TraceVisits, read_traces};
 use super::{CalibrateError, ClassRule};
@@ -233,31 +234,6 @@ fn tier_name(s: &str) -> String {
     if n.is_empty() { "service".into() } else { n }
 }
 
-/// A tier's kind from what it is called.
-fn kind_of(name: &str, db: bool) -> &'static str {
-    let l = name.to_ascii_lowercase();
-    if db
-        || ["mysql", "mariadb", "postgres", "mongo", "redis", "memcache"]
-            .iter()
-            .any(|k| l.contains(k))
-    {
-        return "database";
-    }
-    if ["haproxy", "envoy", "traefik", "balancer", "lb"]
-        .iter()
-        .any(|k| l == *k || l.contains(k) && *k != "lb")
-    {
-        return "load-balancer";
-    }
-    if ["nginx", "apache", "httpd", "caddy", "web"]
-        .iter()
-        .any(|k| l.contains(k))
-    {
-        return "web";
-    }
-    "app"
-}
-
 /// Reads the traces into windows of `window_ns`.
 fn observe(
     input: &CalibrateInput,
@@ -449,12 +425,7 @@ fn read_windows(input: &CalibrateInput) -> Result<TraceWindows, CalibrateError> 
             let q = w.e2e.quantiles_ns([0.5, 0.9, 0.99]);
             let mut own = [f64::NAN; 4];
             for (i, &s) in order.iter().enumerate() {
-                let slot = match kind_of(&tier_names[i], acc.is_db[s]) {
-                    "load-balancer" => 0,
-                    "web" => 1,
-                    "app" => 2,
-                    _ => 3,
-                };
+                let slot = Role::of_service(&tier_names[i], acc.is_db[s]).slot();
                 let mut m = Moments::default();
                 if let Some(per) = w.own.get(s) {
                     per.iter().for_each(|x| m.merge(x));
@@ -529,7 +500,7 @@ pub fn observe_windows(input: &CalibrateInput) -> Result<super::build::Observed,
             .order
             .first()
             .zip(w.tier_names.first())
-            .is_some_and(|(&s, n)| kind_of(n, w.acc.is_db[s]) == "load-balancer"),
+            .is_some_and(|(&s, n)| Role::of_service(n, w.acc.is_db[s]) == Role::Balancer),
         window_note: w.window_note,
     })
 }
@@ -554,10 +525,10 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
     let (classes, kept, _) = classes_of(&rows, &acc.rules);
 
     // The machines first: a call that stays on its machine crosses no wire.
-    let kinds: Vec<&'static str> = order
+    let kinds: Vec<Role> = order
         .iter()
         .zip(&tier_names)
-        .map(|(&s, n)| kind_of(n, acc.is_db[s]))
+        .map(|(&s, n)| Role::of_service(n, acc.is_db[s]))
         .collect();
     let machines_of = cpu.as_ref().map(|(series, _)| {
         let entry_rps: Vec<f64> = rows.iter().map(|r| r.rate_rps).collect();
@@ -583,13 +554,7 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
                 return Some(n.clone());
             }
             // A well-known process of a role: the one tier of that kind.
-            let role = tier_of(c, &[])?;
-            let kind = match role {
-                "lb" => "load-balancer",
-                "web" => "web",
-                "app" => "app",
-                _ => "database",
-            };
+            let kind = tier_of(c, &[])?;
             let of_kind: Vec<&String> = tier_names
                 .iter()
                 .zip(&kinds)
@@ -655,7 +620,7 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
     let mut tiers = Vec::new();
     for (i, &s) in order.iter().enumerate() {
         let name = tier_names[i].clone();
-        let kind = kind_of(&name, acc.is_db[s]);
+        let kind = Role::of_service(&name, acc.is_db[s]);
         let mut times: Vec<ClassTime> = Vec::new();
         for (ci, &c) in kept.iter().enumerate() {
             let how = format!(
@@ -739,14 +704,14 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
                     .map_or(String::new(), |p| p.display().to_string())
             };
             match kind {
-                "load-balancer" => {
+                Role::Balancer => {
                     let m = cfg.haproxy.as_ref()?.maxconn?;
                     Some(read(
                         m,
                         format!("{}: maxconn", shown(&input.haproxy_config)),
                     ))
                 }
-                "web" => {
+                Role::Web => {
                     let n = cfg.nginx.as_ref()?;
                     Some(read(
                         n.worker_connections? * n.worker_processes.unwrap_or(1),
@@ -756,7 +721,7 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
                         ),
                     ))
                 }
-                "app" => {
+                Role::App => {
                     let a = cfg.app.as_ref()?;
                     Some(read(
                         a.workers,
@@ -781,11 +746,11 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
             .unwrap_or_else(|| match kind {
                 // Event-loop servers hold connections, not threads: their
                 // connection limits, as the logs' calibration assumes.
-                "load-balancer" => check(
+                Role::Balancer => check(
                     2000,
                     "not in any input (a balancer's connection limit: HAProxy's maxconn)",
                 ),
-                "web" => check(
+                Role::Web => check(
                     1024,
                     "not in any input (a web server's connections: Nginx's worker_connections)",
                 ),
@@ -953,19 +918,4 @@ fn join_warnings(p: &JoinProblems, unclassified: u64) -> Vec<String> {
         ));
     }
     w
-}
-
-#[cfg(test)]
-mod tests {
-    use super::kind_of;
-
-    #[test]
-    fn kinds_come_from_names() {
-        assert_eq!(kind_of("haproxy", false), "load-balancer");
-        assert_eq!(kind_of("nginx-edge", false), "web");
-        assert_eq!(kind_of("web", false), "web");
-        assert_eq!(kind_of("mysql", true), "database");
-        assert_eq!(kind_of("checkout", false), "app");
-        assert_eq!(kind_of("blob", false), "app");
-    }
 }

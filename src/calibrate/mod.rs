@@ -28,6 +28,7 @@ pub mod nginx;
 pub mod observe;
 pub mod pglog;
 pub mod regress;
+pub mod role;
 pub mod slowlog;
 pub mod source;
 pub mod time;

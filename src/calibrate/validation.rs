@@ -3,6 +3,7 @@
 //! simulation itself is `plan::validate`'s; the report is `report`'s.
 
 use super::build::WindowRow;
+use super::role::Role;
 use crate::stats::Estimate;
 
 /// Tolerances on the mean absolute percentage error, as fractions.
@@ -66,7 +67,12 @@ pub struct WindowCompare {
 }
 
 /// The tiers validation compares one by one, in `own_ms` order.
-pub const TIERS: [&str; 4] = ["lb", "web", "app", "db"];
+pub const TIERS: [&str; 4] = [
+    Role::Balancer.tier(),
+    Role::Web.tier(),
+    Role::App.tier(),
+    Role::Database.tier(),
+];
 
 /// Error of one metric over the windows.
 #[derive(Debug, Clone, PartialEq)]

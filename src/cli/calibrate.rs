@@ -421,7 +421,7 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
     for (t, _) in &workers {
         if a.logs.otlp.is_empty()
             && a.logs.jaeger.is_empty()
-            && !["lb", "web", "app", "db"].contains(&t.as_str())
+            && calibrate::role::Role::of_tier(t).is_none()
         {
             eprintln!("error: --workers {t}: the calibrated tiers are lb, web, app and db");
             return Err(EXIT_INVALID);

@@ -244,7 +244,7 @@ fn calibrate_recovers_a_two_machine_stack_from_its_traces() {
     let names: Vec<(&str, &str, u32)> = c
         .tiers
         .iter()
-        .map(|t| (t.name.as_str(), t.kind, t.instances.value))
+        .map(|t| (t.name.as_str(), t.kind.kind(), t.instances.value))
         .collect();
     assert_eq!(
         names,
