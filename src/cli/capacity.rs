@@ -36,6 +36,12 @@ pub(crate) struct CapacityArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+    /// Also write the search as a report to DIR: capacity.json (every
+    /// probe's figures with their intervals), capacity.md, capacity.html and
+    /// the charts (latency and throughput against the rate, with the SLOs
+    /// and the bracket).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// Print only the result.
     #[arg(long, short)]
     quiet: bool,
@@ -60,6 +66,8 @@ fn probe_line(p: &Probe) -> String {
 /// (hidden with --quiet or when stderr is not a terminal), then its line.
 struct Live {
     quiet: bool,
+    /// Standard output and error are both this terminal.
+    one_screen: bool,
     bar: Mutex<Option<ProgressBar>>,
 }
 
@@ -90,7 +98,9 @@ impl SearchObserver for Live {
         {
             b.finish_and_clear();
         }
-        if !self.quiet {
+        // On one terminal the table after the search lists every probe:
+        // each is printed once. Elsewhere (a log), each line as it ends.
+        if !self.quiet && !self.one_screen {
             eprintln!("{}", probe_line(p));
         }
     }
@@ -132,8 +142,21 @@ pub(crate) fn capacity(a: &CapacityArgs) -> u8 {
     }
     let quiet = a.quiet || a.json;
     super::warn_settings(&init, quiet);
+    // The report folder is locked before the search.
+    let folder = match &a.out {
+        Some(dir) => match stacksim::report::output::OutFolder::open(
+            dir,
+            stacksim::report::output::results_rule(),
+        ) {
+            Ok(f) => Some(f),
+            Err(e) => return super::output_error(&e),
+        },
+        None => None,
+    };
+    use std::io::IsTerminal;
     let live = Live {
         quiet,
+        one_screen: std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
         bar: Mutex::new(None),
     };
     if !quiet {
@@ -159,6 +182,19 @@ pub(crate) fn capacity(a: &CapacityArgs) -> u8 {
             return EXIT_INVALID;
         }
     };
+    if let Some(folder) = folder {
+        let source = std::fs::read_to_string(&a.file).unwrap_or_default();
+        let prov = stacksim::report::Provenance::new(
+            &super::command_line(),
+            &a.file.display().to_string(),
+            &source,
+        );
+        if let Err(e) = stacksim::report::capacity::write(folder, &base.name, &slos, &result, &prov)
+        {
+            eprintln!("error: {e}");
+            return super::EXIT_FAILURE;
+        }
+    }
     if a.json {
         outln!(
             "{}",

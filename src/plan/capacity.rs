@@ -38,6 +38,48 @@ pub struct Probe {
     pub detail: String,
     /// The settings the probe ran with (its own warm-up when `auto`).
     pub settings: RunSettings,
+    /// What it measured, each figure with its 95% interval.
+    pub figures: ProbeFigures,
+}
+
+/// What a probe measured: throughput, latency, errors, its bottleneck.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ProbeFigures {
+    /// Completions per second.
+    pub throughput_rps: Estimate,
+    /// End-to-end latency of completed requests (ms): p50, p90, p99.
+    pub latency_p50_ms: Estimate,
+    /// 90th percentile (ms).
+    pub latency_p90_ms: Estimate,
+    /// 99th percentile (ms).
+    pub latency_p99_ms: Estimate,
+    /// Failed / offered.
+    pub error_rate: Estimate,
+    /// A pool had no steady state (its latency measures the run length).
+    pub unstable: bool,
+    /// The most utilized resource and its utilization (0..1).
+    pub bottleneck: Option<(String, f64)>,
+}
+
+impl ProbeFigures {
+    fn of(run: &RunResult) -> ProbeFigures {
+        let o = &run.summary.overall;
+        ProbeFigures {
+            throughput_rps: o.throughput_rps,
+            latency_p50_ms: o.latency_p50_ms,
+            latency_p90_ms: o.latency_p90_ms,
+            latency_p99_ms: o.latency_p99_ms,
+            error_rate: o.error_rate,
+            unstable: run
+                .verdicts
+                .iter()
+                .any(|v| matches!(v.stability, Stability::Unstable { .. })),
+            bottleneck: run
+                .bottleneck
+                .as_ref()
+                .map(|b| (b.label.clone(), b.utilization)),
+        }
+    }
 }
 
 /// Search settings.
@@ -218,6 +260,7 @@ pub fn find_capacity(
             outcome,
             detail,
             settings: run.settings.clone(),
+            figures: ProbeFigures::of(&run),
         };
         observer.probe_finished(&p);
         probes.push(p);

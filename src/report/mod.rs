@@ -6,6 +6,7 @@
 
 mod access_log;
 pub mod calibration;
+pub mod capacity;
 pub mod charts;
 pub mod compare;
 mod csv;

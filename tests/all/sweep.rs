@@ -259,6 +259,109 @@ fn capacity_of_an_mm1_is_found_within_its_stated_interval() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `capacity --out DIR` leaves the search behind: the answer and every
+/// probe's figures in capacity.json (the same as `--json` prints), the
+/// report and both charts; a folder it may not write is refused before the
+/// search, and nothing is written.
+#[test]
+fn capacity_writes_its_search_as_a_report() {
+    let dir = temp("cap-report");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("mm1.toml");
+    std::fs::write(&file, "[simulation]\nduration = \"100s\"\nwarmup = \"10s\"\nreplications = 5\n[workload]\nrate = 50\n[[tier]]\nname = \"s\"\nservice = \"exp(10ms)\"\n").unwrap();
+    let out = dir.join("report");
+    let r = bin(
+        &[
+            "capacity",
+            file.to_str().unwrap(),
+            "--slo",
+            "mean<50ms",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "2",
+    );
+    assert_ok(&r);
+    let printed: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("capacity.json")).unwrap()).unwrap();
+    assert_eq!(written["capacity_rps"], printed["capacity_rps"]);
+    assert_eq!(written["failing_rps"], printed["failing_rps"]);
+    assert_eq!(written["slos"][0], "mean<50ms");
+    let probes = written["probes"].as_array().unwrap();
+    assert_eq!(probes.len(), printed["probes"].as_array().unwrap().len());
+    // Each probe's measured figures, with intervals: at the passing rate
+    // the mean latency SLO's own figure lies below its limit, and the
+    // throughput within its interval of the offered rate.
+    let cap = written["capacity_rps"].as_f64().unwrap();
+    let at = probes
+        .iter()
+        .find(|p| p["rate_rps"].as_f64() == Some(cap))
+        .unwrap();
+    let f = &at["figures"];
+    let thr = f["throughput_rps"]["mean"].as_f64().unwrap();
+    let hw = f["throughput_rps"]["half_width"].as_f64().unwrap();
+    assert!(
+        (thr - cap).abs() <= 4.0 * hw.max(cap * 0.005),
+        "{thr} ± {hw} at {cap}"
+    );
+    assert!(f["latency_p99_ms"]["mean"].as_f64().unwrap() > 0.0);
+    for f in [
+        "capacity.md",
+        "capacity.html",
+        "capacity-latency.png",
+        "capacity-throughput.png",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let html = std::fs::read_to_string(out.join("capacity.html")).unwrap();
+    assert!(
+        html.contains("<svg") && html.contains("Provenance"),
+        "charts and provenance"
+    );
+
+    // A second search replaces the report whole (the folder is its own).
+    let before = std::fs::read_to_string(out.join("capacity.json")).unwrap();
+    let r = bin(
+        &[
+            "capacity",
+            file.to_str().unwrap(),
+            "--slo",
+            "p99<80ms",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "2",
+    );
+    assert_ok(&r);
+    let after = std::fs::read_to_string(out.join("capacity.json")).unwrap();
+    assert!(before != after && after.contains("p99<80ms"));
+    // A file where the folder should be is refused before the search, and
+    // left as it was.
+    let file_out = dir.join("taken");
+    std::fs::write(&file_out, "mine").unwrap();
+    let r = bin(
+        &[
+            "capacity",
+            file.to_str().unwrap(),
+            "--slo",
+            "mean<50ms",
+            "--out",
+            file_out.to_str().unwrap(),
+        ],
+        "2",
+    );
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(
+        !err.contains("searching"),
+        "refused before the search: {err}"
+    );
+    assert_eq!(std::fs::read_to_string(&file_out).unwrap(), "mine");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn compare_of_a_scenario_with_itself_reports_no_difference() {
     let r = bin(

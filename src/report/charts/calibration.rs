@@ -5,8 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    Chart, ChartError, LegendItem, color, draw_empty, err, lighten, mesh, tick_font, title_font,
-    with_legend,
+    Chart, ChartError, LegendItem, color, draw_empty, err, interval, lighten, mesh, tick_font,
+    title_font, with_legend,
 };
 use crate::calibrate::Calibration;
 use crate::calibrate::fit::{cdf, reported_cdf};
@@ -279,22 +279,6 @@ impl Chart for Rate<'_> {
             .map_err(err)?;
         Ok(())
     }
-}
-
-/// An interval's bar and its mean's cross.
-type IntervalMarks = (PathElement<(f64, f64)>, Cross<(f64, f64), i32>);
-
-/// A simulated estimate at `x`: its 95% interval as a bar (clipped at
-/// `floor` for log axes) and a cross at the mean.
-fn interval(x: f64, e: &crate::stats::Estimate, floor: f64, c: RGBColor) -> IntervalMarks {
-    let h = e.half_width.unwrap_or(0.0);
-    (
-        PathElement::new(
-            vec![(x, (e.mean - h).max(floor)), (x, e.mean + h)],
-            c.stroke_width(2),
-        ),
-        Cross::new((x, e.mean), 5, c.stroke_width(2)),
-    )
 }
 
 /// Predicted against observed latency per window, by the window's rate.

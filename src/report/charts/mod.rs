@@ -5,6 +5,7 @@
 //! on any plotters backend, so the PNG and the SVG are the same drawing.
 
 mod calibration;
+mod capacity;
 mod cdf;
 mod compare;
 mod latency;
@@ -128,6 +129,17 @@ pub fn render_calibration(
         render(&calibration::Rate { c })?,
         render(&calibration::Fits { c })?,
         render(&calibration::CpuRegressions { c })?,
+    ])
+}
+
+/// Renders the capacity report's charts.
+pub fn render_capacity(
+    r: &crate::plan::capacity::CapacityResult,
+    slos: &[crate::analysis::slo::Slo],
+) -> Result<Vec<RenderedChart>, ChartError> {
+    Ok(vec![
+        render(&capacity::CapacityLatency { r, slos })?,
+        render(&capacity::CapacityThroughput { r })?,
     ])
 }
 

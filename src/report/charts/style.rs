@@ -572,6 +572,27 @@ fn segment_meets_rect(a: (i32, i32), b: (i32, i32), rect: [i32; 4]) -> bool {
     true
 }
 
+/// An interval's bar and its mean's cross.
+pub(crate) type IntervalMarks = (PathElement<(f64, f64)>, Cross<(f64, f64), i32>);
+
+/// A simulated estimate at `x`: its 95% interval as a bar (clipped at
+/// `floor` for log axes) and a cross at the mean.
+pub(crate) fn interval(
+    x: f64,
+    e: &crate::stats::Estimate,
+    floor: f64,
+    c: RGBColor,
+) -> IntervalMarks {
+    let h = e.half_width.unwrap_or(0.0);
+    (
+        PathElement::new(
+            vec![(x, (e.mean - h).max(floor)), (x, e.mean + h)],
+            c.stroke_width(2),
+        ),
+        Cross::new((x, e.mean), 5, c.stroke_width(2)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

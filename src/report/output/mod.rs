@@ -107,7 +107,7 @@ impl std::fmt::Display for OutputError {
 impl std::error::Error for OutputError {}
 
 /// The rule for a results folder (run, compare, sweep, merge, validate,
-/// calibrate): its own files are those stacksim writes, one of them a
+/// calibrate, capacity): its own files are those stacksim writes, one of them a
 /// summary (`summary.json`, `sweep-meta.json`, ...); a folder that holds
 /// anything else (`--out .`, a folder of images) is written in place, file
 /// by file, and never removed.
@@ -124,6 +124,7 @@ pub fn results_rule() -> FolderRule {
                     | "compare.json"
                     | "validation.json"
                     | "calibration.json"
+                    | "capacity.json"
             )
         }),
         in_place: true,
@@ -172,6 +173,9 @@ pub fn is_results_file(name: &str) -> bool {
             | "calibration.md"
             | "calibration.html"
             | "calibration.json"
+            | "capacity.md"
+            | "capacity.html"
+            | "capacity.json"
     ) || name.ends_with(".png")
         || name.ends_with(".svg")
         || (name.starts_with('.') && name.ends_with(".tmp"))
