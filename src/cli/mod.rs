@@ -48,6 +48,9 @@ pub(crate) const EXIT_OK: u8 = 0;
 pub(crate) const EXIT_FAILURE: u8 = 1;
 /// Exit code for invalid input or usage.
 pub(crate) const EXIT_INVALID: u8 = 2;
+/// `validate --fail-outside-tolerance`: the validation ran, and a metric
+/// is outside its tolerance (the model, not the tool, failed).
+pub(crate) const EXIT_OUTSIDE_TOLERANCE: u8 = 3;
 
 /// stacksim: a discrete-event capacity simulator for web stacks.
 #[derive(Parser, Debug)]

@@ -55,6 +55,10 @@ pub struct ValidateArgs {
     /// Skip the capacity search (the knee).
     #[arg(long)]
     no_knee: bool,
+    /// Exit with code 3 when a metric is outside its tolerance (for CI);
+    /// without it the exit code is 0 whenever the validation ran.
+    #[arg(long)]
+    fail_outside_tolerance: bool,
     /// Report folder (default: output/<scenario>-validation).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -188,6 +192,20 @@ fn inner(a: &ValidateArgs) -> Result<(), u8> {
     if !a.quiet {
         print(&v);
         outln!("report: {}", dir.join("validation.html").display());
+    }
+    if a.fail_outside_tolerance && !v.pass {
+        let outside: Vec<&str> = v
+            .metrics
+            .iter()
+            .filter(|m| !m.pass)
+            .map(|m| m.name)
+            .collect();
+        eprintln!(
+            "validate: outside tolerance on {} (exit {}: --fail-outside-tolerance)",
+            outside.join(", "),
+            super::EXIT_OUTSIDE_TOLERANCE
+        );
+        return Err(super::EXIT_OUTSIDE_TOLERANCE);
     }
     Ok(())
 }

@@ -10,75 +10,28 @@
 use super::{PlanInit, RunResult, WarmupError};
 use crate::analysis::Stability;
 use crate::analysis::slo::{Slo, SloMetric, SloVerdict};
-use crate::report::RunSettings;
+pub use crate::report::capacity_result::{CapacityResult, Outcome, Probe, ProbeFigures};
 use crate::scenario::{Override, ScenarioError};
 use crate::stats::Estimate;
 use crate::units::{decimals, grouped};
 
-/// A probe's verdict.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Every SLO holds with 95% confidence.
-    Pass,
-    /// Some SLO's interval straddles its limit.
-    Uncertain,
-    /// Some SLO fails with 95% confidence (or the stack is unstable).
-    Fail,
-}
-
-/// One probe of the search.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Probe {
-    /// Arrival rate (requests/s).
-    pub rate_rps: f64,
-    /// Verdict.
-    pub outcome: Outcome,
-    /// What the judge said (the failing SLO, the bottleneck).
-    pub detail: String,
-    /// The settings the probe ran with (its own warm-up when `auto`).
-    pub settings: RunSettings,
-    /// What it measured, each figure with its 95% interval.
-    pub figures: ProbeFigures,
-}
-
-/// What a probe measured: throughput, latency, errors, its bottleneck.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct ProbeFigures {
-    /// Completions per second.
-    pub throughput_rps: Estimate,
-    /// End-to-end latency of completed requests (ms): p50, p90, p99.
-    pub latency_p50_ms: Estimate,
-    /// 90th percentile (ms).
-    pub latency_p90_ms: Estimate,
-    /// 99th percentile (ms).
-    pub latency_p99_ms: Estimate,
-    /// Failed / offered.
-    pub error_rate: Estimate,
-    /// A pool had no steady state (its latency measures the run length).
-    pub unstable: bool,
-    /// The most utilized resource and its utilization (0..1).
-    pub bottleneck: Option<(String, f64)>,
-}
-
-impl ProbeFigures {
-    fn of(run: &RunResult) -> ProbeFigures {
-        let o = &run.summary.overall;
-        ProbeFigures {
-            throughput_rps: o.throughput_rps,
-            latency_p50_ms: o.latency_p50_ms,
-            latency_p90_ms: o.latency_p90_ms,
-            latency_p99_ms: o.latency_p99_ms,
-            error_rate: o.error_rate,
-            unstable: run
-                .verdicts
-                .iter()
-                .any(|v| matches!(v.stability, Stability::Unstable { .. })),
-            bottleneck: run
-                .bottleneck
-                .as_ref()
-                .map(|b| (b.label.clone(), b.utilization)),
-        }
+/// A probe's figures from its run.
+fn figures_of(run: &RunResult) -> ProbeFigures {
+    let o = &run.summary.overall;
+    ProbeFigures {
+        throughput_rps: o.throughput_rps,
+        latency_p50_ms: o.latency_p50_ms,
+        latency_p90_ms: o.latency_p90_ms,
+        latency_p99_ms: o.latency_p99_ms,
+        error_rate: o.error_rate,
+        unstable: run
+            .verdicts
+            .iter()
+            .any(|v| matches!(v.stability, Stability::Unstable { .. })),
+        bottleneck: run
+            .bottleneck
+            .as_ref()
+            .map(|b| (b.label.clone(), b.utilization)),
     }
 }
 
@@ -89,17 +42,6 @@ pub struct CapacityOptions {
     pub precision: f64,
     /// Most probes in all.
     pub max_probes: usize,
-}
-
-/// The search's answer.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct CapacityResult {
-    /// Highest rate found where every SLO holds with 95% confidence (0 if none).
-    pub capacity_rps: f64,
-    /// Lowest rate found where some SLO fails with confidence (None if none).
-    pub failing_rps: Option<f64>,
-    /// Every probe, in the order run.
-    pub probes: Vec<Probe>,
 }
 
 /// Why the search stopped before an answer.
@@ -260,7 +202,7 @@ pub fn find_capacity(
             outcome,
             detail,
             settings: run.settings.clone(),
-            figures: ProbeFigures::of(&run),
+            figures: figures_of(&run),
         };
         observer.probe_finished(&p);
         probes.push(p);

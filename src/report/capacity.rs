@@ -8,13 +8,13 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use super::Provenance;
+use super::capacity_result::{CapacityResult, Outcome, Probe};
 use super::charts;
 use super::html::{CSS, html_table, md_table};
 use super::output::OutFolder;
 use super::run::RunOutputError;
 use super::topology::xml_escape;
 use crate::analysis::slo::Slo;
-use crate::plan::capacity::{CapacityResult, Outcome, Probe};
 use crate::stats::Estimate;
 use crate::units::grouped;
 

@@ -7,6 +7,7 @@
 mod access_log;
 pub mod calibration;
 pub mod capacity;
+pub mod capacity_result;
 pub mod charts;
 pub mod compare;
 mod csv;

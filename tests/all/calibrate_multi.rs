@@ -268,5 +268,31 @@ fn the_app_traces_give_the_app_and_its_database_on_the_back_machine() {
     assert!(throughput.contains("within"), "{throughput}");
     assert!(said.contains("own app"), "{said}");
     assert!(dir.join("validation/validation.html").exists());
+    // For CI: the same validation fails its exit code when a metric is
+    // outside tolerance (here the p99: the stack's tail is burstier than
+    // the model's), with the report still written.
+    assert!(said.contains("OUTSIDE"), "{said}");
+    let o = stacksim(&[
+        "validate".into(),
+        out.display().to_string(),
+        "--otlp".into(),
+        multi("traces.jsonl.gz"),
+        "--cpu".into(),
+        multi("back.csv"),
+        "--cpu".into(),
+        multi("front.csv"),
+        "--since".into(),
+        "1796629870".into(),
+        "--no-knee".into(),
+        "--replications".into(),
+        "3".into(),
+        "--fail-outside-tolerance".into(),
+        "--out".into(),
+        dir.join("validation-ci").display().to_string(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("outside tolerance on"), "{err}");
+    assert!(dir.join("validation-ci/validation.json").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }

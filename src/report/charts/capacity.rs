@@ -9,7 +9,7 @@ use super::{
     title_font, with_legend,
 };
 use crate::analysis::slo::{Slo, SloMetric};
-use crate::plan::capacity::CapacityResult;
+use crate::report::capacity_result::CapacityResult;
 
 /// The bracket: the highest passing rate and the lowest failing one.
 fn bracket(r: &CapacityResult) -> Option<(f64, f64)> {

@@ -134,7 +134,7 @@ pub fn render_calibration(
 
 /// Renders the capacity report's charts.
 pub fn render_capacity(
-    r: &crate::plan::capacity::CapacityResult,
+    r: &crate::report::capacity_result::CapacityResult,
     slos: &[crate::analysis::slo::Slo],
 ) -> Result<Vec<RenderedChart>, ChartError> {
     Ok(vec![
