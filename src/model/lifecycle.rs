@@ -107,6 +107,12 @@ impl<const PS: bool> Sim<'_, PS> {
             c.completed += 1;
             c.completed_by_end += u64::from(now < self.window_end);
             c.latency.record(latency);
+            for f in &mut self.phases {
+                if let Some(i) = crate::stats::obs::PhaseObs::index(f, born) {
+                    f[i].completed += 1;
+                    f[i].seen.record(latency);
+                }
+            }
         }
         if self.in_window(now) {
             self.classes[class].finished_in_window += 1;
@@ -171,6 +177,12 @@ impl<const PS: bool> Sim<'_, PS> {
             let c = &mut self.classes[r.class as usize];
             c.failed[cause.index()] += 1;
             c.failed_latency.record(self.q.now() - r.born);
+            for f in &mut self.phases {
+                if let Some(i) = crate::stats::obs::PhaseObs::index(f, r.born) {
+                    f[i].failed += 1;
+                    f[i].seen.record(now - r.born);
+                }
+            }
         }
         self.free_request(req, r.user);
     }

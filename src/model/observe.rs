@@ -257,6 +257,7 @@ impl<const PS: bool> Sim<'_, PS> {
             access_log: self.access_log,
             events: self.events,
             overflow: self.overflow,
+            phases: self.phases,
         }
     }
 }

@@ -150,6 +150,18 @@ fn simulate<const PS: bool>(m: &Model, rep: u32) -> RepObs {
         overflow: None,
         pool_hist: (0..n_pools).map(|_| LatencyHistogram::new(3)).collect(),
         classes: (0..m.classes.len()).map(|_| ClassObs::new()).collect(),
+        phases: m
+            .faults
+            .iter()
+            .map(|f| {
+                crate::stats::obs::PhaseObs::around(
+                    f.at_ns,
+                    f.duration_ns,
+                    window_start,
+                    window_end,
+                )
+            })
+            .collect(),
         cons: Conservation::default(),
         timeline: Vec::new(),
         outages: Vec::new(),
@@ -404,6 +416,11 @@ impl<'m, const PS: bool> Sim<'m, PS> {
         self.cons.arrived += 1;
         if self.in_window(now) {
             self.classes[class].arrived += 1;
+            for f in &mut self.phases {
+                if let Some(i) = crate::stats::obs::PhaseObs::index(f, now) {
+                    f[i].arrived += 1;
+                }
+            }
         }
         self.bucket.offered += 1;
         if let Some(b) = self.m.client.retry.and_then(|r| r.budget) {

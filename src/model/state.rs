@@ -528,6 +528,8 @@ pub(super) struct Sim<'m, const PS: bool> {
     // observations
     pub pool_hist: Vec<LatencyHistogram>,
     pub classes: Vec<ClassObs>,
+    /// Per scripted fault: requests by the phase they arrived in.
+    pub phases: Vec<[crate::stats::obs::PhaseObs; 3]>,
     pub cons: Conservation,
     pub timeline: Vec<TimelineEvent>,
     pub outages: Vec<WriteOutage>,

@@ -76,7 +76,7 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
             v
         })
         .collect();
-    json!({
+    let mut v = json!({
         "stacksim_version": r.provenance.version,
         "scenario": {
             "name": s.name,
@@ -116,7 +116,19 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
         "events": r.summary.events,
         "resolved_scenario": s.document,
         "provenance": r.provenance,
-    })
+    });
+    // Scripted faults: the requests before, during and after each (absent
+    // without one, so a scenario without faults writes what it did).
+    if !r.summary.fault_phases.is_empty() {
+        merge(
+            &mut v,
+            json!({"fault_phases": r.summary.fault_phases.iter().enumerate().map(|(i, ph)| json!({
+                "fault": super::table::fault_label(r, i),
+                "before": ph[0], "during": ph[1], "after": ph[2],
+            })).collect::<Vec<_>>()}),
+        );
+    }
+    v
 }
 
 fn merge(a: &mut Value, b: Value) {

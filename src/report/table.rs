@@ -308,6 +308,117 @@ pub(crate) fn failure_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
     Some(rows)
 }
 
+/// What a scripted fault does, to what, and when: `crash of app#0 at 60s
+/// for 60s`.
+pub(crate) fn fault_label(r: &RunReport<'_>, i: usize) -> String {
+    use crate::scenario::{FaultKind, FaultTarget, Role};
+    let f = &r.scenario.faults[i];
+    let tier = r
+        .scenario
+        .tiers
+        .get(f.tier)
+        .map_or("?", |t| t.name.as_str());
+    let what = match f.target {
+        FaultTarget::Tier => format!("every {tier} instance"),
+        FaultTarget::Instance(k) => format!("{tier}#{k}"),
+        FaultTarget::Role(Role::Primary) => format!("{tier} primary"),
+        FaultTarget::Role(Role::Replicas) => format!("{tier} replicas"),
+        FaultTarget::Role(Role::Instances) => tier.to_string(),
+        FaultTarget::Host { group, machine } => {
+            let h = r.scenario.hosts.get(group).map_or("?", |h| h.name.as_str());
+            match machine {
+                Some(m) => format!("host {h}#{m}"),
+                None => format!("every {h} machine"),
+            }
+        }
+    };
+    let kind = match f.kind {
+        FaultKind::Down => "crash of".to_string(),
+        FaultKind::Slow(x) => format!("{x}x slowdown of"),
+    };
+    format!(
+        "{kind} {what} at {} for {}",
+        format_duration(f.at_ns),
+        format_duration(f.duration_ns)
+    )
+}
+
+/// Per scripted fault, the requests that arrived before, during and after
+/// it: what a reviewer asks of a failure.
+pub(crate) fn fault_phase_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
+    let phases = &r.summary.fault_phases;
+    if phases.is_empty() {
+        return None;
+    }
+    let mut rows = vec![
+        [
+            "by fault phase",
+            "arrived in",
+            "offered/s",
+            "available %",
+            "failed %",
+            "seen p50 ms",
+            "seen p99 ms",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for (i, ph) in phases.iter().enumerate() {
+        rows.push(vec![fault_label(r, i)]);
+        for (name, p) in ["before", "during", "after"].iter().zip(ph) {
+            if p.is_empty() {
+                rows.push(vec![format!("  {name}"), "outside the window".into()]);
+                continue;
+            }
+            rows.push(vec![
+                format!("  {name}"),
+                format!("{:.0}-{:.0} s", p.start_s, p.end_s),
+                pm(&p.offered_rps, 1.0),
+                pm(&p.availability, 100.0),
+                pm(&p.error_rate, 100.0),
+                pm(&p.seen_p50_ms, 1.0),
+                pm(&p.seen_p99_ms, 1.0),
+            ]);
+        }
+    }
+    let width = rows[0].len();
+    for row in &mut rows {
+        row.resize(width, String::new());
+    }
+    Some(rows)
+}
+
+/// The run's failures in one line, for the end of its output: a run that
+/// failed requests ends on them, not on its stability.
+pub(crate) fn failure_verdict(r: &RunReport<'_>) -> Option<String> {
+    let all = &r.summary.overall;
+    if all.failed == 0 {
+        return None;
+    }
+    let failed = all.failed as f64 / all.arrived.max(1) as f64 * 100.0;
+    let worst = r
+        .summary
+        .fault_phases
+        .iter()
+        .enumerate()
+        .flat_map(|(i, ph)| {
+            ["before", "during", "after"]
+                .into_iter()
+                .zip(ph)
+                .filter(|(_, p)| !p.is_empty() && p.availability.mean.is_finite())
+                .map(move |(n, p)| (i, n, p))
+        })
+        .min_by(|a, b| a.2.availability.mean.total_cmp(&b.2.availability.mean));
+    Some(match worst {
+        Some((i, name, p)) => format!(
+            "failures: {failed:.1}% of requests failed; worst {name} {}: {}% available",
+            fault_label(r, i),
+            pm(&p.availability, 100.0)
+        ),
+        None => format!("failures: {failed:.1}% of requests failed"),
+    })
+}
+
 /// Lines on outages and wasted work, when there were any.
 pub(crate) fn failure_lines(r: &RunReport<'_>) -> Vec<String> {
     let mut out = Vec::new();
@@ -435,6 +546,10 @@ pub fn render_table(r: &RunReport<'_>) -> String {
         out.push('\n');
         out.push_str(&grid(&t));
     }
+    if let Some(t) = fault_phase_table(r) {
+        out.push('\n');
+        out.push_str(&grid(&t));
+    }
     for line in failure_lines(r) {
         let _ = writeln!(out, "{line}");
     }
@@ -454,6 +569,9 @@ pub fn render_table(r: &RunReport<'_>) -> String {
     }
     if let Some(b) = r.bottleneck {
         let _ = writeln!(out, "{}", b.message);
+    }
+    if let Some(v) = failure_verdict(r) {
+        let _ = writeln!(out, "{v}");
     }
     out
 }

@@ -406,6 +406,52 @@ pub struct RepObs {
     /// Set when the replication stopped early, holding the most requests
     /// in flight a replication may (the model's `MAX_IN_FLIGHT`).
     pub overflow: Option<Overflow>,
+    /// Per scripted fault (in the scenario's order): the requests that
+    /// arrived before, during and after it, inside the window.
+    pub phases: Vec<[PhaseObs; 3]>,
+}
+
+/// The user requests that arrived in one phase around a scripted fault
+/// (before it, while it lasts, after it), inside the observation window.
+#[derive(Clone, Debug)]
+pub struct PhaseObs {
+    /// The phase, clipped to the window (ns from the start of the run).
+    pub start_ns: u64,
+    /// Its end.
+    pub end_ns: u64,
+    /// Arrived in it.
+    pub arrived: u64,
+    /// Of those, completed.
+    pub completed: u64,
+    /// Of those, failed.
+    pub failed: u64,
+    /// The latency users saw (a completion, or the time to the error),
+    /// from the first attempt.
+    pub seen: LatencyHistogram,
+}
+
+impl PhaseObs {
+    /// The three phases of a fault from `at` for `len`, clipped to the
+    /// window `[ws, we)` (a phase may be empty).
+    pub fn around(at: u64, len: u64, ws: u64, we: u64) -> [PhaseObs; 3] {
+        let clip = |t: u64| t.clamp(ws, we);
+        let (a, b) = (clip(at), clip(at.saturating_add(len)));
+        let phase = |start_ns, end_ns| PhaseObs {
+            start_ns,
+            end_ns,
+            arrived: 0,
+            completed: 0,
+            failed: 0,
+            seen: LatencyHistogram::new(3),
+        };
+        [phase(ws, a), phase(a, b), phase(b, we)]
+    }
+
+    /// Which of the three phases `t` falls in.
+    #[inline]
+    pub fn index(p: &[PhaseObs; 3], t: u64) -> Option<usize> {
+        p.iter().position(|x| t >= x.start_ns && t < x.end_ns)
+    }
 }
 
 /// A replication stopped for holding too many requests in flight.

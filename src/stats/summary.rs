@@ -173,6 +173,34 @@ pub struct SeriesPoint {
     pub queue: Vec<Estimate>,
 }
 
+/// The requests that arrived in one phase around a scripted fault.
+#[derive(Clone, Debug, Serialize)]
+pub struct PhaseSummary {
+    /// The phase inside the window (s from the start of the run); empty
+    /// when the fault starts at the window's start or outlasts it.
+    pub start_s: f64,
+    /// Its end.
+    pub end_s: f64,
+    /// User requests arriving per second in it.
+    pub offered_rps: Estimate,
+    /// Of those, completed.
+    pub availability: Estimate,
+    /// Of those, failed.
+    pub error_rate: Estimate,
+    /// The latency users saw (completions, and failures at their error):
+    /// median (ms).
+    pub seen_p50_ms: Estimate,
+    /// Of the same, the 99th percentile (ms).
+    pub seen_p99_ms: Estimate,
+}
+
+impl PhaseSummary {
+    /// Whether the phase has any length inside the window.
+    pub fn is_empty(&self) -> bool {
+        self.end_s <= self.start_s
+    }
+}
+
 /// Every estimate of a run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
@@ -206,6 +234,9 @@ pub struct Summary {
     /// Replications stopped early for holding too many requests in flight:
     /// `(replication, what it held)`.
     pub stopped_early: Vec<(usize, super::Overflow)>,
+    /// Per scripted fault, in the scenario's order: before, during and
+    /// after it.
+    pub fault_phases: Vec<[PhaseSummary; 3]>,
 }
 
 /// Conservation counts summed over replications.
@@ -255,6 +286,7 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
             timelines: Vec::new(),
             latency_cdf: Vec::new(),
             stopped_early: Vec::new(),
+            fault_phases: Vec::new(),
         };
     };
     let secs = |r: &RepObs| r.window_ns as f64 / NS_PER_SEC as f64;
@@ -414,6 +446,38 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
             .iter()
             .enumerate()
             .filter_map(|(i, r)| r.overflow.map(|o| (i, o)))
+            .collect(),
+        fault_phases: (0..first.phases.len())
+            .map(|f| {
+                [0, 1, 2].map(|k| {
+                    fn at(r: &RepObs, f: usize, k: usize) -> &super::obs::PhaseObs {
+                        &r.phases[f][k]
+                    }
+                    let p0 = at(first, f, k);
+                    let len_s = (p0.end_ns - p0.start_ns) as f64 / NS_PER_SEC as f64;
+                    let seen = |r: &RepObs, q: f64| {
+                        let p = at(r, f, k);
+                        if p.completed + p.failed == 0 {
+                            f64::NAN
+                        } else {
+                            p.seen.quantile_ns(q) / 1e6
+                        }
+                    };
+                    PhaseSummary {
+                        start_s: p0.start_ns as f64 / NS_PER_SEC as f64,
+                        end_s: p0.end_ns as f64 / NS_PER_SEC as f64,
+                        offered_rps: est(reps, |r| ratio(at(r, f, k).arrived as f64, len_s)),
+                        availability: est(reps, |r| {
+                            ratio(at(r, f, k).completed as f64, at(r, f, k).arrived as f64)
+                        }),
+                        error_rate: est(reps, |r| {
+                            ratio(at(r, f, k).failed as f64, at(r, f, k).arrived as f64)
+                        }),
+                        seen_p50_ms: est(reps, |r| seen(r, 0.5)),
+                        seen_p99_ms: est(reps, |r| seen(r, 0.99)),
+                    }
+                })
+            })
             .collect(),
     }
 }

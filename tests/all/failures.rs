@@ -552,3 +552,87 @@ service = "const(30ms)"
     );
     assert!(all.seen_mean_ms.mean > all.latency_mean_ms.mean);
 }
+
+/// A scripted outage of the only instance splits the window in three, each
+/// with known figures: every request that arrives while it is down fails
+/// (no other backend, no retry), every one that arrives after the repair
+/// completes (the crash took its queue with it), and the offered rate is
+/// the workload's in each phase, within the run's own intervals.
+#[test]
+fn a_scripted_outage_is_told_before_during_and_after() {
+    let s = parse(
+        r#"
+[simulation]
+duration = "60s"
+warmup = "5s"
+replications = 5
+[workload]
+rate = 200
+[[tier]]
+name = "app"
+workers = 4
+service = "exp(5ms)"
+[[fault]]
+at = "25s"
+duration = "20s"
+tier = "app"
+"#,
+    );
+    let (reps, sum) = run(&s);
+    assert_conserved("outage phases", &reps);
+    assert_eq!(sum.fault_phases.len(), 1);
+    let [before, during, after] = &sum.fault_phases[0];
+    assert_eq!((before.start_s, before.end_s), (5.0, 25.0));
+    assert_eq!((during.start_s, during.end_s), (25.0, 45.0));
+    assert_eq!((after.start_s, after.end_s), (45.0, 65.0));
+    for p in [before, during, after] {
+        let hw = p.offered_rps.half_width.unwrap();
+        assert!(
+            (p.offered_rps.mean - 200.0).abs() <= hw.max(1.0) * 2.0,
+            "offered {} ± {hw}",
+            p.offered_rps.mean
+        );
+    }
+    // Every arrival during the outage fails; every one after completes.
+    assert_eq!(during.availability.mean, 0.0);
+    assert_eq!(during.error_rate.mean, 1.0);
+    assert_eq!(after.availability.mean, 1.0);
+    // Before: only the few in service or queued at the crash fail.
+    assert!(before.availability.mean > 0.99, "{:?}", before.availability);
+    // Per replication, the phases hold every request the window counted.
+    for r in &reps {
+        let arrived: u64 = r.phases[0].iter().map(|p| p.arrived).sum();
+        let failed: u64 = r.phases[0].iter().map(|p| p.failed).sum();
+        assert_eq!(arrived, r.overall.arrived);
+        assert_eq!(failed, r.overall.failed.iter().sum::<u64>());
+    }
+}
+
+/// A fault that starts before the window or outlasts it leaves an empty
+/// phase, said as such rather than shown as a rate over no time.
+#[test]
+fn a_phase_outside_the_window_is_empty() {
+    let s = parse(
+        r#"
+[simulation]
+duration = "30s"
+warmup = "5s"
+replications = 3
+[workload]
+rate = 100
+[[tier]]
+name = "app"
+workers = 4
+service = "exp(5ms)"
+[[fault]]
+at = "20s"
+duration = "60s"
+tier = "app"
+"#,
+    );
+    let (_, sum) = run(&s);
+    let [before, during, after] = &sum.fault_phases[0];
+    assert!(!before.is_empty() && !during.is_empty());
+    assert!(after.is_empty(), "{after:?}");
+    assert_eq!((during.start_s, during.end_s), (20.0, 35.0));
+}
