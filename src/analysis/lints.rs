@@ -48,8 +48,9 @@ impl Findings {
 type Check = fn(&Scenario, &mut Findings);
 
 /// Every lint, in the order their findings are listed within a severity.
-const CHECKS: [Check; 10] = [
+const CHECKS: [Check; 11] = [
     single_instances,
+    uneven_placement,
     single_primaries,
     replica_beside_primary,
     unchecked_balancers,
@@ -90,6 +91,23 @@ fn replica_beside_primary(s: &Scenario, out: &mut Findings) {
             format!("`{tier}` replica#{i} runs on {machine}, the primary's machine: losing it loses both, and they compete for its cores"),
             "place replicas on other machines (another host group, or more machines in this one)",
         );
+    }
+}
+
+/// `uneven-placement`: instances dealt unevenly over a group's machines
+/// load one machine more than the others.
+fn uneven_placement(s: &Scenario, out: &mut Findings) {
+    for u in super::warnings::uneven_placements(s) {
+        let fix = format!(
+            "run a multiple of the {} machines' count of instances, or give `{}` as many machines as instances",
+            u.machines, u.host
+        );
+        out.0.push(Lint {
+            id: "uneven-placement",
+            severity: Severity::Warning,
+            message: u.message(),
+            fix,
+        });
     }
 }
 

@@ -58,6 +58,9 @@ pub fn warnings(s: &Scenario) -> Vec<String> {
             "`{tier}` replica#{i} runs on {machine}, the primary's machine: losing that machine loses both, and they compete for its cores"
         ));
     }
+    for u in uneven_placements(s) {
+        out.push(u.message());
+    }
     out
 }
 
@@ -105,6 +108,80 @@ fn faults_outside_the_window(s: &Scenario, out: &mut Vec<String>) {
             continue;
         };
         out.push(message);
+    }
+}
+
+/// Pools whose instances are dealt unevenly over their host group's
+/// machines: some machine runs more of them than another.
+pub fn uneven_placements(s: &Scenario) -> Vec<UnevenPlacement> {
+    let mut out = Vec::new();
+    for (ti, t) in s.tiers.iter().enumerate() {
+        for (pi, p) in t.pools.iter().enumerate() {
+            let Some(g) = p.host else { continue };
+            let machines = s.hosts[g].instances.max(1);
+            if p.instances <= 1 || machines <= 1 {
+                continue;
+            }
+            let mut per = vec![0u32; machines as usize];
+            for i in 0..p.instances {
+                if let Some((_, m)) = super::machine_of(s, ti, pi, i) {
+                    per[m as usize] += 1;
+                }
+            }
+            let (max, min) = (
+                per.iter().copied().max().unwrap_or(0),
+                per.iter().copied().min().unwrap_or(0),
+            );
+            if max > min && max > 1 {
+                let busiest = per.iter().position(|&n| n == max).unwrap_or(0);
+                out.push(UnevenPlacement {
+                    pool: t.pool_label(pi),
+                    instances: p.instances,
+                    host: s.hosts[g].name.clone(),
+                    machines,
+                    busiest: super::machine_label(&s.hosts[g].name, machines, busiest),
+                    most: max,
+                    least: min,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A pool whose instances are dealt unevenly over its host group's
+/// machines (instances go round the machines in turn).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnevenPlacement {
+    /// The pool (`web`, `db replicas`).
+    pub pool: String,
+    /// Its instances.
+    pub instances: u32,
+    /// The host group, and its machines.
+    pub host: String,
+    /// Machines in the group.
+    pub machines: u32,
+    /// A machine that runs the most of them (`host server#0`).
+    pub busiest: String,
+    /// The most and the fewest instances on one machine.
+    pub most: u32,
+    /// The fewest.
+    pub least: u32,
+}
+
+impl UnevenPlacement {
+    /// One sentence.
+    pub fn message(&self) -> String {
+        format!(
+            "`{}`: {} instances on the {} machines of `{}` run {} on {} and {} on others: the balancer spreads requests over instances, not machines, so that machine carries more of the load and saturates first: more instances can make latency worse",
+            self.pool,
+            self.instances,
+            self.machines,
+            self.host,
+            self.most,
+            self.busiest,
+            self.least
+        )
     }
 }
 

@@ -353,3 +353,46 @@ fn an_overload_that_would_exhaust_memory_stops_each_replication_and_says_so() {
     assert_eq!(v["stopped_early"].as_array().map(Vec::len), Some(0));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Instances go round a host group's machines in turn: 4 on 3 machines put
+/// two on the first, which then carries twice the others' share. `check`,
+/// `run` and `review` say so; 3 or 6 on 3 machines are even and say
+/// nothing, and the model places them as the warning says.
+#[test]
+fn instances_dealt_unevenly_over_machines_are_warned() {
+    let src = |n: u32| {
+        format!(
+            "[simulation]\nduration = \"20s\"\nreplications = 2\n[workload]\nrate = 300\n[[host]]\nname = \"server\"\ninstances = 3\ncores = 1\n[[tier]]\nname = \"web\"\ninstances = {n}\nworkers = 8\nhost = \"server\"\nservice = \"exp(1ms)\"\ncpu = 1.0\n"
+        )
+    };
+    let uneven = parse(&src(4));
+    let w = warnings(&uneven);
+    assert!(
+        w.iter().any(|x| x
+            .contains("`web`: 4 instances on the 3 machines of `server` run 2 on host server#0 and 1 on others")),
+        "{w:?}"
+    );
+    let lints = stacksim::analysis::lints::lint(&uneven);
+    assert!(
+        lints.iter().any(|l| l.id == "uneven-placement"),
+        "{lints:?}"
+    );
+    for n in [3, 6] {
+        let even = parse(&src(n));
+        assert!(warnings(&even).is_empty(), "{n}: {:?}", warnings(&even));
+        assert!(
+            !stacksim::analysis::lints::lint(&even)
+                .iter()
+                .any(|l| l.id == "uneven-placement")
+        );
+    }
+    // The simulation agrees: machine #0 runs two instances' share, half
+    // the tier's CPU, the others a quarter each.
+    let (_, sum) = crate::support::run(&uneven);
+    let share: Vec<f64> = sum.hosts[0].machines.iter().map(|m| m.mean).collect();
+    let total: f64 = share.iter().sum();
+    assert!(
+        (share[0] / total - 0.5).abs() < 0.05,
+        "machine shares {share:?}"
+    );
+}
