@@ -455,8 +455,24 @@ pub(crate) fn failure_lines(r: &RunReport<'_>) -> Vec<String> {
     for (p, load) in r.pool_rows() {
         let ps = &r.summary.pools[p];
         if ps.down_fraction.mean > 0.0 {
+            // A share of instance-time: with several instances, one down for
+            // the whole window is 1/n of it.
+            let pool = &r.scenario.tiers[load.tier].pools[load.pool];
+            let n = pool.instances;
+            // After a failover the role lives on a promoted replica: this
+            // is the instance that began as the primary.
+            let who = if pool.role == crate::scenario::Role::Primary {
+                " (the instance that began as primary)"
+            } else {
+                ""
+            };
+            let of_what = if n > 1 {
+                format!("of its {n} instances' time")
+            } else {
+                "of the time".to_string()
+            };
             out.push(format!(
-                "{}: down {}% of the time, {} failures per replication",
+                "{}{who}: down {}% {of_what} (the window's), {} failures per replication",
                 load.label,
                 pm(&ps.down_fraction, 100.0),
                 pm(&ps.failures, 1.0)
