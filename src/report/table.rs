@@ -282,7 +282,9 @@ pub(crate) fn failure_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
             } else {
                 name.to_string()
             },
-            if unstable {
+            // Without a drain (`drain = "0s"`) nothing was served after the
+            // window: no mark.
+            if unstable && r.scenario.simulation.drain_ns > 0 {
                 format!("{} (drained)", pm(&c.availability, 100.0))
             } else {
                 pm(&c.availability, 100.0)

@@ -626,3 +626,38 @@ fn threads_flag_sets_the_pool_and_leaves_results_alone() {
     assert!(out.contains("3 threads:"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An unstable run's availability is marked "(drained)" only when a drain
+/// served requests after the window; with `drain = "0s"` nothing was, and
+/// the mark would contradict the figures.
+#[test]
+fn drained_is_said_only_when_there_was_a_drain() {
+    let dir = temp("drained");
+    let run = |drain: &str| {
+        let o = stacksim(
+            &[
+                "run",
+                "scenarios/write-heavy.toml",
+                "--duration",
+                "20s",
+                "--warmup",
+                "2s",
+                "--replications",
+                "2",
+                "--no-charts",
+                "--set",
+                &format!("simulation.drain={drain}"),
+                "--out",
+                dir.join(drain).to_str().unwrap(),
+            ],
+            &root(),
+        );
+        assert_ok(&o);
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let with = run("30s");
+    let without = run("0s");
+    assert!(with.contains("(drained)"), "{with}");
+    assert!(!without.contains("(drained)"), "{without}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
