@@ -107,11 +107,8 @@ impl<const PS: bool> Sim<'_, PS> {
             c.completed += 1;
             c.completed_by_end += u64::from(now < self.window_end);
             c.latency.record(latency);
-            for f in &mut self.phases {
-                if let Some(i) = crate::stats::obs::PhaseObs::index(f, born) {
-                    f[i].completed += 1;
-                    f[i].seen.record(latency);
-                }
+            if !self.phases.is_empty() {
+                self.phase_count(born, Some((true, latency)));
             }
         }
         if self.in_window(now) {
@@ -123,6 +120,31 @@ impl<const PS: bool> Sim<'_, PS> {
             self.bucket_class_hist[class].record(latency);
         }
         self.free_request(req, user);
+    }
+
+    /// Counts a request in the phase of each scripted fault it arrived in:
+    /// its arrival (`None`), or its end (completed or not, with the latency
+    /// its user saw). Out of line: only scenarios with scripted faults call
+    /// it, and the hot path keeps its size.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn phase_count(&mut self, born: u64, end: Option<(bool, u64)>) {
+        for f in &mut self.phases {
+            let Some(i) = crate::stats::obs::PhaseObs::index(f, born) else {
+                continue;
+            };
+            match end {
+                None => f[i].arrived += 1,
+                Some((completed, latency)) => {
+                    if completed {
+                        f[i].completed += 1;
+                    } else {
+                        f[i].failed += 1;
+                    }
+                    f[i].seen.record(latency);
+                }
+            }
+        }
     }
 
     /// Ends the current attempt with `cause`: detaches it from wherever it
@@ -177,11 +199,8 @@ impl<const PS: bool> Sim<'_, PS> {
             let c = &mut self.classes[r.class as usize];
             c.failed[cause.index()] += 1;
             c.failed_latency.record(self.q.now() - r.born);
-            for f in &mut self.phases {
-                if let Some(i) = crate::stats::obs::PhaseObs::index(f, r.born) {
-                    f[i].failed += 1;
-                    f[i].seen.record(now - r.born);
-                }
+            if !self.phases.is_empty() {
+                self.phase_count(r.born, Some((false, now - r.born)));
             }
         }
         self.free_request(req, r.user);

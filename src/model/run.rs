@@ -416,10 +416,8 @@ impl<'m, const PS: bool> Sim<'m, PS> {
         self.cons.arrived += 1;
         if self.in_window(now) {
             self.classes[class].arrived += 1;
-            for f in &mut self.phases {
-                if let Some(i) = crate::stats::obs::PhaseObs::index(f, now) {
-                    f[i].arrived += 1;
-                }
+            if !self.phases.is_empty() {
+                self.phase_count(now, None);
             }
         }
         self.bucket.offered += 1;
