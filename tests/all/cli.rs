@@ -661,3 +661,34 @@ fn drained_is_said_only_when_there_was_a_drain() {
     assert!(!without.contains("(drained)"), "{without}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A pool's "down" line says as a share of what: with two instances, one
+/// down for the whole window is half of the instances' time.
+#[test]
+fn down_lines_say_what_was_down_and_of_what() {
+    let dir = temp("down-lines");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("two.toml");
+    std::fs::write(
+        &file,
+        "[simulation]\nduration = \"20s\"\nwarmup = \"0s\"\nreplications = 2\n[workload]\nrate = 50\n[[tier]]\nname = \"app\"\ninstances = 2\nworkers = 4\nservice = \"exp(2ms)\"\n[[fault]]\nat = \"0s\"\nduration = \"1h\"\ntier = \"app\"\ninstance = 0\n",
+    )
+    .unwrap();
+    let o = stacksim(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--no-charts",
+            "--out",
+            dir.join("out").to_str().unwrap(),
+        ],
+        &root(),
+    );
+    assert_ok(&o);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("app: down 50") && out.contains("of its 2 instances' time (the window's)"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
