@@ -116,14 +116,7 @@ pub fn write(
     r: &CapacityResult,
     provenance: &Provenance,
 ) -> Result<(), RunOutputError> {
-    let layout = folder.layout();
-    let dir = layout.dir();
     let charts = charts::render_capacity(r, slos).map_err(RunOutputError::Chart)?;
-    for ch in &charts {
-        layout
-            .write_atomic(&layout.chart_png(ch.name), |w| w.write_all(&ch.png))
-            .map_err(RunOutputError::Output)?;
-    }
     let slo_text = slos
         .iter()
         .map(|s| s.text.as_str())
@@ -180,18 +173,5 @@ pub fn write(
         "failing_rps": r.failing_rps,
         "probes": r.probes,
     });
-    let files = [
-        ("capacity.md", md),
-        ("capacity.html", html),
-        (
-            "capacity.json",
-            serde_json::to_string_pretty(&j).unwrap_or_default() + "\n",
-        ),
-    ];
-    for (f, text) in files {
-        layout
-            .write_atomic(&dir.join(f), |w| w.write_all(text.as_bytes()))
-            .map_err(RunOutputError::Output)?;
-    }
-    folder.commit().map_err(RunOutputError::Output)
+    super::write_report_folder(folder, &charts, "capacity", &md, &html, &j)
 }

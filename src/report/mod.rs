@@ -149,3 +149,31 @@ pub(crate) fn slug(label: &str) -> String {
         })
         .collect()
 }
+
+/// Writes a command's report into its folder (opened, and locked, before
+/// the work) whole, then moves it into place: the charts' PNGs, then
+/// `STEM.md`, `STEM.html` and `STEM.json` (pretty, with a final newline).
+pub(crate) fn write_report_folder(
+    folder: output::OutFolder,
+    charts: &[charts::RenderedChart],
+    stem: &str,
+    md: &str,
+    html: &str,
+    json: &serde_json::Value,
+) -> Result<(), RunOutputError> {
+    let layout = folder.layout();
+    for ch in charts {
+        layout
+            .write_atomic(&layout.chart_png(ch.name), |w| w.write_all(&ch.png))
+            .map_err(RunOutputError::Output)?;
+    }
+    let json = serde_json::to_string_pretty(json).unwrap_or_default() + "\n";
+    for (ext, text) in [("md", md), ("html", html), ("json", json.as_str())] {
+        layout
+            .write_atomic(&layout.dir().join(format!("{stem}.{ext}")), |w| {
+                w.write_all(text.as_bytes())
+            })
+            .map_err(RunOutputError::Output)?;
+    }
+    folder.commit().map_err(RunOutputError::Output)
+}

@@ -132,14 +132,7 @@ fn intro(v: &Validation) -> String {
 /// Writes the report folder (opened, and locked, before the work) whole,
 /// then moves it into place.
 pub fn write(folder: OutFolder, name: &str, v: &Validation) -> Result<(), RunOutputError> {
-    let layout = folder.layout();
-    let dir = layout.dir();
     let charts = charts::render_validation(v).map_err(RunOutputError::Chart)?;
-    for ch in &charts {
-        layout
-            .write_atomic(&layout.chart_png(ch.name), |w| w.write_all(&ch.png))
-            .map_err(RunOutputError::Output)?;
-    }
     let mut md = format!("# Validation of `{name}`\n\n{}\n\n", intro(v));
     md.push_str(&md_table(&metric_rows(v)));
     let _ = writeln!(md, "\n{}\n", knee_line(v));
@@ -196,18 +189,5 @@ pub fn write(folder: OutFolder, name: &str, v: &Validation) -> Result<(), RunOut
             "stable": w.stable,
         })).collect::<Vec<_>>(),
     });
-    let files = [
-        ("validation.md", md),
-        ("validation.html", html),
-        (
-            "validation.json",
-            serde_json::to_string_pretty(&j).unwrap_or_default() + "\n",
-        ),
-    ];
-    for (f, text) in files {
-        layout
-            .write_atomic(&dir.join(f), |w| w.write_all(text.as_bytes()))
-            .map_err(RunOutputError::Output)?;
-    }
-    folder.commit().map_err(RunOutputError::Output)
+    super::write_report_folder(folder, &charts, "validation", &md, &html, &j)
 }
