@@ -140,6 +140,30 @@ pub fn decimals(x: f64) -> usize {
     }
 }
 
+/// Decimals for a compared figure `x` in `unit`: enough to see a
+/// difference, no more (shares in points: 1 from 10%, else 2; others 1
+/// from 100, 2 from 1, 3 from 0.01, else 4).
+pub fn compare_decimals(x: f64, unit: &str) -> usize {
+    match unit {
+        "%" if x.abs() >= 10.0 => 1,
+        "%" => 2,
+        _ if x.abs() >= 100.0 => 1,
+        _ if x.abs() >= 1.0 => 2,
+        _ if x.abs() >= 0.01 || x == 0.0 => 3,
+        _ => 4,
+    }
+}
+
+/// `1%`, `0.5%`: a threshold as a percentage, to its own precision.
+pub fn percent_of(share: f64) -> String {
+    let p = share * 100.0;
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{p:.0}%")
+    } else {
+        format!("{}%", format!("{p:.3}").trim_end_matches('0'))
+    }
+}
+
 /// `1 replication`, `3 replications`: a count with its noun, plural when
 /// it is not one (nouns that take an `s`).
 pub fn count(n: impl Into<u64>, noun: &str) -> String {

@@ -26,6 +26,11 @@ pub(crate) struct CompareArgs {
     set: Vec<String>,
     #[command(flatten)]
     sim: SimFlags,
+    /// A difference counts (marked `*`) when its paired 95% interval
+    /// excludes zero and it is at least PERCENT of the baseline's figure;
+    /// smaller ones that exclude zero are marked `~`.
+    #[arg(long, value_name = "PERCENT", default_value = "1", value_parser = threshold)]
+    threshold: f64,
     /// Print the comparison as JSON.
     #[arg(long)]
     json: bool,
@@ -36,6 +41,20 @@ pub(crate) struct CompareArgs {
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// `--threshold`: a percentage from 0 to 100, `1` or `0.5` or `2%`.
+fn threshold(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("`{s}` is not a percentage (e.g. 1 or 0.5)"))?;
+    if (0.0..=100.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not between 0 and 100"))
+    }
 }
 
 pub(crate) fn compare(args: &CompareArgs) -> u8 {
@@ -50,7 +69,7 @@ pub(crate) fn compare(args: &CompareArgs) -> u8 {
         }
     }
     let init = match CompareInit::new(inits) {
-        Ok(x) => x,
+        Ok(x) => x.with_threshold(args.threshold / 100.0),
         Err(e) => return invalid(&e),
     };
     for d in &init.designs {

@@ -8,6 +8,7 @@ use super::{PlanInit, RunResult};
 use crate::analysis::Stability;
 use crate::report::compare::{Pairing, Presence, RowComparison};
 use crate::scenario::{Kind, Scenario, diff_documents};
+use crate::stats::paired::DEFAULT_THRESHOLD;
 use crate::stats::paired::per_rep;
 use crate::stats::{Cause, ClassObs, Difference, RepObs};
 use crate::units::whole;
@@ -20,6 +21,8 @@ pub struct CompareInit {
     /// Each design's scenario as its own file and flags made it, before
     /// pairing (what the scenario diff compares).
     own: Vec<Scenario>,
+    /// The share of A's figure a difference must reach to be material.
+    threshold: f64,
 }
 
 impl CompareInit {
@@ -31,6 +34,7 @@ impl CompareInit {
             return Ok(CompareInit {
                 designs: Vec::new(),
                 own,
+                threshold: DEFAULT_THRESHOLD,
             });
         };
         let mut out = vec![];
@@ -38,14 +42,33 @@ impl CompareInit {
             out.push(d.with_simulation_of(&first)?);
         }
         out.insert(0, first);
-        Ok(CompareInit { designs: out, own })
+        Ok(CompareInit {
+            designs: out,
+            own,
+            threshold: DEFAULT_THRESHOLD,
+        })
+    }
+
+    /// The share of the baseline's figure (0.01 = 1%) a significant
+    /// difference must reach to count as material (default 1%).
+    pub fn with_threshold(mut self, threshold: f64) -> CompareInit {
+        self.threshold = threshold;
+        self
     }
 
     /// Each variant (index 1 on) against the baseline, from the designs'
     /// runs in the same order.
     pub fn pairings(&self, runs: &[RunResult]) -> Vec<Pairing> {
         (1..runs.len())
-            .map(|v| pairing(&runs[0], &runs[v], v, &self.own[0], &self.own[v]))
+            .map(|v| {
+                pairing(
+                    &runs[0],
+                    &runs[v],
+                    v,
+                    (&self.own[0], &self.own[v]),
+                    self.threshold,
+                )
+            })
             .collect()
     }
 
@@ -98,15 +121,21 @@ fn pairing(
     a: &RunResult,
     b: &RunResult,
     variant: usize,
-    own_a: &Scenario,
-    own_b: &Scenario,
+    (own_a, own_b): (&Scenario, &Scenario),
+    threshold: f64,
 ) -> Pairing {
     let (ra, rb) = (&a.observations, &b.observations);
-    let end_to_end = class_metrics(ra, rb, |r| &r.overall, true);
+    let mut end_to_end = class_metrics(ra, rb, |r| &r.overall, true);
     let mut rows = pool_rows(a, b);
     rows.extend(host_rows(a, b));
     rows.extend(class_rows(a, b));
     rows.extend(cause_rows(a, b));
+    for d in end_to_end
+        .iter_mut()
+        .chain(rows.iter_mut().flat_map(|r| r.metrics.iter_mut()))
+    {
+        d.judge(threshold);
+    }
     let bottleneck = [a, b].map(|r| {
         r.bottleneck
             .as_ref()
@@ -126,6 +155,7 @@ fn pairing(
     let findings_added: Vec<String> = fb.iter().filter(|f| !fa.contains(f)).cloned().collect();
     let mut p = Pairing {
         variant,
+        threshold,
         scenario_diff: diff_documents(&own_a.document, &own_b.document),
         workload_warning: workload_warning(&a.scenario, &b.scenario, &end_to_end),
         end_to_end,
@@ -509,23 +539,41 @@ fn verdict(p: &Pairing, b: &str) -> Vec<String> {
         )),
         _ => {}
     }
-    let changed: Vec<String> = p
-        .end_to_end
-        .iter()
-        .filter(|d| d.significant && d.metric != "offered")
-        .map(in_words)
-        .collect();
-    if changed.is_empty() {
+    let figures = |f: fn(&Difference) -> bool| -> Vec<&Difference> {
+        p.end_to_end
+            .iter()
+            .filter(|d| f(d) && d.metric != "offered")
+            .collect()
+    };
+    let changed = figures(|d| d.material);
+    let small = figures(|d| d.significant && !d.material);
+    let threshold = crate::units::percent_of(p.threshold);
+    if !changed.is_empty() {
+        out.push(format!(
+            "End to end, {b} against A: {}.",
+            changed
+                .iter()
+                .map(|d| in_words(d))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    } else if small.is_empty() {
         out.push(format!(
             "End to end, at this load and with these faults, {b} does not differ from A: no paired interval excludes zero."
         ));
     } else {
         out.push(format!(
-            "End to end, {b} against A: {}.",
-            changed.join("; ")
+            "End to end, at this load and with these faults, {b} does not differ from A by {threshold} or more: {} differ{} measurably but by less ({}).",
+            crate::units::count(small.len() as u64, "figure"),
+            if small.len() == 1 { "s" } else { "" },
+            small
+                .iter()
+                .map(|d| d.metric.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
-    // The largest significant utilization changes, per component.
+    // The largest material utilization changes, per component.
     let mut moves: Vec<(f64, String)> = p
         .rows
         .iter()
@@ -533,7 +581,7 @@ fn verdict(p: &Pairing, b: &str) -> Vec<String> {
         .flat_map(|r| {
             r.metrics
                 .iter()
-                .filter(|d| d.significant && (d.metric == "utilization" || d.metric == "cpu"))
+                .filter(|d| d.material && (d.metric == "utilization" || d.metric == "cpu"))
                 .map(move |d| {
                     (
                         d.difference.mean.abs(),

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use super::RunOutputError;
 use super::charts::{self, RenderedChart};
-use super::html::{CSS, html_table, md_table};
+use super::html::{CSS, html_table, html_text_table, md_table};
 use super::narrative::verdict_sentences;
 use super::output::{OutFolder, OutputError};
 pub use super::pairing::{CompareReport, Design, Pairing, Presence, RowComparison};
@@ -27,20 +27,11 @@ fn est(e: &crate::stats::Estimate, unit: &str) -> String {
     }
 }
 
-/// Decimals for a figure: enough to see a difference, no more.
-fn precision(x: f64, unit: &str) -> usize {
-    match unit {
-        "%" if x.abs() >= 10.0 => 1,
-        "%" => 2,
-        _ if x.abs() >= 100.0 => 1,
-        _ if x.abs() >= 1.0 => 2,
-        _ if x.abs() >= 0.01 || x == 0.0 => 3,
-        _ => 4,
-    }
-}
+use crate::units::compare_decimals as precision;
 
 /// `B - A` as `-10.5 ± 0.1 (-49%)` (shares in points, with no relative
-/// change), with `*` when significant.
+/// change), with `*` when material (significant and at least the
+/// threshold) and `~` when significant but smaller.
 fn delta(d: &Difference) -> String {
     if !d.difference.mean.is_finite() {
         return "-".into();
@@ -56,10 +47,20 @@ fn delta(d: &Difference) -> String {
     {
         let _ = write!(s, " ({:+.1}%)", r * 100.0);
     }
-    if d.significant {
+    if d.material {
         s.push_str(" *");
+    } else if d.significant {
+        s.push_str(" ~");
     }
     s
+}
+
+/// What `*` and `~` mean, for a table's caption.
+fn marks_legend(p: &Pairing) -> String {
+    let t = crate::units::percent_of(p.threshold);
+    format!(
+        "* = the paired 95% interval excludes 0 and the change is at least {t} of A's figure; ~ = it excludes 0 but the change is under {t} (or rounds to 0)"
+    )
 }
 
 fn unit_suffix(unit: &str) -> String {
@@ -90,47 +91,56 @@ fn end_to_end_rows(c: &CompareReport<'_>, p: &Pairing) -> Vec<Vec<String>> {
     rows
 }
 
-/// The per-row table of a pairing: every row and metric, or only the
-/// significant ones.
-fn row_rows(c: &CompareReport<'_>, p: &Pairing, only_significant: bool) -> Vec<Vec<String>> {
+/// Which rows of a pairing a per-row table shows.
+#[derive(Clone, Copy, PartialEq)]
+enum Rows {
+    /// Rows in both designs, every figure.
+    Both,
+    /// Rows in both designs, material figures only.
+    Material,
+    /// Rows in one design only (removed or added components).
+    OneSide,
+}
+
+/// The per-row table of a pairing: components in both designs (every
+/// figure, or only the material ones), or the components one design lacks.
+fn row_rows(c: &CompareReport<'_>, p: &Pairing, which: Rows) -> Vec<Vec<String>> {
     let (a, b) = (c.label(0), c.label(p.variant));
     let mut rows = vec![vec![
         "component".to_string(),
         "figure".to_string(),
         a.to_string(),
         b.to_string(),
-        format!("{b} - {a} (paired)"),
     ]];
+    if which != Rows::OneSide {
+        rows[0].push(format!("{b} - {a} (paired)"));
+    }
     for r in &p.rows {
+        if (r.presence == Presence::Both) == (which == Rows::OneSide) {
+            continue;
+        }
         let mark = |i: usize| if r.unstable[i] { " (unstable)" } else { "" };
         for d in &r.metrics {
-            if only_significant && r.presence == Presence::Both && !d.significant {
+            if which == Rows::Material && !d.material {
                 continue;
             }
-            let (va, vb, dd) = match r.presence {
-                Presence::Both => (
-                    format!("{}{}", est(&d.a, d.unit), mark(0)),
-                    format!("{}{}", est(&d.b, d.unit), mark(1)),
-                    delta(d),
-                ),
-                Presence::OnlyBaseline => (
-                    format!("{}{}", est(&d.a, d.unit), mark(0)),
-                    "absent".into(),
-                    "-".into(),
-                ),
-                Presence::OnlyVariant => (
-                    "absent".into(),
-                    format!("{}{}", est(&d.b, d.unit), mark(1)),
-                    "-".into(),
-                ),
+            let side = |present: bool, e: &crate::stats::Estimate, i: usize| {
+                if present {
+                    format!("{}{}", est(e, d.unit), mark(i))
+                } else {
+                    "absent".to_string()
+                }
             };
-            rows.push(vec![
+            let mut row = vec![
                 format!("{} {}", r.scope, r.name),
                 format!("{}{}", d.metric, unit_suffix(d.unit)),
-                va,
-                vb,
-                dd,
-            ]);
+                side(r.presence != Presence::OnlyVariant, &d.a, 0),
+                side(r.presence != Presence::OnlyBaseline, &d.b, 1),
+            ];
+            if which != Rows::OneSide {
+                row.push(delta(d));
+            }
+            rows.push(row);
         }
     }
     rows
@@ -260,22 +270,42 @@ pub fn render_compare_text(c: &CompareReport<'_>) -> String {
                 }
             }
         }
-        let rows = row_rows(c, p, true);
-        let all = row_rows(c, p, false).len() - 1;
+        let rows = row_rows(c, p, Rows::Material);
+        let both = row_rows(c, p, Rows::Both);
+        let all = both.len() - 1;
+        let small = p
+            .rows
+            .iter()
+            .filter(|r| r.presence == Presence::Both)
+            .flat_map(|r| &r.metrics)
+            .filter(|d| d.significant && !d.material)
+            .count();
+        let t = crate::units::percent_of(p.threshold);
         o.push('\n');
         if rows.len() > 1 {
             let _ = writeln!(
                 o,
-                "Per component, significant differences ({} of {} figures; * = the paired 95% interval excludes 0):",
+                "Per component, differences of {t} or more ({} of {all} figures; * = the paired 95% interval excludes 0):",
                 rows.len() - 1,
-                all
             );
             o.push_str(&super::text_grid(&rows));
         } else {
             let _ = writeln!(
                 o,
-                "Per component: no significant difference in any of {all} figures."
+                "Per component: no difference of {t} or more in any of {all} figures."
             );
+        }
+        if small > 0 {
+            let _ = writeln!(
+                o,
+                "{small} more figure{} excluded 0 but changed by less than {t} (every figure is in compare.html).",
+                if small == 1 { "" } else { "s" }
+            );
+        }
+        let one_side = row_rows(c, p, Rows::OneSide);
+        if one_side.len() > 1 {
+            let _ = writeln!(o, "\nIn one design only (not compared):");
+            o.push_str(&super::text_grid(&one_side));
         }
     }
     o
@@ -321,6 +351,7 @@ pub fn write_compare_csv(c: &CompareReport<'_>, w: &mut dyn Write) -> io::Result
         "difference_hw95",
         "relative",
         "significant",
+        "material",
     ];
     out.write_record(head)?;
     let num = |x: f64| {
@@ -363,11 +394,16 @@ pub fn write_compare_csv(c: &CompareReport<'_>, w: &mut dyn Write) -> io::Result
                 hw(d.difference.half_width),
                 d.relative.map_or(String::new(), num),
                 d.significant.to_string(),
+                d.material.to_string(),
             ])?;
         }
     }
     out.flush()
 }
+
+/// A report section: its title, its table (header first) and a note
+/// under it.
+type Section<'a> = (&'static str, Vec<Vec<String>>, Option<&'a str>);
 
 /// `compare.md` and `compare.html` side by side.
 fn write_reports(
@@ -424,24 +460,42 @@ fn write_reports(
         }
         html.push_str("</ul>");
         md.push('\n');
-        let sections: [(&str, Vec<Vec<String>>); 4] = [
-            ("What differs in the scenario", diff_rows(c, p)),
-            ("End to end", end_to_end_rows(c, p)),
-            ("Capacity and bottleneck", capacity_rows(c, p)),
+        let legend = marks_legend(p);
+        let sections: [Section<'_>; 5] = [
+            ("What differs in the scenario", diff_rows(c, p), None),
+            ("End to end", end_to_end_rows(c, p), Some(&legend)),
+            ("Capacity and bottleneck", capacity_rows(c, p), None),
             (
                 "Per tier, database role, host, class and cause",
-                row_rows(c, p, false),
+                row_rows(c, p, Rows::Both),
+                Some(&legend),
+            ),
+            (
+                "In one design only (not compared)",
+                row_rows(c, p, Rows::OneSide),
+                None,
             ),
         ];
-        for (name, rows) in sections {
+        for (name, rows, note) in sections {
+            if rows.len() <= 1 && name.starts_with("In one design") {
+                continue;
+            }
             let _ = writeln!(md, "### {name}\n");
             let _ = write!(html, "<h3>{name}</h3>");
             if rows.len() <= 1 {
                 let _ = writeln!(md, "Nothing.\n");
                 html.push_str("<p>Nothing.</p>");
+                continue;
+            }
+            let _ = writeln!(md, "{}", md_table(&rows));
+            if name.starts_with("What differs") {
+                html.push_str(&html_text_table(&rows));
             } else {
-                let _ = writeln!(md, "{}", md_table(&rows));
                 html.push_str(&html_table(&rows));
+            }
+            if let Some(n) = note {
+                let _ = writeln!(md, "{n}\n");
+                let _ = write!(html, "<p class=\"meta\">{}</p>", xml_escape(n));
             }
         }
         for (name, list) in [

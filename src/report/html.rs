@@ -19,12 +19,42 @@ table{border-collapse:collapse;font-size:.9em;margin:.6em 0}th,td{padding:.3em .
 th:first-child,td:first-child{text-align:left}th{background:#f6f6f6}\
 .meta{color:#555}.topology{overflow-x:auto}.topology svg{max-width:100%;height:auto}figure{margin:1.2em 0}figure svg{width:100%;height:auto;border:1px solid #eee}\
 figcaption{color:#555;font-size:.9em}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.85em}\
-li{margin:.35em 0}p,li,figcaption,td.text{overflow-wrap:anywhere}td.text{white-space:normal;text-align:left}code{background:#f2f2f2;padding:0 .25em;border-radius:3px;font-size:.92em}";
+li{margin:.35em 0}p,li,figcaption,td.text{overflow-wrap:anywhere}td.text,th.text{white-space:normal;text-align:left;min-width:8em}\
+table.text{table-layout:fixed;width:100%}table.text th,table.text td{white-space:normal;text-align:left;overflow-wrap:anywhere;vertical-align:top}table.text th:first-child{width:28%}code{background:#f2f2f2;padding:0 .25em;border-radius:3px;font-size:.92em}";
 
 /// Rows as an HTML table (the first row the header), in a box that
 /// scrolls sideways when the table is wider than the page.
 pub(crate) fn html_table(rows: &[Vec<String>]) -> String {
+    html_table_wrapping(rows, usize::MAX)
+}
+
+/// [`html_table`] whose columns from `wrap_from` on are words (a
+/// bottleneck, a verdict): they wrap in their cells, so the table fits
+/// the page and no column is reached only by scrolling.
+pub(crate) fn html_table_wrapping(rows: &[Vec<String>], wrap_from: usize) -> String {
     let mut o = String::from("<div style=\"overflow-x:auto\"><table>");
+    for (i, row) in rows.iter().enumerate() {
+        o.push_str("<tr>");
+        for (j, cell) in row.iter().enumerate() {
+            let tag = if i == 0 { "th" } else { "td" };
+            let class = if j >= wrap_from {
+                " class=\"text\""
+            } else {
+                ""
+            };
+            let _ = write!(o, "<{tag}{class}>{}</{tag}>", text_html(cell));
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str("</table></div>");
+    o
+}
+
+/// Rows of text as an HTML table as wide as the page: columns of fixed
+/// shares, long values wrapped in their cell (a scenario diff's inline
+/// tables), so that every column is on screen.
+pub(crate) fn html_text_table(rows: &[Vec<String>]) -> String {
+    let mut o = String::from("<table class=\"text\">");
     for (i, row) in rows.iter().enumerate() {
         o.push_str("<tr>");
         for cell in row {
@@ -33,7 +63,7 @@ pub(crate) fn html_table(rows: &[Vec<String>]) -> String {
         }
         o.push_str("</tr>");
     }
-    o.push_str("</table></div>");
+    o.push_str("</table>");
     o
 }
 

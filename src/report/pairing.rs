@@ -50,6 +50,9 @@ pub struct RowComparison {
 pub struct Pairing {
     /// Index of the variant in the designs (the baseline is 0).
     pub variant: usize,
+    /// The share of A's figure (0.01 = 1%) a significant difference must
+    /// reach to be material.
+    pub threshold: f64,
     /// What differs between the two scenario files, key by key.
     pub scenario_diff: Vec<KeyChange>,
     /// Set when the two workloads differ: what the comparison then means.

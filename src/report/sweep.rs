@@ -198,7 +198,10 @@ pub fn write_sweep_html(
     ));
     // A wide table scrolls in its own box, the page keeps its width.
     o.push_str("<h2>Points</h2>");
-    o.push_str(&super::html::html_table(&sweep_rows(meta, points)));
+    // The bottleneck and the verdict are words: they wrap in their cells.
+    let rows = sweep_rows(meta, points);
+    let words = rows[0].len().saturating_sub(2);
+    o.push_str(&super::html::html_table_wrapping(&rows, words));
     o.push_str("<h2>Charts</h2>");
     for c in charts {
         o.push_str(&format!("<figure id=\"chart-{0}\">{1}<figcaption>{2} (<a href=\"{0}.png\">{0}.png</a>)</figcaption></figure>", c.name, c.svg, xml_escape(&c.title)));

@@ -26,9 +26,19 @@ pub struct Difference {
     pub relative: Option<f64>,
     /// The half-width of `difference` relative to A.
     pub relative_half_width: Option<f64>,
-    /// Whether the paired 95% interval excludes zero.
+    /// Whether the paired 95% interval excludes zero (statistical
+    /// significance).
     pub significant: bool,
+    /// Whether it is also large enough to matter (practical significance):
+    /// significant, at least the threshold's share of A's figure (when A is
+    /// not zero), and visible at the figure's display precision. Set by
+    /// [`Difference::judge`]; [`DEFAULT_THRESHOLD`] until then.
+    pub material: bool,
 }
+
+/// The share of the baseline's figure a difference must reach to count as
+/// material when nobody says otherwise: 1%.
+pub const DEFAULT_THRESHOLD: f64 = 0.01;
 
 impl Difference {
     /// The paired comparison of per-replication values `a` and `b` (index k
@@ -45,7 +55,7 @@ impl Difference {
         let rel = (ea.mean.is_finite() && ea.mean != 0.0).then(|| d.mean / ea.mean);
         let relative_half_width = d.half_width.zip(rel).map(|(h, _)| h / ea.mean.abs());
         let significant = d.half_width.is_some_and(|h| d.mean.abs() > h) && d.mean != 0.0;
-        Difference {
+        let mut out = Difference {
             metric: metric.to_string(),
             unit,
             a: ea,
@@ -54,7 +64,25 @@ impl Difference {
             relative: rel,
             relative_half_width,
             significant,
-        }
+            material: false,
+        };
+        out.judge(DEFAULT_THRESHOLD);
+        out
+    }
+
+    /// Sets [`Difference::material`] for `threshold`, a share of A's
+    /// figure (0.01 = 1%): a significant difference under it, or one that
+    /// rounds to zero where it is printed (`+0.00 ± 0.00`), does not count.
+    pub fn judge(&mut self, threshold: f64) {
+        let d = self.difference.mean.abs();
+        let shown = crate::units::compare_decimals(d.max(self.a.mean.abs()), self.unit);
+        // The smallest difference that prints as other than zero.
+        let visible = 0.5 * 10f64.powi(-(shown as i32));
+        let large = match self.relative {
+            Some(r) if r.is_finite() => r.abs() >= threshold,
+            _ => true,
+        };
+        self.material = self.significant && d >= visible && large;
     }
 }
 
@@ -165,5 +193,28 @@ mod tests {
         // Equal figures are no difference.
         let d = Difference::paired("m", "ms", &[1.0, 2.0], &[1.0, 2.0]);
         assert!(!d.significant);
+    }
+
+    /// Statistical and practical significance apart: a tiny but steady
+    /// change excludes zero yet is no difference a review should act on.
+    #[test]
+    fn a_steady_change_under_the_threshold_is_significant_but_not_material() {
+        // +0.5% in every replication: significant, under the 1% default.
+        let a = [100.0, 110.0, 120.0];
+        let b = [100.5, 110.55, 120.6];
+        let mut d = Difference::paired("p99", "ms", &a, &b);
+        assert!(d.significant);
+        assert!(!d.material, "{d:?}");
+        d.judge(0.001);
+        assert!(d.material, "0.5% counts under a 0.1% threshold");
+        // A share that moves by 0.001 points prints as +0.00 ± 0.00: it is
+        // not material whatever the threshold.
+        let mut d = Difference::paired("utilization", "%", &[0.120, 0.121], &[0.121, 0.122]);
+        assert!(d.significant);
+        d.judge(0.0);
+        assert!(!d.material, "{d:?}");
+        // From zero (no relative change) any visible change counts.
+        let d = Difference::paired("errors", "%", &[0.0, 0.0, 0.0], &[0.5, 0.6, 0.55]);
+        assert!(d.significant && d.material, "{d:?}");
     }
 }

@@ -61,6 +61,21 @@ fn the_reference_against_the_improved_design_says_where_they_differ() {
     );
     assert!(t.contains("The bottleneck moves"), "{t}");
     assert!(t.contains("drops tier server-firewall, host server"), "{t}");
+    // Statistical and practical significance apart: web's utilization
+    // moves by a steady +0.00 points, which excludes 0 but is not a change,
+    // and is not listed among the differences.
+    let listed = &t[t.find("Per component").expect("per-component list")..];
+    let (listed, one_side) = listed
+        .split_once("In one design only (not compared):")
+        .expect("components one design lacks, apart");
+    assert!(!listed.contains("tier web "), "{listed}");
+    assert!(!listed.contains("+0.00 ± 0.00 *"), "{listed}");
+    assert!(
+        listed.contains("excluded 0 but changed by less than 1%"),
+        "{listed}"
+    );
+    assert!(!listed.contains("absent"), "{listed}");
+    assert!(one_side.contains("host db-server"), "{one_side}");
     assert!(
         t.contains("Every design ran 3 paired replications of 20s"),
         "{t}"
@@ -104,6 +119,10 @@ fn the_reference_against_the_improved_design_says_where_they_differ() {
     let lb = &row("tier", "lb")["metrics"][0];
     assert_eq!(lb["metric"], "utilization");
     assert_eq!(lb["significant"], true);
+    assert_eq!(lb["material"], true);
+    let web = &row("tier", "web")["metrics"][0];
+    assert_eq!(web["metric"], "utilization");
+    assert_eq!(web["material"], false, "{web}");
     let ratio = lb["b"]["mean"].as_f64().unwrap() / lb["a"]["mean"].as_f64().unwrap();
     assert!((0.45..0.55).contains(&ratio), "lb utilization B/A {ratio}");
     // One CSV row per compared figure.

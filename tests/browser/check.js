@@ -40,6 +40,16 @@
     const scrolls = box && getComputedStyle(box).overflowX === "auto";
     if (!scrolls && r.right > vw + 1) problems.push(`${name} ends at ${r.right.toFixed(0)} px, past the page`);
   });
+  // Every table cell begins on screen: a column reached only by scrolling
+  // a table sideways (a scenario diff's B values) is a column nobody reads.
+  document.querySelectorAll("td, th").forEach((cell) => {
+    const box = cell.closest("div") || document.documentElement;
+    const right = Math.min(vw, box.getBoundingClientRect().right);
+    const r = cell.getBoundingClientRect();
+    if (r.left >= right - 1 && problems.length < 40) {
+      problems.push(`cell "${cell.textContent.trim().slice(0, 40)}" begins at ${r.left.toFixed(0)} px, off screen (box ends at ${right.toFixed(0)} px)`);
+    }
+  });
   // No text smaller than 10 px as rendered (an SVG's text scaled by its CTM).
   let smallest = Infinity;
   let texts = 0;
