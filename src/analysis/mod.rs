@@ -2,6 +2,7 @@
 //! utilization per pool, before the run), stability verdicts and the
 //! bottleneck (after it).
 
+pub mod defaults;
 pub mod lints;
 pub mod queueing;
 pub mod slo;

@@ -264,7 +264,12 @@ pub(crate) fn warn_settings(init: &PlanInit, quiet: bool) {
     if quiet {
         return;
     }
-    for w in analysis::warnings::warnings(init.scenario()) {
+    let s = init.scenario();
+    let loads = analysis::offered_load(s);
+    for w in analysis::warnings::warnings(s)
+        .into_iter()
+        .chain(analysis::defaults::costly_defaults(s, &loads))
+    {
         eprintln!("warning: {w}");
     }
 }
@@ -350,6 +355,12 @@ pub(crate) fn command_line() -> String {
     std::env::args().collect::<Vec<_>>().join(" ")
 }
 
+/// Offered utilization from which `check` notes a tier or machine as busy.
+/// At 0.8 one server's mean wait is four times its service, and it more than
+/// doubles by 0.9: past here small errors in the inputs move the answer a
+/// lot.
+const BUSY: f64 = 0.8;
+
 fn check(file: &Path, set: &[String]) -> u8 {
     match plan_init(Some(file), set, &SimFlags::default()) {
         Ok(init) => {
@@ -367,21 +378,46 @@ fn check(file: &Path, set: &[String]) -> u8 {
             for n in analysis::setting_notes(s)
                 .into_iter()
                 .chain(analysis::warnings::warnings(s))
+                .chain(analysis::defaults::costly_defaults(s, &loads))
             {
                 outln!("note: {n}");
             }
-            for l in loads
+            for l in loads.iter().filter(|l| l.servers > 0) {
+                if l.utilization >= 1.0 {
+                    outln!(
+                        "note: {} has offered utilization {:.2}: {}",
+                        l.label,
+                        l.utilization,
+                        if l.bounded {
+                            "it will drop"
+                        } else {
+                            "it will be unstable"
+                        }
+                    );
+                } else if l.utilization >= BUSY {
+                    outln!(
+                        "note: {} has offered utilization {:.2}: from {BUSY:.2} on, waits grow steeply (one server's mean wait more than doubles between 0.80 and 0.90) and a burst or a slower machine tips it over",
+                        l.label,
+                        l.utilization
+                    );
+                }
+            }
+            let lambda = s
+                .arrivals
+                .mean_rate(s.simulation.warmup_ns(), s.simulation.window_end_ns())
+                .unwrap_or(f64::NAN);
+            for m in analysis::machine_loads(s, &loads, lambda)
                 .iter()
-                .filter(|l| l.servers > 0 && l.utilization >= 1.0)
+                .filter(|m| m.utilization >= BUSY)
             {
                 outln!(
-                    "note: {} has offered utilization {:.2}: {}",
-                    l.label,
-                    l.utilization,
-                    if l.bounded {
-                        "it will drop"
+                    "note: {} has offered CPU utilization {:.2}{}",
+                    m.label,
+                    m.utilization,
+                    if m.utilization >= 1.0 {
+                        ": its cores cannot keep up"
                     } else {
-                        "it will be unstable"
+                        ": from 0.80 on, waits for a core grow steeply"
                     }
                 );
             }

@@ -396,3 +396,117 @@ fn instances_dealt_unevenly_over_machines_are_warned() {
         "machine shares {share:?}"
     );
 }
+
+/// Defaults that carry a cost, named by `check` (and warned by `run`) when
+/// they dominate a tier's load: handshakes nobody set, one worker nobody
+/// chose, a core per worker for an event-loop server, a tier on no machine;
+/// and a tier busy from 80% on. The same design with the values set says
+/// none of it.
+#[test]
+fn defaults_that_dominate_a_tiers_load_are_named() {
+    let dir = temp("defaults");
+    let silent = r#"
+name = "silent-defaults"
+[workload]
+rate = 500
+[[host]]
+name = "box"
+cores = 4
+[[tier]]
+name = "lb"
+kind = "load-balancer"
+service = "exp(100us)"
+tls_cost = { per_request = "20us" }
+[[tier]]
+name = "web"
+kind = "web"
+workers = 1000
+host = "box"
+service = "exp(5ms)"
+[[tier]]
+name = "app"
+kind = "app"
+workers = 64
+service = "exp(2ms)"
+"#;
+    std::fs::write(dir.join("silent.toml"), silent).unwrap();
+    let o = stacksim(&["check", "silent.toml"], &dir);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    let has = |s: &str| t.contains(s);
+    // (0.5 x 200 us + 0.5 x 2 ms) / 1 = 1.1 ms of handshakes on a 0.1 ms
+    // service and 20 us per request: 90% of lb's 1.22 ms per visit.
+    assert!(
+        has(
+            "`tier.lb.tls_cost` leaves full_handshake = 2ms, resumed_handshake = 200us, resumption = 0.5, requests_per_connection = 1 at the defaults: their handshakes add 1.100 ms of CPU to every request, 90% of lb's work per visit"
+        ),
+        "{t}"
+    );
+    // One worker at 500/s x 1.22 ms.
+    assert!(
+        has(
+            "`tier.lb.workers` is not set: each of lb's instances serves one request at a time (the default), which puts its offered utilization at 0.61"
+        ),
+        "{t}"
+    );
+    // 1000 workers, no thread cap, 2.5 cores of work on a 4-core machine.
+    assert!(
+        has(
+            "`tier.web.threads` is not set: each of web's instances may use a core per busy worker (the default), and it asks for 2.5 cores of host `box`'s 4"
+        ),
+        "{t}"
+    );
+    // app asks for a core of CPU of its own while web shares `box`.
+    assert!(
+        has(
+            "`tier.app.host` is not set: app has CPU of its own (the default) and competes with no other tier for cores while asking for 1.00 cores per instance"
+        ),
+        "{t}"
+    );
+    // web's 2.5 cores of box's 4: 0.63, not yet busy.
+    assert!(!has("host box has offered CPU utilization"), "{t}");
+    // `run` warns the same on stderr.
+    let o = stacksim(
+        &[
+            "run",
+            "silent.toml",
+            "--duration",
+            "2s",
+            "--warmup",
+            "1s",
+            "--replications",
+            "2",
+            "--no-charts",
+            "--out",
+            "o1",
+        ],
+        &dir,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning: `tier.lb.workers` is not set"),
+        "{err}"
+    );
+
+    // The same design with every value chosen: no defaults named, and the
+    // busy machine (2.5 + 1 cores of 4, 0.88) noted from 0.80 on.
+    let chosen = silent
+        .replace(
+            "tls_cost = { per_request = \"20us\" }",
+            "workers = 2000\nthreads = 2\nhost = \"box\"\ntls_cost = { per_request = \"20us\", full_handshake = \"1ms\", resumed_handshake = \"100us\", resumption = 0.9, requests_per_connection = 100 }",
+        )
+        .replace("workers = 1000\n", "workers = 1000\nthreads = 4\n")
+        .replace("workers = 64\n", "workers = 64\nhost = \"box\"\n");
+    std::fs::write(dir.join("chosen.toml"), chosen).unwrap();
+    let o = stacksim(&["check", "chosen.toml"], &dir);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(!t.contains("is not set"), "{t}");
+    assert!(!t.contains("at the defaults"), "{t}");
+    assert!(
+        t.contains("note: host box has offered CPU utilization 0.89: from 0.80 on, waits for a core grow steeply"),
+        "{t}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
