@@ -210,30 +210,8 @@ pub(crate) fn capacity(a: &CapacityArgs) -> u8 {
     for p in probes {
         outln!("{}", probe_line(p));
     }
-    let failing = result
-        .failing_rps
-        .and_then(|r| result.probes.iter().find(|p| p.rate_rps == r));
-    if result.capacity_rps > 0.0 {
-        outln!(
-            "capacity: {} requests/s: every SLO ({}) holds there with 95% confidence",
-            rps(result.capacity_rps),
-            a.slo.join(", ")
-        );
-    } else {
-        outln!(
-            "capacity: no rate tried meets every SLO ({}) with 95% confidence",
-            a.slo.join(", ")
-        );
-    }
-    match failing {
-        Some(p) => outln!(
-            "interval: the capacity lies in [{}, {}] requests/s; at {} the SLOs fail: {}",
-            rps(result.capacity_rps),
-            rps(p.rate_rps),
-            rps(p.rate_rps),
-            p.detail
-        ),
-        None => outln!("no rate tried failed with confidence; the capacity may be higher"),
+    for line in stacksim::report::capacity::answer_lines(&result, &a.slo.join(", ")) {
+        outln!("{line}");
     }
     EXIT_OK
 }

@@ -10,7 +10,9 @@
 use super::{PlanInit, RunResult, WarmupError};
 use crate::analysis::Stability;
 use crate::analysis::slo::{Slo, SloMetric, SloVerdict};
-pub use crate::report::capacity_result::{CapacityResult, Outcome, Probe, ProbeFigures};
+pub use crate::report::capacity_result::{
+    CapacityResult, Outcome, Probe, ProbeFigures, stated_capacity,
+};
 use crate::scenario::{Override, ScenarioError};
 use crate::stats::Estimate;
 use crate::units::{decimals, grouped};
@@ -123,6 +125,35 @@ pub fn judge(slos: &[Slo], run: &RunResult) -> (Outcome, String) {
         outcome = Outcome::Fail;
         parts.push(format!("unstable: {}", unstable.join(", ")));
     }
+    // A probe that misses with a scripted fault inside its window: what the
+    // requests saw during the fault against before it, so that the fault,
+    // not the busiest resource, reads as the cause when it is.
+    if outcome != Outcome::Pass {
+        for (i, ph) in run.summary.fault_phases.iter().enumerate() {
+            if ph[1].is_empty() {
+                continue;
+            }
+            let figs: Vec<String> = ph
+                .iter()
+                .map(|p| {
+                    if p.is_empty() || !p.availability.mean.is_finite() {
+                        "-".to_string()
+                    } else {
+                        format!(
+                            "{:.1}% {} ms",
+                            p.availability.mean * 100.0,
+                            grouped(&format!("{:.0}", p.seen_p99_ms.mean))
+                        )
+                    }
+                })
+                .collect();
+            parts.push(format!(
+                "fault {i} ({}), available and p99 seen before / during / after it: {}",
+                run.scenario.fault_label(i),
+                figs.join(" / ")
+            ));
+        }
+    }
     if let Some(b) = &run.bottleneck {
         parts.push(format!(
             "bottleneck {} at {:.0}%",
@@ -165,6 +196,10 @@ fn probe_run(
     let plan = init.build(&done).map_err(CapacityError::Warmup)?;
     Ok(plan.replicate(&done))
 }
+
+/// The fewest requests per replication's window a probe may expect: the
+/// search goes no lower.
+const MIN_REQUESTS: f64 = 100.0;
 
 /// Searches the Poisson rate (`workload.rate`) of `base` for the highest
 /// rate at which every SLO holds with 95% confidence. A schedule or
@@ -216,6 +251,7 @@ pub fn find_capacity(
         .peak_rate()
         .filter(|r| *r > 0.0)
         .unwrap_or(100.0);
+    let window_s = base.scenario().simulation.duration_ns as f64 / 1e9;
     // 1. Bracket the highest passing rate.
     let (mut pass, mut not_pass) = (None::<f64>, None::<f64>);
     let mut r = start;
@@ -235,7 +271,9 @@ pub fn find_capacity(
                 break;
             }
             r /= 2.0;
-            if r < 1e-3 {
+            // Below a hundred requests a replication, a p99 is the maximum
+            // and a 99% availability one request: nothing to judge.
+            if r * window_s < MIN_REQUESTS {
                 break;
             }
         }
@@ -297,9 +335,25 @@ pub fn find_capacity(
     if let Some(e) = failed {
         return Err(e);
     }
+    let failing_rps = lowest_fail(&probes);
+    let resolution = failing_rps.map_or(best * opts.precision, |f| f - best);
     Ok(CapacityResult {
         capacity_rps: best,
-        failing_rps: lowest_fail(&probes),
+        stated_rps: stated_capacity(best, resolution),
+        faults: faults_in_window(base.scenario()),
+        failing_rps,
         probes,
     })
+}
+
+/// The scripted faults that touch the observed window, as labelled in the
+/// run table: every probe runs with them.
+fn faults_in_window(s: &crate::scenario::Scenario) -> Vec<String> {
+    let (from, to) = (s.simulation.warmup_ns(), s.simulation.window_end_ns());
+    s.faults
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.at_ns < to && f.at_ns.saturating_add(f.duration_ns) > from)
+        .map(|(i, _)| format!("fault {i}: {}", s.fault_label(i)))
+        .collect()
 }

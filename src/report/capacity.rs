@@ -23,6 +23,15 @@ fn rps(v: f64) -> String {
     grouped(&format!("{v:.1}"))
 }
 
+/// A stated capacity: its digits and no more (`1,350`, `87`, `0.37`).
+fn stated(v: f64) -> String {
+    let mut t = format!("{v:.3}");
+    while t.contains('.') && (t.ends_with('0') || t.ends_with('.')) {
+        t.pop();
+    }
+    grouped(&t)
+}
+
 /// An estimate with its half-width, at `d` decimals.
 fn est(e: &Estimate, d: usize, scale: f64) -> String {
     let v = |x: f64| grouped(&format!("{:.d$}", x * scale));
@@ -32,33 +41,62 @@ fn est(e: &Estimate, d: usize, scale: f64) -> String {
     }
 }
 
-/// The answer in one sentence.
-pub fn answer(r: &CapacityResult, slo_text: &str) -> String {
+/// The answer as the terminal prints it, a line each: the capacity (to
+/// the precision the search resolved), the bracket and why its top fails,
+/// and the scenario's faults every probe ran with.
+pub fn answer_lines(r: &CapacityResult, slo_text: &str) -> Vec<String> {
     let failing = r
         .failing_rps
         .and_then(|f| r.probes.iter().find(|p| p.rate_rps == f));
-    let mut s = if r.capacity_rps > 0.0 {
+    let mut out = vec![if r.capacity_rps > 0.0 {
+        let how = if r.stated_rps == r.capacity_rps {
+            String::new()
+        } else {
+            format!(
+                " (the highest rate that passed, {}, to the precision the search resolved)",
+                rps(r.capacity_rps)
+            )
+        };
         format!(
-            "Capacity: {} requests/s: every SLO ({slo_text}) holds there with 95% confidence.",
-            rps(r.capacity_rps)
+            "capacity: {} requests/s{how}: every SLO ({slo_text}) holds there with 95% confidence",
+            stated(r.stated_rps)
         )
     } else {
-        format!("Capacity: no rate tried meets every SLO ({slo_text}) with 95% confidence.")
-    };
-    match failing {
-        Some(p) => {
-            let _ = write!(
-                s,
-                " It lies in [{}, {}] requests/s; at {} the SLOs fail: {}.",
-                rps(r.capacity_rps),
-                rps(p.rate_rps),
-                rps(p.rate_rps),
-                p.detail
-            );
-        }
-        None => s.push_str(" No rate tried failed with confidence: the capacity may be higher."),
+        format!("capacity: no rate tried meets every SLO ({slo_text}) with 95% confidence")
+    }];
+    out.push(match failing {
+        Some(p) => format!(
+            "interval: the capacity lies in [{}, {}] requests/s; at {} the SLOs fail: {}",
+            rps(r.capacity_rps),
+            rps(p.rate_rps),
+            rps(p.rate_rps),
+            p.detail
+        ),
+        None => "no rate tried failed with confidence; the capacity may be higher".into(),
+    });
+    if !r.faults.is_empty() {
+        out.push(format!(
+            "faults: every probe ran with the scenario's scripted faults ({}): the capacity is the rate that meets the SLOs with them",
+            r.faults.join("; ")
+        ));
     }
-    s
+    out
+}
+
+/// The answer in sentences, for the report.
+pub fn answer(r: &CapacityResult, slo_text: &str) -> String {
+    answer_lines(r, slo_text)
+        .iter()
+        .map(|l| {
+            let l = l
+                .strip_prefix("interval: the capacity")
+                .map_or(l.to_string(), |rest| format!("It{rest}"));
+            let mut c = l.chars();
+            let first = c.next().map(|x| x.to_uppercase().to_string());
+            format!("{}{}.", first.unwrap_or_default(), c.as_str())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn probe_rows(r: &CapacityResult) -> Vec<Vec<String>> {
@@ -170,7 +208,9 @@ pub fn write(
         "scenario": {"name": name, "path": provenance.scenario_path},
         "slos": slos.iter().map(|s| s.text.clone()).collect::<Vec<_>>(),
         "capacity_rps": r.capacity_rps,
+        "stated_rps": r.stated_rps,
         "failing_rps": r.failing_rps,
+        "faults": r.faults,
         "probes": r.probes,
     });
     super::write_report_folder(folder, &charts, "capacity", &md, &html, &j)

@@ -313,36 +313,7 @@ pub(crate) fn failure_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
 /// What a scripted fault does, to what, and when: `crash of app#0 at 60s
 /// for 60s`.
 pub(crate) fn fault_label(r: &RunReport<'_>, i: usize) -> String {
-    use crate::scenario::{FaultKind, FaultTarget, Role};
-    let f = &r.scenario.faults[i];
-    let tier = r
-        .scenario
-        .tiers
-        .get(f.tier)
-        .map_or("?", |t| t.name.as_str());
-    let what = match f.target {
-        FaultTarget::Tier => format!("every {tier} instance"),
-        FaultTarget::Instance(k) => format!("{tier}#{k}"),
-        FaultTarget::Role(Role::Primary) => format!("{tier} primary"),
-        FaultTarget::Role(Role::Replicas) => format!("{tier} replicas"),
-        FaultTarget::Role(Role::Instances) => tier.to_string(),
-        FaultTarget::Host { group, machine } => {
-            let h = r.scenario.hosts.get(group).map_or("?", |h| h.name.as_str());
-            match machine {
-                Some(m) => format!("host {h}#{m}"),
-                None => format!("every {h} machine"),
-            }
-        }
-    };
-    let kind = match f.kind {
-        FaultKind::Down => "crash of".to_string(),
-        FaultKind::Slow(x) => format!("{x}x slowdown of"),
-    };
-    format!(
-        "{kind} {what} at {} for {}",
-        format_duration(f.at_ns),
-        format_duration(f.duration_ns)
-    )
+    r.scenario.fault_label(i)
 }
 
 /// Per scripted fault, the requests that arrived before, during and after

@@ -499,6 +499,36 @@ pub enum Tls {
 }
 
 impl Scenario {
+    /// What a scripted fault does, to what, and when: `crash of app#0 at 60s
+    /// for 60s`.
+    pub fn fault_label(&self, i: usize) -> String {
+        let f = &self.faults[i];
+        let tier = self.tiers.get(f.tier).map_or("?", |t| t.name.as_str());
+        let what = match f.target {
+            FaultTarget::Tier => format!("every {tier} instance"),
+            FaultTarget::Instance(k) => format!("{tier}#{k}"),
+            FaultTarget::Role(Role::Primary) => format!("{tier} primary"),
+            FaultTarget::Role(Role::Replicas) => format!("{tier} replicas"),
+            FaultTarget::Role(Role::Instances) => tier.to_string(),
+            FaultTarget::Host { group, machine } => {
+                let h = self.hosts.get(group).map_or("?", |h| h.name.as_str());
+                match machine {
+                    Some(m) => format!("host {h}#{m}"),
+                    None => format!("every {h} machine"),
+                }
+            }
+        };
+        let kind = match f.kind {
+            FaultKind::Down => "crash of".to_string(),
+            FaultKind::Slow(x) => format!("{x}x slowdown of"),
+        };
+        format!(
+            "{kind} {what} at {} for {}",
+            crate::units::format_duration(f.at_ns),
+            crate::units::format_duration(f.duration_ns)
+        )
+    }
+
     /// Whether the hop into tier `i` (from the users for `i = 0`) is
     /// encrypted, following the tiers in declaration order; `None` when no
     /// tier says anything about TLS.

@@ -601,3 +601,94 @@ fn resume_with_other_run_flags_is_refused_naming_them() {
     );
     std::fs::remove_dir_all(out).unwrap();
 }
+
+/// `capacity` states its answer to the precision the search resolved (the
+/// highest passing rate rounded down inside the bracket, no five-figure
+/// claim from a 2%-wide bracket), and a scenario's own scripted fault is
+/// named: every probe ran with it, and a failing probe shows what requests
+/// saw before, during and after it, not only the busiest resource.
+#[test]
+fn capacity_states_its_precision_and_the_faults_inside_every_probe() {
+    let r = bin(
+        &[
+            "capacity",
+            "scenarios/examples/server-crash.toml",
+            "--slo",
+            "availability>99%",
+            "--duration",
+            "2m",
+            "--warmup",
+            "5s",
+            "--replications",
+            "3",
+            "--json",
+        ],
+        "2",
+    );
+    assert_ok(&r);
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let faults: Vec<&str> = v["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        faults,
+        ["fault 0: crash of host server#0 at 1m for 1m"],
+        "{v}"
+    );
+    // Half the machines down for half the window: no useful rate keeps 99%
+    // of requests, and the probes say the fault is why (before and after
+    // it, all served).
+    let probes = v["probes"].as_array().unwrap();
+    let useful: Vec<_> = probes
+        .iter()
+        .filter(|p| p["rate_rps"].as_f64().unwrap() >= 10.0)
+        .collect();
+    assert!(useful.len() >= 3, "{v}");
+    for p in useful {
+        assert_eq!(p["outcome"], "fail", "{p}");
+        let d = p["detail"].as_str().unwrap();
+        assert!(
+            d.contains("fault 0 (crash of host server#0 at 1m for 1m), available and p99 seen before / during / after it: 100.0% "),
+            "{d}"
+        );
+    }
+
+    // Without the fault in the window: a bracket, and a stated figure that
+    // claims no digit finer than it.
+    let r = bin(
+        &[
+            "capacity",
+            "scenarios/examples/server-crash.toml",
+            "--slo",
+            "p99<200ms",
+            "--duration",
+            "40s",
+            "--warmup",
+            "5s",
+            "--replications",
+            "3",
+            "--json",
+        ],
+        "2",
+    );
+    assert_ok(&r);
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["faults"].as_array().map(Vec::len), Some(0), "{v}");
+    let (cap, stated, fail) = (
+        v["capacity_rps"].as_f64().unwrap(),
+        v["stated_rps"].as_f64().unwrap(),
+        v["failing_rps"].as_f64().unwrap(),
+    );
+    let step = 10f64.powf((fail - cap).log10().floor());
+    assert!(
+        stated <= cap && cap - stated < step,
+        "{stated} {cap} {fail}"
+    );
+    assert!(
+        (stated / step - (stated / step).round()).abs() < 1e-6,
+        "{stated} is not a multiple of {step}"
+    );
+}
