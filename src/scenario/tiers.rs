@@ -115,10 +115,18 @@ pub(crate) fn read_tiers(
             }
         };
         let key = format!("tier.{}", name.as_deref().unwrap_or(&i.to_string()));
-        let kind = field(t, "kind").map_or(Some(Kind::Server), |k| {
+        let read_kind = field(t, "kind").map_or(Some(Kind::Server), |k| {
             r.choice(k, &join(&key, "kind"), KINDS)
         });
-        let Some(kind) = kind else { continue };
+        // An unknown kind is one problem among the tier's others: the rest
+        // is read as the shape the table has, so every problem is told.
+        let kind = read_kind.unwrap_or(
+            if field(t, "primary").is_some() || field(t, "replicas").is_some() {
+                Kind::Database
+            } else {
+                Kind::Server
+            },
+        );
         let ctx = PoolCtx {
             classes,
             access,
@@ -161,7 +169,9 @@ pub(crate) fn read_tiers(
             .and_then(|(p, _)| p.get(1))
             .map(|p| p.instances);
         let settings = read_settings(r, t, &key, replicas);
-        let Some(name) = name else { continue };
+        let (Some(name), Some(_)) = (name, read_kind) else {
+            continue;
+        };
         if tiers.iter().any(|x| x.name == name) {
             r.error(
                 item.span(),

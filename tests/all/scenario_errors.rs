@@ -80,6 +80,47 @@ fn every_problem_is_reported_at_once() {
     assert!(text.contains("^"), "carets under the values: {text}");
 }
 
+/// An unknown `kind` is one problem among the tier's others, not a mask
+/// over them: the rest of the tier is read as the shape its table has (a
+/// database when it has `primary` or `replicas`), and no route naming the
+/// tier is blamed for it.
+#[test]
+fn an_unknown_kind_does_not_hide_the_tiers_other_problems() {
+    let e = errors(
+        r#"
+[workload]
+rate = 10
+classes = [ { name = "read", share = 1, route = ["web", "db"] } ]
+[[tier]]
+name = "web"
+kind = "nginxx"
+workers = 0
+service = "exp(oops)"
+queue = -3
+[[tier]]
+name = "db"
+kind = "mysql"
+primary = { workers = 0, service = "exp(2ms)" }
+replicas = { count = -1, service = "exp(2ms)" }
+"#,
+    );
+    let keys: Vec<&str> = e.diagnostics.iter().map(|d| d.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "tier.web.kind",
+            "tier.web.workers",
+            "tier.web.service",
+            "tier.web.queue",
+            "tier.db.kind",
+            "tier.db.primary.workers",
+            "tier.db.replicas.count",
+        ],
+        "{}",
+        e.render(false)
+    );
+}
+
 #[test]
 fn each_problem_alone_is_caught() {
     let base = r#"[workload]
