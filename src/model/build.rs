@@ -303,6 +303,15 @@ fn faults(s: &Scenario, st: &Stations, host_first: &[u32]) -> Vec<FaultDef> {
                         st.pools[st.pool_index[f.tier][0]].first_station.0 + i,
                     )]
                 }
+                FaultTarget::Replica(i) => tier
+                    .pools
+                    .iter()
+                    .position(|p| p.role == Role::Replicas)
+                    .map(|pi| {
+                        let first = st.pools[st.pool_index[f.tier][pi]].first_station.0;
+                        vec![StationId(first + i)]
+                    })
+                    .unwrap_or_default(),
                 FaultTarget::Role(role) => tier
                     .pools
                     .iter()

@@ -73,6 +73,8 @@ pub enum FaultTarget {
     Instance(u32),
     /// A database role.
     Role(Role),
+    /// One read replica of a database (index among its replicas).
+    Replica(u32),
     /// Every component on the machines of a host group (one machine, or all).
     Host {
         /// Index into the scenario's hosts.
@@ -397,28 +399,59 @@ fn read_fault(
         return None;
     };
     let tier = &tiers[ti];
+    let replicas = tier
+        .pools
+        .iter()
+        .find(|p| p.role == Role::Replicas)
+        .map_or(0, |p| p.instances);
     let target = match (field(t, "instance"), field(t, "role")) {
-        (Some(a), Some(_)) => {
-            r.error(
-                a.span(),
-                key,
-                "give `instance` or `role`, not both".into(),
-                None,
-            );
-            return None;
+        (Some(a), Some(v)) => {
+            let role = r.choice(
+                v,
+                &join(key, "role"),
+                &[("primary", Role::Primary), ("replicas", Role::Replicas)],
+            )?;
+            let idx = r.int(a, &join(key, "instance"), 0, i64::from(u32::MAX))?;
+            let n = if role == Role::Replicas { replicas } else { 1 };
+            if idx >= i64::from(n) {
+                r.error(
+                    a.span(),
+                    &join(key, "instance"),
+                    format!("tier `{name}` has no {} {idx}", role.as_str()),
+                    Some(if n == 0 {
+                        format!("tier `{name}` has no {}", role.as_str())
+                    } else {
+                        format!(
+                            "its {} are numbered 0 to {}",
+                            role.as_str(),
+                            n.saturating_sub(1)
+                        )
+                    }),
+                );
+                return None;
+            }
+            match role {
+                Role::Replicas => FaultTarget::Replica(idx as u32),
+                r => FaultTarget::Role(r),
+            }
         }
         (Some(v), None) => {
             let n = tier.pools[0].instances;
             let idx = r.int(v, &join(key, "instance"), 0, i64::from(u32::MAX))?;
             if idx >= i64::from(n) {
+                let hint = if replicas > 0 {
+                    format!(
+                        "`instance` alone is the primary (0); one replica is `role = \"replicas\", instance = K` (0 to {})",
+                        replicas - 1
+                    )
+                } else {
+                    format!("instances are numbered 0 to {}", n.saturating_sub(1))
+                };
                 r.error(
                     v.span(),
                     &join(key, "instance"),
                     format!("tier `{name}` has no instance {idx}"),
-                    Some(format!(
-                        "instances are numbered 0 to {}",
-                        n.saturating_sub(1)
-                    )),
+                    Some(hint),
                 );
                 return None;
             }

@@ -510,6 +510,7 @@ impl Scenario {
             FaultTarget::Role(Role::Primary) => format!("{tier} primary"),
             FaultTarget::Role(Role::Replicas) => format!("{tier} replicas"),
             FaultTarget::Role(Role::Instances) => tier.to_string(),
+            FaultTarget::Replica(k) => format!("{tier} replica#{k}"),
             FaultTarget::Host { group, machine } => {
                 let h = self.hosts.get(group).map_or("?", |h| h.name.as_str());
                 match machine {

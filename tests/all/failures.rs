@@ -636,3 +636,63 @@ tier = "app"
     assert!(after.is_empty(), "{after:?}");
     assert_eq!((during.start_s, during.end_s), (20.0, 35.0));
 }
+
+/// A scripted fault can take down one replica of a database
+/// (`role = "replicas", instance = K`): with three replicas picked at
+/// random and no health check, a third of the reads meet the dead one and
+/// fail; the primary and the other replicas serve on. An index past the
+/// replicas is refused, with the way to name one.
+#[test]
+fn one_replica_of_a_database_can_be_taken_down() {
+    let src = r#"
+[simulation]
+duration = "60s"
+warmup = "0s"
+replications = 5
+[workload]
+rate = 200
+classes = [ { name = "read", share = 1, access = "read" } ]
+[[tier]]
+name = "db"
+kind = "database"
+primary = { workers = 8, service = "exp(2ms)" }
+replicas = { count = 3, workers = 8, service = "exp(2ms)" }
+[[fault]]
+at = "0s"
+duration = "1h"
+tier = "db"
+role = "replicas"
+instance = 1
+"#;
+    let s = parse(src);
+    assert_eq!(s.fault_label(0), "crash of db replica#1 at 0s for 1h");
+    let (reps, sum) = run(&s);
+    assert_conserved("one replica", &reps);
+    let read = &sum.classes[0];
+    assert_agrees(
+        "reads failed with one replica of three down",
+        &read.error_rate,
+        1.0 / 3.0,
+        0.1,
+    );
+    assert_eq!(
+        read.failed,
+        read.failed_by_cause[Cause::BackendDown.index()],
+        "every failure is the dead replica's"
+    );
+    // Past the replicas: refused, with the way to name one.
+    let bad = src.replace("instance = 1", "instance = 3");
+    let e = stacksim::scenario::parse(&bad, "bad.toml", None).unwrap_err();
+    let text = e.render(false);
+    assert!(text.contains("tier `db` has no replicas 3"), "{text}");
+    assert!(text.contains("its replicas are numbered 0 to 2"), "{text}");
+    // `instance` alone on a database names the primary, and says how to
+    // name a replica.
+    let bad = src.replace("role = \"replicas\"\n", "");
+    let e = stacksim::scenario::parse(&bad, "bad.toml", None).unwrap_err();
+    let text = e.render(false);
+    assert!(
+        text.contains("one replica is `role = \"replicas\", instance = K` (0 to 2)"),
+        "{text}"
+    );
+}
