@@ -526,8 +526,8 @@ fn print_summary(c: &Calibration) {
     }
     let a = &c.arrivals;
     outln!(
-        "arrivals: {:.1} requests/s over {} windows of {} s ({}), dispersion index {:.2}",
-        a.mean_rps,
+        "arrivals: {} requests/s over {} windows of {} s ({}), dispersion index {:.2}",
+        stacksim::units::grouped(&format!("{:.1}", a.mean_rps)),
         c.windows.len(),
         c.window_s,
         if a.varies {

@@ -70,11 +70,17 @@ pub(crate) fn perf(a: &PerfArgs) -> u8 {
         eprintln!("error: the run was too short to time");
         return EXIT_FAILURE;
     }
+    use stacksim::units::{count, thousands};
     outln!(
-        "scenario: {path} ({n} replications of {} s simulated)",
-        s.simulation.window_end_ns() as f64 / 1e9
+        "scenario: {path} ({} of {} simulated)",
+        count(n, "replication"),
+        stacksim::units::format_duration(s.simulation.window_end_ns())
     );
-    outln!("one core: {requests} requests, {events} events in {one:.2} s");
+    outln!(
+        "one core: {} requests, {} events in {one:.2} s",
+        thousands(requests),
+        thousands(events)
+    );
     outln!(
         "  {:.3} million simulated requests/s, {:.2} million events/s",
         requests as f64 / one / 1e6,
@@ -93,7 +99,8 @@ pub(crate) fn perf(a: &PerfArgs) -> u8 {
         bar.finish_and_clear();
         let check: u64 = reps.iter().map(|r| r.conservation.arrived).sum();
         outln!(
-            "{threads} threads: {check} requests in {all:.2} s: speed-up {:.2}x",
+            "{threads} threads: {} requests in {all:.2} s: speed-up {:.2}x",
+            thousands(check),
             one / all
         );
     }

@@ -212,9 +212,14 @@ fn inner(a: &ValidateArgs) -> Result<(), u8> {
 
 fn est(e: &stacksim::stats::Estimate) -> String {
     match e.half_width {
-        Some(h) => format!("{:.1} ± {:.1}", e.mean, h),
-        None => format!("{:.1}", e.mean),
+        Some(h) => format!("{} ± {}", one(e.mean), one(h)),
+        None => one(e.mean),
     }
+}
+
+/// One decimal, thousands grouped: `1,192.4`.
+fn one(x: f64) -> String {
+    stacksim::units::grouped(&format!("{x:.1}"))
 }
 
 fn print(v: &Validation) {
@@ -233,13 +238,13 @@ fn print(v: &Validation) {
     for w in &v.windows {
         let o = &w.observed;
         outln!(
-            "{:<20} {:>8.1} {:>14} {:>8.1} {:>16} {:>8.1} {:>16} {:>7} {:>14}{}",
+            "{:<20} {:>8} {:>14} {:>8} {:>16} {:>8} {:>16} {:>7} {:>14}{}",
             iso(o.start_ns),
-            o.rate_rps,
+            one(o.rate_rps),
             est(&w.throughput_rps),
-            o.e2e_ms[0],
+            one(o.e2e_ms[0]),
             est(&w.latency_ms[0]),
-            o.e2e_ms[2],
+            one(o.e2e_ms[2]),
             est(&w.latency_ms[2]),
             if o.cores.is_empty() {
                 "-".into()
@@ -273,9 +278,9 @@ fn print(v: &Validation) {
     }
     if let Some(k) = &v.knee {
         outln!(
-            "knee: predicted {:.0} requests/s (capacity search); the logs show {:.0} sustained{}",
-            k.predicted_rps,
-            k.observed_max_rps,
+            "knee: predicted {} requests/s (capacity search); the logs show {} sustained{}",
+            stacksim::units::whole(k.predicted_rps),
+            stacksim::units::whole(k.observed_max_rps),
             if k.saturated {
                 " at saturation (the measured knee)"
             } else {

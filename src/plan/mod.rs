@@ -413,16 +413,16 @@ impl Plan {
             let warmup = self.scenario().simulation.warmup_ns();
             let secs = first.at_ns as f64 / 1e9;
             notes.push(format!(
-                "STOPPED EARLY: {} of {} replications held {} requests in flight (the most one holds) and were stopped, the first at {secs:.2} s{}: the backlog grew ~{:.0} requests/s; this load has no steady state, and the figures cover only the time before each stop",
+                "STOPPED EARLY: {} of {} replications held {} requests in flight (the most one holds) and were stopped, the first at {secs:.2} s{}: the backlog grew ~{} requests/s; this load has no steady state, and the figures cover only the time before each stop",
                 summary.stopped_early.len(),
                 summary.replications,
-                first.limit,
+                crate::units::thousands(first.limit),
                 if first.at_ns < warmup {
                     " (still in the warm-up, so nothing was observed)"
                 } else {
                     ""
                 },
-                first.in_flight as f64 / secs.max(1e-9)
+                crate::units::whole(first.in_flight as f64 / secs.max(1e-9))
             ));
         }
         if let Some(p) = precision {

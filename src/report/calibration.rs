@@ -295,8 +295,8 @@ fn sections(c: &Calibration) -> Vec<Section> {
         Section {
             title: "Arrivals",
             intro: format!(
-                "{:.1} requests/s on average; {} (constant-rate test p {}); dispersion index {:.2} in 1 s counts (Poisson gives 1).",
-                a.mean_rps,
+                "{} requests/s on average; {} (constant-rate test p {}); dispersion index {:.2} in 1 s counts (Poisson gives 1).",
+                crate::units::grouped(&format!("{:.1}", a.mean_rps)),
                 if a.varies { "the rate varies between windows: the scenario follows it with a schedule" } else { "constant across windows" },
                 fmt_p(a.constant_p),
                 a.dispersion

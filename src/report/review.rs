@@ -77,7 +77,7 @@ pub fn render_review(
                 "1".into()
             },
             ms(pm.wait_ms),
-            format!("{:.0}", pm.saturation_rps),
+            crate::units::whole(pm.saturation_rps),
         ];
         if let Some((sum, _)) = simulated {
             let ps = &sum.pools[*p];
@@ -101,7 +101,7 @@ pub fn render_review(
             format!("{:.1}", mm.utilization * 100.0),
             "-".into(),
             ms(mm.core_wait_ms),
-            format!("{:.0}", mm.saturation_rps),
+            crate::units::whole(mm.saturation_rps),
         ];
         if let Some((sum, _)) = simulated {
             let e = sum

@@ -22,11 +22,13 @@ fn finite(v: f64) -> serde_json::Value {
 }
 use crate::calibrate::validation::Validation;
 use crate::stats::Estimate;
+use crate::units::grouped;
 
 fn est(e: &Estimate) -> String {
+    let two = |x: f64| grouped(&format!("{x:.2}"));
     match e.half_width {
-        Some(h) => format!("{:.2} ± {:.2}", e.mean, h),
-        None => format!("{:.2}", e.mean),
+        Some(h) => format!("{} ± {}", two(e.mean), two(h)),
+        None => two(e.mean),
     }
 }
 
@@ -53,7 +55,7 @@ fn rows(v: &Validation) -> Vec<Vec<String>> {
         let o = &w.observed;
         rows.push(vec![
             iso(o.start_ns),
-            format!("{:.1}", o.rate_rps),
+            grouped(&format!("{:.1}", o.rate_rps)),
             est(&w.throughput_rps),
             format!("{:.2}", o.e2e_ms[0]),
             est(&w.latency_ms[0]),
@@ -101,9 +103,9 @@ fn knee_line(v: &Validation) -> String {
     match &v.knee {
         None => "The capacity search was skipped (--no-knee).".into(),
         Some(k) => format!(
-            "Predicted capacity (stacksim capacity's search at the logs' mix): {:.0} requests/s. The logs show {:.0} requests/s sustained in their busiest window{}. Difference: {:+.1}%.",
-            k.predicted_rps,
-            k.observed_max_rps,
+            "Predicted capacity (stacksim capacity's search at the logs' mix): {} requests/s. The logs show {} requests/s sustained in their busiest window{}. Difference: {:+.1}%.",
+            crate::units::whole(k.predicted_rps),
+            crate::units::whole(k.observed_max_rps),
             if k.saturated {
                 ", at saturation (its median over ten times the simulated median at the quietest window): the measured knee"
             } else {

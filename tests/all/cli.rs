@@ -692,3 +692,50 @@ fn down_lines_say_what_was_down_and_of_what() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Counts and rates of a thousand or more are grouped wherever they are
+/// printed: `perf`'s requests and events, `review`'s saturation rates.
+#[test]
+fn large_figures_are_grouped_in_perf_and_review() {
+    let grouped = |s: &str| {
+        // A run of digits of four or more with no comma is ungrouped.
+        let mut run = 0;
+        for c in s.chars() {
+            if c.is_ascii_digit() {
+                run += 1;
+                if run >= 4 {
+                    return false;
+                }
+            } else {
+                run = 0;
+            }
+        }
+        true
+    };
+    let o = stacksim(
+        &[
+            "perf",
+            "scenarios/bench-web.toml",
+            "--replications",
+            "2",
+            "--duration",
+            "20s",
+        ],
+        &root(),
+    );
+    assert_ok(&o);
+    let t = String::from_utf8_lossy(&o.stdout).to_string();
+    let line = t
+        .lines()
+        .find(|l| l.starts_with("one core: "))
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(grouped(line) && line.contains(','), "{line}");
+    assert!(t.contains("(2 replications of 30s simulated)"), "{t}");
+    let o = stacksim(&["review", "scenarios/secured-web-stack.toml"], &root());
+    assert_ok(&o);
+    let t = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(t.contains("1,284"), "{t}");
+    for l in t.lines().filter(|l| l.starts_with("host server#")) {
+        assert!(grouped(l), "{l}");
+    }
+}
