@@ -12,6 +12,7 @@ mod latency;
 mod queue;
 mod style;
 mod sweep;
+mod text;
 mod throughput;
 mod utilization;
 
@@ -98,7 +99,8 @@ fn render<C: Chart>(chart: &C) -> Result<RenderedChart, ChartError> {
     }
     let mut rgb = vec![0u8; (width * height * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+        let root = text::TextBitmap(BitMapBackend::with_buffer(&mut rgb, (width, height)))
+            .into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         chart.draw(&root)?;
         root.present().map_err(err)?;
