@@ -90,6 +90,30 @@ impl SampleFile {
             sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
         }
     }
+
+    /// The record of the file at `path`, read in blocks (a log of any size
+    /// is digested without holding it).
+    pub fn read(path: &std::path::Path) -> std::io::Result<SampleFile> {
+        use sha2::Digest;
+        use std::io::Read;
+        let mut f = std::fs::File::open(path)?;
+        let mut h = sha2::Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut bytes = 0u64;
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+            bytes += n as u64;
+        }
+        Ok(SampleFile {
+            path: path.display().to_string(),
+            bytes,
+            sha256: h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+        })
+    }
 }
 
 impl From<Vec<f64>> for Samples {

@@ -75,6 +75,27 @@ pub struct LogArgs {
 }
 
 impl LogArgs {
+    /// Every input file named (logs, traces, counters), each with its size
+    /// and SHA-256, for a report's provenance; a file that cannot be read
+    /// again is left out (its reading already failed or succeeded).
+    pub fn digests(&self) -> Vec<stacksim::dist::SampleFile> {
+        [
+            &self.haproxy,
+            &self.nginx,
+            &self.mysql_slow,
+            &self.postgres,
+            &self.cpu,
+            &self.otlp,
+            &self.jaeger,
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|p| stacksim::dist::SampleFile::read(p).ok())
+        .collect()
+    }
+}
+
+impl LogArgs {
     /// `--host NAME=comp,comp` as (machine, components).
     pub fn host_map(&self) -> Result<Vec<(String, Vec<String>)>, u8> {
         let mut out: Vec<(String, Vec<String>)> = Vec::new();
@@ -489,7 +510,10 @@ fn calibrate_inner(a: &CalibrateArgs) -> Result<(), u8> {
     };
     let scenario = out.prepare(text.clone().into_bytes()).map_err(fail)?;
     if let Some(folder) = &report_folder {
-        report::calibration::stage(folder, &cal, &text).map_err(|e| {
+        let mut prov =
+            report::Provenance::new(&super::command_line(), &a.out.display().to_string(), "");
+        prov.inputs = a.logs.digests();
+        report::calibration::stage(folder, &cal, &text, &prov).map_err(|e| {
             eprintln!("error: {e}");
             EXIT_FAILURE
         })?;

@@ -185,7 +185,13 @@ fn inner(a: &ValidateArgs) -> Result<(), u8> {
         eprintln!("error: {e}");
         EXIT_INVALID
     })?;
-    report::validation::write(folder, &name, &v).map_err(|e| {
+    let mut prov = stacksim::report::Provenance::new(
+        &super::command_line(),
+        &a.file.display().to_string(),
+        &std::fs::read_to_string(&a.file).unwrap_or_default(),
+    );
+    prov.inputs = a.logs.digests();
+    report::validation::write(folder, &name, &v, &prov).map_err(|e| {
         eprintln!("error: {e}");
         EXIT_FAILURE
     })?;

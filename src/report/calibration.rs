@@ -470,15 +470,25 @@ fn json(c: &Calibration) -> serde_json::Value {
 
 /// Writes the report folder (opened, and locked, before the work) whole,
 /// then moves it into place.
-pub fn write(folder: OutFolder, c: &Calibration, scenario: &str) -> Result<(), RunOutputError> {
-    stage(&folder, c, scenario)?;
+pub fn write(
+    folder: OutFolder,
+    c: &Calibration,
+    scenario: &str,
+    provenance: &super::Provenance,
+) -> Result<(), RunOutputError> {
+    stage(&folder, c, scenario, provenance)?;
     folder.commit().map_err(RunOutputError::Output)
 }
 
 /// Writes every file of the report into the folder's staging area, leaving
 /// the move into place ([`OutFolder::commit`]) to the caller, which puts
 /// other files in place first.
-pub fn stage(folder: &OutFolder, c: &Calibration, scenario: &str) -> Result<(), RunOutputError> {
+pub fn stage(
+    folder: &OutFolder,
+    c: &Calibration,
+    scenario: &str,
+    provenance: &super::Provenance,
+) -> Result<(), RunOutputError> {
     let layout = folder.layout();
     let dir = layout.dir();
     let charts = charts::render_calibration(c).map_err(RunOutputError::Chart)?;
@@ -487,12 +497,22 @@ pub fn stage(folder: &OutFolder, c: &Calibration, scenario: &str) -> Result<(), 
             .write_atomic(&layout.chart_png(ch.name), |w| w.write_all(&ch.png))
             .map_err(RunOutputError::Output)?;
     }
+    let (prov_md, prov_html) = provenance.section();
+    let page = html(c, &charts, scenario);
+    let page = match page.rfind("</body>") {
+        Some(at) => format!("{}{prov_html}{}", &page[..at], &page[at..]),
+        None => page + &prov_html,
+    };
+    let mut j = json(c);
+    j["stacksim_version"] = provenance.version.clone().into();
+    j["command_line"] = provenance.command_line.clone().into();
+    j["inputs"] = serde_json::to_value(&provenance.inputs).unwrap_or_default();
     let files = [
-        ("calibration.md", markdown(c, &charts, scenario)),
-        ("calibration.html", html(c, &charts, scenario)),
+        ("calibration.md", markdown(c, &charts, scenario) + &prov_md),
+        ("calibration.html", page),
         (
             "calibration.json",
-            serde_json::to_string_pretty(&json(c)).unwrap_or_default() + "\n",
+            serde_json::to_string_pretty(&j).unwrap_or_default() + "\n",
         ),
     ];
     for (name, text) in files {

@@ -175,11 +175,8 @@ pub fn write(
     }
     md.push_str("## Probes, by rate\n\n");
     md.push_str(&md_table(&probe_rows(r)));
-    let _ = write!(
-        md,
-        "\n## Provenance\n\nstacksim {}, `{}`, scenario `{}`.\n",
-        provenance.version, provenance.command_line, provenance.scenario_path
-    );
+    let (prov_md, prov_html) = provenance.section();
+    md.push_str(&prov_md);
     let mut html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Capacity of {0}</title><style>{CSS}</style></head><body><h1>Capacity of {0}</h1><p><strong>{1}</strong></p><p>{2}</p>",
         xml_escape(name),
@@ -196,11 +193,8 @@ pub fn write(
     }
     let _ = write!(
         html,
-        "<h2>Probes, by rate</h2>{}<h2>Provenance</h2><table><tr><th>stacksim</th><td>{}</td></tr><tr><th>command</th><td><code>{}</code></td></tr><tr><th>scenario</th><td>{}</td></tr></table></body></html>",
+        "<h2>Probes, by rate</h2>{}{prov_html}</body></html>",
         html_table(&probe_rows(r)),
-        xml_escape(&provenance.version),
-        xml_escape(&provenance.command_line),
-        xml_escape(&provenance.scenario_path)
     );
     let j = json!({
         "stacksim_version": provenance.version,

@@ -68,6 +68,10 @@ pub struct Provenance {
     /// The data files the scenario read, by path, size and SHA-256 (their
     /// values are not written out).
     pub data_files: Vec<crate::scenario::DataFile>,
+    /// The files a command read besides the scenario (logs, traces,
+    /// counters), by path, size and SHA-256.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<crate::dist::SampleFile>,
 }
 
 impl Provenance {
@@ -81,7 +85,46 @@ impl Provenance {
             scenario_source: scenario_source.to_string(),
             notes: Vec::new(),
             data_files: Vec::new(),
+            inputs: Vec::new(),
         }
+    }
+
+    /// The provenance section of a report, as Markdown and as HTML: the
+    /// version, the command line, the scenario and every input file with
+    /// its size and SHA-256.
+    pub(crate) fn section(&self) -> (String, String) {
+        use std::fmt::Write as _;
+        let mut md = String::from("\n## Provenance\n\n");
+        let mut html = String::from("<h2 id=\"provenance\">Provenance</h2><table>");
+        let mut rows = vec![
+            ("stacksim", self.version.clone()),
+            ("command line", self.command_line.clone()),
+        ];
+        if !self.scenario_path.is_empty() {
+            rows.push(("scenario", self.scenario_path.clone()));
+        }
+        for (k, v) in rows {
+            let _ = writeln!(md, "- {k}: `{v}`");
+            let _ = write!(
+                html,
+                "<tr><td>{k}</td><td class=\"text\"><code>{}</code></td></tr>",
+                topology::xml_escape(&v)
+            );
+        }
+        html.push_str("</table>");
+        if !self.inputs.is_empty() {
+            let mut t = vec![vec!["input".to_string(), "bytes".into(), "SHA-256".into()]];
+            for f in &self.inputs {
+                t.push(vec![
+                    f.path.clone(),
+                    crate::units::thousands(f.bytes),
+                    f.sha256.clone(),
+                ]);
+            }
+            let _ = write!(md, "\n{}", html::md_table(&t));
+            html.push_str(&html::html_table_wrapping(&t, 0));
+        }
+        (md, html)
     }
 }
 

@@ -133,7 +133,13 @@ fn intro(v: &Validation) -> String {
 
 /// Writes the report folder (opened, and locked, before the work) whole,
 /// then moves it into place.
-pub fn write(folder: OutFolder, name: &str, v: &Validation) -> Result<(), RunOutputError> {
+pub fn write(
+    folder: OutFolder,
+    name: &str,
+    v: &Validation,
+    provenance: &super::Provenance,
+) -> Result<(), RunOutputError> {
+    let (prov_md, prov_html) = provenance.section();
     let charts = charts::render_validation(v).map_err(RunOutputError::Chart)?;
     let mut md = format!("# Validation of `{name}`\n\n{}\n\n", intro(v));
     md.push_str(&md_table(&metric_rows(v)));
@@ -143,6 +149,7 @@ pub fn write(folder: OutFolder, name: &str, v: &Validation) -> Result<(), RunOut
     }
     md.push_str("## Per window\n\n");
     md.push_str(&md_table(&rows(v)));
+    md.push_str(&prov_md);
     let mut html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Validation of {0}</title><style>{CSS}</style></head><body><h1>Validation of {0}</h1><p>{1}</p>",
         xml_escape(name),
@@ -160,10 +167,13 @@ pub fn write(folder: OutFolder, name: &str, v: &Validation) -> Result<(), RunOut
     }
     let _ = write!(
         html,
-        "<h2>Per window</h2>{}</body></html>",
+        "<h2>Per window</h2>{}{prov_html}</body></html>",
         html_table(&rows(v))
     );
     let j = json!({
+        "stacksim_version": provenance.version,
+        "command_line": provenance.command_line,
+        "inputs": provenance.inputs,
         "scenario": name,
         "pass": v.pass,
         "window_s": v.window_s,

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::support::stacksim;
-use std::process::Output;
+use std::process::{Command, Output};
 
 use stacksim::calibrate::haproxy::{HTTPLOG, HaproxyParser};
 use stacksim::calibrate::nginx::NginxParser;
@@ -1153,4 +1153,73 @@ fn request_ids_join_the_balancer_to_the_web_server_per_request() {
     // 1..5 ms uniform over five values: sd sqrt(2), cv 0.471.
     assert!((cv - 2f64.sqrt() / 3.0).abs() < 0.03, "{lb_line}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The calibration and validation reports say where they came from: the
+/// stacksim version, the command line and every input file with its size
+/// and SHA-256 (as `sha256sum` gives it), in the JSON and the HTML.
+#[test]
+fn calibration_and_validation_reports_carry_their_provenance() {
+    let dir = temp("provenance");
+    let out = dir.join("rig.toml");
+    let until = END_OF_900.to_string();
+    let cal = dir.join("calibration");
+    let o = stacksim_with(
+        "calibrate",
+        &rig_log_args(
+            true,
+            &[
+                "--cores",
+                "2",
+                "--workers",
+                "app=4",
+                "--until",
+                &until,
+                "--out",
+                s(&out),
+                "--report",
+                s(&cal),
+                "-q",
+            ],
+        ),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report = dir.join("validation");
+    let v = validate_rig(&out, &report, &["--until", "1796123846", "--no-knee"]);
+    let sum = Command::new("sha256sum")
+        .arg(rig("slow.log.gz"))
+        .output()
+        .expect("sha256sum runs");
+    let expected = String::from_utf8_lossy(&sum.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cal.join("calibration.json")).unwrap())
+            .unwrap();
+    for (what, j, folder, page) in [
+        ("validation", &v, &report, "validation.html"),
+        ("calibration", &c, &cal, "calibration.html"),
+    ] {
+        assert_eq!(j["stacksim_version"], stacksim::VERSION, "{what}");
+        assert!(
+            j["command_line"].as_str().unwrap().contains("--mysql-slow"),
+            "{what}: {}",
+            j["command_line"]
+        );
+        let inputs = j["inputs"].as_array().unwrap();
+        assert_eq!(inputs.len(), 5, "{what}: haproxy, 2 nginx, slow log, cpu");
+        let slow = inputs
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with("slow.log.gz"))
+            .unwrap();
+        assert_eq!(slow["sha256"], expected.as_str(), "{what}");
+        let html = std::fs::read_to_string(folder.join(page)).unwrap();
+        assert!(
+            html.contains("<h2 id=\"provenance\">Provenance</h2>"),
+            "{what}"
+        );
+        assert!(html.contains(&expected), "{what}");
+    }
 }

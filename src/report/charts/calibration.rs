@@ -5,8 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    Chart, ChartError, LegendItem, color, draw_empty, err, interval, lighten, mesh, tick_font,
-    title_font, with_legend,
+    Chart, ChartError, LegendItem, Mark, color, draw_empty, err, interval, lighten, mesh,
+    tick_font, title_font, with_legend,
 };
 use crate::calibrate::Calibration;
 use crate::calibrate::fit::{cdf, reported_cdf};
@@ -52,17 +52,17 @@ impl Chart for Fits<'_> {
             LegendItem {
                 label: "observed (empirical CDF)".into(),
                 color: BLACK,
-                filled: false,
+                mark: Mark::Line,
             },
             LegendItem {
                 label: "used in the scenario".into(),
                 color: color(0),
-                filled: false,
+                mark: Mark::Line,
             },
             LegendItem {
                 label: "the same, as the timer reports it (dashed)".into(),
                 color: color(0),
-                filled: false,
+                mark: Mark::Line,
             },
         ];
         let plot = with_legend(&area, &items)?;
@@ -196,7 +196,7 @@ impl Chart for CpuRegressions<'_> {
                     l.background_cores
                 ),
                 color: color(i),
-                filled: true,
+                mark: Mark::Dot,
             })
             .collect();
         let plot = with_legend(&area, &items)?;
@@ -320,22 +320,22 @@ impl Chart for ValidateLatency<'_> {
             LegendItem {
                 label: "observed p50".into(),
                 color: RGBColor(120, 120, 120),
-                filled: true,
+                mark: Mark::Dot,
             },
             LegendItem {
                 label: "observed p99".into(),
                 color: BLACK,
-                filled: true,
+                mark: Mark::Dot,
             },
             LegendItem {
                 label: "simulated p50".into(),
                 color: color(1),
-                filled: false,
+                mark: Mark::Cross,
             },
             LegendItem {
                 label: "simulated p99".into(),
                 color: color(0),
-                filled: false,
+                mark: Mark::Cross,
             },
         ];
         let plot = with_legend(&area, &items)?;
@@ -424,12 +424,12 @@ impl Chart for ValidateCpu<'_> {
             LegendItem {
                 label: "observed (CPU counters)".into(),
                 color: BLACK,
-                filled: true,
+                mark: Mark::Dot,
             },
             LegendItem {
                 label: "simulated".into(),
                 color: color(0),
-                filled: false,
+                mark: Mark::Cross,
             },
         ];
         let plot = with_legend(&area, &items)?;

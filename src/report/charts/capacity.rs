@@ -5,8 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    Chart, ChartError, LegendItem, axis_font, color, draw_empty, err, interval, lighten, mesh,
-    title_font, with_legend,
+    Chart, ChartError, LegendItem, Mark, axis_font, color, draw_empty, err, interval, lighten,
+    mesh, title_font, with_legend,
 };
 use crate::analysis::slo::{Slo, SloMetric};
 use crate::report::capacity_result::CapacityResult;
@@ -42,7 +42,7 @@ fn bracket_legend(r: &CapacityResult) -> Option<LegendItem> {
     bracket(r).map(|_| LegendItem {
         label: "capacity bracket".into(),
         color: lighten(color(2), 0.8),
-        filled: true,
+        mark: Mark::Box,
     })
 }
 
@@ -94,19 +94,19 @@ impl Chart for CapacityLatency<'_> {
             LegendItem {
                 label: "p50".into(),
                 color: color(1),
-                filled: false,
+                mark: Mark::Cross,
             },
             LegendItem {
                 label: "p99".into(),
                 color: color(0),
-                filled: false,
+                mark: Mark::Cross,
             },
         ];
         for s in &limits {
             items.push(LegendItem {
                 label: format!("SLO {}", s.text),
                 color: RGBColor(200, 30, 30),
-                filled: false,
+                mark: Mark::Line,
             });
         }
         items.extend(bracket_legend(self.r));
@@ -114,7 +114,7 @@ impl Chart for CapacityLatency<'_> {
             items.push(LegendItem {
                 label: "no steady state".into(),
                 color: RGBColor(150, 150, 150),
-                filled: true,
+                mark: Mark::Dot,
             });
         }
         let plot = with_legend(&area, &items)?;
@@ -192,12 +192,12 @@ impl Chart for CapacityThroughput<'_> {
             LegendItem {
                 label: "throughput".into(),
                 color: color(0),
-                filled: false,
+                mark: Mark::Cross,
             },
             LegendItem {
                 label: "served = offered".into(),
                 color: RGBColor(150, 150, 150),
-                filled: false,
+                mark: Mark::Line,
             },
         ];
         items.extend(bracket_legend(self.r));

@@ -4,8 +4,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    Chart, ChartError, LegendItem, color, decades, draw_empty, err, mesh, tick_font, title_font,
-    with_legend,
+    Chart, ChartError, LegendItem, Mark, color, decades, draw_empty, err, mesh, tick_font,
+    title_font, with_legend,
 };
 use crate::report::RunReport;
 
@@ -85,7 +85,7 @@ impl Chart for LatencyCdf<'_> {
             .map(|(l, c, _, _)| LegendItem {
                 label: l.clone(),
                 color: *c,
-                filled: false,
+                mark: Mark::Line,
             })
             .collect();
         let plot = with_legend(&area, &items)?;

@@ -6,8 +6,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    Chart, ChartError, LegendItem, WIDTH, color, draw_empty, err, mesh, rows_height, tick_font,
-    title_font, with_legend,
+    Chart, ChartError, LegendItem, Mark, WIDTH, color, draw_empty, err, mesh, rows_height,
+    tick_font, title_font, with_legend,
 };
 use crate::report::pairing::CompareReport;
 
@@ -84,7 +84,7 @@ impl Chart for PairedCdf<'_> {
             .map(|(l, c, _)| LegendItem {
                 label: l.clone(),
                 color: *c,
-                filled: false,
+                mark: Mark::Line,
             })
             .collect();
         let plot = with_legend(&area, &items)?;
@@ -176,13 +176,13 @@ impl Chart for UtilizationPairs<'_> {
             .map(|(i, d)| LegendItem {
                 label: legend_name(i, &d.label),
                 color: color(i),
-                filled: true,
+                mark: Mark::Box,
             })
             .collect();
         items.push(LegendItem {
             label: "100%: all busy".into(),
             color: RGBColor(90, 90, 90),
-            filled: false,
+            mark: Mark::Line,
         });
         let plot = with_legend(&area, &items)?;
         let x_max = rows

@@ -6,8 +6,8 @@ use plotters::prelude::*;
 
 use super::throughput::over_time;
 use super::{
-    Chart, ChartError, LegendItem, PALETTE, axis_font, band_legend, draw_empty, draw_estimate_line,
-    err, fault_bands, time_backdrop, title_font, with_legend, y_max,
+    Chart, ChartError, LegendItem, Mark, PALETTE, axis_font, band_legend, draw_empty,
+    draw_estimate_line, err, fault_bands, time_backdrop, title_font, with_legend, y_max,
 };
 use crate::report::RunReport;
 use crate::stats::Estimate;
@@ -51,20 +51,20 @@ impl Chart for LatencyOverTime<'_> {
             .map(|(l, c)| LegendItem {
                 label: l.to_string(),
                 color: c,
-                filled: false,
+                mark: Mark::Line,
             })
             .collect();
         items.push(LegendItem {
             label: "95% interval".into(),
             color: RGBColor(205, 205, 205),
-            filled: true,
+            mark: Mark::Box,
         });
         let classes = &r.scenario.classes;
         if classes.len() > 1 + MAX_CLASS_PANELS {
             items.push(LegendItem {
                 label: format!("(first {MAX_CLASS_PANELS} classes shown)"),
                 color: WHITE,
-                filled: true,
+                mark: Mark::Box,
             });
         }
         // Intervals in which no request completed: the lines break there,
@@ -81,7 +81,7 @@ impl Chart for LatencyOverTime<'_> {
             items.push(LegendItem {
                 label: "no request completed".into(),
                 color: NONE_COMPLETED,
-                filled: true,
+                mark: Mark::Box,
             });
         }
         let bands = fault_bands(r);

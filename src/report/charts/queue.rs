@@ -5,7 +5,7 @@ use plotters::prelude::*;
 
 use super::throughput::over_time;
 use super::{
-    Chart, ChartError, LegendItem, band_legend, color, draw_empty, draw_estimate_line, err,
+    Chart, ChartError, LegendItem, Mark, band_legend, color, draw_empty, draw_estimate_line, err,
     fault_bands, time_backdrop, title_font, with_legend, y_max,
 };
 use crate::report::RunReport;
@@ -37,7 +37,7 @@ impl Chart for QueueLength<'_> {
             .map(|(i, (_, l))| LegendItem {
                 label: l.clone(),
                 color: color(i),
-                filled: false,
+                mark: Mark::Line,
             })
             .collect();
         let bands = fault_bands(r);

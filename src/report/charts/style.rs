@@ -50,8 +50,21 @@ pub(crate) fn tick_font() -> TextStyle<'static> {
 pub(crate) struct LegendItem {
     pub label: String,
     pub color: RGBColor,
-    /// A filled box instead of a line.
-    pub filled: bool,
+    /// The mark drawn beside the label: the plot's own for the series.
+    pub mark: Mark,
+}
+
+/// A legend entry's mark, matching how its series is drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Mark {
+    /// A line (a series drawn as a line).
+    Line,
+    /// A filled box (bars, shaded bands).
+    Box,
+    /// A filled dot (points).
+    Dot,
+    /// A cross (simulated means with their interval bars).
+    Cross,
 }
 
 /// Splits off the legend panel and draws the entries in it.
@@ -64,20 +77,25 @@ pub(crate) fn with_legend<DB: DrawingBackend>(
     let font = TextStyle::from(("sans-serif", 16).into_font());
     let mut y = 70;
     for item in items {
-        if item.filled {
-            legend
+        match item.mark {
+            Mark::Box => legend
                 .draw(&Rectangle::new(
                     [(8, y - 7), (30, y + 7)],
                     item.color.filled(),
                 ))
-                .map_err(err)?;
-        } else {
-            legend
+                .map_err(err)?,
+            Mark::Line => legend
                 .draw(&PathElement::new(
                     vec![(6, y), (32, y)],
                     item.color.stroke_width(3),
                 ))
-                .map_err(err)?;
+                .map_err(err)?,
+            Mark::Dot => legend
+                .draw(&Circle::new((19, y), 4, item.color.filled()))
+                .map_err(err)?,
+            Mark::Cross => legend
+                .draw(&Cross::new((19, y), 5, item.color.stroke_width(2)))
+                .map_err(err)?,
         }
         let label: String = if item.label.chars().count() > 24 {
             item.label.chars().take(23).chain(['…']).collect()
@@ -376,7 +394,7 @@ pub(crate) fn band_legend(bands: &[Band]) -> Vec<LegendItem> {
         .map(|k| LegendItem {
             label: format!("{} (rep. 1)", k.label()),
             color: k.color(),
-            filled: true,
+            mark: Mark::Box,
         })
         .collect()
 }

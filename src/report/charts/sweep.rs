@@ -8,8 +8,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    Chart, ChartError, LabelPlacer, LegendItem, color, decades, draw_empty, draw_estimate_line,
-    draw_mesh, err, tick_font, title_font, with_legend,
+    Chart, ChartError, LabelPlacer, LegendItem, Mark, color, decades, draw_empty,
+    draw_estimate_line, draw_mesh, err, tick_font, title_font, with_legend,
 };
 use crate::report::points::{Est, PointResult};
 use crate::stats::Estimate;
@@ -119,26 +119,26 @@ impl Chart for SweepChart<'_> {
             .map(|(i, (v, _))| LegendItem {
                 label: v.clone(),
                 color: color(i),
-                filled: false,
+                mark: Mark::Line,
             })
             .collect();
         if self.kind == SweepKind::Throughput {
             items.push(LegendItem {
                 label: "throughput = offered".into(),
                 color: RGBColor(150, 150, 150),
-                filled: false,
+                mark: Mark::Line,
             });
         }
         if self.kind == SweepKind::Latency && self.points.iter().any(|p| !p.unstable.is_empty()) {
             items.push(LegendItem {
-                label: "x unstable: its latency".into(),
+                label: "unstable: its latency".into(),
                 color: UNSTABLE,
-                filled: true,
+                mark: Mark::Cross,
             });
             items.push(LegendItem {
                 label: "measures the run length".into(),
                 color: WHITE,
-                filled: true,
+                mark: Mark::Box,
             });
         }
         let plot = with_legend(&area, &items)?;

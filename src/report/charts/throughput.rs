@@ -7,7 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    Chart, ChartError, LegendItem, PALETTE, band_legend, draw_empty, draw_estimate_line, err,
+    Chart, ChartError, LegendItem, Mark, PALETTE, band_legend, draw_empty, draw_estimate_line, err,
     fault_bands, time_backdrop, title_font, with_legend, y_max,
 };
 use crate::report::RunReport;
@@ -66,26 +66,26 @@ impl Chart for Throughput<'_> {
             LegendItem {
                 label: "offered".into(),
                 color: RGBColor(40, 40, 40),
-                filled: false,
+                mark: Mark::Line,
             },
             LegendItem {
                 label: "completed".into(),
                 color: RGBColor(44, 160, 44),
-                filled: false,
+                mark: Mark::Line,
             },
         ];
         if causes.is_empty() {
             items.push(LegendItem {
                 label: "failed: none".into(),
                 color: CAUSE_COLORS[0],
-                filled: false,
+                mark: Mark::Line,
             });
         }
         for &k in &causes {
             items.push(LegendItem {
                 label: format!("failed: {}", Cause::ALL[k].describe()),
                 color: CAUSE_COLORS[k],
-                filled: true,
+                mark: Mark::Box,
             });
         }
         // Attempts are not requests: their own series, drawn only when
@@ -100,18 +100,18 @@ impl Chart for Throughput<'_> {
             items.push(LegendItem {
                 label: "failed attempts/s".into(),
                 color: ATTEMPTS,
-                filled: false,
+                mark: Mark::Line,
             });
             items.push(LegendItem {
                 label: "(dashed; retries count)".into(),
                 color: WHITE,
-                filled: true,
+                mark: Mark::Box,
             });
         }
         items.push(LegendItem {
             label: "95% interval".into(),
             color: RGBColor(205, 205, 205),
-            filled: true,
+            mark: Mark::Box,
         });
         items.extend(band_legend(&bands));
         let plot = with_legend(&area, &items)?;

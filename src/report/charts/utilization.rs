@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    Chart, ChartError, LegendItem, WIDTH, draw_empty, err, lighten, mesh, percent_label,
+    Chart, ChartError, LegendItem, Mark, WIDTH, draw_empty, err, lighten, mesh, percent_label,
     rows_height, tick_font, title_font, with_legend,
 };
 use crate::analysis::{MachineLabel, Resource};
@@ -93,22 +93,22 @@ impl Chart for Utilization<'_> {
             LegendItem {
                 label: "serving".into(),
                 color: SERVING,
-                filled: true,
+                mark: Mark::Box,
             },
             LegendItem {
                 label: "held on tiers below".into(),
                 color: lighten(SERVING, 0.6),
-                filled: true,
+                mark: Mark::Box,
             },
             LegendItem {
                 label: "bottleneck".into(),
                 color: BOTTLENECK,
-                filled: true,
+                mark: Mark::Box,
             },
             LegendItem {
                 label: "95% interval".into(),
                 color: BLACK,
-                filled: false,
+                mark: Mark::Line,
             },
             LegendItem {
                 label: if machines {
@@ -117,7 +117,7 @@ impl Chart for Utilization<'_> {
                     "100%: every worker busy".into()
                 },
                 color: RGBColor(90, 90, 90),
-                filled: false,
+                mark: Mark::Line,
             },
         ];
         let plot = with_legend(&area, &items)?;
