@@ -8,11 +8,12 @@ use stacksim::report::verdict_sentences;
 
 use crate::support::*;
 
-const CHARTS: [&str; 5] = [
+const CHARTS: [&str; 6] = [
     "throughput",
     "latency",
     "utilization",
     "queue",
+    "utilization-over-time",
     "latency-cdf",
 ];
 
@@ -155,6 +156,13 @@ fn reference_run_writes_every_chart_and_report() {
             ),
             ("queue", &["requests waiting (time-average)", "db primary"]),
             (
+                "utilization-over-time",
+                &[
+                    "utilization (% of workers busy; time-average)",
+                    "db primary",
+                ],
+            ),
+            (
                 "latency-cdf",
                 &[
                     "end-to-end latency (ms, log scale)",
@@ -213,10 +221,15 @@ fn a_run_with_faults_renders_fault_bands_and_failure_causes() {
         &[
             (
                 "throughput",
-                &["down (rep. 1)", "no primary (rep. 1)", "failed: no primary"],
+                &[
+                    "db primary down (rep. 1)",
+                    "db: no primary (rep. 1)",
+                    "failed: no primary",
+                ],
             ),
-            ("latency", &["down (rep. 1)"]),
-            ("queue", &["no primary (rep. 1)"]),
+            ("latency", &["db primary down (rep. 1)"]),
+            ("queue", &["db: no primary (rep. 1)"]),
+            ("utilization-over-time", &["db primary down (rep. 1)"]),
         ],
     );
     let faults = std::fs::read_to_string(dir.join("faults.csv")).unwrap();

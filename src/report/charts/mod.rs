@@ -161,7 +161,14 @@ pub fn render_all(r: &RunReport<'_>) -> Result<Vec<RenderedChart>, ChartError> {
         render(&throughput::Throughput { r })?,
         render(&latency::LatencyOverTime { r })?,
         render(&utilization::Utilization { r })?,
-        render(&queue::QueueLength { r })?,
+        render(&queue::PoolOverTime {
+            r,
+            what: queue::PoolSeries::Queue,
+        })?,
+        render(&queue::PoolOverTime {
+            r,
+            what: queue::PoolSeries::Utilization,
+        })?,
         render(&cdf::LatencyCdf { r })?,
     ])
 }

@@ -1,4 +1,4 @@
-//! Queue length over time per pool.
+//! Per pool over time: the queue length, and the utilization.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -10,17 +10,34 @@ use super::{
 };
 use crate::report::RunReport;
 
-pub(crate) struct QueueLength<'a> {
-    pub r: &'a RunReport<'a>,
+/// A figure of every pool, per time-series interval.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum PoolSeries {
+    /// Requests waiting (time-average).
+    Queue,
+    /// Busy workers / workers (time-average), in %.
+    Utilization,
 }
 
-impl Chart for QueueLength<'_> {
+pub(crate) struct PoolOverTime<'a> {
+    pub r: &'a RunReport<'a>,
+    pub what: PoolSeries,
+}
+
+impl Chart for PoolOverTime<'_> {
     fn name(&self) -> &'static str {
-        "queue"
+        match self.what {
+            PoolSeries::Queue => "queue",
+            PoolSeries::Utilization => "utilization-over-time",
+        }
     }
 
     fn title(&self) -> String {
-        "Queue length over time".into()
+        match self.what {
+            PoolSeries::Queue => "Queue length over time",
+            PoolSeries::Utilization => "Utilization over time",
+        }
+        .into()
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
@@ -45,9 +62,21 @@ impl Chart for QueueLength<'_> {
         let plot = with_legend(&area, &items)?;
         let lines: Vec<_> = pools
             .iter()
-            .map(|(p, _)| over_time(r, |s| s.queue[*p]))
+            .map(|(p, _)| match self.what {
+                PoolSeries::Queue => over_time(r, |s| s.queue[*p]),
+                PoolSeries::Utilization => over_time(r, |s| {
+                    let mut e = s.utilization[*p];
+                    e.mean *= 100.0;
+                    e.half_width = e.half_width.map(|h| h * 100.0);
+                    e
+                }),
+            })
             .collect();
-        let top = y_max(lines.iter().flatten().map(|(_, e)| e));
+        let mut top = y_max(lines.iter().flatten().map(|(_, e)| e));
+        if self.what == PoolSeries::Utilization {
+            // The whole scale to all busy, whatever the figures.
+            top = top.max(115.0);
+        }
         let end = r.scenario.simulation.window_end_ns() as f64 / 1e9;
         let mut chart = ChartBuilder::on(&plot)
             .margin(15)
@@ -56,13 +85,21 @@ impl Chart for QueueLength<'_> {
             .build_cartesian_2d(0f64..end, 0f64..top)
             .map_err(err)?;
         let warmup_s = r.scenario.simulation.warmup_ns() as f64 / 1e9;
-        time_backdrop(
-            &mut chart,
-            "requests waiting (time-average)",
-            warmup_s,
-            &bands,
-            top,
-        )?;
+        let y_desc = match self.what {
+            PoolSeries::Queue => "requests waiting (time-average)",
+            PoolSeries::Utilization => "utilization (% of workers busy; time-average)",
+        };
+        time_backdrop(&mut chart, y_desc, warmup_s, &bands, top)?;
+        if self.what == PoolSeries::Utilization {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(0.0, 100.0), (end, 100.0)],
+                    8,
+                    6,
+                    RGBColor(90, 90, 90).stroke_width(2),
+                ))
+                .map_err(err)?;
+        }
         for (i, points) in lines.iter().enumerate() {
             draw_estimate_line(&mut chart, points, color(i), 2)?;
         }

@@ -302,6 +302,8 @@ pub(crate) struct Band {
     pub start_s: f64,
     pub end_s: f64,
     pub kind: BandKind,
+    /// What was down, slow or without a primary (`db primary`, `web#1`).
+    pub what: String,
 }
 
 /// What a band shows.
@@ -361,18 +363,20 @@ pub(crate) fn fault_bands(r: &crate::report::RunReport<'_>) -> Vec<Band> {
             } else if e.event == close
                 && let Some(i) = started.iter().position(|(c, _)| *c == e.component)
             {
-                let (_, t) = started.remove(i);
+                let (c, t) = started.remove(i);
                 out.push(Band {
                     start_s: t,
                     end_s: e.time_s.min(end),
                     kind,
+                    what: c.to_string(),
                 });
             }
         }
-        out.extend(started.into_iter().map(|(_, t)| Band {
+        out.extend(started.into_iter().map(|(c, t)| Band {
             start_s: t,
             end_s: end,
             kind,
+            what: c.to_string(),
         }));
     }
     if let Some(outages) = r.summary.write_outages.first() {
@@ -380,21 +384,37 @@ pub(crate) fn fault_bands(r: &crate::report::RunReport<'_>) -> Vec<Band> {
             start_s: o.start_s,
             end_s: o.end_s.unwrap_or(end).min(end),
             kind: BandKind::WriteOutage,
+            what: o.database.clone(),
         }));
     }
     out.retain(|b| b.start_s < end);
     out
 }
 
-/// Legend entries for the band kinds present.
+/// Legend entries for the band kinds present, each naming what it shows
+/// (`db primary down`, or how many components) in replication 1.
 pub(crate) fn band_legend(bands: &[Band]) -> Vec<LegendItem> {
     BandKind::ALL
         .iter()
         .filter(|k| bands.iter().any(|b| b.kind == **k))
-        .map(|k| LegendItem {
-            label: format!("{} (rep. 1)", k.label()),
-            color: k.color(),
-            mark: Mark::Box,
+        .map(|k| {
+            let mut what: Vec<&str> = bands
+                .iter()
+                .filter(|b| b.kind == *k)
+                .map(|b| b.what.as_str())
+                .collect();
+            what.sort_unstable();
+            what.dedup();
+            let label = match what.as_slice() {
+                [one] if *k == BandKind::WriteOutage => format!("{one}: no primary (rep. 1)"),
+                [one] => format!("{one} {} (rep. 1)", k.label()),
+                many => format!("{} {} (rep. 1)", many.len(), k.label()),
+            };
+            LegendItem {
+                label,
+                color: k.color(),
+                mark: Mark::Box,
+            }
         })
         .collect()
 }
