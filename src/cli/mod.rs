@@ -140,10 +140,40 @@ struct RunArgs {
     /// as `stacksim calibrate` reads them.
     #[arg(long, value_name = "DIR")]
     logs: Option<PathBuf>,
-    /// Replace an existing --access-log file, or a --logs folder that holds
-    /// other logs (one stacksim wrote is replaced without it).
+    /// Write the run's time series as OpenMetrics text into FILE (latency
+    /// as `http_server_request_duration_seconds`, rates, errors by cause,
+    /// utilization and queues per tier), for `promtool tsdb
+    /// create-blocks-from-openmetrics`.
+    #[arg(long, value_name = "FILE")]
+    openmetrics: Option<PathBuf>,
+    /// The time the run's simulated time zero stands for in --openmetrics:
+    /// Unix seconds, or `now` (the default).
+    #[arg(long, value_name = "UNIX_SECONDS", default_value = "now", value_parser = openmetrics_start)]
+    openmetrics_start: OpenMetricsStart,
+    /// Replace an existing --access-log or --openmetrics file, or a --logs
+    /// folder that holds other logs (one stacksim wrote is replaced without
+    /// it).
     #[arg(long)]
     force: bool,
+}
+
+/// `--openmetrics-start`: a fixed Unix time, or the time of the run.
+#[derive(Clone, Copy, Debug)]
+enum OpenMetricsStart {
+    Now,
+    At(f64),
+}
+
+fn openmetrics_start(s: &str) -> Result<OpenMetricsStart, String> {
+    if s == "now" {
+        return Ok(OpenMetricsStart::Now);
+    }
+    match s.parse::<f64>() {
+        Ok(t) if t.is_finite() && t >= 0.0 => Ok(OpenMetricsStart::At(t)),
+        _ => Err(format!(
+            "`{s}` is not a Unix time in seconds (e.g. 1796000000) or `now`"
+        )),
+    }
 }
 
 /// Run-length flags shared by every command that simulates.
@@ -469,6 +499,25 @@ fn run(a: &RunArgs) -> u8 {
         Some(Ok(t)) => Some(t),
         Some(Err(e)) => return output_error(&e),
     };
+    let openmetrics = match a.openmetrics.as_deref().map(|p| {
+        let rule = Overwrite {
+            force: a.force,
+            inputs: &inputs,
+            own: Some(report::openmetrics::is_simulated_openmetrics),
+            ..Overwrite::default()
+        };
+        FileTarget::check(p, &rule)
+    }) {
+        None => None,
+        Some(Ok(t)) => Some(t),
+        Some(Err(e)) => return output_error(&e),
+    };
+    let openmetrics_start = match a.openmetrics_start {
+        OpenMetricsStart::At(t) => t,
+        OpenMetricsStart::Now => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs() as f64),
+    };
     let folder = match OutFolder::open(layout.dir(), report::output::results_rule()) {
         Ok(f) => f,
         Err(e) => return output_error(&e),
@@ -534,6 +583,7 @@ fn run(a: &RunArgs) -> u8 {
         charts: !a.no_charts,
         access_log: access_log.as_ref().map(|t| (t, records)),
         logs: logs.map(|f| (f, records)),
+        openmetrics: openmetrics.as_ref().map(|t| (t, openmetrics_start)),
     };
     let chart_secs = match report::write_run(folder, &rr, files) {
         Ok(s) => s,

@@ -15,6 +15,7 @@ mod html;
 mod json;
 mod markdown;
 mod narrative;
+pub mod openmetrics;
 pub mod output;
 mod pairing;
 mod points;

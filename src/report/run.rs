@@ -46,6 +46,9 @@ pub struct RunFiles<'a> {
     /// `--logs DIR`: the folder (locked before the run) for the balancer's,
     /// web servers' and database's logs of replication 1's records.
     pub logs: Option<(OutFolder, &'a [AccessRecord])>,
+    /// `--openmetrics FILE`: where (checked before the run), and the Unix
+    /// time the run's simulated time zero stands for.
+    pub openmetrics: Option<(&'a FileTarget, f64)>,
 }
 
 /// The three kinds of server log, and a note saying they are simulated,
@@ -105,6 +108,9 @@ pub fn write_run(
     }
     if let Some((dir, records)) = files.logs {
         write_logs(dir, r.scenario, records, &r.provenance.version)?;
+    }
+    if let Some((target, start)) = files.openmetrics {
+        target.write(|w| super::openmetrics::write_openmetrics(r, start, w))?;
     }
     Ok(secs)
 }

@@ -739,3 +739,102 @@ fn large_figures_are_grouped_in_perf_and_review() {
         assert!(grouped(l), "{l}");
     }
 }
+
+/// `run --openmetrics FILE`: one family at a time (HELP, TYPE, UNIT, then
+/// its samples), each series in time order, stamped from
+/// `--openmetrics-start`, ending `# EOF`; the p99 samples are the run's own
+/// time series (timeseries.csv) in seconds. A file stacksim did not write
+/// is refused without --force; its own export is replaced.
+#[test]
+fn openmetrics_export_is_the_time_series_in_order() {
+    let dir = temp("openmetrics");
+    let om = dir.join("run.om");
+    let args = |out: &str| {
+        vec![
+            "run".to_string(),
+            "--duration".into(),
+            "10s".into(),
+            "--warmup".into(),
+            "2s".into(),
+            "--replications".into(),
+            "2".into(),
+            "--quiet".into(),
+            "--no-charts".into(),
+            "--out".into(),
+            dir.join(out).display().to_string(),
+            "--openmetrics".into(),
+            om.display().to_string(),
+            "--openmetrics-start".into(),
+            "1796000000".into(),
+        ]
+    };
+    let run = |a: Vec<String>| stacksim(&a.iter().map(String::as_str).collect::<Vec<_>>(), &root());
+    std::fs::write(&om, "somebody's metrics\n").unwrap();
+    let o = run(args("a"));
+    assert_eq!(o.status.code(), Some(2), "a foreign file is refused");
+    assert_eq!(
+        std::fs::read_to_string(&om).unwrap(),
+        "somebody's metrics\n"
+    );
+    std::fs::remove_file(&om).unwrap();
+    assert_ok(&run(args("a")));
+    assert_ok(&run(args("b")));
+    let text = std::fs::read_to_string(&om).unwrap();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    // Families are contiguous and every series' timestamps increase.
+    let mut families: Vec<String> = Vec::new();
+    let mut last: std::collections::HashMap<String, f64> = Default::default();
+    for l in text.lines() {
+        if let Some(rest) = l.strip_prefix("# TYPE ") {
+            let name = rest.split(' ').next().unwrap().to_string();
+            assert!(!families.contains(&name), "{name} twice");
+            families.push(name);
+            continue;
+        }
+        if l.starts_with('#') {
+            continue;
+        }
+        // `series value timestamp`; label values may hold spaces.
+        let mut parts = l.rsplitn(3, ' ');
+        let t: f64 = parts.next().unwrap().parse().unwrap();
+        let series = parts.nth(1).unwrap();
+        let family = families.last().unwrap();
+        assert!(
+            series.starts_with(family.as_str()),
+            "{series} outside {family}"
+        );
+        assert!(t > 1_796_000_000.0 && t <= 1_796_000_012.0, "{l}");
+        if let Some(prev) = last.insert(series.to_string(), t) {
+            assert!(t > prev, "{series} goes back in time");
+        }
+    }
+    for f in [
+        "http_server_request_duration_seconds",
+        "stacksim_offered_requests_per_second",
+        "stacksim_utilization_ratio",
+        "stacksim_queue_length",
+    ] {
+        assert!(families.iter().any(|x| x == f), "no {f}: {families:?}");
+    }
+    // The p99 samples are timeseries.csv's p99, in seconds.
+    let csv = std::fs::read_to_string(dir.join("b/timeseries.csv")).unwrap();
+    let mut rows = csv.lines();
+    let head: Vec<&str> = rows.next().unwrap().split(',').collect();
+    let col = head.iter().position(|h| *h == "latency_p99_ms").unwrap();
+    let csv_p99: Vec<f64> = rows
+        .map(|r| r.split(',').nth(col).unwrap().parse::<f64>().unwrap())
+        .collect();
+    let om_p99: Vec<f64> = text
+        .lines()
+        .filter(|l| l.contains("quantile=\"0.99\""))
+        .map(|l| l.rsplitn(3, ' ').nth(1).unwrap().parse::<f64>().unwrap())
+        .collect();
+    assert_eq!(om_p99.len(), csv_p99.len());
+    for (a, b) in om_p99.iter().zip(&csv_p99) {
+        assert!(
+            (a * 1e3 - b).abs() <= 1e-6 * b.max(1.0),
+            "{a} s against {b} ms"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
