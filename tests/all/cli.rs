@@ -430,6 +430,7 @@ fn perf_reports_speed_events_scaling_and_memory() {
             .split_whitespace()
             .last()
             .unwrap()
+            .replace(',', "")
             .parse()
             .unwrap()
     };
@@ -827,7 +828,7 @@ fn openmetrics_export_is_the_time_series_in_order() {
     let om_p99: Vec<f64> = text
         .lines()
         .filter(|l| l.contains("quantile=\"0.99\""))
-        .map(|l| l.rsplitn(3, ' ').nth(1).unwrap().parse::<f64>().unwrap())
+        .map(|l| l.rsplit(' ').nth(1).unwrap().parse::<f64>().unwrap())
         .collect();
     assert_eq!(om_p99.len(), csv_p99.len());
     for (a, b) in om_p99.iter().zip(&csv_p99) {

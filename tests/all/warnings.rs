@@ -317,7 +317,7 @@ fn an_overload_that_would_exhaust_memory_stops_each_replication_and_says_so() {
     assert!(o.status.success(), "{}", text(&o));
     let t = text(&o);
     assert!(
-        t.contains("STOPPED EARLY: 2 of 2 replications held 1048576 requests in flight"),
+        t.contains("STOPPED EARLY: 2 of 2 replications held 1,048,576 requests in flight"),
         "{t}"
     );
     assert!(
