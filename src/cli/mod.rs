@@ -90,11 +90,31 @@ enum Command {
     /// Simulate each window of held-out logs at its rate and mix and compare:
     /// throughput, latency percentiles, CPU, and the knee.
     Validate(validate::ValidateArgs),
-    /// Write the reference scenario out as a starting point.
+    /// Print a shell completion script: `stacksim completions bash >
+    /// /etc/bash_completion.d/stacksim` (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `stacksim man | man -l -`; with --out
+    /// DIR, write stacksim.1 and a page per command (stacksim-run.1, ...).
+    Man {
+        /// Write every page into DIR (e.g. /usr/local/share/man/man1).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Write a starting scenario: the reference design, or another shape
+    /// with --template.
     Init {
         /// Where to write it.
         #[arg(default_value = "secured-web-stack.toml")]
         path: PathBuf,
+        /// The starting shape: reference (the secured three-server stack),
+        /// improved, one-box, closed-users, page-queries or
+        /// primary-failover.
+        #[arg(long, default_value = "reference", value_parser = template_names())]
+        template: String,
         /// Overwrite an existing file.
         #[arg(long)]
         force: bool,
@@ -210,7 +230,41 @@ pub fn main() -> u8 {
     match cli.command {
         Command::Run(args) => run(&args),
         Command::Check { file, set } => check(&file, &set),
-        Command::Init { path, force } => init(&path, force),
+        Command::Init {
+            path,
+            template,
+            force,
+        } => init(&path, &template, force),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "stacksim", &mut script);
+            print_bytes(&script)
+        }
+        Command::Man { out: None } => {
+            use clap::CommandFactory;
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => print_bytes(&page),
+                Err(_) => EXIT_FAILURE,
+            }
+        }
+        Command::Man { out: Some(dir) } => {
+            use clap::CommandFactory;
+            match clap_mangen::generate_to(Cli::command(), &dir) {
+                Ok(()) => {
+                    outln!("wrote the man pages into {}", dir.display());
+                    EXIT_OK
+                }
+                Err(e) => {
+                    eprintln!(
+                        "error: cannot write the man pages into {}: {e}",
+                        dir.display()
+                    );
+                    EXIT_FAILURE
+                }
+            }
+        }
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Merge(args) => sweep::merge(&args),
         Command::Capacity(args) => capacity::capacity(&args),
@@ -457,12 +511,36 @@ fn check(file: &Path, set: &[String]) -> u8 {
     }
 }
 
-fn init(path: &Path, force: bool) -> u8 {
+/// Writes `bytes` to stdout; a reader that went away (`| head`) is not an
+/// error worth a panic.
+fn print_bytes(bytes: &[u8]) -> u8 {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => EXIT_OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(_) => EXIT_FAILURE,
+    }
+}
+
+/// `--template`'s names, for clap's "possible values".
+fn template_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        stacksim::scenario::TEMPLATES
+            .iter()
+            .map(|(n, what, _)| clap::builder::PossibleValue::new(*n).help(*what)),
+    )
+}
+
+fn init(path: &Path, template: &str, force: bool) -> u8 {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let text = stacksim::scenario::reference_named(&stem);
+    let Some(text) = stacksim::scenario::template_named(template, &stem) else {
+        eprintln!("error: no template named `{template}`");
+        return EXIT_INVALID;
+    };
     match report::write_new_file(path, text.as_bytes(), force) {
         Ok(()) => {
             outln!(

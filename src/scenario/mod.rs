@@ -43,6 +43,56 @@ pub fn reference_named(file_stem: &str) -> String {
     let from = "\nname = \"secured-web-stack\"\n";
     REFERENCE_TOML.replacen(from, &format!("\nname = \"{name}\"\n"), 1)
 }
+/// Starting shapes for `stacksim init --template NAME`: the name, what it
+/// is, and its text (shipped scenarios, none reading a data file).
+pub const TEMPLATES: &[(&str, &str, &str)] = &[
+    (
+        "reference",
+        "the secured, monitored three-server stack with its known weaknesses",
+        REFERENCE_TOML,
+    ),
+    (
+        "improved",
+        "the reference with its weaknesses fixed: redundant edge, failover, split machines",
+        include_str!("../../scenarios/secured-web-stack-improved.toml"),
+    ),
+    (
+        "one-box",
+        "a whole stack on one 2-core machine, threads and workers as real servers have them",
+        include_str!("../../scenarios/examples/one-box.toml"),
+    ),
+    (
+        "closed-users",
+        "a closed workload: a population of users who think between requests",
+        include_str!("../../scenarios/examples/closed-users.toml"),
+    ),
+    (
+        "page-queries",
+        "classes with their own routes and query counts per page",
+        include_str!("../../scenarios/examples/page-queries.toml"),
+    ),
+    (
+        "primary-failover",
+        "the reference with its MySQL primary crashing and a replica promoted",
+        include_str!("../../scenarios/primary-failover.toml"),
+    ),
+];
+
+/// Template `template`'s text with its scenario named after `file_stem`
+/// (as `init` writes it), or `None` for an unknown template.
+pub fn template_named(template: &str, file_stem: &str) -> Option<String> {
+    let (_, _, text) = TEMPLATES.iter().find(|(n, _, _)| *n == template)?;
+    let name = folder_name(file_stem);
+    // The scenario's own `name` is the first top-level one, before any table.
+    let at = text.find("\nname = \"")?;
+    let end = at + 1 + text[at + 1..].find('\n')?;
+    Some(format!(
+        "{}\nname = \"{name}\"{}",
+        &text[..at],
+        &text[end..]
+    ))
+}
+
 /// The name shown for the embedded reference scenario.
 pub const REFERENCE_PATH: &str = "<built-in secured-web-stack.toml>";
 

@@ -839,3 +839,103 @@ fn openmetrics_export_is_the_time_series_in_order() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `init --template NAME` writes each starting shape, named after its file,
+/// and every one passes `check`; the default is the reference scenario as
+/// before, byte for byte; an unknown template is a usage error listing them.
+#[test]
+fn init_writes_every_template_and_each_checks() {
+    let dir = temp("templates");
+    for (name, _, _) in stacksim::scenario::TEMPLATES {
+        let file = dir.join(format!("my-{name}.toml"));
+        let f = file.to_str().unwrap();
+        assert_ok(&stacksim(&["init", f, "--template", name], &dir));
+        let text = std::fs::read_to_string(&file).unwrap();
+        let s = stacksim::scenario::parse(&text, f, Some(&dir)).unwrap();
+        assert_eq!(s.name, format!("my-{name}"), "{name}");
+        let o = stacksim(&["check", f], &dir);
+        assert_ok(&o);
+    }
+    let file = dir.join("plain.toml");
+    assert_ok(&stacksim(&["init", file.to_str().unwrap()], &dir));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        stacksim::scenario::reference_named("plain")
+    );
+    let o = stacksim(&["init", "x.toml", "--template", "nope"], &dir);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("one-box") && err.contains("closed-users"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Shell completions and man pages come from the same definition as the
+/// command line: the bash script is valid bash and completes every
+/// command; `man --out` writes a page per command; a reader that stops
+/// early (`| head`) gets no panic.
+#[test]
+fn completions_and_man_pages_cover_every_command() {
+    let dir = temp("man");
+    let o = stacksim(&["completions", "bash"], &dir);
+    assert_ok(&o);
+    let script = dir.join("stacksim.bash");
+    std::fs::write(&script, &o.stdout).unwrap();
+    let check = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    let commands = [
+        "run",
+        "check",
+        "sweep",
+        "merge",
+        "capacity",
+        "compare",
+        "review",
+        "perf",
+        "calibrate",
+        "validate",
+        "completions",
+        "man",
+        "init",
+    ];
+    for c in commands {
+        assert!(text.contains(c), "no {c} in the completions");
+    }
+    let pages = dir.join("pages");
+    std::fs::create_dir_all(&pages).unwrap();
+    assert_ok(&stacksim(&["man", "--out", pages.to_str().unwrap()], &dir));
+    for c in commands {
+        let page = std::fs::read_to_string(pages.join(format!("stacksim-{c}.1"))).unwrap();
+        assert!(
+            page.contains(".TH stacksim\\-") || page.contains(".TH stacksim-"),
+            "{c}"
+        );
+    }
+    let top = std::fs::read_to_string(pages.join("stacksim.1")).unwrap();
+    assert!(top.contains(".SH SYNOPSIS"), "{top}");
+    // A reader that goes away: no panic, no error.
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} completions zsh | head -c 10 >/dev/null",
+            env!("CARGO_BIN_EXE_stacksim")
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("panicked"),
+        "{o:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
