@@ -18,6 +18,7 @@ mod conservation;
 mod cpu;
 mod deploy;
 mod determinism;
+mod docs;
 mod failures;
 mod fuzz;
 mod golden;
