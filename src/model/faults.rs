@@ -85,6 +85,7 @@ impl<const PS: bool> Sim<'_, PS> {
             return;
         }
         let now = self.q.now();
+        self.count_down(now, 1);
         let st = &mut self.stations[s];
         st.set_up(now, false);
         st.crashes = st.crashes.wrapping_add(1);
@@ -125,6 +126,7 @@ impl<const PS: bool> Sim<'_, PS> {
             return;
         }
         let now = self.q.now();
+        self.count_down(now, -1);
         self.stations[s].set_up(now, true);
         let m = self.m;
         self.note(&m.stations[s].label, E::Up);
@@ -148,6 +150,20 @@ impl<const PS: bool> Sim<'_, PS> {
                 self.stations[s].service_pool = def.replica_pool;
                 self.rebuild_any(db as u32);
             }
+        }
+    }
+
+    /// One more (`+1`) or one fewer (`-1`) station down at `now`: the time
+    /// the stack spent all up or degraded, for the split by state.
+    fn count_down(&mut self, now: u64, by: i32) {
+        let before = self.stations_down;
+        self.stations_down = before.saturating_add_signed(by);
+        let (ws, we) = (self.window_start, self.window_end);
+        if let Some(d) = &mut self.down_split
+            && (before == 0) != (self.stations_down == 0)
+        {
+            d.spend(usize::from(before > 0), self.down_since, now, ws, we);
+            self.down_since = now;
         }
     }
 

@@ -107,8 +107,8 @@ impl<const PS: bool> Sim<'_, PS> {
             c.completed += 1;
             c.completed_by_end += u64::from(now < self.window_end);
             c.latency.record(latency);
-            if !self.phases.is_empty() {
-                self.phase_count(born, Some((true, latency)));
+            if self.by_phase {
+                self.phase_end(req, true, latency);
             }
         }
         if self.in_window(now) {
@@ -122,28 +122,47 @@ impl<const PS: bool> Sim<'_, PS> {
         self.free_request(req, user);
     }
 
-    /// Counts a request in the phase of each scripted fault it arrived in:
-    /// its arrival (`None`), or its end (completed or not, with the latency
-    /// its user saw). Out of line: only scenarios with scripted faults call
-    /// it, and the hot path keeps its size.
+    /// Counts a new request in the phase of each scripted fault it arrived
+    /// in, and in the stack's state (every instance up or not) with random
+    /// failures. Out of line: only scenarios with faults call it, and the
+    /// hot path keeps its size.
     #[cold]
     #[inline(never)]
-    pub(super) fn phase_count(&mut self, born: u64, end: Option<(bool, u64)>) {
+    pub(super) fn phase_arrival(&mut self, req: u32, born: u64) {
         for f in &mut self.phases {
-            let Some(i) = crate::stats::obs::PhaseObs::index(f, born) else {
-                continue;
-            };
-            match end {
-                None => f[i].arrived += 1,
-                Some((completed, latency)) => {
-                    if completed {
-                        f[i].completed += 1;
-                    } else {
-                        f[i].failed += 1;
-                    }
-                    f[i].seen.record(latency);
-                }
+            if let Some(i) = crate::stats::obs::PhaseObs::index(f, born) {
+                f[i].arrived += 1;
             }
+        }
+        if let Some(d) = &mut self.down_split {
+            let degraded = self.stations_down > 0;
+            self.slab[req as usize].degraded = degraded;
+            d.arrived_in[usize::from(degraded)].arrived += 1;
+        }
+    }
+
+    /// Counts the end of a request (completed or not, with the latency its
+    /// user saw) in the phases it arrived in; see `phase_arrival`.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn phase_end(&mut self, req: u32, completed: bool, latency: u64) {
+        let r = &self.slab[req as usize];
+        let (born, degraded) = (r.born, r.degraded);
+        let count = |p: &mut crate::stats::obs::PhaseObs| {
+            if completed {
+                p.completed += 1;
+            } else {
+                p.failed += 1;
+            }
+            p.seen.record(latency);
+        };
+        for f in &mut self.phases {
+            if let Some(i) = crate::stats::obs::PhaseObs::index(f, born) {
+                count(&mut f[i]);
+            }
+        }
+        if let Some(d) = &mut self.down_split {
+            count(&mut d.arrived_in[usize::from(degraded)]);
         }
     }
 
@@ -199,8 +218,8 @@ impl<const PS: bool> Sim<'_, PS> {
             let c = &mut self.classes[r.class as usize];
             c.failed[cause.index()] += 1;
             c.failed_latency.record(self.q.now() - r.born);
-            if !self.phases.is_empty() {
-                self.phase_count(r.born, Some((false, now - r.born)));
+            if self.by_phase {
+                self.phase_end(req, false, now - r.born);
             }
         }
         self.free_request(req, r.user);

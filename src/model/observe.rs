@@ -258,6 +258,17 @@ impl<const PS: bool> Sim<'_, PS> {
             events: self.events,
             overflow: self.overflow,
             phases: self.phases,
+            down_split: self.down_split.map(|mut d| {
+                let (ws, we) = (self.window_start, self.window_end);
+                d.spend(
+                    usize::from(self.stations_down > 0),
+                    self.down_since,
+                    we,
+                    ws,
+                    we,
+                );
+                d
+            }),
         }
     }
 }

@@ -162,6 +162,14 @@ fn simulate<const PS: bool>(m: &Model, rep: u32) -> RepObs {
                 )
             })
             .collect(),
+        down_split: m
+            .pools
+            .iter()
+            .any(|p| p.failures.is_some())
+            .then(|| crate::stats::obs::DownSplit::new(window_start, window_end)),
+        stations_down: 0,
+        down_since: 0,
+        by_phase: !m.faults.is_empty() || m.pools.iter().any(|p| p.failures.is_some()),
         cons: Conservation::default(),
         timeline: Vec::new(),
         outages: Vec::new(),
@@ -397,6 +405,7 @@ impl<'m, const PS: bool> Sim<'m, PS> {
             service_start: now,
             station: StationId::NONE,
             phase: Phase::Transit,
+            degraded: false,
             inst: [StationId::NONE; MAX_STEPS],
         };
         let id = match self.free.pop() {
@@ -416,8 +425,8 @@ impl<'m, const PS: bool> Sim<'m, PS> {
         self.cons.arrived += 1;
         if self.in_window(now) {
             self.classes[class].arrived += 1;
-            if !self.phases.is_empty() {
-                self.phase_count(now, None);
+            if self.by_phase {
+                self.phase_arrival(id, now);
             }
         }
         self.bucket.offered += 1;

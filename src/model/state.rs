@@ -127,6 +127,8 @@ pub(super) struct Request {
     pub service_start: u64,
     pub station: StationId,
     pub phase: Phase,
+    /// Arrived while an instance was down (scenarios with random failures).
+    pub degraded: bool,
     /// Per step: the station whose last call this request finished (open
     /// connection; a held worker where the step holds), or StationId::NONE.
     pub inst: [StationId; MAX_STEPS],
@@ -530,6 +532,13 @@ pub(super) struct Sim<'m, const PS: bool> {
     pub classes: Vec<ClassObs>,
     /// Per scripted fault: requests by the phase they arrived in.
     pub phases: Vec<[crate::stats::obs::PhaseObs; 3]>,
+    /// With random failures: requests by whether an instance was down.
+    pub down_split: Option<crate::stats::obs::DownSplit>,
+    /// Stations down now, and since when the count last left or reached 0.
+    pub stations_down: u32,
+    pub down_since: u64,
+    /// Whether requests are counted by phase (`phases` or `down_split`).
+    pub by_phase: bool,
     pub cons: Conservation,
     pub timeline: Vec<TimelineEvent>,
     pub outages: Vec<WriteOutage>,

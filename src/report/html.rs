@@ -20,7 +20,7 @@ th:first-child,td:first-child{text-align:left}th{background:#f6f6f6}\
 .meta{color:#555}.topology{overflow-x:auto}.topology svg{max-width:100%;height:auto}figure{margin:1.2em 0}figure svg{width:100%;height:auto;border:1px solid #eee}\
 figcaption{color:#555;font-size:.9em}pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.85em}\
 li{margin:.35em 0}p,li,figcaption,td.text{overflow-wrap:anywhere}td.text,th.text{white-space:normal;text-align:left;min-width:8em}\
-table.text{table-layout:fixed;width:100%}table.text th,table.text td{white-space:normal;text-align:left;overflow-wrap:anywhere;vertical-align:top}table.text th:first-child{width:28%}code{background:#f2f2f2;padding:0 .25em;border-radius:3px;font-size:.92em}";
+table.text{table-layout:fixed;width:100%}table.text th,table.text td{white-space:normal;text-align:left;overflow-wrap:anywhere;vertical-align:top}table.text th:first-child{width:28%}table.heads th{white-space:normal;min-width:4em}code{background:#f2f2f2;padding:0 .25em;border-radius:3px;font-size:.92em}";
 
 /// Rows as an HTML table (the first row the header), in a box that
 /// scrolls sideways when the table is wider than the page.
@@ -32,7 +32,18 @@ pub(crate) fn html_table(rows: &[Vec<String>]) -> String {
 /// bottleneck, a verdict): they wrap in their cells, so the table fits
 /// the page and no column is reached only by scrolling.
 pub(crate) fn html_table_wrapping(rows: &[Vec<String>], wrap_from: usize) -> String {
-    let mut o = String::from("<div style=\"overflow-x:auto\"><table>");
+    table_in_box(rows, wrap_from, "")
+}
+
+/// [`html_table`] of many numeric columns whose headers wrap (`observed
+/// p50 ms` on two lines), so the columns are as wide as their figures and
+/// the table fits the page.
+pub(crate) fn html_table_short_heads(rows: &[Vec<String>]) -> String {
+    table_in_box(rows, usize::MAX, " class=\"heads\"")
+}
+
+fn table_in_box(rows: &[Vec<String>], wrap_from: usize, table_class: &str) -> String {
+    let mut o = format!("<div style=\"overflow-x:auto\"><table{table_class}>");
     for (i, row) in rows.iter().enumerate() {
         o.push_str("<tr>");
         for (j, cell) in row.iter().enumerate() {
@@ -172,7 +183,7 @@ pub fn write_report_html(
                     "unstable".into()
                 },
                 super::table::pm(&ps.wait_mean_ms, 1.0),
-                format!("{:.0}", pm.saturation_rps),
+                crate::units::whole(pm.saturation_rps),
             ]);
         }
         for mm in &m.machines {
@@ -188,7 +199,7 @@ pub fn write_report_html(
                 simulated,
                 "-".into(),
                 "-".into(),
-                format!("{:.0}", mm.saturation_rps),
+                crate::units::whole(mm.saturation_rps),
             ]);
         }
         o.push_str("<p>Analytic model: traffic equations, M/M/c per instance (Erlang C, Allen-Cunneen for general service), and each machine's CPU (its cores as an M/M/c); it leaves out holding, bounded queues and failures.</p>");

@@ -128,6 +128,12 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
             })).collect::<Vec<_>>()}),
         );
     }
+    if let Some([up, down]) = &r.summary.down_split {
+        merge(
+            &mut v,
+            json!({"random_failure_states": {"every_instance_up": up, "any_instance_down": down}}),
+        );
+    }
     v
 }
 

@@ -320,7 +320,7 @@ pub(crate) fn fault_label(r: &RunReport<'_>, i: usize) -> String {
 /// it: what a reviewer asks of a failure.
 pub(crate) fn fault_phase_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
     let phases = &r.summary.fault_phases;
-    if phases.is_empty() {
+    if phases.is_empty() && r.summary.down_split.is_none() {
         return None;
     }
     let mut rows = vec![
@@ -354,12 +354,31 @@ pub(crate) fn fault_phase_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
             ]);
         }
     }
+    if let Some(split) = &r.summary.down_split {
+        rows.push(vec!["random failures".into()]);
+        for (name, st) in DOWN_STATES.iter().zip(split) {
+            let p = &st.requests;
+            rows.push(vec![
+                format!("  {name}"),
+                format!("{}% of the time", pm(&st.time_share, 100.0)),
+                pm(&p.offered_rps, 1.0),
+                pm(&p.availability, 100.0),
+                pm(&p.error_rate, 100.0),
+                pm(&p.seen_p50_ms, 1.0),
+                pm(&p.seen_p99_ms, 1.0),
+            ]);
+        }
+    }
     let width = rows[0].len();
     for row in &mut rows {
         row.resize(width, String::new());
     }
     Some(rows)
 }
+
+/// The two states of a stack with random failures, as the table names
+/// them (the order of `Summary::down_split`).
+pub(crate) const DOWN_STATES: [&str; 2] = ["every instance up", "any instance down"];
 
 /// The run's failures in one line, for the end of its output: a run that
 /// failed requests ends on them, not on its stability.
@@ -369,7 +388,7 @@ pub(crate) fn failure_verdict(r: &RunReport<'_>) -> Option<String> {
         return None;
     }
     let failed = all.failed as f64 / all.arrived.max(1) as f64 * 100.0;
-    let worst = r
+    let scripted = r
         .summary
         .fault_phases
         .iter()
@@ -378,14 +397,21 @@ pub(crate) fn failure_verdict(r: &RunReport<'_>) -> Option<String> {
             ["before", "during", "after"]
                 .into_iter()
                 .zip(ph)
-                .filter(|(_, p)| !p.is_empty() && p.availability.mean.is_finite())
-                .map(move |(n, p)| (i, n, p))
-        })
-        .min_by(|a, b| a.2.availability.mean.total_cmp(&b.2.availability.mean));
+                .map(move |(n, p)| (format!("{n} {}", fault_label(r, i)), p))
+        });
+    let random = r
+        .summary
+        .down_split
+        .iter()
+        .flat_map(|s| DOWN_STATES.iter().zip(s))
+        .map(|(n, s)| (format!("with {n}"), &s.requests));
+    let worst = scripted
+        .chain(random)
+        .filter(|(_, p)| !p.is_empty() && p.availability.mean.is_finite())
+        .min_by(|a, b| a.1.availability.mean.total_cmp(&b.1.availability.mean));
     Some(match worst {
-        Some((i, name, p)) => format!(
-            "failures: {failed:.1}% of requests failed; worst {name} {}: {}% available",
-            fault_label(r, i),
+        Some((name, p)) => format!(
+            "failures: {failed:.1}% of requests failed; worst {name}: {}% available",
             pm(&p.availability, 100.0)
         ),
         None => format!("failures: {failed:.1}% of requests failed"),

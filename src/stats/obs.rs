@@ -409,6 +409,39 @@ pub struct RepObs {
     /// Per scripted fault (in the scenario's order): the requests that
     /// arrived before, during and after it, inside the window.
     pub phases: Vec<[PhaseObs; 3]>,
+    /// With random failures: the requests split by whether any instance
+    /// was down when they arrived.
+    pub down_split: Option<DownSplit>,
+}
+
+/// The user requests of a scenario with random failures, split by the
+/// state of the stack when they arrived: every instance up (index 0), or
+/// at least one down (index 1), inside the observation window.
+#[derive(Clone, Debug)]
+pub struct DownSplit {
+    /// Time inside the window spent in each state (ns).
+    pub time_ns: [u64; 2],
+    /// The requests that arrived in each state (their `start_ns` and
+    /// `end_ns` are the window's: the states come and go).
+    pub arrived_in: [PhaseObs; 2],
+}
+
+impl DownSplit {
+    /// Empty, for the window `[ws, we)`.
+    pub fn new(ws: u64, we: u64) -> DownSplit {
+        let [_, a, _] = PhaseObs::around(ws, we - ws, ws, we);
+        DownSplit {
+            time_ns: [0, 0],
+            arrived_in: [a.clone(), a],
+        }
+    }
+
+    /// Adds the part of `[from, to)` inside the window `[ws, we)` to the
+    /// time spent in `state`.
+    pub fn spend(&mut self, state: usize, from: u64, to: u64, ws: u64, we: u64) {
+        let (a, b) = (from.clamp(ws, we), to.clamp(ws, we));
+        self.time_ns[state] += b.saturating_sub(a);
+    }
 }
 
 /// The user requests that arrived in one phase around a scripted fault

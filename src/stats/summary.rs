@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::ci::Estimate;
 use super::hist::LatencyHistogram;
-use super::obs::{ClassObs, Conservation, N_CAUSES, RepObs, TimelineEvent, WriteOutage};
+use super::obs::{ClassObs, Conservation, N_CAUSES, PhaseObs, RepObs, TimelineEvent, WriteOutage};
 use super::paired::per_rep::{self, ratio};
 use crate::units::NS_PER_SEC;
 
@@ -237,6 +237,20 @@ pub struct Summary {
     /// Per scripted fault, in the scenario's order: before, during and
     /// after it.
     pub fault_phases: Vec<[PhaseSummary; 3]>,
+    /// With random failures: the requests that arrived with every instance
+    /// up (index 0), then with at least one down (index 1).
+    pub down_split: Option<[StateSummary; 2]>,
+}
+
+/// The requests that arrived while the stack was in one state (every
+/// instance up, or some down), with the share of time it spent so.
+#[derive(Clone, Debug, Serialize)]
+pub struct StateSummary {
+    /// Share of the window spent in the state.
+    pub time_share: Estimate,
+    /// The requests that arrived in it (`start_s`/`end_s` are the
+    /// window's: the state comes and goes).
+    pub requests: PhaseSummary,
 }
 
 /// Conservation counts summed over replications.
@@ -287,6 +301,7 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
             latency_cdf: Vec::new(),
             stopped_early: Vec::new(),
             fault_phases: Vec::new(),
+            down_split: None,
         };
     };
     let secs = |r: &RepObs| r.window_ns as f64 / NS_PER_SEC as f64;
@@ -450,35 +465,67 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
         fault_phases: (0..first.phases.len())
             .map(|f| {
                 [0, 1, 2].map(|k| {
-                    fn at(r: &RepObs, f: usize, k: usize) -> &super::obs::PhaseObs {
-                        &r.phases[f][k]
-                    }
-                    let p0 = at(first, f, k);
+                    let p0 = &first.phases[f][k];
                     let len_s = (p0.end_ns - p0.start_ns) as f64 / NS_PER_SEC as f64;
-                    let seen = |r: &RepObs, q: f64| {
-                        let p = at(r, f, k);
-                        if p.completed + p.failed == 0 {
-                            f64::NAN
-                        } else {
-                            p.seen.quantile_ns(q) / 1e6
-                        }
-                    };
-                    PhaseSummary {
-                        start_s: p0.start_ns as f64 / NS_PER_SEC as f64,
-                        end_s: p0.end_ns as f64 / NS_PER_SEC as f64,
-                        offered_rps: est(reps, |r| ratio(at(r, f, k).arrived as f64, len_s)),
-                        availability: est(reps, |r| {
-                            ratio(at(r, f, k).completed as f64, at(r, f, k).arrived as f64)
-                        }),
-                        error_rate: est(reps, |r| {
-                            ratio(at(r, f, k).failed as f64, at(r, f, k).arrived as f64)
-                        }),
-                        seen_p50_ms: est(reps, |r| seen(r, 0.5)),
-                        seen_p99_ms: est(reps, |r| seen(r, 0.99)),
-                    }
+                    phase_summary(
+                        reps,
+                        |r| &r.phases[f][k],
+                        |_| len_s,
+                        (p0.start_ns, p0.end_ns),
+                    )
                 })
             })
             .collect(),
+        down_split: first.down_split.as_ref().map(|_| {
+            fn split(r: &RepObs) -> &super::obs::DownSplit {
+                r.down_split.as_ref().expect("every replication splits")
+            }
+            [0, 1].map(|k| StateSummary {
+                time_share: est(reps, |r| {
+                    let t = split(r).time_ns;
+                    ratio(t[k] as f64, (t[0] + t[1]) as f64)
+                }),
+                requests: phase_summary(
+                    reps,
+                    |r| &split(r).arrived_in[k],
+                    |r| split(r).time_ns[k] as f64 / NS_PER_SEC as f64,
+                    (
+                        first.window_start_ns,
+                        first.window_start_ns + first.window_ns,
+                    ),
+                ),
+            })
+        }),
+    }
+}
+
+/// The estimates of one phase's requests over replications: `get` picks
+/// the phase of a replication, `len_s` its length there (s), `span` where
+/// it lies (ns from the start of the run).
+fn phase_summary(
+    reps: &[RepObs],
+    get: impl Fn(&RepObs) -> &PhaseObs,
+    len_s: impl Fn(&RepObs) -> f64,
+    span: (u64, u64),
+) -> PhaseSummary {
+    let seen = |r: &RepObs, q: f64| {
+        let p = get(r);
+        if p.completed + p.failed == 0 {
+            f64::NAN
+        } else {
+            p.seen.quantile_ns(q) / 1e6
+        }
+    };
+    PhaseSummary {
+        start_s: span.0 as f64 / NS_PER_SEC as f64,
+        end_s: span.1 as f64 / NS_PER_SEC as f64,
+        offered_rps: est(reps, |r| ratio(get(r).arrived as f64, len_s(r))),
+        availability: est(reps, |r| {
+            ratio(get(r).completed as f64, get(r).arrived as f64)
+        }),
+        error_rate: est(reps, |r| ratio(get(r).failed as f64, get(r).arrived as f64)),
+        seen_p50_ms: est(reps, |r| seen(r, 0.5)),
+        seen_p99_ms: est(reps, |r| seen(r, 0.99)),
     }
 }
 

@@ -608,6 +608,68 @@ tier = "app"
     }
 }
 
+/// Random failures split the window by the stack's state: with one app
+/// instance and no retries, every request that arrives while it is down
+/// fails and nearly every other completes; the time spent down agrees with
+/// the instance's own down time (a separate accumulator) to the
+/// nanosecond, and its share with the alternating renewal process's
+/// E[repair] / (E[failure] + E[repair]) = 2 / 12 within the run's interval.
+#[test]
+fn random_failures_are_told_while_any_instance_is_down_and_not() {
+    let s = parse(
+        r#"
+[simulation]
+duration = "200s"
+warmup = "5s"
+replications = 10
+[workload]
+rate = 100
+[[tier]]
+name = "app"
+workers = 4
+service = "exp(5ms)"
+failures = { time_to_failure = "exp(10s)", time_to_repair = "exp(2s)" }
+"#,
+    );
+    let (reps, sum) = run(&s);
+    assert_conserved("random failure states", &reps);
+    let [up, down] = sum.down_split.as_ref().expect("random failures split");
+    assert_eq!(down.requests.availability.mean, 0.0);
+    assert_eq!(down.requests.error_rate.mean, 1.0);
+    assert!(
+        up.requests.availability.mean > 0.999,
+        "{:?}",
+        up.requests.availability
+    );
+    let share = &down.time_share;
+    let hw = share.half_width.unwrap();
+    assert!(
+        (share.mean - 2.0 / 12.0).abs() <= hw,
+        "down {} ± {hw}, expected 0.1667",
+        share.mean
+    );
+    assert!((up.time_share.mean + share.mean - 1.0).abs() < 1e-12);
+    for r in &reps {
+        let split = r.down_split.as_ref().unwrap();
+        assert_eq!(split.time_ns[0] + split.time_ns[1], r.window_ns);
+        assert_eq!(split.time_ns[1] as f64, r.pools[0].down_ns);
+        let arrived: u64 = split.arrived_in.iter().map(|p| p.arrived).sum();
+        let failed: u64 = split.arrived_in.iter().map(|p| p.failed).sum();
+        assert_eq!(arrived, r.overall.arrived);
+        assert_eq!(failed, r.overall.failed.iter().sum::<u64>());
+    }
+    // Offered load does not depend on the state: the same rate in both.
+    for st in [up, down] {
+        let o = &st.requests.offered_rps;
+        let hw = o.half_width.unwrap().max(1.0);
+        assert!(
+            (o.mean - 100.0).abs() <= 2.0 * hw,
+            "offered {} ± {hw}",
+            o.mean
+        );
+    }
+}
+
 /// A fault that starts before the window or outlasts it leaves an empty
 /// phase, said as such rather than shown as a rate over no time.
 #[test]
