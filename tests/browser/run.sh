@@ -11,18 +11,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
+. tests/need.sh
 browser=""
 for b in chromium chromium-browser; do
   if command -v "$b" >/dev/null; then browser=$b; break; fi
 done
 if [ -z "$browser" ]; then
-  echo "chromium missing: installing Debian's chromium"
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "FAIL: chromium is not installed and this is not root; apt-get install chromium" >&2
-    exit 1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  need "the browser check" chromium -- chromium
   browser=chromium
 fi
 

@@ -7,15 +7,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-if ! command -v promtool >/dev/null; then
-  echo "promtool missing: installing Debian's prometheus"
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "FAIL: promtool is not installed and this is not root; apt-get install prometheus" >&2
-    exit 1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
-fi
+. tests/need.sh
+need "the OpenMetrics test" promtool -- prometheus
 cargo build --release --locked --quiet
 bin="$root/${CARGO_TARGET_DIR:-target}/release/stacksim"
 tmp=$(mktemp -d)

@@ -10,14 +10,8 @@ cluster_pids=()
 
 # Installs the packages when a command is missing (Debian's packages).
 cluster_install() {
-  if command -v slurmctld >/dev/null && command -v slurmd >/dev/null &&
-    command -v sbatch >/dev/null && command -v munged >/dev/null; then
-    return 0
-  fi
-  echo "installing slurm-wlm and munge"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends slurmctld slurmd slurm-client munge >/dev/null
+  need "the Slurm test" slurmctld slurmd sbatch munged -- --no-install-recommends \
+    slurmctld slurmd slurm-client munge
 }
 
 # A TCP port nothing listens on.

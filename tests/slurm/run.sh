@@ -11,6 +11,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+source tests/need.sh
 source tests/slurm/cluster.sh
 
 cluster_install
