@@ -108,7 +108,11 @@ fn machines(s: &Scenario) -> (IdVec<HostId, HostDef>, Vec<u32>) {
                 },
                 idle_backlog: (h.idle_background_cores * 1e9 / IDLE_BURST_NS).ceil() as u32,
                 off_path_ns: h.off_path_cpu_ns,
-                ps: h.scheduling == crate::scenario::Scheduling::ProcessorSharing,
+                ps: h.scheduling != crate::scenario::Scheduling::Fifo,
+                cfs: match h.scheduling {
+                    crate::scenario::Scheduling::Cfs(p) => Some(p),
+                    _ => None,
+                },
                 cores: h.cores,
                 group: g as u32,
                 monitoring: h
@@ -151,9 +155,7 @@ fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
                     pool,
                     ps_host: p
                         .host
-                        .filter(|&g| {
-                            s.hosts[g].scheduling == crate::scenario::Scheduling::ProcessorSharing
-                        })
+                        .filter(|&g| s.hosts[g].scheduling != crate::scenario::Scheduling::Fifo)
                         .and(host),
                     workers: p.workers,
                     queue_cap: p.queue,

@@ -113,7 +113,9 @@ impl<const PS: bool> Sim<'_, PS> {
             .retain(|t| !matches!(t, HostTask::Service { station, .. } if *station == s));
         let held = std::mem::take(&mut self.stations[s].cores_held);
         self.hosts[h].busy -= held;
-        if PS && self.m.hosts[h].ps {
+        if PS && self.m.hosts[h].cfs.is_some() {
+            self.cfs_lose_station(h, s);
+        } else if PS && self.m.hosts[h].ps {
             // Its bursts stay in the heap, dead (their crash count is the
             // one before this crash); they no longer share the cores.
             self.ps_advance(h);
@@ -140,6 +142,23 @@ impl<const PS: bool> Sim<'_, PS> {
     pub(super) fn burst_on(&mut self, h: HostId, work_ns: u64, event: Event, station: StationId) {
         if !(PS && self.m.hosts[h].ps) {
             self.q.schedule_in(work_ns, event);
+        } else {
+            self.shared_start(h, work_ns, event, station);
+        }
+    }
+
+    /// A burst joins machine `h`'s shared cores: processor sharing or the
+    /// fair scheduler.
+    #[inline]
+    pub(super) fn shared_start(
+        &mut self,
+        h: HostId,
+        work_ns: u64,
+        event: Event,
+        station: StationId,
+    ) {
+        if self.m.hosts[h].cfs.is_some() {
+            self.cfs_start(h, work_ns, event, station);
         } else {
             self.ps_start(h, work_ns, event, station);
         }

@@ -9,6 +9,7 @@
 //! by which station is the primary now (failover can change it).
 
 mod build;
+mod cfs;
 mod faults;
 mod hosts;
 mod ids;
@@ -92,8 +93,12 @@ pub(crate) struct HostDef {
     /// CPU per request off the request path (ns, mean of an exponential),
     /// charged to the group's machines in turn.
     pub off_path_ns: f64,
-    /// Processor sharing of the cores instead of a FIFO pool.
+    /// The cores are shared by a discipline (processor sharing, or the fair
+    /// scheduler when `cfs` is set) instead of a FIFO pool: every burst is
+    /// taken at once and the discipline decides who runs.
     pub ps: bool,
+    /// The fair scheduler's tunables (`scheduling = "cfs"`).
+    pub cfs: Option<crate::scenario::CfsParams>,
 }
 
 /// A pool of identical instances.

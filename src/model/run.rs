@@ -69,6 +69,7 @@ fn simulate<const PS: bool>(m: &Model, rep: u32) -> RepObs {
                 core_grants: 0,
                 core_wait_ns: 0,
                 ps: Default::default(),
+                cfs: Default::default(),
             })
             .collect(),
         aux: m
@@ -87,6 +88,7 @@ fn simulate<const PS: bool>(m: &Model, rep: u32) -> RepObs {
             })
             .collect(),
         cpu: m.stations.iter().map(|_| StationCpu::default()).collect(),
+        cfs_v: vec![0; m.stations.len()],
         off_core: Vec::with_capacity(1024),
         agent_rng: m
             .hosts
@@ -276,6 +278,7 @@ impl<'m, const PS: bool> Sim<'m, PS> {
                 Event::BackgroundDone(h) => self.on_background_done(h),
                 Event::IdleTick(h) => self.on_idle_tick(h),
                 Event::PsDone(h, generation) => self.on_ps_done(h, generation),
+                Event::CfsTick(h, code) => self.on_cfs_tick(h, code),
                 Event::Retry { req, epoch } => {
                     if self.slab[req as usize].epoch == epoch {
                         self.start_attempt(req);
@@ -748,7 +751,7 @@ impl<'m, const PS: bool> Sim<'m, PS> {
     #[inline]
     fn cpu_burst(&mut self, s: StationId, work_ns: u64, event: Event) {
         match self.m.stations[s].ps_host {
-            Some(h) if PS => self.ps_start(h, work_ns, event, s),
+            Some(h) if PS => self.shared_start(h, work_ns, event, s),
             _ => self.q.schedule_in(work_ns, event),
         }
     }

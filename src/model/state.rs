@@ -76,6 +76,10 @@ pub(super) enum Event {
     /// The next burst on a processor-sharing machine may end (stale unless
     /// its generation is the machine's). Emitted by the machine's PS state.
     PsDone(HostId, u32),
+    /// A burst on a fair-scheduled machine ends its work or its slice
+    /// (core index in the top 8 bits, the core's generation below; stale
+    /// unless the generation is the core's). Emitted by `cfs_run`.
+    CfsTick(HostId, u32),
     /// A service's CPU burst ends; its off-core part follows. Emitted by
     /// `begin` for a service with an off-core part on a machine or under a
     /// thread cap.
@@ -395,6 +399,65 @@ pub(super) struct HostState {
     /// Processor sharing (`scheduling = "ps"`): the bursts in progress
     /// (boxed: FIFO machines keep a small record).
     pub ps: Box<PsState>,
+    /// The fair scheduler (`scheduling = "cfs"`): its cores and run queue.
+    pub cfs: Box<CfsState>,
+}
+
+/// A fair-scheduled machine: what runs on each core and the bursts that
+/// wait, by virtual runtime (see `cfs.rs`).
+#[derive(Default)]
+pub(super) struct CfsState {
+    /// `min_vruntime` (ns).
+    pub min_v: i64,
+    /// Per core (made on the first burst).
+    pub cores: Vec<CfsCore>,
+    /// Waiting bursts: (virtual runtime, sequence, entry), least first.
+    pub queue: std::collections::BinaryHeap<std::cmp::Reverse<(i64, u64, usize)>>,
+    /// Bursts by index; a slot is reused after its burst ends.
+    pub entries: Vec<CfsEntry>,
+    pub free: Vec<usize>,
+    pub seq: u64,
+}
+
+/// One core of a fair-scheduled machine.
+#[derive(Clone, Copy)]
+pub(super) struct CfsCore {
+    /// The entry running (`usize::MAX`: idle).
+    pub entry: usize,
+    /// When it started running this time, and its virtual runtime then.
+    pub start_ns: u64,
+    pub v0: i64,
+    /// Bumped whenever the core's burst changes or is rescheduled.
+    pub generation: u32,
+}
+
+impl Default for CfsCore {
+    fn default() -> CfsCore {
+        CfsCore {
+            entry: usize::MAX,
+            start_ns: 0,
+            v0: 0,
+            generation: 0,
+        }
+    }
+}
+
+/// A burst on a fair-scheduled machine.
+#[derive(Clone, Copy)]
+pub(super) struct CfsEntry {
+    /// What to do when it ends.
+    pub event: Event,
+    /// The station whose service it is (`NONE` for background and agents)
+    /// and its crash count then.
+    pub station: StationId,
+    pub crashes: u32,
+    /// Its work, and what is left of it.
+    pub work_ns: u64,
+    pub left_ns: u64,
+    /// Its virtual runtime when it last stopped running (or was placed).
+    pub v: i64,
+    /// When it started, for the core-wait statistic.
+    pub since: u64,
 }
 
 /// The bursts sharing a processor-sharing machine's cores: with n of them
@@ -494,6 +557,9 @@ pub(super) struct Sim<'m, const PS: bool> {
     pub aux: IdVec<StationId, StationStreams>,
     /// Per station: threads and CPU accounting (cold).
     pub cpu: IdVec<StationId, StationCpu>,
+    /// Per station on a fair-scheduled machine: the virtual runtime its
+    /// last burst reached (its workers' process, as the scheduler sees it).
+    pub cfs_v: Vec<i64>,
     /// Per slab slot: the off-core part of its current service, waited after
     /// its CPU burst (ns); beside the slab so requests stay small.
     pub off_core: Vec<u64>,

@@ -46,6 +46,112 @@ pub enum Scheduling {
     /// Processor sharing: with n bursts on c cores each gets min(1, c/n) of
     /// a core at once, as a time-sharing kernel approximates.
     ProcessorSharing,
+    /// Linux's completely fair scheduler: bursts run in order of virtual
+    /// runtime, a waking one placed at most half a latency period behind
+    /// the least, preempting a running one that leads it by more than the
+    /// wake-up granularity; time slices share what is left.
+    Cfs(CfsParams),
+}
+
+/// The fair scheduler's tunables, named as the kernel names them
+/// (`kernel/sched/fair.c`, before EEVDF), in ns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct CfsParams {
+    /// `sched_latency`: the period in which every runnable task runs once;
+    /// a waking task is placed at most half of it behind the least virtual
+    /// runtime (`GENTLE_FAIR_SLEEPERS`).
+    pub latency_ns: u64,
+    /// `sched_min_granularity`: the shortest slice.
+    pub min_granularity_ns: u64,
+    /// `sched_wakeup_granularity`: how far a waking task's virtual runtime
+    /// must be behind the running one's for it to preempt.
+    pub wakeup_granularity_ns: u64,
+}
+
+impl CfsParams {
+    /// The kernel's defaults for `cores` CPUs: 6 ms, 0.75 ms and 1 ms, each
+    /// times 1 + log2(min(cores, 8)) (`SCHED_TUNABLESCALING_LOG`).
+    pub fn kernel_default(cores: u32) -> CfsParams {
+        let factor = 1 + u64::from(cores.clamp(1, 8).ilog2());
+        CfsParams {
+            latency_ns: 6_000_000 * factor,
+            min_granularity_ns: 750_000 * factor,
+            wakeup_granularity_ns: 1_000_000 * factor,
+        }
+    }
+}
+
+/// `scheduling` and the fair scheduler's tunables (allowed only with
+/// `scheduling = "cfs"`, each defaulting to the kernel's for the cores).
+fn read_scheduling(
+    r: &mut Reader,
+    t: &DeTable<'_>,
+    key: &str,
+    cores: Option<i64>,
+) -> Option<Scheduling> {
+    let tunables = [
+        "sched_latency",
+        "sched_min_granularity",
+        "sched_wakeup_granularity",
+    ];
+    let scheduling = match field(t, "scheduling") {
+        None => Some(Scheduling::Fifo),
+        Some(x) => match r.string(x, &join(key, "scheduling")).as_deref() {
+            Some("fifo") => Some(Scheduling::Fifo),
+            Some("ps") => Some(Scheduling::ProcessorSharing),
+            Some("cfs") => {
+                let mut p = CfsParams::kernel_default(cores.unwrap_or(1).clamp(1, 8) as u32);
+                let mut ok = true;
+                for (name, slot) in tunables.into_iter().zip([
+                    &mut p.latency_ns,
+                    &mut p.min_granularity_ns,
+                    &mut p.wakeup_granularity_ns,
+                ]) {
+                    if let Some(v) = field(t, name) {
+                        match r.duration(v, &join(key, name)) {
+                            Some(ns) => *slot = ns,
+                            None => ok = false,
+                        }
+                    }
+                }
+                if p.latency_ns == 0 || p.min_granularity_ns == 0 {
+                    r.error(
+                        field(t, "sched_latency")
+                            .or(field(t, "sched_min_granularity"))
+                            .map_or(0..0, |v| v.span()),
+                        &join(key, "sched_latency"),
+                        "`sched_latency` and `sched_min_granularity` must be above 0".into(),
+                        Some("the kernel's defaults are 6ms and 0.75ms times 1 + log2(cores, at most 8)".into()),
+                    );
+                    ok = false;
+                }
+                ok.then_some(Scheduling::Cfs(p))
+            }
+            Some(other) => {
+                r.error(
+                    x.span(),
+                    &join(key, "scheduling"),
+                    format!("unknown scheduling `{other}`"),
+                    Some("expected \"fifo\" (a FIFO core pool), \"ps\" (processor sharing) or \"cfs\" (Linux's fair scheduler)".into()),
+                );
+                None
+            }
+            None => None,
+        },
+    };
+    if !matches!(scheduling, Some(Scheduling::Cfs(_)) | None) {
+        for name in tunables {
+            if let Some(v) = field(t, name) {
+                r.error(
+                    v.span(),
+                    &join(key, name),
+                    format!("`{name}` is a tunable of the fair scheduler"),
+                    Some("set `scheduling = \"cfs\"` on this host, or remove it".into()),
+                );
+            }
+        }
+    }
+    scheduling
 }
 
 /// Mean length of a background CPU burst (ns): a host's `background` load
@@ -118,6 +224,9 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
                 "idle_background",
                 "off_path_cpu",
                 "scheduling",
+                "sched_latency",
+                "sched_min_granularity",
+                "sched_wakeup_granularity",
             ],
         );
         let name = match field(t, "name") {
@@ -157,25 +266,7 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
             None => Some(0),
             Some(x) => r.duration(x, &join(&key, "off_path_cpu")),
         };
-        let scheduling = match field(t, "scheduling") {
-            None => Some(Scheduling::Fifo),
-            Some(x) => {
-                match r.string(x, &join(&key, "scheduling")).as_deref() {
-                    Some("fifo") => Some(Scheduling::Fifo),
-                    Some("ps") => Some(Scheduling::ProcessorSharing),
-                    Some(other) => {
-                        r.error(
-                        x.span(),
-                        &join(&key, "scheduling"),
-                        format!("unknown scheduling `{other}`"),
-                        Some("expected \"fifo\" (a FIFO core pool) or \"ps\" (processor sharing)".into()),
-                    );
-                        None
-                    }
-                    None => None,
-                }
-            }
-        };
+        let scheduling = read_scheduling(r, t, &key, cores);
         match (
             name,
             instances,

@@ -6,7 +6,9 @@ use serde::Serialize;
 pub use super::faults::{
     Client, Failover, Failures, Fault, FaultKind, FaultTarget, HealthCheck, Retry,
 };
-pub use super::hosts::{BACKGROUND_BURST_NS, Host, IDLE_BURST_NS, Monitoring, Scheduling, TlsCost};
+pub use super::hosts::{
+    BACKGROUND_BURST_NS, CfsParams, Host, IDLE_BURST_NS, Monitoring, Scheduling, TlsCost,
+};
 use crate::dist::{Calls, Dist};
 
 /// The longest route a class may have (steps), so request state stays inline.
