@@ -75,6 +75,10 @@ pub struct MachineLoad {
     pub agent_rps: f64,
     /// Background and off-path CPU bursts per second.
     pub background_rps: f64,
+    /// Per pool with instances on it (in the scenario's order):
+    /// `(tier, pool, busy cores, bursts per second)`, for a discipline that
+    /// serves bursts by who they are (`scheduling = "cfs"`).
+    pub streams: Vec<(usize, usize, f64, f64)>,
 }
 
 /// Offered CPU utilization of every machine: the service (with its extra
@@ -89,6 +93,11 @@ pub fn machine_loads(s: &Scenario, loads: &[PoolLoad], lambda: f64) -> Vec<Machi
         .iter()
         .map(|h| vec![(0.0, 0.0); h.instances as usize])
         .collect();
+    let mut streams: Vec<Vec<Vec<(usize, usize, f64, f64)>>> = s
+        .hosts
+        .iter()
+        .map(|h| vec![Vec::new(); h.instances as usize])
+        .collect();
     for (ti, tier) in s.tiers.iter().enumerate() {
         for (pi, pool) in tier.pools.iter().enumerate() {
             let Some(load) = loads.iter().find(|l| l.tier == ti && l.pool == pi) else {
@@ -100,12 +109,20 @@ pub fn machine_loads(s: &Scenario, loads: &[PoolLoad], lambda: f64) -> Vec<Machi
                     let w = &mut work[g][m as usize];
                     w.0 += load.cpu / each;
                     w.1 += load.arrival_rps / each;
+                    let st = &mut streams[g][m as usize];
+                    match st.iter_mut().find(|x| (x.0, x.1) == (ti, pi)) {
+                        Some(x) => {
+                            x.2 += load.cpu / each;
+                            x.3 += load.arrival_rps / each;
+                        }
+                        None => st.push((ti, pi, load.cpu / each, load.arrival_rps / each)),
+                    }
                 }
             }
         }
     }
     let mut out = Vec::new();
-    for (g, (h, per)) in s.hosts.iter().zip(work).enumerate() {
+    for (g, ((h, per), mut streams)) in s.hosts.iter().zip(work).zip(streams).enumerate() {
         let cores = f64::from(h.cores.max(1));
         // The agent: its CPU (core-s per s) and samples per second.
         let (agent, agent_rps) = h.monitoring.as_ref().map_or((0.0, 0.0), |m| {
@@ -137,6 +154,7 @@ pub fn machine_loads(s: &Scenario, loads: &[PoolLoad], lambda: f64) -> Vec<Machi
                 visits_rps,
                 agent_rps,
                 background_rps: background * 1e9 / crate::scenario::BACKGROUND_BURST_NS + off_rps,
+                streams: std::mem::take(&mut streams[m]),
             });
         }
     }

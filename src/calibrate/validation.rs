@@ -91,6 +91,19 @@ pub struct MetricError {
     pub pass: bool,
 }
 
+/// A tier's own time off by more than this share (MAPE) misplaces where
+/// the time goes: `validate` flags it (no tolerance: the verdict stands on
+/// the end-to-end figures).
+pub const OWN_TIME_FLAG: f64 = 0.5;
+
+impl MetricError {
+    /// A per-tier own time (`own lb`, ...) off by more than
+    /// [`OWN_TIME_FLAG`]: the simulation blames the wrong tier.
+    pub fn misplaced(&self) -> bool {
+        self.name.starts_with("own ") && self.n > 0 && self.mape > OWN_TIME_FLAG
+    }
+}
+
 /// The knee: predicted against what the logs show.
 #[derive(Debug, Clone)]
 pub struct Knee {

@@ -278,6 +278,10 @@ fn print(v: &Validation) {
                     t * 100.0,
                     if m.pass { "within" } else { "OUTSIDE" }
                 ),
+                None if m.misplaced() => format!(
+                    "  off by over {:.0}%: the time is placed in the wrong tier",
+                    stacksim::calibrate::validation::OWN_TIME_FLAG * 100.0
+                ),
                 None => String::new(),
             }
         );

@@ -135,10 +135,26 @@ pub fn render_review(
             .iter()
             .filter(|x| x.scheduling == crate::scenario::Scheduling::ProcessorSharing)
             .count();
+        for x in m.machines.iter().filter(|x| !x.tier_waits.is_empty()) {
+            let waits: Vec<String> = x
+                .tier_waits
+                .iter()
+                .map(|(label, w)| format!("{label} {} ms", ms(*w)))
+                .collect();
+            w!(
+                o,
+                "{} cores under the fair scheduler (scheduling = \"cfs\"), wait per burst, shortest bursts first as preemptive priority: {}",
+                x.label,
+                waits.join(", ")
+            );
+        }
         w!(
             o,
             "cores: {}; the model takes each machine's cores as an M/M/c, whose mean wait processor sharing keeps for exponential bursts (not its tails)",
             match ps {
+                0 if m.machines.iter().any(|x| !x.tier_waits.is_empty()) =>
+                    "the fair scheduler on some machines (its waits above), FIFO pools on the rest"
+                        .to_string(),
                 0 => "FIFO pools on every machine, as simulated".to_string(),
                 n if n == m.machines.len() =>
                     "processor sharing on every machine (scheduling = \"ps\")".to_string(),

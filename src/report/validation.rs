@@ -98,6 +98,7 @@ fn metric_rows(v: &Validation) -> Vec<Vec<String>> {
             m.tolerance
                 .map_or("-".into(), |t| format!("{:.0}%", t * 100.0)),
             match m.tolerance {
+                None if m.misplaced() => "misplaced (over 50%)".into(),
                 None => "-".into(),
                 Some(_) if m.pass => "within".into(),
                 Some(_) => "outside".into(),
@@ -189,7 +190,7 @@ pub fn write(
         "replications": v.options.replications,
         "tolerance": {"p99": v.options.tolerance.p99, "throughput": v.options.tolerance.throughput, "cpu": v.options.tolerance.cpu},
         "metrics": v.metrics.iter().map(|m| json!({
-            "metric": m.name, "windows": m.n, "mape": m.mape, "bias": m.bias, "tolerance": m.tolerance, "pass": m.pass,
+            "metric": m.name, "windows": m.n, "mape": m.mape, "bias": m.bias, "tolerance": m.tolerance, "pass": m.pass, "misplaced": m.misplaced(),
         })).collect::<Vec<_>>(),
         "knee": v.knee.as_ref().map(|k| json!({
             "predicted_rps": k.predicted_rps,
