@@ -83,9 +83,7 @@ pub fn priority_core_waits(c: u32, streams: &[(f64, f64)]) -> Vec<f64> {
     let fifo_1 = rho * (mean / cf) / (1.0 - rho);
     let scale = if fifo_1 > 0.0 { fifo_c / fifo_1 } else { 0.0 };
     let mut order: Vec<usize> = (0..streams.len()).filter(|&i| streams[i].1 > 0.0).collect();
-    order.sort_by(|&a, &b| {
-        (streams[a].0 / streams[a].1).total_cmp(&(streams[b].0 / streams[b].1))
-    });
+    order.sort_by(|&a, &b| (streams[a].0 / streams[a].1).total_cmp(&(streams[b].0 / streams[b].1)));
     let mut out = vec![0.0; streams.len()];
     let (mut sigma, mut r) = (0.0, 0.0);
     for &k in &order {
@@ -198,7 +196,10 @@ pub fn analytic_model(s: &Scenario) -> Option<AnalyticModel> {
                 0.0
             };
             let mut tier_waits = Vec::new();
-            if matches!(s.hosts[m.group].scheduling, crate::scenario::Scheduling::Cfs(_)) {
+            if matches!(
+                s.hosts[m.group].scheduling,
+                crate::scenario::Scheduling::Cfs(_)
+            ) {
                 // Each pool a stream; the agent and the background (and
                 // off-path) bursts two more. Yielding background takes no
                 // part, as above.
