@@ -75,11 +75,14 @@ pub struct MachineLoad {
     pub agent_rps: f64,
     /// Background and off-path CPU bursts per second.
     pub background_rps: f64,
-    /// Per pool with instances on it (in the scenario's order):
-    /// `(tier, pool, busy cores, bursts per second)`, for a discipline that
-    /// serves bursts by who they are (`scheduling = "cfs"`).
-    pub streams: Vec<(usize, usize, f64, f64)>,
+    /// Per pool with instances on it (in the scenario's order), for a
+    /// discipline that serves bursts by who they are (`scheduling = "cfs"`).
+    pub streams: Vec<Stream>,
 }
+
+/// The bursts one pool puts on a machine: `(tier, pool, busy cores,
+/// bursts per second)`.
+pub type Stream = (usize, usize, f64, f64);
 
 /// Offered CPU utilization of every machine: the service (with its extra
 /// CPU) of the instances placed on it, dealt to machines as the model does
@@ -93,7 +96,7 @@ pub fn machine_loads(s: &Scenario, loads: &[PoolLoad], lambda: f64) -> Vec<Machi
         .iter()
         .map(|h| vec![(0.0, 0.0); h.instances as usize])
         .collect();
-    let mut streams: Vec<Vec<Vec<(usize, usize, f64, f64)>>> = s
+    let mut streams: Vec<Vec<Vec<Stream>>> = s
         .hosts
         .iter()
         .map(|h| vec![Vec::new(); h.instances as usize])
