@@ -113,6 +113,10 @@ fn machines(s: &Scenario) -> (IdVec<HostId, HostDef>, Vec<u32>) {
                     crate::scenario::Scheduling::Cfs(p) => Some(p),
                     _ => None,
                 },
+                eevdf: match h.scheduling {
+                    crate::scenario::Scheduling::Eevdf { base_slice_ns } => Some(base_slice_ns),
+                    _ => None,
+                },
                 cores: h.cores,
                 group: g as u32,
                 monitoring: h

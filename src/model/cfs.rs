@@ -88,6 +88,7 @@ impl<const PS: bool> Sim<'_, PS> {
             work_ns,
             left_ns: work_ns,
             v,
+            deadline: 0,
             since: now,
         };
         let c = &mut self.hosts[h].cfs;

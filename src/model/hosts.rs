@@ -113,7 +113,9 @@ impl<const PS: bool> Sim<'_, PS> {
             .retain(|t| !matches!(t, HostTask::Service { station, .. } if *station == s));
         let held = std::mem::take(&mut self.stations[s].cores_held);
         self.hosts[h].busy -= held;
-        if PS && self.m.hosts[h].cfs.is_some() {
+        if PS && self.m.hosts[h].eevdf.is_some() {
+            self.eevdf_lose_station(h, s);
+        } else if PS && self.m.hosts[h].cfs.is_some() {
             self.cfs_lose_station(h, s);
         } else if PS && self.m.hosts[h].ps {
             // Its bursts stay in the heap, dead (their crash count is the
@@ -147,8 +149,8 @@ impl<const PS: bool> Sim<'_, PS> {
         }
     }
 
-    /// A burst joins machine `h`'s shared cores: processor sharing or the
-    /// fair scheduler.
+    /// A burst joins machine `h`'s shared cores: processor sharing, the
+    /// fair scheduler or EEVDF.
     #[inline]
     pub(super) fn shared_start(
         &mut self,
@@ -157,7 +159,9 @@ impl<const PS: bool> Sim<'_, PS> {
         event: Event,
         station: StationId,
     ) {
-        if self.m.hosts[h].cfs.is_some() {
+        if self.m.hosts[h].eevdf.is_some() {
+            self.eevdf_start(h, work_ns, event, station);
+        } else if self.m.hosts[h].cfs.is_some() {
             self.cfs_start(h, work_ns, event, station);
         } else {
             self.ps_start(h, work_ns, event, station);

@@ -10,6 +10,7 @@
 
 mod build;
 mod cfs;
+mod eevdf;
 mod faults;
 mod hosts;
 mod ids;
@@ -99,6 +100,8 @@ pub(crate) struct HostDef {
     pub ps: bool,
     /// The fair scheduler's tunables (`scheduling = "cfs"`).
     pub cfs: Option<crate::scenario::CfsParams>,
+    /// EEVDF's base slice (`scheduling = "eevdf"`), ns.
+    pub eevdf: Option<u64>,
 }
 
 /// A pool of identical instances.

@@ -278,7 +278,13 @@ impl<'m, const PS: bool> Sim<'m, PS> {
                 Event::BackgroundDone(h) => self.on_background_done(h),
                 Event::IdleTick(h) => self.on_idle_tick(h),
                 Event::PsDone(h, generation) => self.on_ps_done(h, generation),
-                Event::CfsTick(h, code) => self.on_cfs_tick(h, code),
+                Event::CfsTick(h, code) => {
+                    if self.m.hosts[h].eevdf.is_some() {
+                        self.on_eevdf_tick(h, code);
+                    } else {
+                        self.on_cfs_tick(h, code);
+                    }
+                }
                 Event::Retry { req, epoch } => {
                     if self.slab[req as usize].epoch == epoch {
                         self.start_attempt(req);

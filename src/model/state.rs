@@ -399,7 +399,8 @@ pub(super) struct HostState {
     /// Processor sharing (`scheduling = "ps"`): the bursts in progress
     /// (boxed: FIFO machines keep a small record).
     pub ps: Box<PsState>,
-    /// The fair scheduler (`scheduling = "cfs"`): its cores and run queue.
+    /// The fair scheduler (`scheduling = "cfs"` or `"eevdf"`): its cores
+    /// and run queue.
     pub cfs: Box<CfsState>,
 }
 
@@ -417,6 +418,9 @@ pub(super) struct CfsState {
     pub entries: Vec<CfsEntry>,
     pub free: Vec<usize>,
     pub seq: u64,
+    /// EEVDF: the waiting bursts, in no order (picked by eligibility and
+    /// deadline, a scan: queues are short).
+    pub waiting: Vec<usize>,
 }
 
 /// One core of a fair-scheduled machine.
@@ -456,6 +460,8 @@ pub(super) struct CfsEntry {
     pub left_ns: u64,
     /// Its virtual runtime when it last stopped running (or was placed).
     pub v: i64,
+    /// Its virtual deadline (EEVDF only).
+    pub deadline: i64,
     /// When it started, for the core-wait statistic.
     pub since: u64,
 }
@@ -558,7 +564,8 @@ pub(super) struct Sim<'m, const PS: bool> {
     /// Per station: threads and CPU accounting (cold).
     pub cpu: IdVec<StationId, StationCpu>,
     /// Per station on a fair-scheduled machine: the virtual runtime its
-    /// last burst reached (its workers' process, as the scheduler sees it).
+    /// last burst reached (its workers' process, as the scheduler sees it);
+    /// on an EEVDF machine, the lag it had then.
     pub cfs_v: Vec<i64>,
     /// Per slab slot: the off-core part of its current service, waited after
     /// its CPU burst (ns); beside the slab so requests stay small.

@@ -133,7 +133,13 @@ pub fn render_review(
         let ps = m
             .machines
             .iter()
-            .filter(|x| x.scheduling == crate::scenario::Scheduling::ProcessorSharing)
+            .filter(|x| {
+                matches!(
+                    x.scheduling,
+                    crate::scenario::Scheduling::ProcessorSharing
+                        | crate::scenario::Scheduling::Eevdf { .. }
+                )
+            })
             .count();
         for x in m.machines.iter().filter(|x| !x.tier_waits.is_empty()) {
             let waits: Vec<String> = x
@@ -157,7 +163,7 @@ pub fn render_review(
                         .to_string(),
                 0 => "FIFO pools on every machine, as simulated".to_string(),
                 n if n == m.machines.len() =>
-                    "processor sharing on every machine (scheduling = \"ps\")".to_string(),
+                    "processor sharing on every machine (scheduling = \"ps\", or EEVDF, which behaves as it)".to_string(),
                 n => format!(
                     "processor sharing on {n} of {} machines, FIFO pools on the rest",
                     m.machines.len()

@@ -154,6 +154,7 @@ pub(crate) fn host_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
                 crate::scenario::Scheduling::Fifo => def.cores.to_string(),
                 crate::scenario::Scheduling::ProcessorSharing => format!("{} (shared)", def.cores),
                 crate::scenario::Scheduling::Cfs(_) => format!("{} (cfs)", def.cores),
+                crate::scenario::Scheduling::Eevdf { .. } => format!("{} (eevdf)", def.cores),
             },
             pm(&hs.utilization, 100.0),
             pm(&hs.core_wait_ms, 1.0),

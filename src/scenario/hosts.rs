@@ -51,6 +51,13 @@ pub enum Scheduling {
     /// the least, preempting a running one that leads it by more than the
     /// wake-up granularity; time slices share what is left.
     Cfs(CfsParams),
+    /// Linux's EEVDF scheduler (6.6 and later): among the bursts whose lag
+    /// is not negative, the earliest virtual deadline runs, for a slice
+    /// it keeps to its end; a waking burst keeps the lag it slept with.
+    Eevdf {
+        /// `sched_base_slice` (ns): the slice every task asks for.
+        base_slice_ns: u64,
+    },
 }
 
 /// The fair scheduler's tunables, named as the kernel names them
@@ -99,6 +106,29 @@ fn read_scheduling(
         Some(x) => match r.string(x, &join(key, "scheduling")).as_deref() {
             Some("fifo") => Some(Scheduling::Fifo),
             Some("ps") => Some(Scheduling::ProcessorSharing),
+            Some("eevdf") => {
+                let factor = 1 + u64::from((cores.unwrap_or(1).clamp(1, 8) as u32).ilog2());
+                let mut slice = 750_000 * factor;
+                let mut ok = true;
+                if let Some(v) = field(t, "sched_base_slice") {
+                    match r.duration(v, &join(key, "sched_base_slice")) {
+                        Some(0) => {
+                            r.error(
+                                v.span(),
+                                &join(key, "sched_base_slice"),
+                                "`sched_base_slice` must be above 0".into(),
+                                Some("the kernel's default is 0.75ms times 1 + log2(cores, at most 8)".into()),
+                            );
+                            ok = false;
+                        }
+                        Some(ns) => slice = ns,
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(Scheduling::Eevdf {
+                    base_slice_ns: slice,
+                })
+            }
             Some("cfs") => {
                 let mut p = CfsParams::kernel_default(cores.unwrap_or(1).clamp(1, 8) as u32);
                 let mut ok = true;
@@ -132,13 +162,23 @@ fn read_scheduling(
                     x.span(),
                     &join(key, "scheduling"),
                     format!("unknown scheduling `{other}`"),
-                    Some("expected \"fifo\" (a FIFO core pool), \"ps\" (processor sharing) or \"cfs\" (Linux's fair scheduler)".into()),
+                    Some("expected \"fifo\" (a FIFO core pool), \"ps\" (processor sharing), \"cfs\" (Linux's fair scheduler) or \"eevdf\" (Linux 6.6 and later)".into()),
                 );
                 None
             }
             None => None,
         },
     };
+    if !matches!(scheduling, Some(Scheduling::Eevdf { .. }) | None)
+        && let Some(v) = field(t, "sched_base_slice")
+    {
+        r.error(
+            v.span(),
+            &join(key, "sched_base_slice"),
+            "`sched_base_slice` is a tunable of the EEVDF scheduler".into(),
+            Some("set `scheduling = \"eevdf\"` on this host, or remove it".into()),
+        );
+    }
     if !matches!(scheduling, Some(Scheduling::Cfs(_)) | None) {
         for name in tunables {
             if let Some(v) = field(t, name) {
@@ -227,6 +267,7 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
                 "sched_latency",
                 "sched_min_granularity",
                 "sched_wakeup_granularity",
+                "sched_base_slice",
             ],
         );
         let name = match field(t, "name") {

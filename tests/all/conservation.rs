@@ -114,27 +114,29 @@ replicas = { count = 2, workers = 1, queue = 2, service = "exp(2ms)" }
     assert!(sum.overall.completed > 0);
 }
 
-/// The same with the fair scheduler: bursts of a crashed instance, running
+/// The same with the fair scheduler and EEVDF: bursts of a crashed instance, running
 /// or waiting for a core, are dropped with it and the cores go on.
 #[test]
 fn fair_scheduled_hosts_with_faults_conserve_requests() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scenarios/secured-web-stack.toml"
-    ))
-    .unwrap()
-    .replace(
-        "[[host]]\nname = \"server\"",
-        "[[host]]\nname = \"server\"\nscheduling = \"cfs\"",
-    );
-    assert!(text.contains("scheduling = \"cfs\""));
-    let text = format!(
-        "{text}\n[[fault]]\nat = \"8s\"\nduration = \"5s\"\ntier = \"app\"\ninstance = 0\nkind = \"down\"\n\n[[fault]]\nat = \"12s\"\nduration = \"4s\"\nhost = \"server\"\nkind = \"slow\"\nfactor = 3\n"
-    );
-    let (reps, sum) = run(&short(parse(&text), 20));
-    assert_conserved("reference, CFS, faults", &reps);
-    assert!(sum.overall.completed > 0);
-    assert!(sum.overall.failed > 0, "the app outage fails requests");
+    for scheduling in ["cfs", "eevdf"] {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scenarios/secured-web-stack.toml"
+        ))
+        .unwrap()
+        .replace(
+            "[[host]]\nname = \"server\"",
+            &format!("[[host]]\nname = \"server\"\nscheduling = \"{scheduling}\""),
+        );
+        assert!(text.contains(&format!("scheduling = \"{scheduling}\"")));
+        let text = format!(
+            "{text}\n[[fault]]\nat = \"8s\"\nduration = \"5s\"\ntier = \"app\"\ninstance = 0\nkind = \"down\"\n\n[[fault]]\nat = \"12s\"\nduration = \"4s\"\nhost = \"server\"\nkind = \"slow\"\nfactor = 3\n"
+        );
+        let (reps, sum) = run(&short(parse(&text), 20));
+        assert_conserved(&format!("reference, {scheduling}, faults"), &reps);
+        assert!(sum.overall.completed > 0);
+        assert!(sum.overall.failed > 0, "the app outage fails requests");
+    }
 }
 
 #[test]

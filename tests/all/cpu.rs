@@ -548,3 +548,52 @@ fn the_fair_schedulers_tunables_need_it() {
     let p = stacksim::scenario::CfsParams::kernel_default(64);
     assert_eq!(p.latency_ns, 24_000_000);
 }
+
+/// EEVDF (`scheduling = "eevdf"`) with a slice far shorter than every
+/// burst (10 us against 0.2 and 1.8 ms) runs the runnable bursts in turn,
+/// a slice each in deadline order: processor sharing in the limit, so the
+/// M/G/1-PS figures of `processor_sharing_lets_short_bursts_through` hold,
+/// s / (1 - rho) for a burst s: 0.667 ms and 6.000 ms. With the kernel's
+/// slice it keeps the M/M/1's mean, as any discipline blind to burst
+/// lengths does.
+#[test]
+fn eevdf_with_a_short_slice_is_processor_sharing() {
+    let src = one_core(
+        "eevdf",
+        11,
+        "rate = 700\nclasses = [{ name = \"short\", share = 0.5 }, { name = \"long\", share = 0.5 }]",
+        "{ short = \"const(0.2ms)\", long = \"const(1.8ms)\" }",
+    )
+    .replace("duration = \"200s\"", "duration = \"60s\"")
+    .replace(
+        "scheduling = \"eevdf\"",
+        "scheduling = \"eevdf\"\nsched_base_slice = \"10us\"",
+    );
+    let (_, sum) = run(&parse(&src));
+    let rho = 0.7;
+    assert_agrees(
+        "EEVDF short",
+        &sum.classes[0].latency_mean_ms,
+        0.2 / (1.0 - rho),
+        0.05,
+    );
+    assert_agrees(
+        "EEVDF long",
+        &sum.classes[1].latency_mean_ms,
+        1.8 / (1.0 - rho),
+        0.05,
+    );
+    let (_, mm1) = run(&parse(&one_core("eevdf", 5, "rate = 800", "\"exp(1ms)\"")));
+    assert_agrees("EEVDF M/M/1", &mm1.overall.latency_mean_ms, 5.0, 0.03);
+    let bad = one_core("cfs", 1, "rate = 10", "\"exp(1ms)\"").replace(
+        "scheduling = \"cfs\"",
+        "scheduling = \"cfs\"\nsched_base_slice = \"1ms\"",
+    );
+    let text = stacksim::scenario::parse(&bad, "x.toml", None)
+        .unwrap_err()
+        .render(false);
+    assert!(
+        text.contains("`sched_base_slice` is a tunable of the EEVDF scheduler"),
+        "{text}"
+    );
+}
