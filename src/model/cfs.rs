@@ -67,10 +67,6 @@ impl<const PS: bool> Sim<'_, PS> {
     #[cold]
     #[inline(never)]
     pub(super) fn cfs_start(&mut self, h: HostId, work_ns: u64, event: Event, station: StationId) {
-        if self.hosts[h].cfs.cores.is_empty() {
-            let cores = self.m.hosts[h].cores as usize;
-            self.hosts[h].cfs.cores = vec![Default::default(); cores];
-        }
         let p = self.cfs_params(h);
         self.cfs_update_min(h);
         let floor = self.hosts[h].cfs.min_v - (p.latency_ns / 2) as i64;
@@ -91,18 +87,8 @@ impl<const PS: bool> Sim<'_, PS> {
             deadline: 0,
             since: now,
         };
-        let c = &mut self.hosts[h].cfs;
-        let e = match c.free.pop() {
-            Some(i) => {
-                c.entries[i] = entry;
-                i
-            }
-            None => {
-                c.entries.push(entry);
-                c.entries.len() - 1
-            }
-        };
-        if let Some(k) = c.cores.iter().position(|x| x.entry == IDLE) {
+        let e = self.shared_alloc(h, entry);
+        if let Some(k) = self.shared_idle_core(h) {
             self.cfs_run(h, k, e);
             return;
         }
@@ -130,17 +116,70 @@ impl<const PS: bool> Sim<'_, PS> {
     /// Takes the burst on core `k` off it, back to the run queue with the
     /// work it has left.
     fn cfs_preempt(&mut self, h: HostId, k: usize) {
-        let v = self.cfs_v_running(h, k);
+        let e = self.shared_take_off(h, k);
+        self.cfs_enqueue(h, e);
+    }
+
+    /// A new burst's slot on machine `h` (made, with the cores, on the
+    /// first): shared by the fair scheduler and EEVDF.
+    pub(super) fn shared_alloc(&mut self, h: HostId, entry: CfsEntry) -> usize {
+        let c = &mut self.hosts[h].cfs;
+        if c.cores.is_empty() {
+            c.cores = vec![Default::default(); self.m.hosts[h].cores as usize];
+        }
+        match c.free.pop() {
+            Some(i) => {
+                c.entries[i] = entry;
+                i
+            }
+            None => {
+                c.entries.push(entry);
+                c.entries.len() - 1
+            }
+        }
+    }
+
+    /// A core of machine `h` with nothing on it, if any.
+    pub(super) fn shared_idle_core(&self, h: HostId) -> Option<usize> {
+        self.hosts[h].cfs.cores.iter().position(|x| x.entry == IDLE)
+    }
+
+    /// Takes the burst on core `k` off it (the core idles), with the work
+    /// it has left and the virtual runtime it reached; returns it.
+    pub(super) fn shared_take_off(&mut self, h: HostId, k: usize) -> usize {
         let now = self.q.now();
         let c = &mut self.hosts[h].cfs;
         let core = &mut c.cores[k];
+        let ran = now - core.start_ns;
+        let v = core.v0 + ran as i64;
         let e = std::mem::replace(&mut core.entry, IDLE);
         core.generation = core.generation.wrapping_add(1);
-        let ran = now - core.start_ns;
         let x = &mut c.entries[e];
         x.left_ns -= ran.min(x.left_ns);
         x.v = v;
-        self.cfs_enqueue(h, e);
+        e
+    }
+
+    /// Station `s` crashed: the bursts of it running on machine `h`'s cores
+    /// are dropped (their crash count is the one before the crash); returns
+    /// the cores that freed.
+    pub(super) fn shared_drop_running(&mut self, h: HostId, s: StationId) -> Vec<usize> {
+        let before = self.stations[s].crashes.wrapping_sub(1);
+        let c = &mut self.hosts[h].cfs;
+        let mut freed = Vec::new();
+        for (k, core) in c.cores.iter_mut().enumerate() {
+            if core.entry == IDLE {
+                continue;
+            }
+            let x = &c.entries[core.entry];
+            if x.station == s && x.crashes == before {
+                c.free.push(core.entry);
+                core.entry = IDLE;
+                core.generation = core.generation.wrapping_add(1);
+                freed.push(k);
+            }
+        }
+        freed
     }
 
     /// The slice a burst gets now: `sched_latency` shared among the
@@ -240,16 +279,7 @@ impl<const PS: bool> Sim<'_, PS> {
             queue.into_iter().partition(|r| is_dead(&entries[r.0.2]));
         c.free.extend(dead.iter().map(|r| r.0.2));
         c.queue = live.into();
-        let mut freed = Vec::new();
-        for (k, core) in c.cores.iter_mut().enumerate() {
-            if core.entry != IDLE && is_dead(&c.entries[core.entry]) {
-                c.free.push(core.entry);
-                core.entry = IDLE;
-                core.generation = core.generation.wrapping_add(1);
-                freed.push(k);
-            }
-        }
-        for k in freed {
+        for k in self.shared_drop_running(h, s) {
             self.cfs_next(h, k);
         }
     }

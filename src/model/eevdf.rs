@@ -69,10 +69,6 @@ impl<const PS: bool> Sim<'_, PS> {
         event: Event,
         station: StationId,
     ) {
-        if self.hosts[h].cfs.cores.is_empty() {
-            let cores = self.m.hosts[h].cores as usize;
-            self.hosts[h].cfs.cores = vec![Default::default(); cores];
-        }
         let slice = self.eevdf_slice(h);
         let (avg, n) = self.eevdf_avg(h);
         let (lag, crashes) = if station == StationId::NONE {
@@ -97,18 +93,8 @@ impl<const PS: bool> Sim<'_, PS> {
             deadline: v + slice,
             since: self.q.now(),
         };
-        let c = &mut self.hosts[h].cfs;
-        let e = match c.free.pop() {
-            Some(i) => {
-                c.entries[i] = entry;
-                i
-            }
-            None => {
-                c.entries.push(entry);
-                c.entries.len() - 1
-            }
-        };
-        if let Some(k) = c.cores.iter().position(|x| x.entry == IDLE) {
+        let e = self.shared_alloc(h, entry);
+        if let Some(k) = self.shared_idle_core(h) {
             self.eevdf_run(h, k, e);
             return;
         }
@@ -133,17 +119,8 @@ impl<const PS: bool> Sim<'_, PS> {
     /// Takes the burst on core `k` off it, back to the waiting ones with
     /// the work it has left.
     fn eevdf_preempt(&mut self, h: HostId, k: usize) {
-        let v = self.eevdf_v_running(h, k);
-        let now = self.q.now();
-        let c = &mut self.hosts[h].cfs;
-        let core = &mut c.cores[k];
-        let e = std::mem::replace(&mut core.entry, IDLE);
-        core.generation = core.generation.wrapping_add(1);
-        let ran = now - core.start_ns;
-        let x = &mut c.entries[e];
-        x.left_ns -= ran.min(x.left_ns);
-        x.v = v;
-        c.waiting.push(e);
+        let e = self.shared_take_off(h, k);
+        self.hosts[h].cfs.waiting.push(e);
     }
 
     /// Burst `e` runs on core `k` until its work ends or its `v` reaches
@@ -259,16 +236,7 @@ impl<const PS: bool> Sim<'_, PS> {
                 i += 1;
             }
         }
-        let mut freed = Vec::new();
-        for (k, core) in c.cores.iter_mut().enumerate() {
-            if core.entry != IDLE && is_dead(&c.entries[core.entry]) {
-                c.free.push(core.entry);
-                core.entry = IDLE;
-                core.generation = core.generation.wrapping_add(1);
-                freed.push(k);
-            }
-        }
-        for k in freed {
+        for k in self.shared_drop_running(h, s) {
             if let Some(Some(i)) = self.eevdf_pick(h, None) {
                 let next = self.hosts[h].cfs.waiting.swap_remove(i);
                 self.eevdf_run(h, k, next);
