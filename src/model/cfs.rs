@@ -139,6 +139,28 @@ impl<const PS: bool> Sim<'_, PS> {
         }
     }
 
+    /// The core a `CfsTick` with `code` is for, unless it is stale (the
+    /// core's burst or its generation changed since).
+    pub(super) fn shared_tick_core(&self, h: HostId, code: u32) -> Option<usize> {
+        let k = (code >> 24) as usize;
+        let core = &self.hosts[h].cfs.cores[k];
+        (core.entry != IDLE && core.generation & 0xFF_FFFF == code & 0xFF_FFFF).then_some(k)
+    }
+
+    /// Burst `x` has done its work at `now`: unless its station crashed
+    /// meanwhile, its wait for a core is counted and its event follows.
+    pub(super) fn shared_finish(&mut self, h: HostId, x: CfsEntry, now: u64) {
+        let dead = x.station != StationId::NONE && self.stations[x.station].crashes != x.crashes;
+        if !dead {
+            if self.observing && x.station != StationId::NONE {
+                let host = &mut self.hosts[h];
+                host.core_grants += 1;
+                host.core_wait_ns += u128::from((now - x.since).saturating_sub(x.work_ns));
+            }
+            self.q.schedule(now, x.event);
+        }
+    }
+
     /// A core of machine `h` with nothing on it, if any.
     pub(super) fn shared_idle_core(&self, h: HostId) -> Option<usize> {
         self.hosts[h].cfs.cores.iter().position(|x| x.entry == IDLE)
@@ -212,13 +234,9 @@ impl<const PS: bool> Sim<'_, PS> {
     #[cold]
     #[inline(never)]
     pub(super) fn on_cfs_tick(&mut self, h: HostId, code: u32) {
-        let k = (code >> 24) as usize;
-        {
-            let core = &self.hosts[h].cfs.cores[k];
-            if core.entry == IDLE || core.generation & 0xFF_FFFF != code & 0xFF_FFFF {
-                return;
-            }
-        }
+        let Some(k) = self.shared_tick_core(h, code) else {
+            return;
+        };
         let v = self.cfs_v_running(h, k);
         let now = self.q.now();
         let c = &mut self.hosts[h].cfs;
@@ -247,15 +265,7 @@ impl<const PS: bool> Sim<'_, PS> {
         }
         self.cfs_update_min(h);
         self.cfs_next(h, k);
-        let dead = x.station != StationId::NONE && self.stations[x.station].crashes != x.crashes;
-        if !dead {
-            if self.observing && x.station != StationId::NONE {
-                let host = &mut self.hosts[h];
-                host.core_grants += 1;
-                host.core_wait_ns += u128::from((now - x.since).saturating_sub(x.work_ns));
-            }
-            self.q.schedule(now, x.event);
-        }
+        self.shared_finish(h, x, now);
     }
 
     /// Idle core `k` takes the waiting burst with the least `v`, if any.

@@ -165,13 +165,9 @@ impl<const PS: bool> Sim<'_, PS> {
     #[cold]
     #[inline(never)]
     pub(super) fn on_eevdf_tick(&mut self, h: HostId, code: u32) {
-        let k = (code >> 24) as usize;
-        {
-            let core = &self.hosts[h].cfs.cores[k];
-            if core.entry == IDLE || core.generation & 0xFF_FFFF != code & 0xFF_FFFF {
-                return;
-            }
-        }
+        let Some(k) = self.shared_tick_core(h, code) else {
+            return;
+        };
         let v = self.eevdf_v_running(h, k);
         let now = self.q.now();
         let slice = self.eevdf_slice(h);
@@ -209,15 +205,7 @@ impl<const PS: bool> Sim<'_, PS> {
             let next = self.hosts[h].cfs.waiting.swap_remove(i);
             self.eevdf_run(h, k, next);
         }
-        let dead = x.station != StationId::NONE && self.stations[x.station].crashes != x.crashes;
-        if !dead {
-            if self.observing && x.station != StationId::NONE {
-                let host = &mut self.hosts[h];
-                host.core_grants += 1;
-                host.core_wait_ns += u128::from((now - x.since).saturating_sub(x.work_ns));
-            }
-            self.q.schedule(now, x.event);
-        }
+        self.shared_finish(h, x, now);
     }
 
     /// Station `s` crashed: its bursts, running or waiting, are dropped;
