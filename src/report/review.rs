@@ -154,27 +154,55 @@ pub fn render_review(
                 waits.join(", ")
             );
         }
+        let cfs = m
+            .machines
+            .iter()
+            .filter(|x| !x.tier_waits.is_empty())
+            .count();
+        let n = m.machines.len();
+        if cfs > 0 {
+            w!(
+                o,
+                "cores: the fair scheduler on {}{}; the model takes its cores as preemptive priority by burst (waits above){}",
+                if cfs == n {
+                    "every machine".to_string()
+                } else {
+                    format!("{cfs} of {n} machines")
+                },
+                match (ps, n - cfs - ps) {
+                    (0, 0) => String::new(),
+                    (0, _) => ", FIFO pools on the rest".to_string(),
+                    (p, 0) => format!(", processor sharing or EEVDF on {p}"),
+                    (p, f) => format!(", processor sharing or EEVDF on {p}, FIFO pools on {f}"),
+                },
+                if cfs < n {
+                    ", the others' as an M/M/c"
+                } else {
+                    ""
+                }
+            );
+        } else {
+            w!(
+                o,
+                "cores: {}; the model takes each machine's cores as an M/M/c, whose mean wait processor sharing keeps for exponential bursts (not its tails)",
+                match ps {
+                    0 => "FIFO pools on every machine, as simulated".to_string(),
+                    p if p == n =>
+                        "processor sharing on every machine (scheduling = \"ps\", or EEVDF, which behaves as it)".to_string(),
+                    p => format!("processor sharing on {p} of {n} machines, FIFO pools on the rest"),
+                }
+            );
+        }
         w!(
             o,
-            "cores: {}; the model takes each machine's cores as an M/M/c, whose mean wait processor sharing keeps for exponential bursts (not its tails)",
-            match ps {
-                0 if m.machines.iter().any(|x| !x.tier_waits.is_empty()) =>
-                    "the fair scheduler on some machines (its waits above), FIFO pools on the rest"
-                        .to_string(),
-                0 => "FIFO pools on every machine, as simulated".to_string(),
-                n if n == m.machines.len() =>
-                    "processor sharing on every machine (scheduling = \"ps\", or EEVDF, which behaves as it)".to_string(),
-                n => format!(
-                    "processor sharing on {n} of {} machines, FIFO pools on the rest",
-                    m.machines.len()
-                ),
-            }
-        );
-        w!(
-            o,
-            "end-to-end mean (analytic): {} ms without waiting for cores, {} ms with each machine's cores as an M/M/c (the first a lower, the second usually an upper estimate)",
+            "end-to-end mean (analytic): {} ms without waiting for cores, {} ms with {} (the first a lower, the second usually an upper estimate)",
             ms(m.end_to_end_ms),
-            ms(m.end_to_end_with_cores_ms)
+            ms(m.end_to_end_with_cores_ms),
+            if cfs > 0 {
+                "each machine's cores as above"
+            } else {
+                "each machine's cores as an M/M/c"
+            }
         );
     }
     if let Some((sum, b)) = simulated {
