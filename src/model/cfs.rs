@@ -37,8 +37,8 @@ impl<const PS: bool> Sim<'_, PS> {
         self.m.hosts[h].cfs.expect("a fair-scheduled machine")
     }
 
-    /// `v` of the burst on core `k` now.
-    fn cfs_v_running(&self, h: HostId, k: usize) -> i64 {
+    /// `v` of the burst on core `k` now (both Linux disciplines).
+    pub(super) fn cfs_v_running(&self, h: HostId, k: usize) -> i64 {
         let c = &self.hosts[h].cfs;
         let core = &c.cores[k];
         core.v0 + (self.q.now() - core.start_ns) as i64

@@ -30,12 +30,6 @@ impl<const PS: bool> Sim<'_, PS> {
         self.m.hosts[h].eevdf.expect("an EEVDF machine") as i64
     }
 
-    /// `v` of the burst on core `k` now.
-    fn eevdf_v_running(&self, h: HostId, k: usize) -> i64 {
-        let core = &self.hosts[h].cfs.cores[k];
-        core.v0 + (self.q.now() - core.start_ns) as i64
-    }
-
     /// `V` and the number of runnable bursts (the last `V` when none).
     fn eevdf_avg(&mut self, h: HostId) -> (i64, usize) {
         let c = &self.hosts[h].cfs;
@@ -43,7 +37,7 @@ impl<const PS: bool> Sim<'_, PS> {
         let mut n = 0usize;
         for k in 0..c.cores.len() {
             if c.cores[k].entry != IDLE {
-                sum += i128::from(self.eevdf_v_running(h, k));
+                sum += i128::from(self.cfs_v_running(h, k));
                 n += 1;
             }
         }
@@ -168,7 +162,7 @@ impl<const PS: bool> Sim<'_, PS> {
         let Some(k) = self.shared_tick_core(h, code) else {
             return;
         };
-        let v = self.eevdf_v_running(h, k);
+        let v = self.cfs_v_running(h, k);
         let now = self.q.now();
         let slice = self.eevdf_slice(h);
         let e = self.hosts[h].cfs.cores[k].entry;
@@ -201,11 +195,17 @@ impl<const PS: bool> Sim<'_, PS> {
         let c = &mut self.hosts[h].cfs;
         c.cores[k].entry = IDLE;
         c.free.push(e);
+        self.eevdf_next(h, k);
+        self.shared_finish(h, x, now);
+    }
+
+    /// Idle core `k` takes the eligible waiting burst with the earliest
+    /// deadline, if any.
+    fn eevdf_next(&mut self, h: HostId, k: usize) {
         if let Some(Some(i)) = self.eevdf_pick(h, None) {
             let next = self.hosts[h].cfs.waiting.swap_remove(i);
             self.eevdf_run(h, k, next);
         }
-        self.shared_finish(h, x, now);
     }
 
     /// Station `s` crashed: its bursts, running or waiting, are dropped;
@@ -225,10 +225,7 @@ impl<const PS: bool> Sim<'_, PS> {
             }
         }
         for k in self.shared_drop_running(h, s) {
-            if let Some(Some(i)) = self.eevdf_pick(h, None) {
-                let next = self.hosts[h].cfs.waiting.swap_remove(i);
-                self.eevdf_run(h, k, next);
-            }
+            self.eevdf_next(h, k);
         }
     }
 }
