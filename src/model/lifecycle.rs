@@ -110,6 +110,10 @@ impl<const PS: bool> Sim<'_, PS> {
             if self.by_phase {
                 self.phase_end(req, true, latency);
             }
+            if let Some(c) = &mut self.client {
+                let waited = c.waited_ns.get(req as usize).copied().unwrap_or(0);
+                c.obs.sent_latency.record(latency - waited);
+            }
         }
         if self.in_window(now) {
             self.classes[class].finished_in_window += 1;
@@ -252,6 +256,9 @@ impl<const PS: bool> Sim<'_, PS> {
         slot.epoch = slot.epoch.wrapping_add(1);
         slot.phase = Phase::Free;
         self.free.push(req);
+        if self.client.is_some() {
+            self.client_release();
+        }
         if user != NO_USER && self.accepting {
             let t = self.think_time();
             self.q.schedule_in(t, Event::Wake(user));

@@ -128,6 +128,14 @@ impl<const PS: bool> Sim<'_, PS> {
                 self.classes[r.class as usize].open_at_end += 1;
             }
         }
+        if let Some(c) = &self.client {
+            // Arrivals still waiting for a client connection are open too.
+            for &(born, class) in &c.queue {
+                if born >= self.window_start && born < self.window_end {
+                    self.classes[class as usize].open_at_end += 1;
+                }
+            }
+        }
         // Freeze the window: from here on `at_start` holds the window's share.
         for st in &mut self.stations {
             st.at_start = st.c.minus(&st.at_start);
@@ -166,6 +174,20 @@ impl<const PS: bool> Sim<'_, PS> {
                 self.classes[r.class as usize].in_flight += 1;
             }
         }
+        // Arrivals still waiting for a client connection were never sent
+        // (the conservation counts the stack's requests): they arrived and
+        // did not finish.
+        let client = self.client.take().map(|mut c| {
+            for &(born, class) in &c.queue {
+                if born >= self.window_start && born < self.window_end {
+                    let k = &mut self.classes[class as usize];
+                    k.arrived += 1;
+                    k.in_flight += 1;
+                    c.obs.waiting_at_end += 1;
+                }
+            }
+            c.obs
+        });
         let mut pools: Vec<PoolObs> = self
             .pool_hist
             .into_iter()
@@ -269,6 +291,7 @@ impl<const PS: bool> Sim<'_, PS> {
                 );
                 d
             }),
+            client,
         }
     }
 }

@@ -9,8 +9,8 @@ use rand_distr::{Distribution, Exp1};
 
 use super::route::candidates;
 use super::state::{
-    Counters, DbState, EPOCH_MASK, Event, HostState, NO_USER, Phase, Pick, RETRY_RESERVE, Request,
-    Sim, Station, StationCpu, StationStreams, Trend, Waiting,
+    ClientState, Counters, DbState, EPOCH_MASK, Event, HostState, NO_USER, Phase, Pick,
+    RETRY_RESERVE, Request, Sim, Station, StationCpu, StationStreams, Trend, Waiting,
 };
 use super::{CpuPart, Model, StepDef};
 use super::{Id, StationId};
@@ -172,6 +172,14 @@ fn simulate<const PS: bool>(m: &Model, rep: u32) -> RepObs {
         stations_down: 0,
         down_since: 0,
         by_phase: !m.faults.is_empty() || m.pools.iter().any(|p| p.failures.is_some()),
+        client: m.client.connections.map(|_| {
+            Box::new(ClientState {
+                busy: 0,
+                queue: std::collections::VecDeque::new(),
+                waited_ns: Vec::new(),
+                obs: crate::stats::ClientObs::new(),
+            })
+        }),
         cons: Conservation::default(),
         timeline: Vec::new(),
         outages: Vec::new(),
@@ -228,7 +236,10 @@ impl<'m, const PS: bool> Sim<'m, PS> {
         loop {
             // Stop at the drain limit, or once every request has left after
             // the window (periodic events such as health checks never end).
-            let limit = if !self.accepting && self.live() == 0 {
+            let limit = if !self.accepting
+                && self.live() == 0
+                && self.client.as_ref().is_none_or(|c| c.queue.is_empty())
+            {
                 self.window_end
             } else {
                 self.stop_ns
@@ -285,6 +296,7 @@ impl<'m, const PS: bool> Sim<'m, PS> {
                         self.on_cfs_tick(h, code);
                     }
                 }
+                Event::ClientSend => self.on_client_send(),
                 Event::Retry { req, epoch } => {
                     if self.slab[req as usize].epoch == epoch {
                         self.start_attempt(req);
@@ -402,6 +414,81 @@ impl<'m, const PS: bool> Sim<'m, PS> {
                     .unwrap_or(0)
             }
         };
+        if self.client.is_some() && !self.client_admit(class, now) {
+            return;
+        }
+        self.send(user, class, now);
+    }
+
+    /// An arrival at a client with a connection cap: true when a connection
+    /// is free (taken now); else it is queued or refused.
+    #[cold]
+    #[inline(never)]
+    fn client_admit(&mut self, class: usize, now: u64) -> bool {
+        let in_window = self.in_window(now);
+        let cap = self.m.client.connections.expect("a client state has a cap");
+        let c = self.client.as_mut().expect("checked by the caller");
+        c.obs.arrived += u64::from(in_window);
+        if c.busy < cap.limit {
+            c.busy += 1;
+            return true;
+        }
+        if cap.refuse {
+            c.obs.refused += u64::from(in_window);
+            return false;
+        }
+        c.queue.push_back((now, class as u16));
+        if c.queue.len() >= super::MAX_IN_FLIGHT {
+            self.overflow();
+        }
+        false
+    }
+
+    /// A connection came free with arrivals waiting (its reservation
+    /// carried over): the longest-waiting one is sent.
+    fn on_client_send(&mut self) {
+        let c = self.client.as_mut().expect("sent by a client state");
+        match c.queue.pop_front() {
+            Some((born, class)) => self.send(NO_USER, class as usize, born),
+            None => c.busy -= 1,
+        }
+    }
+
+    /// A request that ended frees its connection: to the first arrival
+    /// waiting, if any (sent by an event, outside the ending's handling).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn client_release(&mut self) {
+        let c = self.client.as_mut().expect("checked by the caller");
+        if c.queue.is_empty() {
+            c.busy -= 1;
+        } else {
+            self.q.schedule_in(0, Event::ClientSend);
+        }
+    }
+
+    /// Records the wait of a request just sent into slot `id`.
+    #[cold]
+    #[inline(never)]
+    fn client_sent(&mut self, id: u32, born: u64, now: u64) {
+        let in_window = self.in_window(born);
+        let c = self.client.as_mut().expect("checked by the caller");
+        let i = id as usize;
+        if c.waited_ns.len() <= i {
+            c.waited_ns.resize(i + 1, 0);
+        }
+        let wait = now - born;
+        c.waited_ns[i] = wait;
+        if in_window {
+            c.obs.waited += u64::from(wait > 0);
+            c.obs.wait.record(wait);
+        }
+    }
+
+    /// Sends a request into the stack; `born` is its arrival (earlier than
+    /// now when it waited for a client connection).
+    fn send(&mut self, user: u32, class: usize, born: u64) {
+        let now = self.q.now();
         let r = Request {
             class: class as u16,
             step: 0,
@@ -409,7 +496,7 @@ impl<'m, const PS: bool> Sim<'m, PS> {
             user,
             epoch: 0,
             attempt: 0,
-            born: now,
+            born,
             at_station: now,
             service_start: now,
             station: StationId::NONE,
@@ -432,10 +519,13 @@ impl<'m, const PS: bool> Sim<'m, PS> {
             }
         };
         self.cons.arrived += 1;
-        if self.in_window(now) {
+        if self.client.is_some() {
+            self.client_sent(id, born, now);
+        }
+        if self.in_window(born) {
             self.classes[class].arrived += 1;
             if self.by_phase {
-                self.phase_arrival(id, now);
+                self.phase_arrival(id, born);
             }
         }
         self.bucket.offered += 1;

@@ -56,6 +56,9 @@ pub(super) enum Event {
     Timeout { req: u32, epoch: u32 },
     /// A failed attempt is tried again. Emitted on failure, after backoff.
     Retry { req: u32, epoch: u32 },
+    /// A client connection came free with arrivals waiting: the first is
+    /// sent. Emitted when a request ends (a connection cap only).
+    ClientSend,
     /// A request reaches a station after its network hop. Emitted by visit.
     Deliver {
         station: StationId,
@@ -638,6 +641,21 @@ pub(super) struct Sim<'m, const PS: bool> {
     pub tracing: bool,
     /// The next replayed arrival (`replay` workloads).
     pub replay_next: usize,
+    /// With a client connection cap: its connections, queue and records
+    /// (cold: boxed, absent otherwise).
+    pub client: Option<Box<ClientState>>,
+}
+
+/// The client's side of a connection cap (`workload.connections`).
+pub(super) struct ClientState {
+    /// Connections in use: requests sent and not yet ended, plus one
+    /// reserved for each queued request whose send is scheduled.
+    pub busy: u32,
+    /// Arrivals waiting for a connection: arrival time and class.
+    pub queue: VecDeque<(u64, u16)>,
+    /// Per slab slot: how long its request waited for a connection (ns).
+    pub waited_ns: Vec<u64>,
+    pub obs: crate::stats::ClientObs,
 }
 
 /// `Request::user` of an open workload's request: no closed-loop user.

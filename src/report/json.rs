@@ -128,6 +128,16 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
             })).collect::<Vec<_>>()}),
         );
     }
+    if let (Some(c), Some(cap)) = (&r.summary.client, r.scenario.client.connections) {
+        merge(
+            &mut v,
+            json!({"client": {
+                "connections": cap.limit,
+                "when_busy": if cap.refuse { "refuse" } else { "wait" },
+                "summary": c,
+            }}),
+        );
+    }
     if let Some([up, down]) = &r.summary.down_split {
         merge(
             &mut v,

@@ -7,8 +7,8 @@ use super::RunReport;
 use super::charts::RenderedChart;
 use super::narrative::verdict_sentences;
 use super::table::{
-    class_table, component_cpu_table, conservation_line, failure_lines, failure_table,
-    fault_phase_table, host_table, pool_table, run_line,
+    class_table, client_table, component_cpu_table, conservation_line, failure_lines,
+    failure_table, fault_phase_table, host_table, pool_table, run_line,
 };
 
 fn md_table(rows: &[Vec<String>]) -> String {
@@ -57,6 +57,10 @@ pub fn write_report_md(
     }
     o.push('\n');
     o.push_str(&md_table(&class_table(r)));
+    if let Some(t) = client_table(r) {
+        o.push('\n');
+        o.push_str(&md_table(&t));
+    }
     if let Some(t) = failure_table(r) {
         o.push('\n');
         o.push_str(&md_table(&t));

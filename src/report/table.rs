@@ -312,6 +312,51 @@ pub(crate) fn failure_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
     Some(rows)
 }
 
+/// The client side of a connection cap: how many arrivals waited for a
+/// connection or were refused, and the latency from send (what the
+/// stack's own logs measure; the class table's latency counts from the
+/// arrival, as users see it).
+pub(crate) fn client_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
+    let c = r.summary.client.as_ref()?;
+    let cap = r.scenario.client.connections?;
+    let head = format!(
+        "client: {} connection{}, {}",
+        cap.limit,
+        if cap.limit == 1 { "" } else { "s" },
+        if cap.refuse {
+            "busy refuses"
+        } else {
+            "arrivals wait"
+        }
+    );
+    Some(vec![
+        vec![
+            head,
+            "arrivals/s".into(),
+            "waited %".into(),
+            "wait mean ms".into(),
+            "wait p99 ms".into(),
+            "refused %".into(),
+            "waiting at end %".into(),
+            "from send p50 ms".into(),
+            "p90 ms".into(),
+            "p99 ms".into(),
+        ],
+        vec![
+            "all".into(),
+            pm(&c.arrival_rps, 1.0),
+            pm(&c.waited_share, 100.0),
+            pm(&c.wait_mean_ms, 1.0),
+            pm(&c.wait_p99_ms, 1.0),
+            pm(&c.refused_share, 100.0),
+            pm(&c.waiting_at_end_share, 100.0),
+            pm(&c.sent_latency_ms[0], 1.0),
+            pm(&c.sent_latency_ms[1], 1.0),
+            pm(&c.sent_latency_ms[2], 1.0),
+        ],
+    ])
+}
+
 /// What a scripted fault does, to what, and when: `crash of app#0 at 60s
 /// for 60s`.
 pub(crate) fn fault_label(r: &RunReport<'_>, i: usize) -> String {
@@ -559,6 +604,10 @@ pub fn render_table(r: &RunReport<'_>) -> String {
         out.push('\n');
     }
     out.push_str(&grid(&class_table(r)));
+    if let Some(t) = client_table(r) {
+        out.push('\n');
+        out.push_str(&grid(&t));
+    }
     if let Some(t) = failure_table(r) {
         out.push('\n');
         out.push_str(&grid(&t));

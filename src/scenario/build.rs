@@ -37,6 +37,8 @@ const WORKLOAD_KEYS: &[&str] = &[
     "classes",
     "timeout",
     "retry",
+    "connections",
+    "when_busy",
 ];
 /// Reads a whole scenario document, collecting every problem.
 pub(crate) fn read_scenario(
@@ -417,6 +419,14 @@ fn read_arrivals(r: &mut Reader, w: &DeTable<'_>) -> Option<Arrivals> {
             .map(|rate_rps| Arrivals::Poisson { rate_rps });
     }
     if let Some(v) = users {
+        if let Some(c) = field(w, "connections") {
+            r.error(
+                c.span(),
+                "workload.connections",
+                "`connections` caps an open workload's requests outstanding; a closed one has one per user already".into(),
+                Some("remove `connections`, or give `rate` instead of `users`".into()),
+            );
+        }
         let n = r.int(v, "workload.users", 1, 10_000_000);
         let think = match field(w, "think") {
             Some(t) => r.dist(t, "workload.think").and_then(|d| {

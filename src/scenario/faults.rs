@@ -54,13 +54,29 @@ pub struct Retry {
     pub budget: Option<f64>,
 }
 
-/// What the client does: timeout and retries.
+/// What the client does: timeout, retries, and how many requests it
+/// keeps outstanding.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Client {
     /// End-to-end timeout per attempt (ns).
     pub timeout_ns: Option<u64>,
     /// Retries of failed attempts.
     pub retry: Option<Retry>,
+    /// A cap on requests outstanding (a load generator's or a connection
+    /// pool's connections); none for a client that sends every arrival.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connections: Option<Connections>,
+}
+
+/// The client's connections: at most `limit` requests outstanding at once
+/// (from send to answer, retries included); an arrival that finds every
+/// connection busy waits for one in arrival order, or is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Connections {
+    /// Connections (requests outstanding at most).
+    pub limit: u32,
+    /// Refuse an arrival that finds every connection busy (else it waits).
+    pub refuse: bool,
 }
 
 /// Which instances a scripted fault hits.
@@ -219,10 +235,52 @@ pub(crate) fn read_client(r: &mut Reader, w: &DeTable<'_>) -> Option<Client> {
     // Read both before giving up, so both report their problems.
     let timeout_ns = field(w, "timeout").map(|v| r.positive_duration(v, "workload.timeout"));
     let retry = field(w, "retry").map(|v| read_retry(r, v, "workload.retry"));
+    let connections = read_connections(r, w);
     Some(Client {
         timeout_ns: timeout_ns.map_or(Some(None), |t| t.map(Some))?,
         retry: retry.map_or(Some(None), |t| t.map(Some))?,
+        connections: connections?,
     })
+}
+
+/// `connections = N` and `when_busy = "wait" | "refuse"`.
+fn read_connections(r: &mut Reader, w: &DeTable<'_>) -> Option<Option<Connections>> {
+    let limit = field(w, "connections").map(|v| r.int(v, "workload.connections", 1, 10_000_000));
+    let refuse = match field(w, "when_busy") {
+        None => Some(false),
+        Some(v) => match r.string(v, "workload.when_busy").as_deref() {
+            Some("wait") => Some(false),
+            Some("refuse") => Some(true),
+            Some(other) => {
+                r.error(
+                    v.span(),
+                    "workload.when_busy",
+                    format!("unknown `when_busy` \"{other}\""),
+                    Some("`\"wait\"` (an arrival waits for a free connection, as a load generator's queue does) or `\"refuse\"` (it is dropped)".into()),
+                );
+                None
+            }
+            None => None,
+        },
+    };
+    if let (None, Some(v)) = (&limit, field(w, "when_busy")) {
+        r.error(
+            v.span(),
+            "workload.when_busy",
+            "`when_busy` applies to a client with `connections`".into(),
+            Some(
+                "add `connections = N` (requests outstanding at most) or remove `when_busy`".into(),
+            ),
+        );
+        return None;
+    }
+    match limit {
+        None => Some(None),
+        Some(l) => Some(Some(Connections {
+            limit: l? as u32,
+            refuse: refuse?,
+        })),
+    }
 }
 
 fn read_retry(r: &mut Reader, v: &Value<'_>, key: &str) -> Option<Retry> {

@@ -210,7 +210,8 @@ impl Default for ClassObs {
 /// Exact request accounting over the whole run (warm-up included).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Conservation {
-    /// Every user request created.
+    /// Every user request sent into the stack (with a client connection
+    /// cap, arrivals still waiting for a connection are not).
     pub arrived: u64,
     /// Completed end to end.
     pub completed: u64,
@@ -412,6 +413,48 @@ pub struct RepObs {
     /// With random failures: the requests split by whether any instance
     /// was down when they arrived.
     pub down_split: Option<DownSplit>,
+    /// With a client connection cap: its waits, refusals and the latency
+    /// from send.
+    pub client: Option<ClientObs>,
+}
+
+/// The client side of a scenario whose client caps its requests
+/// outstanding (`connections`), inside the observation window by arrival.
+#[derive(Clone, Debug)]
+pub struct ClientObs {
+    /// Arrivals in the window: sent at once, waited, or refused.
+    pub arrived: u64,
+    /// Of those, refused: every connection was busy (`when_busy = "refuse"`).
+    pub refused: u64,
+    /// Of those sent, the ones that waited for a connection.
+    pub waited: u64,
+    /// Time from arrival to send, of every request sent (zeros included).
+    pub wait: LatencyHistogram,
+    /// Latency of the completed ones from their send, as the stack's own
+    /// logs see it (the end-to-end latency counts from the arrival).
+    pub sent_latency: LatencyHistogram,
+    /// Of the arrivals, still waiting for a connection when the run stopped.
+    pub waiting_at_end: u64,
+}
+
+impl ClientObs {
+    /// An empty record.
+    pub fn new() -> Self {
+        ClientObs {
+            arrived: 0,
+            refused: 0,
+            waited: 0,
+            wait: LatencyHistogram::new(2),
+            sent_latency: LatencyHistogram::new(3),
+            waiting_at_end: 0,
+        }
+    }
+}
+
+impl Default for ClientObs {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The user requests of a scenario with random failures, split by the

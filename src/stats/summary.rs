@@ -240,6 +240,32 @@ pub struct Summary {
     /// With random failures: the requests that arrived with every instance
     /// up (index 0), then with at least one down (index 1).
     pub down_split: Option<[StateSummary; 2]>,
+    /// With a client connection cap: its waits, refusals and the latency
+    /// from send.
+    pub client: Option<ClientSummary>,
+}
+
+/// The client side of a connection cap, over replications.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientSummary {
+    /// Arrivals per second at the client (refused included).
+    pub arrival_rps: Estimate,
+    /// Share of arrivals refused.
+    pub refused_share: Estimate,
+    /// Share of the requests sent that waited for a connection.
+    pub waited_share: Estimate,
+    /// Wait for a connection of the requests sent: mean (ms).
+    pub wait_mean_ms: Estimate,
+    /// Wait for a connection of the requests sent: p99 (ms).
+    pub wait_p99_ms: Estimate,
+    /// Latency of the completed requests from their send (what the stack's
+    /// own logs measure): mean (ms).
+    pub sent_latency_mean_ms: Estimate,
+    /// The same: p50, p90, p99 (ms).
+    pub sent_latency_ms: [Estimate; 3],
+    /// Share of arrivals still waiting for a connection when the run
+    /// stopped.
+    pub waiting_at_end_share: Estimate,
 }
 
 /// The requests that arrived while the stack was in one state (every
@@ -302,6 +328,7 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
             stopped_early: Vec::new(),
             fault_phases: Vec::new(),
             down_split: None,
+            client: None,
         };
     };
     let secs = |r: &RepObs| r.window_ns as f64 / NS_PER_SEC as f64;
@@ -495,6 +522,51 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
                     ),
                 ),
             })
+        }),
+        client: first.client.as_ref().map(|_| client_summary(reps)),
+    }
+}
+
+/// The client side over replications (every replication has one when the
+/// first has).
+fn client_summary(reps: &[RepObs]) -> ClientSummary {
+    fn c(r: &RepObs) -> &super::ClientObs {
+        r.client.as_ref().expect("every replication has a client")
+    }
+    let ms = |h: &LatencyHistogram, q: f64| {
+        if h.count() == 0 {
+            f64::NAN
+        } else {
+            h.quantile_ns(q) / 1e6
+        }
+    };
+    let sent = |k: &super::ClientObs| (k.arrived - k.refused - k.waiting_at_end) as f64;
+    ClientSummary {
+        arrival_rps: est(reps, |r| {
+            c(r).arrived as f64 / (r.window_ns as f64 / NS_PER_SEC as f64)
+        }),
+        refused_share: est(reps, |r| ratio(c(r).refused as f64, c(r).arrived as f64)),
+        waited_share: est(reps, |r| ratio(c(r).waited as f64, sent(c(r)))),
+        wait_mean_ms: est(reps, |r| {
+            let h = &c(r).wait;
+            if h.count() == 0 {
+                f64::NAN
+            } else {
+                h.mean_ns() / 1e6
+            }
+        }),
+        wait_p99_ms: est(reps, |r| ms(&c(r).wait, 0.99)),
+        sent_latency_mean_ms: est(reps, |r| {
+            let h = &c(r).sent_latency;
+            if h.count() == 0 {
+                f64::NAN
+            } else {
+                h.mean_ns() / 1e6
+            }
+        }),
+        sent_latency_ms: [0.5, 0.9, 0.99].map(|q| est(reps, |r| ms(&c(r).sent_latency, q))),
+        waiting_at_end_share: est(reps, |r| {
+            ratio(c(r).waiting_at_end as f64, c(r).arrived as f64)
         }),
     }
 }

@@ -13,6 +13,7 @@ mod calibrate_multi;
 mod calibrate_round_trip;
 mod charts;
 mod cli;
+mod client;
 mod compare;
 mod conservation;
 mod cpu;
