@@ -423,6 +423,53 @@ impl Bottleneck {
     }
 }
 
+/// A client with a connection cap holds the backlog a fully open one
+/// would leave in the stack: its queue grows (or it refuses) while every
+/// pool's stays bounded. The busiest pool, which would have grown, takes
+/// the verdict, so that whatever asks "is this run in steady state?" (the
+/// capacity search, the reports) hears no.
+fn client_backlog(c: &crate::stats::ClientSummary, summary: &Summary, out: &mut [Verdict]) {
+    let g = &c.backlog_growth_rps;
+    let arrivals = c.arrival_rps.mean.max(0.0);
+    let growing =
+        g.half_width.is_some_and(|h| g.mean - h > 0.0) && g.mean > (0.005 * arrivals).max(0.1);
+    let refusing = c.refused_share.mean > 0.01;
+    if !growing && !refusing {
+        return;
+    }
+    let Some(v) = out
+        .iter_mut()
+        .filter(|v| matches!(v.stability, Stability::Stable))
+        .max_by(|a, b| {
+            let u = |v: &Verdict| summary.pools[v.pool].service_utilization.mean;
+            u(a).total_cmp(&u(b))
+        })
+    else {
+        return;
+    };
+    let u = summary.pools[v.pool].service_utilization.mean;
+    if growing {
+        v.stability = Stability::Unstable {
+            growth_rps: g.mean,
+            predicted: false,
+        };
+        v.message = format!(
+            "{}: serving {:.0}% - unstable: the client's queue grows ~{:.0} requests/s (every connection busy); the stack is offered more than it serves, and the end-to-end latency only measures the run length (the latency from send stays bounded)",
+            v.label,
+            u * 100.0,
+            g.mean
+        );
+    } else {
+        v.stability = Stability::Overloaded;
+        v.message = format!(
+            "{}: serving {:.0}% - overloaded: the client refuses {:.1}% of arrivals (every connection busy)",
+            v.label,
+            u * 100.0,
+            c.refused_share.mean * 100.0
+        );
+    }
+}
+
 /// Stability verdicts for every pool with instances, and the bottleneck.
 pub fn verdicts(
     s: &Scenario,
@@ -430,10 +477,24 @@ pub fn verdicts(
     summary: &Summary,
 ) -> (Vec<Verdict>, Option<Bottleneck>) {
     let mut out = Vec::new();
+    // A client that refuses when its connections are busy bounds every
+    // queue in the stack, as a queue limit bounds one pool's.
+    let refusing = s.client.connections.is_some_and(|c| c.refuse);
     for (p, (load, ps)) in loads.iter().zip(&summary.pools).enumerate() {
         if load.servers == 0 {
             continue;
         }
+        let bounded_load;
+        let via_client = refusing && !load.bounded;
+        let load = if via_client {
+            bounded_load = PoolLoad {
+                bounded: true,
+                ..load.clone()
+            };
+            &bounded_load
+        } else {
+            load
+        };
         let g = ps.backlog_growth_rps;
         // A trend counts when its interval excludes zero and it is material:
         // more than 0.5% of the arrival rate and more than one request per
@@ -473,6 +534,14 @@ pub fn verdicts(
                     ""
                 }
             ),
+            Stability::Overloaded if via_client => format!(
+                "{}: {offered} - overloaded: the client refuses {:.1}% of arrivals (every connection busy)",
+                load.label,
+                summary
+                    .client
+                    .as_ref()
+                    .map_or(f64::NAN, |c| c.refused_share.mean * 100.0)
+            ),
             Stability::Overloaded if ps.drop_fraction.mean.is_finite() => format!(
                 "{}: {offered} - overloaded, its bounded queue drops {:.1}% of visits",
                 load.label,
@@ -491,6 +560,9 @@ pub fn verdicts(
             stability,
             message,
         });
+    }
+    if let Some(c) = &summary.client {
+        client_backlog(c, summary, &mut out);
     }
     let bottleneck = loads
         .iter()

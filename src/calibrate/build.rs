@@ -185,6 +185,9 @@ pub struct WindowRow {
     pub cores: Vec<(String, f64)>,
     /// Dispersion index of the arrivals within the window (1 for Poisson).
     pub dispersion: f64,
+    /// The clients' concurrent connections as HAProxy's `%fc` logged
+    /// them: mean and most over the window's requests (None without it).
+    pub conns: Option<(f64, u32)>,
 }
 
 /// The arrival process.
@@ -659,6 +662,7 @@ pub fn window_rows(
                 own_ms: own.map(|v| v / 1e6),
                 cores,
                 dispersion: dispersion(&w.arrivals),
+                conns: (w.conns.1 > 0).then(|| (w.conns.0 as f64 / w.conns.1 as f64, w.conns.2)),
             }
         })
         .collect()

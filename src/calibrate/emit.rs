@@ -317,6 +317,21 @@ pub fn scenario_toml(c: &Calibration) -> String {
         "# {:.1} requests/s on average; arrivals' dispersion index {:.2} in 1 s counts (Poisson: 1)",
         a.mean_rps, a.dispersion
     );
+    match client_connections(&c.windows) {
+        Some((mean, most)) if fixed_pool(mean, most) => {
+            let _ = writeln!(
+                out,
+                "connections = {most}   # HAProxy's frontend held {mean:.1} connections on average (%fc), at most {most}, at every load: the clients keep a fixed pool (a load generator's, an upstream's), which caps the requests outstanding"
+            );
+        }
+        Some((mean, most)) if most >= 2 => {
+            let _ = writeln!(
+                out,
+                "# The clients held {mean:.1} connections on average at HAProxy's frontend (%fc), at most {most} in a window: not a fixed pool, so the workload stays open. A client that caps its connections takes `connections = N` (and `validate --clients N`)."
+            );
+        }
+        _ => {}
+    }
     if let Some(path) = &c.input.replay_as {
         let _ = writeln!(
             out,
@@ -417,4 +432,27 @@ pub fn scenario_toml(c: &Calibration) -> String {
         tier_block(&mut out, t);
     }
     out
+}
+
+/// Whether the clients' connections look like a fixed pool: held open at
+/// (nearly) the most at every load, as keep-alive pools do, rather than
+/// rising and falling with the requests in flight. A tenth below the most
+/// allows for connections being re-opened.
+pub(crate) fn fixed_pool(mean: f64, most: u32) -> bool {
+    most >= 2 && mean >= 0.9 * f64::from(most)
+}
+
+/// The clients' concurrent connections over the windows that logged them
+/// (HAProxy's `%fc`): mean over the requests, and the most in any window.
+pub(crate) fn client_connections(windows: &[super::build::WindowRow]) -> Option<(f64, u32)> {
+    let (mut sum, mut n, mut most) = (0.0, 0u64, 0u32);
+    for w in windows {
+        if let Some((mean, max)) = w.conns {
+            let k: u64 = w.class_counts.iter().sum();
+            sum += mean * k as f64;
+            n += k;
+            most = most.max(max);
+        }
+    }
+    (n > 0).then(|| (sum / n as f64, most))
 }

@@ -455,6 +455,7 @@ fn read_windows(input: &CalibrateInput) -> Result<TraceWindows, CalibrateError> 
                 own_ms: own,
                 cores,
                 dispersion: dispersion(&w.arrivals),
+                conns: None,
             }
         })
         .collect();

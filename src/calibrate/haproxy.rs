@@ -49,6 +49,9 @@ pub enum HField {
     Id,
     /// `%hr`: the captured request headers (`{...|...}`).
     Captured,
+    /// `%fc`: the frontend's concurrent connections when the request was
+    /// logged (what the clients hold open).
+    FeConn,
     /// Any other variable: matched and ignored.
     Other,
 }
@@ -83,6 +86,7 @@ fn kind_of(name: &str) -> HField {
         "HU" | "HP" => Uri,
         "ID" => Id,
         "hr" => Captured,
+        "fc" => FeConn,
         _ => Other,
     }
 }
@@ -191,6 +195,8 @@ pub struct HaproxyRecord<'a> {
     pub id: Option<&'a [u8]>,
     /// `%hr`: the captured request headers, when the format has them.
     pub captured: Option<&'a [u8]>,
+    /// `%fc`: the frontend's concurrent connections, when logged.
+    pub fe_conns: Option<u32>,
 }
 
 /// Drops a syslog header (`<134>Dec  1 10:48:57 host haproxy[123]: `, the
@@ -304,6 +310,9 @@ impl HaproxyParser {
             path,
             id: f(HField::Id),
             captured: f(HField::Captured),
+            fe_conns: f(HField::FeConn)
+                .and_then(time::digits)
+                .map(|n| n.min(i64::from(u32::MAX)) as u32),
         })
     }
 }

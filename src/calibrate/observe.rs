@@ -100,6 +100,9 @@ pub struct Window {
     pub errors: u64,
     /// Arrivals at the entry tier per sub-window (for the dispersion index).
     pub arrivals: Vec<u32>,
+    /// HAProxy's frontend connections (`%fc`) over the window's requests:
+    /// sum, count and most.
+    pub conns: (u64, u64, u32),
 }
 
 impl Window {
@@ -113,6 +116,7 @@ impl Window {
             e2e: WindowLatency::Few(Vec::new()),
             errors: 0,
             arrivals: vec![0; bins],
+            conns: (0, 0, 0),
         }
     }
 
@@ -523,6 +527,11 @@ fn read_haproxy(
             acc.obs.arrivals.push((r.start_ns, c as u16));
         }
         let w = acc.window(r.start_ns);
+        if let Some(n) = r.fe_conns {
+            w.conns.0 += u64::from(n);
+            w.conns.1 += 1;
+            w.conns.2 = w.conns.2.max(n);
+        }
         let Some(ta) = r.active_ms else {
             fl.aborted += 1;
             w.errors += 1;

@@ -40,6 +40,10 @@ pub struct ValidateOptions {
     pub tolerance: Tolerance,
     /// Whether to search the capacity (the knee) too.
     pub knee: bool,
+    /// The load generator's connections (`--clients N`): every window's
+    /// run caps its requests outstanding at N, arrivals beyond wait, and
+    /// its latency is compared from send, as the logs measure it.
+    pub clients: Option<u32>,
     /// The user's overrides (`--set`, `--seed`), applied to every window's
     /// scenario before the window's own run length and replications.
     pub overrides: Vec<crate::scenario::Override>,
@@ -133,4 +137,8 @@ pub struct Validation {
     pub options: ValidateOptions,
     /// Window length, s.
     pub window_s: f64,
+    /// The client's connections the runs had (`--clients` or the
+    /// scenario's `connections`), whose latency was then compared from
+    /// send; None when the client was open.
+    pub clients: Option<u32>,
 }

@@ -55,6 +55,12 @@ pub struct ValidateArgs {
     /// Skip the capacity search (the knee).
     #[arg(long)]
     no_knee: bool,
+    /// The load generator's (or upstream pool's) connections: each window's
+    /// run holds at most N requests outstanding, arrivals beyond wait, and
+    /// latency is compared from send, as the logs measure it. What bounds
+    /// a real stack's latency past its knee (HAProxy logs it as `%fc`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    clients: Option<u32>,
     /// Exit with code 3 when a metric is outside its tolerance (for CI);
     /// without it the exit code is 0 whenever the validation ran.
     #[arg(long)]
@@ -173,6 +179,7 @@ fn inner(a: &ValidateArgs) -> Result<(), u8> {
         replications: a.replications,
         tolerance,
         knee: !a.no_knee,
+        clients: a.clients,
         overrides,
     };
     if let (Some(n), false) = (&observed.window_note, a.quiet) {
@@ -285,6 +292,9 @@ fn print(v: &Validation) {
                 None => String::new(),
             }
         );
+    }
+    if let Some(n) = v.clients {
+        outln!("{}", stacksim::report::validation::clients_line(n));
     }
     if let Some(k) = &v.knee {
         outln!(

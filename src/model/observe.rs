@@ -53,6 +53,12 @@ impl<const PS: bool> Sim<'_, PS> {
                 self.trends[p].add((now - self.window_start) as f64 / 1e9, present as f64);
             }
         }
+        if let Some(c) = &mut self.client
+            && (self.observing || now == self.window_end)
+        {
+            c.trend
+                .add((now - self.window_start) as f64 / 1e9, c.queue.len() as f64);
+        }
         self.prev_pool_busy = busy;
         self.prev_pool_queue = queue;
         let [p50_ns, p95_ns, p99_ns] = self.bucket_hist.quantiles_ns([0.5, 0.95, 0.99]);
@@ -186,6 +192,7 @@ impl<const PS: bool> Sim<'_, PS> {
                     c.obs.waiting_at_end += 1;
                 }
             }
+            c.obs.backlog_slope_per_s = c.trend.slope();
             c.obs
         });
         let mut pools: Vec<PoolObs> = self

@@ -177,6 +177,7 @@ fn simulate<const PS: bool>(m: &Model, rep: u32) -> RepObs {
                 busy: 0,
                 queue: std::collections::VecDeque::new(),
                 waited_ns: Vec::new(),
+                trend: Trend::default(),
                 obs: crate::stats::ClientObs::new(),
             })
         }),

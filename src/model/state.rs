@@ -655,6 +655,8 @@ pub(super) struct ClientState {
     pub queue: VecDeque<(u64, u16)>,
     /// Per slab slot: how long its request waited for a connection (ns).
     pub waited_ns: Vec<u64>,
+    /// The queue's length over the window, sampled as the pools' are.
+    pub trend: Trend,
     pub obs: crate::stats::ClientObs,
 }
 

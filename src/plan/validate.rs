@@ -105,6 +105,13 @@ fn window_init(
         base_dir: input.base_dir.clone(),
     };
     let mut ovs = o.overrides.clone();
+    if let Some(n) = o.clients {
+        ovs.push(Override::from_flag(
+            "--clients",
+            "workload.connections",
+            &n.to_string(),
+        ));
+    }
     ovs.extend([
         Override::from_flag("--duration", "simulation.duration", &o.duration),
         Override::from_flag("--warmup", "simulation.warmup", &o.warmup),
@@ -144,6 +151,7 @@ pub fn validate(
     on_window: &(dyn Fn(usize) + Sync),
 ) -> Result<Validation, ValidateError> {
     let mut windows = Vec::new();
+    let mut clients = None;
     for (i, w) in observed.windows.iter().enumerate() {
         let init = window_init(input, &observed.classes, &w.class_counts, w.rate_rps, o)?;
         let host_cores: Vec<f64> = init
@@ -152,6 +160,9 @@ pub fn validate(
             .iter()
             .map(|h| f64::from(h.cores) * f64::from(h.instances))
             .collect();
+        if let Some(c) = init.scenario().client.connections {
+            clients = Some(c.limit);
+        }
         let plan = init
             .build(&|| {})
             .map_err(|e| ValidateError::Warmup(e.to_string()))?;
@@ -187,11 +198,16 @@ pub fn validate(
             tier_cores,
             observed: w.clone(),
             throughput_rps: s.overall.throughput_rps,
-            latency_ms: [
-                s.overall.latency_p50_ms,
-                s.overall.latency_p90_ms,
-                s.overall.latency_p99_ms,
-            ],
+            // With a client connection cap, from send: where the logs
+            // start their clock (HAProxy's accept, Nginx's first byte).
+            latency_ms: match &s.client {
+                Some(c) => c.sent_latency_ms,
+                None => [
+                    s.overall.latency_p50_ms,
+                    s.overall.latency_p90_ms,
+                    s.overall.latency_p99_ms,
+                ],
+            },
             cores,
             stable,
         });
@@ -306,5 +322,6 @@ pub fn validate(
         pass,
         options: o.clone(),
         window_s: observed.window_s,
+        clients,
     })
 }

@@ -127,7 +127,7 @@ fn knee_line(v: &Validation) -> String {
 
 fn intro(v: &Validation) -> String {
     format!(
-        "Each window of {} s was simulated at its observed rate and class mix: {} replications of {} after a {} warm-up. Verdict: {}. The per-tier rows (own time from the logs' nested timers, CPU from the counters by component name) carry no tolerance: they say where a difference comes from.",
+        "Each window of {} s was simulated at its observed rate and class mix: {} replications of {} after a {} warm-up. Verdict: {}. The per-tier rows (own time from the logs' nested timers, CPU from the counters by component name) carry no tolerance: they say where a difference comes from.{}",
         v.window_s,
         v.options.replications,
         v.options.duration,
@@ -136,7 +136,16 @@ fn intro(v: &Validation) -> String {
             "within tolerance on every metric"
         } else {
             "outside tolerance on at least one metric"
-        }
+        },
+        v.clients
+            .map_or(String::new(), |n| format!(" {}", clients_line(n)))
+    )
+}
+
+/// What a client connection cap changes in the comparison.
+pub fn clients_line(n: u32) -> String {
+    format!(
+        "The simulated client holds {n} connections, as the logs' did: at most {n} requests outstanding, arrivals beyond wait, and latency is compared from send, where the logs' clock starts."
     )
 }
 
@@ -187,6 +196,7 @@ pub fn write(
         "scenario": name,
         "pass": v.pass,
         "window_s": v.window_s,
+        "client_connections": v.clients,
         "replications": v.options.replications,
         "tolerance": {"p99": v.options.tolerance.p99, "throughput": v.options.tolerance.throughput, "cpu": v.options.tolerance.cpu},
         "metrics": v.metrics.iter().map(|m| json!({

@@ -435,6 +435,9 @@ pub struct ClientObs {
     pub sent_latency: LatencyHistogram,
     /// Of the arrivals, still waiting for a connection when the run stopped.
     pub waiting_at_end: u64,
+    /// Growth of the client's queue over the window (least-squares slope
+    /// of its sampled length, requests/s).
+    pub backlog_slope_per_s: f64,
 }
 
 impl ClientObs {
@@ -447,6 +450,7 @@ impl ClientObs {
             wait: LatencyHistogram::new(2),
             sent_latency: LatencyHistogram::new(3),
             waiting_at_end: 0,
+            backlog_slope_per_s: 0.0,
         }
     }
 }

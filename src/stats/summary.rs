@@ -266,6 +266,8 @@ pub struct ClientSummary {
     /// Share of arrivals still waiting for a connection when the run
     /// stopped.
     pub waiting_at_end_share: Estimate,
+    /// Growth of the client's queue over the window (requests/s).
+    pub backlog_growth_rps: Estimate,
 }
 
 /// The requests that arrived while the stack was in one state (every
@@ -568,6 +570,7 @@ fn client_summary(reps: &[RepObs]) -> ClientSummary {
         waiting_at_end_share: est(reps, |r| {
             ratio(c(r).waiting_at_end as f64, c(r).arrived as f64)
         }),
+        backlog_growth_rps: est(reps, |r| c(r).backlog_slope_per_s),
     }
 }
 
