@@ -172,6 +172,7 @@ fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
                     label,
                     host,
                     extra_ns: u64::from(tier.costs.rules).saturating_mul(tier.costs.rule_ns),
+                    wakeup_ns: p.wakeup_ns.unwrap_or(0),
                     tls: tier.costs.tls.clone(),
                     conntrack: tier.costs.conntrack,
                     network: tier.costs.network.as_ref().map(|d| d.sampler()),

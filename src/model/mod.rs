@@ -60,6 +60,8 @@ pub(crate) struct StationDef {
     pub host: Option<HostId>,
     /// Extra CPU per request: firewall rules (ns).
     pub extra_ns: u64,
+    /// CPU of a wake-up from idle (`wakeup`, ns; 0 without).
+    pub wakeup_ns: u64,
     /// TLS work per request.
     pub tls: Option<crate::scenario::TlsCost>,
     /// Connection-tracking limit.

@@ -219,6 +219,7 @@ impl<const PS: bool> Sim<'_, PS> {
                 cpu_services: 0,
                 cpu_ns: 0.0,
                 off_core_ns: 0.0,
+                wakeups: None,
             })
             .collect();
         let mut instances = Vec::with_capacity(self.stations.len());
@@ -240,6 +241,9 @@ impl<const PS: bool> Sim<'_, PS> {
             p.cpu_services += st.cpu_services;
             p.cpu_ns += st.cpu_ns as f64;
             p.off_core_ns += st.off_core_ns as f64;
+            if def.wakeup_ns > 0 {
+                *p.wakeups.get_or_insert(0) += w.wakeups;
+            }
             instances.push(InstanceObs {
                 pool: def.pool.ix(),
                 workers: def.workers,

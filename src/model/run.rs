@@ -658,6 +658,7 @@ impl<'m, const PS: bool> Sim<'m, PS> {
             req,
             epoch: r.epoch,
             class: r.class,
+            woke: true,
         };
         if st.busy < workers {
             st.open += 1;
@@ -697,12 +698,17 @@ impl<'m, const PS: bool> Sim<'m, PS> {
             self.begin(s, w);
             return;
         }
+        let mut w = w;
         if let Some(threads) = self.m.stations[s].threads {
+            // Under a thread cap the threads, not the workers (connections),
+            // sleep and wake: an idle thread is woken.
             let c = &mut self.cpu[s];
             if c.threads_busy >= threads {
+                w.woke = false;
                 c.thread_queue.push_back(w);
                 return;
             }
+            w.woke = true;
             c.threads_busy += 1;
         }
         self.run_on_core(s, w);
@@ -751,10 +757,19 @@ impl<'m, const PS: bool> Sim<'m, PS> {
         // Neither a machine nor a thread cap: the whole service runs at once
         // (a `cpu` part changes nothing without a core to hold).
         let now = self.q.now();
-        let Waiting { req, epoch, class } = w;
+        let Waiting {
+            req,
+            epoch,
+            class,
+            woke,
+        } = w;
         let st = &mut self.stations[s];
         let mut dur = self.m.pools[st.service_pool].service[class as usize].sample(&mut st.rng);
         dur = dur.saturating_add(def.extra_ns);
+        if woke && def.wakeup_ns > 0 {
+            dur = dur.saturating_add(def.wakeup_ns);
+            st.c.wakeups += 1;
+        }
         if let Some(tls) = &def.tls {
             dur = dur.saturating_add(tls_work(tls, &mut self.aux[s].tls));
         }
@@ -776,7 +791,12 @@ impl<'m, const PS: bool> Sim<'m, PS> {
     /// holds its core: its CPU burst first, then its off-core wait (see
     /// docs/scenario.md), each accounted.
     fn begin_on_cpu(&mut self, s: StationId, w: Waiting) {
-        let Waiting { req, epoch, class } = w;
+        let Waiting {
+            req,
+            epoch,
+            class,
+            woke,
+        } = w;
         let def = &self.m.stations[s];
         let st = &mut self.stations[s];
         let pool = &self.m.pools[st.service_pool];
@@ -793,6 +813,10 @@ impl<'m, const PS: bool> Sim<'m, PS> {
             }
         };
         dur = dur.saturating_add(def.extra_ns);
+        if woke && def.wakeup_ns > 0 {
+            dur = dur.saturating_add(def.wakeup_ns);
+            st.c.wakeups += 1;
+        }
         if let Some(tls) = &def.tls {
             dur = dur.saturating_add(tls_work(tls, &mut self.aux[s].tls));
         }
@@ -883,7 +907,9 @@ impl<'m, const PS: bool> Sim<'m, PS> {
         let now = self.q.now();
         let st = &mut self.stations[s];
         st.vacate(now);
-        if let Some((next, waited)) = st.dequeue(now) {
+        if let Some((mut next, waited)) = st.dequeue(now) {
+            // The worker goes on to the next request without sleeping.
+            next.woke = false;
             self.start(s, next, waited);
         }
     }

@@ -276,6 +276,10 @@ pub(super) struct Waiting {
     pub req: u32,
     pub epoch: u32,
     pub class: u16,
+    /// Whether its service wakes a thread (or worker) from idle, and so
+    /// pays the station's `wakeup` CPU; false when one still running takes
+    /// it from a queue.
+    pub woke: bool,
 }
 
 /// Cumulative per-station counters.
@@ -292,6 +296,8 @@ pub(super) struct Counters {
     pub held_area: u128,
     pub queue_area: u128,
     pub down_area: u128,
+    /// Services that woke their thread or worker and paid `wakeup`.
+    pub wakeups: u64,
 }
 
 impl Counters {
@@ -308,6 +314,7 @@ impl Counters {
             held_area: self.held_area - o.held_area,
             queue_area: self.queue_area - o.queue_area,
             down_area: self.down_area - o.down_area,
+            wakeups: self.wakeups - o.wakeups,
         }
     }
 }

@@ -116,6 +116,50 @@ pub(crate) fn component_cpu_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>>
     (rows.len() > 1).then_some(rows)
 }
 
+/// The tiers with a wake-up cost: which regime each is in at this load,
+/// from every visit waking its thread or worker (low load, the most CPU per
+/// visit) to most finding it running (the cost amortized).
+pub(crate) fn wakeup_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
+    let mut rows = vec![
+        [
+            "wake-up cost",
+            "wakeup ms",
+            "visits that woke it %",
+            "wake-up CPU ms/visit",
+            "at low load",
+            "regime",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for (p, load) in r.pool_rows() {
+        let pool = &r.scenario.tiers[load.tier].pools[load.pool];
+        let (Some(w), Some(share)) = (pool.wakeup_ns, &r.summary.pools[p].wakeup_share) else {
+            continue;
+        };
+        let w_ms = w as f64 / 1e6;
+        let regime = if !share.mean.is_finite() {
+            "no visit".to_string()
+        } else if share.mean >= 0.9 {
+            "low load: nearly every visit wakes it".to_string()
+        } else {
+            format!(
+                "amortized: {:.0}% of visits find it running",
+                (1.0 - share.mean) * 100.0
+            )
+        };
+        rows.push(vec![
+            load.label.clone(),
+            format!("{w_ms:.3}"),
+            pm(share, 100.0),
+            pm(&share.scaled(w_ms), 1.0),
+            format!("{w_ms:.3}"),
+            regime,
+        ]);
+    }
+    (rows.len() > 1).then_some(rows)
+}
+
 pub(crate) fn host_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
     if r.scenario.hosts.is_empty() {
         return None;
@@ -600,6 +644,10 @@ pub fn render_table(r: &RunReport<'_>) -> String {
         out.push('\n');
     }
     if let Some(t) = component_cpu_table(r) {
+        out.push_str(&grid(&t));
+        out.push('\n');
+    }
+    if let Some(t) = wakeup_table(r) {
         out.push_str(&grid(&t));
         out.push('\n');
     }

@@ -648,6 +648,12 @@ pub struct Pool {
     /// Most cores one instance uses at once (`threads`): an event loop's
     /// thread count; `None`: a core per busy worker.
     pub threads: Option<u32>,
+    /// CPU paid by a service that wakes its thread (`threads` given) or its
+    /// worker (otherwise) from idle, on top of its own (`wakeup`, ns): a
+    /// request that finds its thread already running, or that a worker
+    /// takes from the queue as it finishes the last, pays none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wakeup_ns: Option<u64>,
 }
 
 /// The part of a service that runs on a core; the rest is off-core waiting

@@ -34,6 +34,7 @@ const TIER_KEYS: &[&str] = &[
     "network",
     "cpu",
     "threads",
+    "wakeup",
 ];
 const DB_KEYS: &[&str] = &[
     "name",
@@ -55,10 +56,10 @@ const DB_KEYS: &[&str] = &[
     "network",
 ];
 const PRIMARY_KEYS: &[&str] = &[
-    "workers", "queue", "service", "failures", "host", "cpu", "threads",
+    "workers", "queue", "service", "failures", "host", "cpu", "threads", "wakeup",
 ];
 const REPLICA_KEYS: &[&str] = &[
-    "count", "workers", "queue", "service", "failures", "host", "cpu", "threads",
+    "count", "workers", "queue", "service", "failures", "host", "cpu", "threads", "wakeup",
 ];
 
 const KINDS: &[(&str, Kind)] = &[
@@ -335,6 +336,7 @@ fn read_database(
             host: None,
             cpu: Vec::new(),
             threads: None,
+            wakeup_ns: None,
         }),
     };
     Some((vec![primary?, replicas?], reads?))
@@ -399,6 +401,10 @@ fn read_pool(r: &mut Reader, t: &DeTable<'_>, role: Role, ctx: &PoolCtx<'_>) -> 
             .int(v, &join(key, "threads"), 1, 1_000_000)
             .map(|n| Some(n as u32)),
     };
+    let wakeup_ns = match field(t, "wakeup") {
+        None => Some(None),
+        Some(v) => r.positive_duration(v, &join(key, "wakeup")).map(Some),
+    };
     Some(Pool {
         role,
         instances: instances? as u32,
@@ -409,6 +415,7 @@ fn read_pool(r: &mut Reader, t: &DeTable<'_>, role: Role, ctx: &PoolCtx<'_>) -> 
         host: host?,
         cpu: cpu?,
         threads: threads?,
+        wakeup_ns: wakeup_ns?,
     })
 }
 

@@ -116,6 +116,9 @@ pub struct PoolObs {
     pub cpu_ns: f64,
     /// Their off-core time (ns): waiting on sockets or disks with the worker busy.
     pub off_core_ns: f64,
+    /// With a `wakeup` cost: the services that began in the window and
+    /// woke their thread or worker from idle (None without the cost).
+    pub wakeups: Option<u64>,
 }
 
 /// Observations of one instance, where instances of a pool may differ.

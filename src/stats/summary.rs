@@ -47,6 +47,11 @@ pub struct PoolSummary {
     pub cpu_ms: Estimate,
     /// Off-core time per service (ms): the worker busy, no core held.
     pub off_core_ms: Estimate,
+    /// With a `wakeup` cost: the share of services that woke their thread
+    /// or worker from idle and paid it (1 at low load, falling as requests
+    /// find it running); absent without the cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wakeup_share: Option<Estimate>,
 }
 
 /// Estimates for one host group.
@@ -358,6 +363,14 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
                 ratio(r.pools[p].drops as f64, r.pools[p].arrivals as f64)
             }),
             backlog_growth_rps: est(reps, |r| r.pools[p].backlog_slope_per_s),
+            wakeup_share: first.pools[p].wakeups.map(|_| {
+                est(reps, |r| {
+                    ratio(
+                        r.pools[p].wakeups.unwrap_or(0) as f64,
+                        r.pools[p].waits as f64,
+                    )
+                })
+            }),
             wasted_fraction: est(reps, |r| ratio(r.pools[p].wasted_ns, r.pools[p].busy_ns)),
             down_fraction: est(reps, |r| {
                 ratio(

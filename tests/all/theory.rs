@@ -238,3 +238,76 @@ service = "exp(10ms)"
     let coverage = f64::from(hits) / f64::from(n);
     assert!((0.88..=0.99).contains(&coverage), "coverage {coverage}");
 }
+
+/// Welch's M/G/1 with an exceptional first service: a request that finds
+/// the server idle (it wakes it) takes S0 = S + w, the rest S. With
+/// rho = lambda E[S], rho0 = lambda E[S0]: the server is idle a share
+/// P0 = (1 - rho) / (1 - rho + rho0) of the time, which is also the share of
+/// arrivals that wake it (PASTA); the mean wait is
+/// lambda (P0 E[S0^2] + (1 - P0) E[S^2]) / (2 (1 - rho)) (each request's
+/// work integrated over its wait and service; docs/design.md derives it).
+fn welch(lambda: f64, mean_s: f64, w: f64) -> (f64, f64, f64) {
+    let (rho, rho0) = (lambda * mean_s, lambda * (mean_s + w));
+    let p0 = (1.0 - rho) / (1.0 - rho + rho0);
+    let (s2, s02) = (
+        2.0 * mean_s * mean_s,
+        2.0 * mean_s * mean_s + 2.0 * w * mean_s + w * w,
+    );
+    let wait = lambda * (p0 * s02 + (1.0 - p0) * s2) / (2.0 * (1.0 - rho));
+    let response = wait + p0 * (mean_s + w) + (1.0 - p0) * mean_s;
+    (p0, wait, response)
+}
+
+#[test]
+fn a_wakeup_cost_is_an_exceptional_first_service() {
+    // Exponential service of 1 ms and a 0.5 ms wake-up, at 200 and 500/s,
+    // on a bare worker and on a one-core machine under one thread (the
+    // thread sleeps and wakes instead of the worker).
+    for (placement, extra) in [
+        ("worker", ""),
+        (
+            "thread",
+            "workers = 64\nthreads = 1\nhost = \"box\"\n[[host]]\nname = \"box\"\ncores = 1\n",
+        ),
+    ] {
+        let mut cpu_per_visit = Vec::new();
+        for lambda in [200.0, 500.0] {
+            let workers = if extra.is_empty() { "workers = 1\n" } else { "" };
+            let s = parse(&format!(
+                "[simulation]\nduration = \"5m\"\nwarmup = \"20s\"\nreplications = 10\nseed = 9\n\
+                 [workload]\nrate = {lambda}\n[[tier]]\nname = \"server\"\n{workers}\
+                 service = \"exp(1ms)\"\nwakeup = \"0.5ms\"\n{extra}"
+            ));
+            let (_, sum) = run(&s);
+            let (p0, wait, response) = welch(lambda, 1e-3, 0.5e-3);
+            let p = &sum.pools[0];
+            let what = |m: &str| format!("{placement} at {lambda}/s: {m}");
+            let share = p.wakeup_share.as_ref().expect("a wake-up cost is reported");
+            assert_agrees(&what("wake-up share"), share, p0, 0.01);
+            assert_agrees(
+                &what("mean response"),
+                &sum.overall.latency_mean_ms,
+                response * 1e3,
+                0.02,
+            );
+            if extra.is_empty() {
+                // (Under a thread cap the wait is for the thread, which the
+                // worker table does not show: the response covers it.)
+                assert_agrees(&what("mean wait"), &p.wait_mean_ms, wait * 1e3, 0.03);
+                // Busy = 1 - P0.
+                assert_agrees(&what("utilization"), &p.utilization, 1.0 - p0, 0.01);
+            } else {
+                assert_agrees(
+                    &what("core utilization"),
+                    &sum.hosts[0].utilization,
+                    1.0 - p0,
+                    0.01,
+                );
+                assert_agrees(&what("CPU per visit"), &p.cpu_ms, 1.0 + 0.5 * p0, 0.01);
+            }
+            cpu_per_visit.push(1.0 + 0.5 * share.mean);
+        }
+        // The demand falls with load: 1.36 ms a visit at 200/s, 1.20 at 500/s.
+        assert!(cpu_per_visit[1] < cpu_per_visit[0] - 0.1, "{cpu_per_visit:?}");
+    }
+}
