@@ -294,6 +294,14 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
                     }
                 }
             }
+            if let Some(w) = pool.wakeup_ns.filter(|_| rate > 0.0) {
+                // The wake-up CPU, paid by the share of visits that find
+                // their thread (or worker) idle.
+                let extra = rate * w as f64 * wakeup_share(pool, rate, own_work, cpu_work, w) / 1e9;
+                own_work += extra;
+                work += extra;
+                cpu_work += extra;
+            }
             let servers = u64::from(pool.instances) * u64::from(pool.workers);
             out.push(PoolLoad {
                 tier: ti,
@@ -325,6 +333,41 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
         }
     }
     out
+}
+
+/// The share of a pool's visits that wake their thread (under `threads`) or
+/// worker from idle and pay its `wakeup` (`w_ns`): one minus the
+/// probability that all are busy, by Erlang C at the load the wake-ups
+/// themselves add, solved by iteration. Exact for one server (Welch's
+/// exceptional first service: P0 = (1 - rho) / (1 - rho + rho0)); with
+/// threads it counts a thread busy for its CPU burst only, not while it
+/// waits for a core, so near a machine's saturation it overstates the
+/// wake-ups (a conservative capacity). Zero once the servers saturate.
+fn wakeup_share(pool: &crate::scenario::Pool, rate: f64, own: f64, cpu: f64, w_ns: u64) -> f64 {
+    let (k, busy) = match pool.threads {
+        Some(t) => (u64::from(t), cpu),
+        None => (u64::from(pool.workers), own),
+    };
+    let per_instance = rate / f64::from(pool.instances.max(1));
+    // Busy servers per instance without the wake-ups, and the wake-up work
+    // per visit (s).
+    let base = busy / f64::from(pool.instances.max(1));
+    let w = w_ns as f64 / 1e9;
+    let mut share = 1.0;
+    for _ in 0..200 {
+        let a = base + per_instance * w * share;
+        let next = if a >= k as f64 {
+            0.0
+        } else {
+            1.0 - queueing::erlang_c(k, a)
+        };
+        if (next - share).abs() < 1e-12 {
+            return next;
+        }
+        // Damped: the map is a contraction near its fixed point.
+        share = 0.5 * (share + next);
+    }
+    share
 }
 
 /// Mean service time a request of class `ci` spends after step `i` (no queueing).

@@ -272,7 +272,11 @@ fn a_wakeup_cost_is_an_exceptional_first_service() {
     ] {
         let mut cpu_per_visit = Vec::new();
         for lambda in [200.0, 500.0] {
-            let workers = if extra.is_empty() { "workers = 1\n" } else { "" };
+            let workers = if extra.is_empty() {
+                "workers = 1\n"
+            } else {
+                ""
+            };
             let s = parse(&format!(
                 "[simulation]\nduration = \"5m\"\nwarmup = \"20s\"\nreplications = 10\nseed = 9\n\
                  [workload]\nrate = {lambda}\n[[tier]]\nname = \"server\"\n{workers}\
@@ -280,6 +284,14 @@ fn a_wakeup_cost_is_an_exceptional_first_service() {
             ));
             let (_, sum) = run(&s);
             let (p0, wait, response) = welch(lambda, 1e-3, 0.5e-3);
+            // The analytic model (review, verdicts, capacity) has the same
+            // demand: exact for one server.
+            let load = &stacksim::analysis::offered_load(&s)[0];
+            assert!(
+                (load.cpu - lambda * 1e-3 * (1.0 + 0.5 * p0)).abs() < 1e-9,
+                "analytic CPU {} at {lambda}/s",
+                load.cpu
+            );
             let p = &sum.pools[0];
             let what = |m: &str| format!("{placement} at {lambda}/s: {m}");
             let share = p.wakeup_share.as_ref().expect("a wake-up cost is reported");
@@ -308,6 +320,9 @@ fn a_wakeup_cost_is_an_exceptional_first_service() {
             cpu_per_visit.push(1.0 + 0.5 * share.mean);
         }
         // The demand falls with load: 1.36 ms a visit at 200/s, 1.20 at 500/s.
-        assert!(cpu_per_visit[1] < cpu_per_visit[0] - 0.1, "{cpu_per_visit:?}");
+        assert!(
+            cpu_per_visit[1] < cpu_per_visit[0] - 0.1,
+            "{cpu_per_visit:?}"
+        );
     }
 }
