@@ -485,6 +485,7 @@ fn calibrate_writes_a_scenario_that_runs_and_a_report() {
         "calibration.json",
         "calibration-fits.png",
         "calibration-cpu.png",
+        "calibration-cpu-per-request.png",
         "calibration-rate.png",
     ] {
         assert!(report.join(f).is_file(), "{f}");

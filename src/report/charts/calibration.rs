@@ -230,6 +230,104 @@ impl Chart for CpuRegressions<'_> {
     }
 }
 
+/// CPU per request against the load, per component: each window's cores
+/// over its rate (observed), and the utilization-law fit's (its intercept
+/// spread over the requests): how the demand per request moves with load.
+pub(crate) struct CpuPerRequest<'a> {
+    pub c: &'a Calibration,
+}
+
+impl Chart for CpuPerRequest<'_> {
+    fn name(&self) -> &'static str {
+        "calibration-cpu-per-request"
+    }
+
+    fn title(&self) -> String {
+        "CPU per request against load: observed windows and the fit".into()
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
+        let comps: Vec<_> = self
+            .c
+            .components
+            .iter()
+            .filter_map(|c| c.line.as_ref().map(|l| (c, l)))
+            .filter(|(_, l)| l.points.iter().any(|p| p.0 > 0.0))
+            .collect();
+        if comps.is_empty() {
+            return draw_empty(root, &self.title(), "no CPU counters covered a full window");
+        }
+        let per = |p: &(f64, f64)| (p.0, p.1 / p.0 * 1e3);
+        let x_hi = comps
+            .iter()
+            .flat_map(|(_, l)| l.points.iter().map(|p| p.0))
+            .fold(0.0f64, f64::max)
+            * 1.08;
+        // The fit drawn from the quietest window's rate up.
+        let from = |l: &crate::calibrate::regress::CpuLine| {
+            l.rate_range.0.max(l.rate_range.1 / 50.0).max(1e-9)
+        };
+        let fit = |l: &crate::calibrate::regress::CpuLine, x: f64| {
+            (l.background_cores / x + l.per_request_s) * 1e3
+        };
+        let y_hi = comps
+            .iter()
+            .flat_map(|(_, l)| {
+                l.points
+                    .iter()
+                    .filter(|p| p.0 > 0.0)
+                    .map(|p| per(p).1)
+                    .chain([fit(l, from(l))])
+            })
+            .fold(0.0f64, f64::max)
+            * 1.1;
+        let area = root.titled(&self.title(), title_font()).map_err(err)?;
+        let items: Vec<LegendItem> = comps
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| LegendItem {
+                label: crate::calibrate::cpu::series_key(&c.component, c.host.as_deref()),
+                color: color(i),
+                mark: Mark::Dot,
+            })
+            .collect();
+        let plot = with_legend(&area, &items)?;
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(15)
+            .x_label_area_size(55)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..x_hi.max(1.0), 0f64..y_hi.max(0.01))
+            .map_err(err)?;
+        mesh(&mut chart)
+            .x_desc("requests/s through the component's tier in the window")
+            .y_desc("CPU ms per request (cores / rate); line: the fit")
+            .draw()
+            .map_err(err)?;
+        for (i, (_, l)) in comps.iter().enumerate() {
+            let c = color(i);
+            chart
+                .draw_series(
+                    l.points
+                        .iter()
+                        .filter(|p| p.0 > 0.0)
+                        .map(|p| Circle::new(per(p), 4, c.filled())),
+                )
+                .map_err(err)?;
+            let (lo, hi) = (from(l), l.rate_range.1);
+            chart
+                .draw_series(LineSeries::new(
+                    (0..=40).map(|k| {
+                        let x = lo + (hi - lo) * f64::from(k) / 40.0;
+                        (x, fit(l, x))
+                    }),
+                    c.stroke_width(2),
+                ))
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
 /// Requests/s per window over the logged time.
 pub(crate) struct Rate<'a> {
     pub c: &'a Calibration,

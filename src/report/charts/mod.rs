@@ -131,6 +131,7 @@ pub fn render_calibration(
         render(&calibration::Rate { c })?,
         render(&calibration::Fits { c })?,
         render(&calibration::CpuRegressions { c })?,
+        render(&calibration::CpuPerRequest { c })?,
     ])
 }
 
