@@ -110,9 +110,8 @@ impl<const PS: bool> Sim<'_, PS> {
             if self.by_phase {
                 self.phase_end(req, true, latency);
             }
-            if let Some(c) = &mut self.client {
-                let waited = c.waited_ns.get(req as usize).copied().unwrap_or(0);
-                c.obs.sent_latency.record(latency - waited);
+            if self.client.is_some() {
+                self.client_completed(req, latency);
             }
         }
         if self.in_window(now) {
@@ -124,6 +123,17 @@ impl<const PS: bool> Sim<'_, PS> {
             self.bucket_class_hist[class].record(latency);
         }
         self.free_request(req, user);
+    }
+
+    /// Records a completed request's latency from its send, with a client
+    /// connection cap (out of line: the hot path keeps its size).
+    #[cold]
+    #[inline(never)]
+    fn client_completed(&mut self, req: u32, latency: u64) {
+        if let Some(c) = &mut self.client {
+            let waited = c.waited_ns.get(req as usize).copied().unwrap_or(0);
+            c.obs.sent_latency.record(latency - waited);
+        }
     }
 
     /// Counts a new request in the phase of each scripted fault it arrived

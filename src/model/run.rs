@@ -206,6 +206,7 @@ fn simulate<const PS: bool>(m: &Model, rep: u32) -> RepObs {
     sim.finish()
 }
 impl<'m, const PS: bool> Sim<'m, PS> {
+    #[inline(always)]
     fn run(&mut self) {
         self.q.schedule(self.window_start, Event::WindowStart);
         self.q.schedule(self.window_end, Event::WindowEnd);
@@ -446,7 +447,10 @@ impl<'m, const PS: bool> Sim<'m, PS> {
     }
 
     /// A connection came free with arrivals waiting (its reservation
-    /// carried over): the longest-waiting one is sent.
+    /// carried over): the longest-waiting one is sent. Out of line: only a
+    /// capped client sends so, and the event loop keeps its size.
+    #[cold]
+    #[inline(never)]
     fn on_client_send(&mut self) {
         let c = self.client.as_mut().expect("sent by a client state");
         match c.queue.pop_front() {
@@ -488,6 +492,7 @@ impl<'m, const PS: bool> Sim<'m, PS> {
 
     /// Sends a request into the stack; `born` is its arrival (earlier than
     /// now when it waited for a client connection).
+    #[inline(always)]
     fn send(&mut self, user: u32, class: usize, born: u64) {
         let now = self.q.now();
         let r = Request {
@@ -903,6 +908,7 @@ impl<'m, const PS: bool> Sim<'m, PS> {
     }
 
     /// Frees one worker of `s` and starts the next waiting request, if any.
+    #[inline]
     pub(super) fn release(&mut self, s: StationId) {
         let now = self.q.now();
         let st = &mut self.stations[s];
@@ -915,6 +921,7 @@ impl<'m, const PS: bool> Sim<'m, PS> {
     }
 
     /// A service ends; `on_core`: it still holds its core (no off-core part).
+    #[inline(always)]
     fn on_done(&mut self, s: StationId, req: u32, tag: u32, on_core: bool) {
         let st = &mut self.stations[s];
         if tag >> 24 != st.crashes & 0xFF {
