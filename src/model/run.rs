@@ -771,10 +771,7 @@ impl<'m, const PS: bool> Sim<'m, PS> {
         let st = &mut self.stations[s];
         let mut dur = self.m.pools[st.service_pool].service[class as usize].sample(&mut st.rng);
         dur = dur.saturating_add(def.extra_ns);
-        if woke && def.wakeup_ns > 0 {
-            dur = dur.saturating_add(def.wakeup_ns);
-            st.c.wakeups += 1;
-        }
+        dur = dur.saturating_add(wakeup(def, st, woke));
         if let Some(tls) = &def.tls {
             dur = dur.saturating_add(tls_work(tls, &mut self.aux[s].tls));
         }
@@ -818,10 +815,7 @@ impl<'m, const PS: bool> Sim<'m, PS> {
             }
         };
         dur = dur.saturating_add(def.extra_ns);
-        if woke && def.wakeup_ns > 0 {
-            dur = dur.saturating_add(def.wakeup_ns);
-            st.c.wakeups += 1;
-        }
+        dur = dur.saturating_add(wakeup(def, st, woke));
         if let Some(tls) = &def.tls {
             dur = dur.saturating_add(tls_work(tls, &mut self.aux[s].tls));
         }
@@ -991,4 +985,16 @@ fn tls_work(t: &crate::scenario::TlsCost, rng: &mut crate::engine::SimRng) -> u6
         };
     }
     ns
+}
+
+/// The wake-up CPU a service pays (counted), or 0: only one that woke its
+/// thread or worker from idle on a station with a `wakeup` cost.
+#[inline(always)]
+fn wakeup(def: &super::StationDef, st: &mut Station, woke: bool) -> u64 {
+    if woke && def.wakeup_ns > 0 {
+        st.c.wakeups += 1;
+        def.wakeup_ns
+    } else {
+        0
+    }
 }

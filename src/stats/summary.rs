@@ -555,6 +555,13 @@ fn client_summary(reps: &[RepObs]) -> ClientSummary {
             h.quantile_ns(q) / 1e6
         }
     };
+    let mean_ms = |h: &LatencyHistogram| {
+        if h.count() == 0 {
+            f64::NAN
+        } else {
+            h.mean_ns() / 1e6
+        }
+    };
     let sent = |k: &super::ClientObs| (k.arrived - k.refused - k.waiting_at_end) as f64;
     ClientSummary {
         arrival_rps: est(reps, |r| {
@@ -562,23 +569,9 @@ fn client_summary(reps: &[RepObs]) -> ClientSummary {
         }),
         refused_share: est(reps, |r| ratio(c(r).refused as f64, c(r).arrived as f64)),
         waited_share: est(reps, |r| ratio(c(r).waited as f64, sent(c(r)))),
-        wait_mean_ms: est(reps, |r| {
-            let h = &c(r).wait;
-            if h.count() == 0 {
-                f64::NAN
-            } else {
-                h.mean_ns() / 1e6
-            }
-        }),
+        wait_mean_ms: est(reps, |r| mean_ms(&c(r).wait)),
         wait_p99_ms: est(reps, |r| ms(&c(r).wait, 0.99)),
-        sent_latency_mean_ms: est(reps, |r| {
-            let h = &c(r).sent_latency;
-            if h.count() == 0 {
-                f64::NAN
-            } else {
-                h.mean_ns() / 1e6
-            }
-        }),
+        sent_latency_mean_ms: est(reps, |r| mean_ms(&c(r).sent_latency)),
         sent_latency_ms: [0.5, 0.9, 0.99].map(|q| est(reps, |r| ms(&c(r).sent_latency, q))),
         waiting_at_end_share: est(reps, |r| {
             ratio(c(r).waiting_at_end as f64, c(r).arrived as f64)
