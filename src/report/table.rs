@@ -364,25 +364,20 @@ pub(crate) fn client_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
     let c = r.summary.client.as_ref()?;
     let cap = r.scenario.client.connections?;
     let head = format!(
-        "client: {} connection{}, {}",
+        "client ({} conn., {})",
         cap.limit,
-        if cap.limit == 1 { "" } else { "s" },
-        if cap.refuse {
-            "busy refuses"
-        } else {
-            "arrivals wait"
-        }
+        if cap.refuse { "refuse" } else { "wait" }
     );
     Some(vec![
         vec![
             head,
             "arrivals/s".into(),
             "waited %".into(),
-            "wait mean ms".into(),
+            "wait ms".into(),
             "wait p99 ms".into(),
             "refused %".into(),
-            "waiting at end %".into(),
-            "from send p50 ms".into(),
+            "still waiting %".into(),
+            "sent p50 ms".into(),
             "p90 ms".into(),
             "p99 ms".into(),
         ],

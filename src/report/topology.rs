@@ -70,9 +70,10 @@ pub fn topology_svg(r: &RunReport<'_>) -> String {
     );
     let _ = write!(
         o,
-        r##"<rect x="{}" y="{users_top}" width="{BOX_W}" height="{users_h}" rx="28" fill="#f4f4f4" stroke="#888"/><text x="{center}" y="{}" text-anchor="middle" font-weight="bold">users</text><text x="{center}" y="{}" text-anchor="middle" fill="#555">{}</text>"##,
+        r##"<rect x="{}" y="{users_top}" width="{BOX_W}" height="{users_h}" rx="28" fill="#f4f4f4" stroke="#888"/><text x="{center}" y="{}" text-anchor="middle" font-weight="bold">{}</text><text x="{center}" y="{}" text-anchor="middle" fill="#555">{}</text>"##,
         center - BOX_W / 2,
         users_top + 22,
+        xml_escape(&users_title(r)),
         users_top + 42,
         xml_escape(&arrivals_label(r))
     );
@@ -326,6 +327,14 @@ fn legend_lines(r: &RunReport<'_>, width: i32) -> Vec<String> {
         }
     }
     lines
+}
+
+/// The clients' box title: `users`, with their connections when capped.
+fn users_title(r: &RunReport<'_>) -> String {
+    match r.scenario.client.connections {
+        Some(c) => format!("users, {} connections", c.limit),
+        None => "users".into(),
+    }
 }
 
 fn arrivals_label(r: &RunReport<'_>) -> String {
