@@ -30,7 +30,19 @@ pub fn verdict_sentences(r: &RunReport<'_>) -> Vec<String> {
         let unstable = r.verdicts.iter().any(|v| {
             v.pool == bp && matches!(v.stability, crate::analysis::Stability::Unstable { .. })
         });
-        let wait = if unstable {
+        // With a client connection cap, the queue that grows is the
+        // client's: the tier's own holds at most the cap.
+        let client_grows = r.scenario.client.connections.is_some_and(|c| !c.refuse)
+            && r.summary
+                .client
+                .as_ref()
+                .is_some_and(|c| c.backlog_growth_rps.mean > 0.0);
+        let wait = if unstable && client_grows {
+            format!(
+                "the client's queue grows without bound (its connections all busy), while requests wait {:.1} ms on average there",
+                ps.wait_mean_ms.mean
+            )
+        } else if unstable {
             "its queue grows without bound, so its wait measures the run's length".to_string()
         } else {
             format!(

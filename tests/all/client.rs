@@ -224,3 +224,46 @@ fn a_cap_is_an_open_workloads_and_its_mode_is_spelled_out() {
         );
     }
 }
+
+#[test]
+fn a_growing_client_queue_is_no_steady_state_and_refusals_are_overload() {
+    // Two workers on one core at 1.2 times the core's capacity: the pool's
+    // own queue is capped by the client's 4 connections, so only the
+    // client's queue can tell that the stack is offered more than it
+    // serves. A refusing client makes the same load an overload.
+    for (when_busy, unstable) in [("wait", true), ("refuse", false)] {
+        let s = parse(&format!(
+            r#"
+[simulation]
+duration = "1m"
+warmup = "5s"
+replications = 5
+seed = 4
+[workload]
+rate = 1200
+connections = 4
+when_busy = "{when_busy}"
+[[host]]
+name = "box"
+cores = 1
+[[tier]]
+name = "server"
+workers = 8
+host = "box"
+service = "exp(1ms)"
+"#
+        ));
+        let (_, verdicts, _) = run_with_verdicts(&s);
+        let v = &verdicts[0];
+        match (unstable, &v.stability) {
+            (true, stacksim::analysis::Stability::Unstable { predicted, .. }) => {
+                assert!(!predicted, "the pool alone is below its capacity");
+                assert!(v.message.contains("client's queue grows"), "{}", v.message);
+            }
+            (false, stacksim::analysis::Stability::Overloaded) => {
+                assert!(v.message.contains("refuses"), "{}", v.message);
+            }
+            (_, other) => panic!("{when_busy}: {other:?}: {}", v.message),
+        }
+    }
+}
