@@ -42,6 +42,11 @@ pub struct PoolLoad {
     /// part of its service, firewall rules and TLS included (what it asks of
     /// its host). NaN for closed workloads.
     pub cpu: f64,
+    /// Of `cpu` (and of the busy workers), the wake-up CPU (`wakeup`),
+    /// core-seconds per second: it vanishes as the pool saturates, so the
+    /// saturation rate leaves it out.
+    #[serde(skip)]
+    pub wakeup_cores: f64,
 }
 
 /// Mean extra CPU per visit of a tier: firewall rules and TLS (ns).
@@ -294,13 +299,15 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
                     }
                 }
             }
+            let mut wakeup_cores = 0.0;
             if let Some(w) = pool.wakeup_ns.filter(|_| rate > 0.0) {
                 // The wake-up CPU, paid by the share of visits that find
                 // their thread (or worker) idle.
-                let extra = rate * w as f64 * wakeup_share(pool, rate, own_work, cpu_work, w) / 1e9;
-                own_work += extra;
-                work += extra;
-                cpu_work += extra;
+                wakeup_cores =
+                    rate * w as f64 * wakeup_share(pool, rate, own_work, cpu_work, w) / 1e9;
+                own_work += wakeup_cores;
+                work += wakeup_cores;
+                cpu_work += wakeup_cores;
             }
             let servers = u64::from(pool.instances) * u64::from(pool.workers);
             out.push(PoolLoad {
@@ -320,6 +327,7 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
                     0.0
                 },
                 cpu: cpu_work,
+                wakeup_cores,
                 holds: tier.hold,
                 bounded: pool.queue.is_some(),
                 traffic: match (reads, writes) {

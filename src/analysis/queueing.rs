@@ -344,16 +344,21 @@ fn pool_model(s: &Scenario, load: &PoolLoad, lambda: f64) -> PoolModel {
 /// cap, the instance's threads running its CPU parts, whichever first.
 fn saturation_rps(s: &Scenario, load: &PoolLoad, lambda: f64) -> f64 {
     let pool = &s.tiers[load.tier].pools[load.pool];
-    let workers = if load.service_utilization > 0.0 {
-        lambda / load.service_utilization
+    // At saturation no visit finds its thread or worker idle: the wake-up
+    // CPU (`wakeup`) is gone, so it is left out of the extrapolation.
+    let servers = (u64::from(pool.instances) * u64::from(pool.workers)).max(1) as f64;
+    let own = load.service_utilization - load.wakeup_cores / servers;
+    let workers = if own > 0.0 {
+        lambda / own
     } else {
         f64::INFINITY
     };
+    let cpu = load.cpu - load.wakeup_cores;
     let threads = match pool.threads {
-        Some(t) if load.cpu > 0.0 => {
+        Some(t) if cpu > 0.0 => {
             let cores = pool.host.map_or(t, |h| t.min(s.hosts[h].cores.max(1)));
             // CPU per second at this rate, against the instances' threads.
-            lambda * f64::from(cores) * f64::from(pool.instances) / load.cpu
+            lambda * f64::from(cores) * f64::from(pool.instances) / cpu
         }
         _ => f64::INFINITY,
     };

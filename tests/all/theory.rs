@@ -292,6 +292,15 @@ fn a_wakeup_cost_is_an_exceptional_first_service() {
                 "analytic CPU {} at {lambda}/s",
                 load.cpu
             );
+            // At saturation no visit finds the server idle: it saturates at
+            // 1 / E[S] = 1,000/s, not at the rate the demand at this load
+            // extrapolates to.
+            let m = stacksim::analysis::queueing::analytic_model(&s).expect("an open workload");
+            let sat = m.pools[0].1.saturation_rps;
+            assert!(
+                (sat - 1000.0).abs() < 1e-6,
+                "{placement}: saturates at {sat}"
+            );
             let p = &sum.pools[0];
             let what = |m: &str| format!("{placement} at {lambda}/s: {m}");
             let share = p.wakeup_share.as_ref().expect("a wake-up cost is reported");
