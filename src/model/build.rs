@@ -166,8 +166,10 @@ fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
                     index_in_pool: i,
                     threads: p.threads,
                     gated: p.host.is_some() || p.threads.is_some(),
-                    streams: ["service", "tls", "network", "failures", "health", "cpu"]
-                        .map(|c| stream_id(&format!("{c}/{}/{}/{i}", tier.name, pi))),
+                    streams: [
+                        "service", "tls", "network", "failures", "health", "cpu", "pauses",
+                    ]
+                    .map(|c| stream_id(&format!("{c}/{}/{}/{i}", tier.name, pi))),
                     health_check: None,
                     label,
                     host,
@@ -201,6 +203,10 @@ fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
                     .failures
                     .as_ref()
                     .map(|f| (f.time_to_failure.sampler(), f.time_to_repair.sampler())),
+                pauses: p
+                    .pauses
+                    .as_ref()
+                    .map(|x| (x.every.sampler(), x.length.sampler(), x.slowdown)),
             });
         }
         out.pool_index.push(idx);

@@ -3,8 +3,8 @@
 
 use rand::RngExt;
 
-use super::StationId;
 use super::state::{Event, Phase, Sim};
+use super::{Id, StationId};
 use crate::scenario::FaultKind;
 use crate::stats::{Cause, ComponentEvent as E, TimelineEvent, WriteOutage};
 
@@ -25,6 +25,10 @@ impl<const PS: bool> Sim<'_, PS> {
             if let Some((ttf, _)) = &m.pools[def.pool].failures {
                 let t = ttf.sample(&mut self.aux[s].failures);
                 self.q.schedule(t, Event::Fail(s));
+            }
+            if let Some((every, _, _)) = &m.pools[def.pool].pauses {
+                let t = every.sample(&mut self.pauses[s.ix()].rng);
+                self.q.schedule(t, Event::PauseStart(s));
             }
             if let Some(hc) = def.health_check {
                 let phase = (hc.interval_ns as f64 * self.aux[s].health.random::<f64>()) as u64;
@@ -57,6 +61,37 @@ impl<const PS: bool> Sim<'_, PS> {
             let t = ttf.sample(&mut self.aux[s].failures);
             self.q.schedule_in(t, Event::Fail(s));
         }
+    }
+
+    /// A random pause of `s` begins or ends: its services started meanwhile
+    /// run `slowdown` times longer (as a scripted slowdown's), and the next
+    /// one is drawn.
+    pub(super) fn on_pause(&mut self, s: StationId, starts: bool) {
+        let m = self.m;
+        let Some((every, length, k)) = &m.pools[m.stations[s].pool].pauses else {
+            return;
+        };
+        let now = self.q.now();
+        let p = &mut self.pauses[s.ix()];
+        p.on = starts;
+        let t = i128::from(now);
+        let st = &mut self.stations[s];
+        if starts {
+            p.count += 1;
+            p.acc -= t;
+            st.slow *= k;
+            let d = length.sample(&mut p.rng);
+            self.q.schedule_in(d, Event::PauseEnd(s));
+        } else {
+            p.acc += t;
+            st.slow /= k;
+            let d = every.sample(&mut p.rng);
+            self.q.schedule_in(d, Event::PauseStart(s));
+        }
+        self.note(
+            &m.stations[s].label,
+            if starts { E::SlowStart } else { E::SlowEnd },
+        );
     }
 
     pub(super) fn on_fault(&mut self, f: u32, starts: bool) {

@@ -45,8 +45,9 @@ pub(crate) struct StationDef {
     /// Most requests waiting for a worker; `None`: unbounded.
     pub queue_cap: Option<u32>,
     pub index_in_pool: u32,
-    /// Stream ids: service, TLS, network, failures, health checks, CPU part.
-    pub streams: [u32; 6],
+    /// Stream ids: service, TLS, network, failures, health checks, CPU
+    /// part, pauses.
+    pub streams: [u32; 7],
     /// Most cores the instance uses at once (`threads`).
     pub threads: Option<u32>,
     /// On a machine or under a thread cap: its services hold a core for
@@ -117,6 +118,8 @@ pub(crate) struct PoolDef {
     pub cpu: Vec<CpuPart>,
     /// Random failures: time to failure, time to repair.
     pub failures: Option<(Sampler, Sampler)>,
+    /// Random pauses: time between them, length, slowdown.
+    pub pauses: Option<(Sampler, Sampler, f64)>,
 }
 
 /// The runnable form of [`crate::scenario::Cpu`].

@@ -112,6 +112,10 @@ impl<const PS: bool> Sim<'_, PS> {
         for st in &mut self.stations {
             st.at_start = st.c;
         }
+        let now = self.q.now();
+        for p in &mut self.pauses {
+            p.at_start = p.so_far(now);
+        }
         for h in self.hosts.ids() {
             self.touch_host(h);
             let host = &mut self.hosts[h];
@@ -122,6 +126,11 @@ impl<const PS: bool> Sim<'_, PS> {
 
     pub(super) fn on_window_end(&mut self) {
         self.snapshot();
+        let now = self.q.now();
+        for p in &mut self.pauses {
+            let (n, area) = p.so_far(now);
+            p.window = (n - p.at_start.0, area - p.at_start.1);
+        }
         self.observing = false;
         self.accepting = false;
         for p in self.m.pools.ids() {
@@ -220,10 +229,11 @@ impl<const PS: bool> Sim<'_, PS> {
                 cpu_ns: 0.0,
                 off_core_ns: 0.0,
                 wakeups: None,
+                pauses: None,
             })
             .collect();
         let mut instances = Vec::with_capacity(self.stations.len());
-        for (st, def) in self.stations.iter().zip(&self.m.stations) {
+        for (si, (st, def)) in self.stations.iter().zip(&self.m.stations).enumerate() {
             let w = &st.at_start; // the window's share, frozen at window end
             let p = &mut pools[def.pool.ix()];
             p.workers += def.workers;
@@ -243,6 +253,12 @@ impl<const PS: bool> Sim<'_, PS> {
             p.off_core_ns += st.off_core_ns as f64;
             if def.wakeup_ns > 0 {
                 *p.wakeups.get_or_insert(0) += w.wakeups;
+            }
+            if self.m.pools[def.pool].pauses.is_some() {
+                let (n, ns) = self.pauses[si].window;
+                let acc = p.pauses.get_or_insert((0, 0.0));
+                acc.0 += n;
+                acc.1 += ns as f64;
             }
             instances.push(InstanceObs {
                 pool: def.pool.ix(),

@@ -9,7 +9,7 @@ use rand_distr::{Distribution, Exp1};
 
 use super::route::candidates;
 use super::state::{
-    ClientState, Counters, DbState, EPOCH_MASK, Event, HostState, NO_USER, Phase, Pick,
+    ClientState, Counters, DbState, EPOCH_MASK, Event, HostState, NO_USER, PauseState, Phase, Pick,
     RETRY_RESERVE, Request, Sim, Station, StationCpu, StationStreams, Trend, Waiting,
 };
 use super::{CpuPart, Model, StepDef};
@@ -76,7 +76,7 @@ fn simulate<const PS: bool>(m: &Model, rep: u32) -> RepObs {
             .stations
             .iter()
             .map(|d| {
-                let [_, tls, network, failures, health, cpu] =
+                let [_, tls, network, failures, health, cpu, _] =
                     d.streams.map(|k| stream(seed, rep, k));
                 StationStreams {
                     tls,
@@ -89,6 +89,14 @@ fn simulate<const PS: bool>(m: &Model, rep: u32) -> RepObs {
             .collect(),
         cpu: m.stations.iter().map(|_| StationCpu::default()).collect(),
         cfs_v: vec![0; m.stations.len()],
+        pauses: if m.pools.iter().any(|p| p.pauses.is_some()) {
+            m.stations
+                .iter()
+                .map(|d| PauseState::new(stream(seed, rep, d.streams[6])))
+                .collect()
+        } else {
+            Vec::new()
+        },
         off_core: Vec::with_capacity(1024),
         agent_rng: m
             .hosts
@@ -267,6 +275,8 @@ impl<'m, const PS: bool> Sim<'m, PS> {
                 Event::Repair(s) => self.on_random_repair(s),
                 Event::FaultStart(f) => self.on_fault(f, true),
                 Event::FaultEnd(f) => self.on_fault(f, false),
+                Event::PauseStart(s) => self.on_pause(s, true),
+                Event::PauseEnd(s) => self.on_pause(s, false),
                 Event::HealthCheck(s) => self.on_health_check(s),
                 Event::CheckFailed(s) => self.on_check_failed(s),
                 Event::FailoverDetected { db, epoch } => self.on_failover_detected(db, epoch),

@@ -43,6 +43,11 @@ pub(super) enum Event {
     FaultStart(u32),
     /// A scripted fault ends. Emitted at start.
     FaultEnd(u32),
+    /// A random pause of a station begins. Emitted at start and at the
+    /// previous pause's end.
+    PauseStart(StationId),
+    /// A random pause ends. Emitted at its start.
+    PauseEnd(StationId),
     /// A health check of a station. Emitted at start and by itself.
     HealthCheck(StationId),
     /// A health check of a dead station has timed out. Emitted by HealthCheck.
@@ -543,6 +548,40 @@ pub(super) struct StationStreams {
     pub cpu: SimRng,
 }
 
+/// A station's random pauses (`pauses`): their stream, whether one is on,
+/// and the episodes and paused time so far and in the window.
+pub(super) struct PauseState {
+    pub rng: SimRng,
+    pub on: bool,
+    /// Paused time as a running sum (`acc + on x now` is the integral).
+    pub acc: i128,
+    /// Pauses begun so far.
+    pub count: u64,
+    /// Count and integral when the window opened.
+    pub at_start: (u64, u128),
+    /// The window's pauses begun and paused time (ns), set as it closes.
+    pub window: (u64, u128),
+}
+
+impl PauseState {
+    pub fn new(rng: SimRng) -> PauseState {
+        PauseState {
+            rng,
+            on: false,
+            acc: 0,
+            count: 0,
+            at_start: (0, 0),
+            window: (0, 0),
+        }
+    }
+
+    /// Pauses begun and the paused time up to `now`.
+    pub fn so_far(&self, now: u64) -> (u64, u128) {
+        let t = i128::from(now);
+        (self.count, (self.acc + i128::from(self.on) * t) as u128)
+    }
+}
+
 /// A station's CPU state beyond the hot [`Station`]: its thread cap's
 /// queue, and what its services spent on and off a core. Touched only by
 /// stations on a machine or under a thread cap.
@@ -573,6 +612,8 @@ pub(super) struct Sim<'m, const PS: bool> {
     pub aux: IdVec<StationId, StationStreams>,
     /// Per station: threads and CPU accounting (cold).
     pub cpu: IdVec<StationId, StationCpu>,
+    /// Per station: its random pauses (empty when no pool pauses).
+    pub pauses: Vec<PauseState>,
     /// Per station on a fair-scheduled machine: the virtual runtime its
     /// last burst reached (its workers' process, as the scheduler sees it);
     /// on an EEVDF machine, the lag it had then.

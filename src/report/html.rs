@@ -9,7 +9,7 @@ use super::charts::RenderedChart;
 use super::narrative::verdict_sentences;
 use super::table::{
     class_table, client_table, component_cpu_table, conservation_line, failure_lines,
-    failure_table, fault_phase_table, host_table, pool_table, run_line, wakeup_table,
+    failure_table, fault_phase_table, host_table, pause_table, pool_table, run_line, wakeup_table,
 };
 use super::topology::{topology_svg, xml_escape};
 
@@ -231,6 +231,9 @@ pub fn write_report_html(
         o.push_str(&html_table(&t));
     }
     if let Some(t) = wakeup_table(r) {
+        o.push_str(&html_table(&t));
+    }
+    if let Some(t) = pause_table(r) {
         o.push_str(&html_table(&t));
     }
     o.push_str(&html_table(&class_table(r)));

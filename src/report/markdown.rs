@@ -8,7 +8,7 @@ use super::charts::RenderedChart;
 use super::narrative::verdict_sentences;
 use super::table::{
     class_table, client_table, component_cpu_table, conservation_line, failure_lines,
-    failure_table, fault_phase_table, host_table, pool_table, run_line, wakeup_table,
+    failure_table, fault_phase_table, host_table, pause_table, pool_table, run_line, wakeup_table,
 };
 
 fn md_table(rows: &[Vec<String>]) -> String {
@@ -56,6 +56,10 @@ pub fn write_report_md(
         o.push_str(&md_table(&t));
     }
     if let Some(t) = wakeup_table(r) {
+        o.push('\n');
+        o.push_str(&md_table(&t));
+    }
+    if let Some(t) = pause_table(r) {
         o.push('\n');
         o.push_str(&md_table(&t));
     }

@@ -160,6 +160,41 @@ pub(crate) fn wakeup_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
     (rows.len() > 1).then_some(rows)
 }
 
+/// The tiers with random pauses: what the scenario asks and what the
+/// window saw.
+pub(crate) fn pause_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
+    let mut rows = vec![
+        [
+            "pauses",
+            "every (mean)",
+            "length (mean)",
+            "slowdown",
+            "paused %",
+            "pauses/h",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for (p, load) in r.pool_rows() {
+        let pool = &r.scenario.tiers[load.tier].pools[load.pool];
+        let ps = &r.summary.pools[p];
+        let (Some(x), Some(share), Some(rate)) =
+            (&pool.pauses, &ps.paused_share, &ps.pauses_per_hour)
+        else {
+            continue;
+        };
+        rows.push(vec![
+            load.label.clone(),
+            crate::units::format_duration(x.every.mean() as u64),
+            crate::units::format_duration(x.length.mean() as u64),
+            format!("{}", x.slowdown),
+            pm(share, 100.0),
+            pm(rate, 1.0),
+        ]);
+    }
+    (rows.len() > 1).then_some(rows)
+}
+
 pub(crate) fn host_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
     if r.scenario.hosts.is_empty() {
         return None;
@@ -643,6 +678,10 @@ pub fn render_table(r: &RunReport<'_>) -> String {
         out.push('\n');
     }
     if let Some(t) = wakeup_table(r) {
+        out.push_str(&grid(&t));
+        out.push('\n');
+    }
+    if let Some(t) = pause_table(r) {
         out.push_str(&grid(&t));
         out.push('\n');
     }

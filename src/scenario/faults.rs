@@ -17,6 +17,20 @@ pub struct Failures {
     pub time_to_repair: Dist,
 }
 
+/// Random pauses of each instance of a pool (`pauses`): episodes in which
+/// its services run `slowdown` times longer (a garbage collection, a
+/// checkpoint or flush, CPU steal from a noisy neighbour).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Pauses {
+    /// Time from a pause's end (or the start) to the next pause.
+    pub every: Dist,
+    /// Length of a pause.
+    pub length: Dist,
+    /// Service times of visits that start during a pause are multiplied by
+    /// this (at least 1).
+    pub slowdown: f64,
+}
+
 /// HAProxy-style health checks of the instances a tier sends to.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct HealthCheck {
@@ -161,6 +175,72 @@ pub(crate) fn read_failures(
     Some(Some(Failures {
         time_to_failure: ttf?,
         time_to_repair: ttr?,
+    }))
+}
+
+/// Reads `pauses = { every = "exp(5m)", length = "exp(2s)", slowdown = 20 }`.
+pub(crate) fn read_pauses(r: &mut Reader, t: &DeTable<'_>, key: &str) -> Option<Option<Pauses>> {
+    let Some(v) = field(t, "pauses") else {
+        return Some(None);
+    };
+    let key = join(key, "pauses");
+    let pt = r.table(v, &key)?;
+    r.check_keys(pt, &key, &["every", "length", "slowdown"]);
+    const HINT: &str = "e.g. pauses = { every = \"exp(5m)\", length = \"exp(2s)\", slowdown = 20 }";
+    let mut get = |name: &str| match field(pt, name) {
+        Some(d) => r.dist(d, &join(&key, name)).and_then(|d| {
+            if d.mean() > 0.0 {
+                Some(d)
+            } else {
+                r.error(
+                    d_span(pt, name),
+                    &join(&key, name),
+                    "must have a mean above zero".into(),
+                    None,
+                );
+                None
+            }
+        }),
+        None => {
+            r.error(
+                v.span(),
+                &key,
+                format!("`pauses` needs `{name}`"),
+                Some(HINT.into()),
+            );
+            None
+        }
+    };
+    let every = get("every");
+    let length = get("length");
+    let slowdown = match field(pt, "slowdown") {
+        Some(x) => r.positive(x, &join(&key, "slowdown"), 1e6).and_then(|k| {
+            if k >= 1.0 {
+                Some(k)
+            } else {
+                r.error(
+                    x.span(),
+                    &join(&key, "slowdown"),
+                    "a pause slows services down: `slowdown` is at least 1".into(),
+                    Some("2 doubles service times during a pause; 1 changes nothing".into()),
+                );
+                None
+            }
+        }),
+        None => {
+            r.error(
+                v.span(),
+                &key,
+                "`pauses` needs `slowdown`".into(),
+                Some(HINT.into()),
+            );
+            None
+        }
+    };
+    Some(Some(Pauses {
+        every: every?,
+        length: length?,
+        slowdown: slowdown?,
     }))
 }
 

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 pub use super::faults::{
-    Client, Failover, Failures, Fault, FaultKind, FaultTarget, HealthCheck, Retry,
+    Client, Failover, Failures, Fault, FaultKind, FaultTarget, HealthCheck, Pauses, Retry,
 };
 pub use super::hosts::{
     BACKGROUND_BURST_NS, CfsParams, Host, IDLE_BURST_NS, Monitoring, Scheduling, TlsCost,
@@ -654,6 +654,9 @@ pub struct Pool {
     /// takes from the queue as it finishes the last, pays none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wakeup_ns: Option<u64>,
+    /// Random pauses of each instance (`pauses`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pauses: Option<Pauses>,
 }
 
 /// The part of a service that runs on a core; the rest is off-core waiting

@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use toml::de::{DeTable, DeValue};
 
-use super::faults::{read_failover, read_failures, read_health_check};
+use super::faults::{read_failover, read_failures, read_health_check, read_pauses};
 use super::hosts::{read_host_ref, read_tls_cost};
 use super::read::{Reader, Value, field, join};
 use super::spec::*;
@@ -35,6 +35,7 @@ const TIER_KEYS: &[&str] = &[
     "cpu",
     "threads",
     "wakeup",
+    "pauses",
 ];
 const DB_KEYS: &[&str] = &[
     "name",
@@ -56,10 +57,11 @@ const DB_KEYS: &[&str] = &[
     "network",
 ];
 const PRIMARY_KEYS: &[&str] = &[
-    "workers", "queue", "service", "failures", "host", "cpu", "threads", "wakeup",
+    "workers", "queue", "service", "failures", "host", "cpu", "threads", "wakeup", "pauses",
 ];
 const REPLICA_KEYS: &[&str] = &[
     "count", "workers", "queue", "service", "failures", "host", "cpu", "threads", "wakeup",
+    "pauses",
 ];
 
 const KINDS: &[(&str, Kind)] = &[
@@ -337,6 +339,7 @@ fn read_database(
             cpu: Vec::new(),
             threads: None,
             wakeup_ns: None,
+            pauses: None,
         }),
     };
     Some((vec![primary?, replicas?], reads?))
@@ -356,6 +359,7 @@ fn read_pool(r: &mut Reader, t: &DeTable<'_>, role: Role, ctx: &PoolCtx<'_>) -> 
         (_, None) => Some(1),
     };
     let failures = read_failures(r, t, key);
+    let pauses = read_pauses(r, t, key);
     let host = match field(t, "host") {
         Some(v) => read_host_ref(r, v, &join(key, "host"), ctx.hosts).map(Some),
         None => Some(None),
@@ -416,6 +420,7 @@ fn read_pool(r: &mut Reader, t: &DeTable<'_>, role: Role, ctx: &PoolCtx<'_>) -> 
         cpu: cpu?,
         threads: threads?,
         wakeup_ns: wakeup_ns?,
+        pauses: pauses?,
     })
 }
 

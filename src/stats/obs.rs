@@ -119,6 +119,9 @@ pub struct PoolObs {
     /// With a `wakeup` cost: the services that began in the window and
     /// woke their thread or worker from idle (None without the cost).
     pub wakeups: Option<u64>,
+    /// With random pauses: the pauses begun in the window and the paused
+    /// instance-time (ns), summed over the instances (None without).
+    pub pauses: Option<(u64, f64)>,
 }
 
 /// Observations of one instance, where instances of a pool may differ.

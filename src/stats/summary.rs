@@ -52,6 +52,13 @@ pub struct PoolSummary {
     /// find it running); absent without the cost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wakeup_share: Option<Estimate>,
+    /// With random pauses: the share of instance-time paused; absent
+    /// without them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_share: Option<Estimate>,
+    /// With random pauses: pauses begun per instance-hour.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pauses_per_hour: Option<Estimate>,
 }
 
 /// Estimates for one host group.
@@ -368,6 +375,22 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
                     ratio(
                         r.pools[p].wakeups.unwrap_or(0) as f64,
                         r.pools[p].waits as f64,
+                    )
+                })
+            }),
+            paused_share: first.pools[p].pauses.map(|_| {
+                est(reps, |r| {
+                    ratio(
+                        r.pools[p].pauses.map_or(0.0, |x| x.1),
+                        f64::from(r.pools[p].instances) * r.window_ns as f64,
+                    )
+                })
+            }),
+            pauses_per_hour: first.pools[p].pauses.map(|_| {
+                est(reps, |r| {
+                    ratio(
+                        r.pools[p].pauses.map_or(0.0, |x| x.0 as f64) * 3600.0,
+                        f64::from(r.pools[p].instances) * secs(r),
                     )
                 })
             }),

@@ -758,3 +758,41 @@ instance = 1
         "{text}"
     );
 }
+
+#[test]
+fn pauses_need_every_part_and_a_slowdown_of_at_least_one() {
+    let base = "[workload]\nrate = 10\n[[tier]]\nname = \"s\"\nservice = \"1ms\"\n";
+    for (pauses, key, says) in [
+        (
+            "{ every = \"exp(1m)\", slowdown = 5 }",
+            "tier.s.pauses",
+            "`pauses` needs `length`",
+        ),
+        (
+            "{ every = \"exp(1m)\", length = \"1s\", slowdown = 0.5 }",
+            "tier.s.pauses.slowdown",
+            "at least 1",
+        ),
+        (
+            "{ every = \"exp(1m)\", length = \"1s\", slowdown = 5, often = 2 }",
+            "tier.s.pauses.often",
+            "",
+        ),
+    ] {
+        let src = format!("{base}pauses = {pauses}\n");
+        let e = match stacksim::scenario::parse(&src, "bad.toml", None) {
+            Ok(_) => panic!("should be rejected:\n{src}"),
+            Err(e) => e,
+        };
+        let d = e
+            .diagnostics
+            .iter()
+            .find(|d| d.key == key)
+            .unwrap_or_else(|| panic!("{key} not flagged: {e}"));
+        assert!(d.message.contains(says), "{key}: {}", d.message);
+        assert!(
+            e.line_col(d.span.start).0 == 6,
+            "{key} is located on its line"
+        );
+    }
+}

@@ -335,3 +335,33 @@ fn a_wakeup_cost_is_an_exceptional_first_service() {
         );
     }
 }
+
+#[test]
+fn random_pauses_slow_the_services_they_catch() {
+    // M/G/inf (no queueing): exponential 1 ms services at 200/s; pauses
+    // every exp(4 s) after the last one's end, exp(1 s) long, slowing
+    // services begun during them ten times. By renewal-reward the share of
+    // time paused is 1/(4 + 1) = 0.2, and by PASTA so is the share of
+    // services caught: the mean response is 1 ms x (0.8 + 10 x 0.2) = 2.8 ms,
+    // with 3,600 / 5 = 720 pauses an hour.
+    let s = parse(
+        "[simulation]\nduration = \"10m\"\nwarmup = \"20s\"\nreplications = 10\nseed = 4\n\
+         [workload]\nrate = 200\n[[tier]]\nname = \"server\"\nworkers = 100000\n\
+         service = \"exp(1ms)\"\n\
+         pauses = { every = \"exp(4s)\", length = \"exp(1s)\", slowdown = 10 }\n",
+    );
+    let (_, sum) = run(&s);
+    let p = &sum.pools[0];
+    let share = p.paused_share.as_ref().expect("pauses are reported");
+    assert_agrees("paused share", share, 0.2, 0.1);
+    let rate = p.pauses_per_hour.as_ref().expect("pauses are reported");
+    assert_agrees("pauses an hour", rate, 720.0, 0.1);
+    assert_agrees("mean response", &sum.overall.latency_mean_ms, 2.8, 0.1);
+    // Without the key nothing of it is reported.
+    let plain = parse(
+        "[simulation]\nduration = \"1m\"\nreplications = 2\n[workload]\nrate = 200\n\
+         [[tier]]\nname = \"server\"\nworkers = 100000\nservice = \"exp(1ms)\"\n",
+    );
+    let (_, sum) = run(&plain);
+    assert!(sum.pools[0].paused_share.is_none() && sum.pools[0].pauses_per_hour.is_none());
+}
