@@ -253,6 +253,8 @@ pub struct Calibration {
     /// Logged arrivals in the full windows, when kept: (seconds from the
     /// first full window's start, class rule index), in time order.
     pub logged_arrivals: Vec<(f64, u16)>,
+    /// Pause episodes in the full windows' seconds (logs only).
+    pub pauses: Option<super::pauses::PauseReport>,
 }
 
 pub(super) fn input_err(message: impl Into<String>, hint: impl Into<String>) -> CalibrateError {
@@ -1226,7 +1228,14 @@ fn build(
     }
 
     let logged_arrivals = logged_arrivals(&obs.arrivals, &keys, obs.window_ns);
+    let mut pauses = {
+        let w = obs.window_ns / NS;
+        let (a, b) = (keys[0] * w, (keys[keys.len() - 1] + 1) * w);
+        super::pauses::detect(&obs.seconds, a, b)
+    };
+    pause_slowdowns(&mut pauses, &rows, secs, &tiers, &components, &hosts);
     Ok(Calibration {
+        pauses: Some(pauses),
         window_note: None,
         logged_arrivals,
         name: input.name.clone(),
@@ -1248,6 +1257,65 @@ fn build(
         nginx_config: ncfg,
         input: input.clone(),
     })
+}
+
+/// Each episode's slowdown, from the utilization of what its tier runs on
+/// in the window that holds the episode's start: its machine's cores when
+/// the CPU counters place it, else its workers (the rate times its own
+/// time over them).
+fn pause_slowdowns(
+    p: &mut super::pauses::PauseReport,
+    rows: &[WindowRow],
+    secs: f64,
+    tiers: &[TierCal],
+    components: &[ComponentCpu],
+    hosts: &[HostCal],
+) {
+    for e in &mut p.episodes {
+        let Some(name) = e.tier.as_deref() else {
+            continue;
+        };
+        let Some(t) = tiers.iter().find(|t| t.name == name) else {
+            continue;
+        };
+        let start_ns = e.start_s * NS;
+        let Some(row) = rows
+            .iter()
+            .find(|r| r.start_ns <= start_ns && start_ns < r.start_ns + (secs * 1e9) as i64)
+        else {
+            continue;
+        };
+        let on_host = t.host.as_ref().and_then(|h| {
+            let host = hosts.iter().find(|x| &x.name == h)?;
+            // Counters name a component `name@machine` when several
+            // machines' files were given.
+            let busy: f64 = row
+                .cores
+                .iter()
+                .filter(|(c, _)| match c.split_once('@') {
+                    Some((_, m)) => host.machines.iter().any(|x| x == m),
+                    None => components
+                        .iter()
+                        .any(|x| &x.component == c && x.host.as_ref().is_none_or(|xh| xh == h)),
+                })
+                .map(|(_, v)| v)
+                .sum();
+            let cores = f64::from(host.cores.value) * host.machines.len().max(1) as f64;
+            Some(busy / cores)
+        });
+        let slot = match t.kind {
+            Role::Balancer => 0,
+            Role::Web => 1,
+            Role::App => 2,
+            Role::Database => 3,
+        };
+        let rho = on_host.unwrap_or_else(|| {
+            let workers = f64::from(t.workers.value) * f64::from(t.instances.value);
+            row.rate_rps * row.own_ms[slot] / 1e3 / workers
+        });
+        let excess_s = (e.peak_median_ms - e.baseline_ms) / 1e3;
+        e.slowdown = super::pauses::slowdown(rho, excess_s, f64::from(e.seconds));
+    }
 }
 
 /// The network between Nginx and the application when they are on

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::build::{Calibration, ClassTime, Sourced, TierCal};
 use super::machines::HostCal;
+use super::pauses::PauseReport;
 use super::role::Role;
 use super::time::NS;
 use crate::dist::Dist;
@@ -63,7 +64,45 @@ fn service_value(times: &[ClassTime]) -> String {
     }
 }
 
-fn tier_block(out: &mut String, t: &TierCal) {
+/// The `pauses` value for a tier the logs' pause episodes point at.
+fn pauses_value(t: &TierCal, p: Option<&PauseReport>) -> Option<(String, String)> {
+    let p = p?;
+    let name = match t.kind {
+        Role::Web => "web",
+        Role::App => "app",
+        Role::Database => "db",
+        Role::Balancer => return None,
+    };
+    if p.tier() != Some(name) {
+        return None;
+    }
+    let (rate, len) = (p.rate_per_s?, p.mean_length_s?);
+    let mut ks: Vec<f64> = p
+        .episodes
+        .iter()
+        .filter(|e| e.tier.as_deref() == Some(name))
+        .filter_map(|e| e.slowdown)
+        .collect();
+    ks.sort_by(f64::total_cmp);
+    let k = ks.get(ks.len() / 2).copied()?;
+    let every = (1.0 / rate - len).max(len);
+    Some((
+        format!(
+            "{{ every = \"exp({})\", length = \"exp({})\", slowdown = {k:.1} }}",
+            format_duration((every * 1e9) as u64),
+            format_duration((len * 1e9) as u64)
+        ),
+        format!(
+            "{} pause episodes in {} s of logs, {:.1} s long on average, pointing at this tier; slowdown: the median over them of what makes a queue at the tier's utilization in the episode's window grow to the latency seen",
+            p.episodes.len(),
+            p.seconds_judged,
+            len
+        ),
+    ))
+}
+
+fn tier_block(out: &mut String, t: &TierCal, pauses: Option<&PauseReport>) {
+    let pauses = pauses_value(t, pauses);
     let _ = writeln!(out, "[[tier]]");
     let _ = writeln!(out, "name = \"{}\"", t.name);
     let _ = writeln!(out, "kind = \"{}\"", t.kind.kind());
@@ -103,6 +142,10 @@ fn tier_block(out: &mut String, t: &TierCal) {
             if let Some(f) = t.cpu_fraction {
                 let _ = write!(p, ", cpu = {f:.3}");
             }
+        }
+        if let Some((v, why)) = &pauses {
+            let _ = writeln!(out, "# primary pauses: {why}");
+            let _ = write!(p, ", pauses = {v}");
         }
         p.push_str(" }");
         let _ = writeln!(out, "{p}");
@@ -153,6 +196,9 @@ fn tier_block(out: &mut String, t: &TierCal) {
                 mark(c)
             );
         }
+    }
+    if let Some((v, why)) = &pauses {
+        let _ = writeln!(out, "pauses = {v}   # {why}");
     }
     out.push('\n');
 }
@@ -289,6 +335,9 @@ pub fn scenario_toml(c: &Calibration) -> String {
     );
     for w in &c.warnings {
         let _ = writeln!(out, "# warning: {w}");
+    }
+    if let Some(p) = &c.pauses {
+        let _ = writeln!(out, "# pauses: {}", p.sentence());
     }
     let _ = writeln!(out, "name = \"{}\"\n", c.name);
 
@@ -429,7 +478,7 @@ pub fn scenario_toml(c: &Calibration) -> String {
         host_block(&mut out, h);
     }
     for t in &c.tiers {
-        tier_block(&mut out, t);
+        tier_block(&mut out, t, c.pauses.as_ref());
     }
     out
 }

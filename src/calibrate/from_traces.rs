@@ -884,6 +884,7 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
         nginx_config: None,
         input: input.clone(),
         logged_arrivals,
+        pauses: None,
     })
 }
 

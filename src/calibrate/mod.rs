@@ -26,6 +26,7 @@ pub mod log_spans;
 pub mod machines;
 pub mod nginx;
 pub mod observe;
+pub mod pauses;
 pub mod pglog;
 pub mod regress;
 pub mod role;

@@ -243,6 +243,9 @@ pub struct Observations {
     pub upstream_connect: Moments,
     /// The request-id join, when HAProxy's lines carry ids (`%ID`).
     pub ids: Option<IdJoin>,
+    /// Per second: the entry tier's requests and each tier's time, for
+    /// pause detection.
+    pub seconds: super::pauses::Seconds,
 }
 
 /// Time within this of a request counts as busy: work a request leaves
@@ -422,6 +425,7 @@ pub fn observe(inp: &LogInputs) -> Result<Observations, CalibrateError> {
             nginx_format_note: None,
             upstream_connect: Moments::default(),
             ids: None,
+            seconds: super::pauses::Seconds::default(),
         },
         by_id: HashMap::new(),
     };
@@ -544,6 +548,7 @@ fn read_haproxy(
         w.lb[c].total.add(ns as f64);
         // HAProxy, when given, is the entry tier.
         w.e2e.record(ns as u64);
+        acc.obs.seconds.entry(r.start_ns, ns as u64);
         acc.obs.whole.lb_total[c].record(ns as u64);
         if let Some(id) = r.id.filter(|i| !i.is_empty() && *i != b"-") {
             acc.by_id.insert(id_key(id), (ns, c as u16));
@@ -600,6 +605,9 @@ fn read_nginx(
         if let (Some(_), Some(c)) = (r.upstream_ns, r.upstream_connect_ns) {
             acc.obs.upstream_connect.add(c as f64);
         }
+        if entry {
+            acc.obs.seconds.entry(start, r.request_ns as u64);
+        }
         let w = acc.window(start);
         w.web_by_file[file] += 1;
         w.web[c].total.add(r.request_ns as f64);
@@ -616,6 +624,8 @@ fn read_nginx(
             w.app[c].total.add(u as f64);
             acc.obs.whole.web_own[c].record(own as u64);
             acc.obs.whole.app_total[c].record(u as u64);
+            acc.obs.seconds.tier(start, super::pauses::WEB, own as f64);
+            acc.obs.seconds.tier(start, super::pauses::APP, u as f64);
         }
     }
     fl.end(&src);
@@ -638,6 +648,9 @@ fn statement(acc: &mut Acc<'_>, fl: &mut FileLines, s: &super::slowlog::Statemen
     };
     acc.window(s.start_ns).db[k].add(s.query_ns as f64);
     acc.obs.whole.db[k].record(s.query_ns as u64);
+    acc.obs
+        .seconds
+        .tier(s.start_ns, super::pauses::DB, s.query_ns as f64);
 }
 
 fn read_postgres(acc: &mut Acc<'_>, path: &Path) -> Result<(), CalibrateError> {
@@ -686,6 +699,9 @@ fn read_slow(acc: &mut Acc<'_>, path: &Path) -> Result<(), CalibrateError> {
                 };
                 acc.window(s.start_ns).db[k].add(s.query_ns as f64);
                 acc.obs.whole.db[k].record(s.query_ns as u64);
+                acc.obs
+                    .seconds
+                    .tier(s.start_ns, super::pauses::DB, s.query_ns as f64);
             }
         }
     }

@@ -615,6 +615,9 @@ fn print_summary(c: &Calibration) {
             );
         }
     }
+    if let Some(p) = &c.pauses {
+        outln!("pauses: {}", p.sentence());
+    }
     for w in &c.warnings {
         outln!("warning: {w}");
     }

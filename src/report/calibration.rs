@@ -346,6 +346,21 @@ fn sections(c: &Calibration) -> Vec<Section> {
             chart: Some(2),
         },
         Section {
+            title: "Pauses",
+            intro: match &c.pauses {
+                Some(p) => format!(
+                    "Seconds whose median latency at the entry tier is at least {}x the minute around it (and {} ms above), with no more requests than around it (20% and three Poisson deviations), are pauses: a garbage collection, a checkpoint, CPU stolen by a neighbour. {}.",
+                    crate::calibrate::pauses::JUMP,
+                    crate::calibrate::pauses::JUMP_FLOOR_NS / 1e6,
+                    p.sentence()
+                ),
+                None => "Not looked for: pause detection reads request logs, not traces.".into(),
+            },
+            table: c.pauses.as_ref().filter(|p| !p.episodes.is_empty()).map(pause_rows),
+            list: Vec::new(),
+            chart: None,
+        },
+        Section {
             title: "Check these",
             intro: "Values no input held, marked CHECK in the scenario, and what else calibration noticed.".into(),
             table: None,
@@ -353,6 +368,36 @@ fn sections(c: &Calibration) -> Vec<Section> {
             chart: None,
         },
     ]
+}
+
+fn pause_rows(p: &crate::calibrate::pauses::PauseReport) -> Rows {
+    let mut rows = vec![
+        [
+            "start",
+            "seconds",
+            "peak median ms",
+            "around ms",
+            "load vs around",
+            "tier",
+            "tier time x",
+            "slowdown",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for e in &p.episodes {
+        rows.push(vec![
+            iso(e.start_s * 1_000_000_000),
+            e.seconds.to_string(),
+            format!("{:.0}", e.peak_median_ms),
+            format!("{:.1}", e.baseline_ms),
+            format!("{:.2}", e.load_ratio),
+            e.tier.clone().unwrap_or_else(|| "-".into()),
+            e.tier_ratio.map_or("-".into(), |r| format!("{r:.1}")),
+            e.slowdown.map_or("-".into(), |k| format!("{k:.2}")),
+        ]);
+    }
+    rows
 }
 
 fn markdown(c: &Calibration, charts: &[RenderedChart], scenario: &str) -> String {
@@ -463,6 +508,7 @@ fn json(c: &Calibration) -> serde_json::Value {
             "errors": w.errors,
             "own_ms": {"lb": finite(w.own_ms[0]), "web": finite(w.own_ms[1]), "app": finite(w.own_ms[2]), "db": finite(w.own_ms[3])},
         })).collect::<Vec<_>>(),
+        "pauses": c.pauses,
         "checks": checks(c),
         "warnings": c.warnings,
     })
