@@ -30,6 +30,38 @@ pub struct PoolModel {
     /// Arrival rate of user requests at which this pool's own service
     /// saturates it (requests/s): the utilization law's bound.
     pub saturation_rps: f64,
+    /// With a wake-up cost: its demand at this load against low load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub demand: Option<Demand>,
+}
+
+/// The CPU a visit costs at this load against at low load, for a pool with
+/// a wake-up cost (`wakeup`): the regime it is in.
+#[derive(Clone, Debug, Serialize)]
+pub struct Demand {
+    /// The wake-up CPU (ms).
+    pub wakeup_ms: f64,
+    /// The share of visits that wake their thread or worker (Erlang C).
+    pub wake_share: f64,
+    /// CPU per visit at this load (ms).
+    pub cpu_ms_per_visit: f64,
+    /// CPU per visit at low load, every visit waking it (ms).
+    pub low_load_cpu_ms_per_visit: f64,
+}
+
+impl Demand {
+    /// The regime in words.
+    pub fn regime(&self) -> String {
+        if self.wake_share >= 0.9 {
+            "low load: nearly every visit wakes it".into()
+        } else {
+            format!(
+                "amortized: {:.0}% of visits find it running, {:.0}% of the low-load CPU a visit",
+                (1.0 - self.wake_share) * 100.0,
+                100.0 * self.cpu_ms_per_visit / self.low_load_cpu_ms_per_visit
+            )
+        }
+    }
 }
 
 /// The analytic figures of one machine.
@@ -125,19 +157,7 @@ pub struct AnalyticModel {
     pub end_to_end_with_cores_ms: f64,
 }
 
-/// Erlang C: probability of waiting in an M/M/c with offered load `a`.
-pub fn erlang_c(c: u64, a: f64) -> f64 {
-    if a >= c as f64 {
-        return 1.0;
-    }
-    // Iterate in a numerically stable form: B(k) = a B(k-1) / (k + a B(k-1)) (Erlang B).
-    let mut b = 1.0;
-    for k in 1..=c {
-        b = a * b / (k as f64 + a * b);
-    }
-    let rho = a / c as f64;
-    b / (1.0 - rho + rho * b)
-}
+pub use crate::stats::erlang_c;
 
 /// Builds the analytic model (open workloads only: `None` for closed ones).
 pub fn analytic_model(s: &Scenario) -> Option<AnalyticModel> {
@@ -337,6 +357,20 @@ fn pool_model(s: &Scenario, load: &PoolLoad, lambda: f64) -> PoolModel {
         wait_ms,
         response_ms: wait_ms + hold_ms,
         saturation_rps: saturation_rps(s, load, lambda),
+        demand: pool
+            .wakeup_ns
+            .filter(|_| load.arrival_rps > 0.0 && load.cpu.is_finite())
+            .map(|w| {
+                let w_ms = w as f64 / 1e6;
+                let share = load.wakeup_cores / load.arrival_rps / (w_ms / 1e3);
+                let now = load.cpu / load.arrival_rps * 1e3;
+                Demand {
+                    wakeup_ms: w_ms,
+                    wake_share: share,
+                    cpu_ms_per_visit: now,
+                    low_load_cpu_ms_per_visit: now + w_ms * (1.0 - share),
+                }
+            }),
     }
 }
 

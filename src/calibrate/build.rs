@@ -120,6 +120,9 @@ pub struct TierCal {
     pub times: Vec<ClassTime>,
     /// CPU per visit, seconds, and where it came from.
     pub cpu_per_visit_s: Option<Sourced<f64>>,
+    /// Its CPU split into CPU per visit and per wake-up, when the CPU
+    /// counters cover it: used (`wakeup`) when the windows separate them.
+    pub wake: Option<super::regress::WakeFit>,
     /// The part of its time on a core (0..1).
     pub cpu_fraction: Option<f64>,
     /// The `[[host]]` group it runs on, when the CPU counters place it.
@@ -910,6 +913,7 @@ fn build(
             threads: Some(threads),
             times,
             cpu_per_visit_s: None,
+            wake: None,
             cpu_fraction: None,
             host: None,
             network_ns: None,
@@ -962,6 +966,7 @@ fn build(
             threads: Some(threads),
             times,
             cpu_per_visit_s: None,
+            wake: None,
             cpu_fraction: None,
             host: None,
             network_ns: None,
@@ -1017,6 +1022,7 @@ fn build(
             threads: None,
             times,
             cpu_per_visit_s: None,
+            wake: None,
             cpu_fraction: None,
             host: None,
             network_ns: None,
@@ -1100,6 +1106,7 @@ fn build(
             threads: None,
             times,
             cpu_per_visit_s: None,
+            wake: None,
             cpu_fraction: None,
             host: None,
             network_ns: None,
@@ -1223,6 +1230,17 @@ fn build(
         }
         components = m.components;
         hosts = m.hosts;
+        for (t, line) in &m.tier_lines {
+            wake_up_cost(
+                t,
+                line,
+                &rows,
+                &mut tiers,
+                &components,
+                &mut hosts,
+                &classes,
+            );
+        }
     } else if let Some(c) = input.cores {
         hosts.push(one_machine(c, &mut tiers));
     }
@@ -1257,6 +1275,101 @@ fn build(
         nginx_config: ncfg,
         input: input.clone(),
     })
+}
+
+/// Splits a tier's CPU into CPU per visit and CPU per wake-up (`wakeup`)
+/// across the windows, the share of visits that wake a thread or worker in
+/// each from Erlang C at the tier's occupancy there: its CPU (a thread
+/// cap: the threads run it) or its visits times their own time (workers,
+/// the database's time added where the worker waits for it). Where the
+/// windows separate the two, the tier gets the wake-up cost, CPU per visit
+/// without it, and its intercept leaves the host's `idle_background` (the
+/// wake-ups are that overhead).
+fn wake_up_cost(
+    t: &str,
+    line: &CpuLine,
+    rows: &[WindowRow],
+    tiers: &mut [TierCal],
+    components: &[ComponentCpu],
+    hosts: &mut [HostCal],
+    classes: &[(String, f64, bool, u64)],
+) {
+    if line.points.len() != rows.len() || !line.separable {
+        return;
+    }
+    let Some(ti) = tiers.iter().position(|x| x.name == t) else {
+        return;
+    };
+    let quiet: f64 = components
+        .iter()
+        .filter(|c| c.tier.as_deref() == Some(t))
+        .filter_map(|c| c.idle.as_ref().map(|q| q.cores))
+        .sum();
+    let tier = &tiers[ti];
+    let inst = f64::from(tier.instances.value.max(1));
+    let slot = match tier.kind {
+        Role::Balancer => 0,
+        Role::Web => 1,
+        Role::App => 2,
+        Role::Database => 3,
+    };
+    let threads = tier.threads.as_ref().filter(|_| tier.host.is_some());
+    let servers = u64::from(threads.map_or(tier.workers.value, |x| x.value).max(1));
+    let points: Vec<(f64, f64, f64)> = line
+        .points
+        .iter()
+        .zip(rows)
+        .map(|(&(rate, cores), row)| {
+            let busy = if threads.is_some() {
+                cores / inst
+            } else {
+                let mut hold_ms = row.own_ms[slot];
+                if tier.hold.is_some() && slot == 2 && row.own_ms[3].is_finite() {
+                    hold_ms += row.own_ms[3];
+                }
+                rate * hold_ms.max(0.0) / 1e3 / inst
+            };
+            let share = if busy.is_finite() {
+                1.0 - crate::stats::erlang_c(servers, busy.max(0.0))
+            } else {
+                f64::NAN
+            };
+            (rate, share, cores - quiet)
+        })
+        .filter(|p| p.1.is_finite())
+        .collect();
+    let Some(fit) = super::regress::wake_fit(&points) else {
+        return;
+    };
+    if fit.separable {
+        let (s, w) = (fit.per_visit_s.0, fit.wakeup_s.0);
+        let flowing = (line.background_cores - quiet).max(0.0);
+        let tier = &mut tiers[ti];
+        let mut as_line = line.clone();
+        as_line.per_request_s = s;
+        cpu_per_visit(tier, &as_line, classes);
+        if let Some(c) = &mut tier.cpu_per_visit_s {
+            c.source = format!(
+                "{:.4} ms a visit besides wake-ups over {} windows (the utilization law's slope, {:.4} ms, holds them)",
+                s * 1e3,
+                fit.n,
+                line.per_request_s * 1e3
+            );
+        }
+        let host = tier.host.clone();
+        if let Some(h) = hosts
+            .iter_mut()
+            .find(|h| Some(&h.name) == host.as_ref() || host.is_none())
+            && let Some(ib) = &mut h.idle_background
+        {
+            ib.value = (ib.value - flowing / h.machines.len().max(1) as f64).max(0.0);
+            ib.source.push_str(&format!(
+                "; less tier {t}'s {flowing:.3} cores, its wake-ups ({:.3} ms each)",
+                w * 1e3
+            ));
+        }
+    }
+    tiers[ti].wake = Some(fit);
 }
 
 /// Each episode's slowdown, from the utilization of what its tier runs on

@@ -143,6 +143,14 @@ fn tier_block(out: &mut String, t: &TierCal, pauses: Option<&PauseReport>) {
                 let _ = write!(p, ", cpu = {f:.3}");
             }
         }
+        if let Some(w) = t.wake.as_ref().filter(|w| w.separable) {
+            let _ = writeln!(out, "# primary wakeup: {}", w.sentence(&t.name));
+            let _ = write!(
+                p,
+                ", wakeup = \"{}\"",
+                format_duration((w.wakeup_s.0 * 1e9) as u64)
+            );
+        }
         if let Some((v, why)) = &pauses {
             let _ = writeln!(out, "# primary pauses: {why}");
             let _ = write!(p, ", pauses = {v}");
@@ -196,6 +204,14 @@ fn tier_block(out: &mut String, t: &TierCal, pauses: Option<&PauseReport>) {
                 mark(c)
             );
         }
+    }
+    if let (Some(w), Some(_)) = (t.wake.as_ref().filter(|w| w.separable), &t.host) {
+        let _ = writeln!(
+            out,
+            "wakeup = \"{}\"   # {}",
+            format_duration((w.wakeup_s.0 * 1e9) as u64),
+            w.sentence(&t.name)
+        );
     }
     if let Some((v, why)) = &pauses {
         let _ = writeln!(out, "pauses = {v}   # {why}");

@@ -779,6 +779,7 @@ pub fn calibrate_traces(input: &CalibrateInput) -> Result<Calibration, Calibrate
             threads: None,
             times,
             cpu_per_visit_s: None,
+            wake: None,
             cpu_fraction: None,
             host: None,
             network_ns,

@@ -615,6 +615,32 @@ fn print_summary(c: &Calibration) {
             );
         }
     }
+    let fits: Vec<_> = c
+        .tiers
+        .iter()
+        .filter_map(|t| t.wake.as_ref().map(|w| (t, w)))
+        .collect();
+    if !fits.is_empty() && fits.iter().all(|(_, w)| !w.separable) {
+        let shares: Vec<String> = fits
+            .iter()
+            .map(|(t, w)| {
+                format!(
+                    "{} {:.0}-{:.0}%",
+                    t.name,
+                    w.share_range.0 * 100.0,
+                    w.share_range.1 * 100.0
+                )
+            })
+            .collect();
+        outln!(
+            "wake-ups: no tier's CPU separates a wake-up cost from CPU per visit (visits that woke it: {}); the utilization-law lines are used (the report says why per tier)",
+            shares.join(", ")
+        );
+    } else {
+        for (t, w) in fits {
+            outln!("wake-ups: {}", w.sentence(&t.name));
+        }
+    }
     if let Some(p) = &c.pauses {
         outln!("pauses: {}", p.sentence());
     }

@@ -342,6 +342,7 @@ fn sections(c: &Calibration) -> Vec<Section> {
                         .filter_map(move |(b, k)| b.as_ref().map(|b| format!("{k}{on} = {:.3} cores: {}", b.value, b.source)))
                         .collect::<Vec<_>>()
                 })
+                .chain(c.tiers.iter().filter_map(|t| t.wake.as_ref().map(|w| w.sentence(&t.name))))
                 .collect(),
             chart: Some(2),
         },

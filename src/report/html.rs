@@ -204,6 +204,10 @@ pub fn write_report_html(
         }
         o.push_str("<p>Analytic model: traffic equations, M/M/c per instance (Erlang C, Allen-Cunneen for general service), and each machine's CPU (its cores as an M/M/c); it leaves out holding, bounded queues and failures.</p>");
         o.push_str(&html_table(&rows));
+        if let Some(t) = super::review::demand_rows(m) {
+            o.push_str("<p>CPU per visit at this load for the tiers with a wake-up cost (Erlang C for the share of visits that wake a thread or worker):</p>");
+            o.push_str(&html_table(&t));
+        }
         let analytic = if m.machines.is_empty() {
             format!("{:.2} ms analytic", m.end_to_end_ms)
         } else {

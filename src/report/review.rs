@@ -28,6 +28,37 @@ fn ms(x: f64) -> String {
     }
 }
 
+/// The pools with a wake-up cost: their CPU per visit at this load against
+/// low load, and the regime.
+pub(crate) fn demand_rows(m: &AnalyticModel) -> Option<Vec<Vec<String>>> {
+    let mut rows = vec![
+        [
+            "tier",
+            "wakeup ms",
+            "visits that wake it %",
+            "CPU ms/visit",
+            "at low load",
+            "regime",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for (_, pm) in &m.pools {
+        let Some(d) = &pm.demand else {
+            continue;
+        };
+        rows.push(vec![
+            pm.label.clone(),
+            format!("{:.3}", d.wakeup_ms),
+            format!("{:.1}", d.wake_share * 100.0),
+            format!("{:.3}", d.cpu_ms_per_visit),
+            format!("{:.3}", d.low_load_cpu_ms_per_visit),
+            d.regime(),
+        ]);
+    }
+    (rows.len() > 1).then_some(rows)
+}
+
 /// The review of scenario `name` read from `path`.
 pub fn render_review(
     name: &str,
@@ -121,6 +152,13 @@ pub fn render_review(
         rows.push(row);
     }
     wr!(o, "{}", super::text_grid(&rows));
+    if let Some(t) = demand_rows(m) {
+        w!(
+            o,
+            "CPU per visit at this load (wake-up costs, Erlang C for the share of visits that wake a thread or worker):"
+        );
+        wr!(o, "{}", super::text_grid(&t));
+    }
     w!(
         o,
         "bottleneck (utilization law): {}; the stack saturates at {} requests/s",

@@ -93,6 +93,20 @@ pub fn t_quantile_975(df: usize) -> f64 {
     }
 }
 
+/// Erlang C: probability of waiting in an M/M/c with offered load `a`.
+pub fn erlang_c(c: u64, a: f64) -> f64 {
+    if a >= c as f64 {
+        return 1.0;
+    }
+    // Iterate in a numerically stable form: B(k) = a B(k-1) / (k + a B(k-1)) (Erlang B).
+    let mut b = 1.0;
+    for k in 1..=c {
+        b = a * b / (k as f64 + a * b);
+    }
+    let rho = a / c as f64;
+    b / (1.0 - rho + rho * b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

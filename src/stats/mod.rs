@@ -14,7 +14,7 @@ pub mod obs;
 pub mod paired;
 pub mod summary;
 
-pub use ci::{Estimate, t_quantile_975};
+pub use ci::{Estimate, erlang_c, t_quantile_975};
 pub use hist::LatencyHistogram;
 pub use moments::Moments;
 pub use obs::*;

@@ -168,3 +168,44 @@ fn shared_cores_are_bracketed_by_the_two_analytic_estimates() {
     // And the bracket is informative: within 10% of the measured mean.
     assert!(m.end_to_end_with_cores_ms - m.end_to_end_ms < 0.1 * e.mean);
 }
+
+#[test]
+fn review_gives_each_wakeup_tiers_demand_at_this_load_and_at_low_load() {
+    // One worker, exponential 1 ms service and a 0.5 ms wake-up at 500/s:
+    // Welch's idle share P0 = (1 - rho) / (1 - rho + rho0) with rho = 0.5
+    // and rho0 = 0.75 is 0.4, so a visit costs 1 + 0.5 x 0.4 = 1.2 ms of
+    // CPU here against 1.5 ms at low load.
+    let src = "[simulation]\nduration = \"1m\"\nreplications = 2\n[workload]\nrate = 500\n\
+               [[tier]]\nname = \"server\"\nworkers = 1\nservice = \"exp(1ms)\"\nwakeup = \"0.5ms\"\n";
+    let s = parse(src);
+    let m = analytic_model(&s).expect("an open workload");
+    let d = m.pools[0]
+        .1
+        .demand
+        .as_ref()
+        .expect("a wake-up tier has a demand");
+    assert!((d.wake_share - 0.4).abs() < 1e-9, "share {}", d.wake_share);
+    assert!(
+        (d.cpu_ms_per_visit - 1.2).abs() < 1e-9,
+        "{}",
+        d.cpu_ms_per_visit
+    );
+    assert!((d.low_load_cpu_ms_per_visit - 1.5).abs() < 1e-9);
+    assert!(
+        d.regime()
+            .starts_with("amortized: 60% of visits find it running, 80%")
+    );
+    let dir = temp_dir("review", "wakeup");
+    let path = dir.join("wk.toml");
+    std::fs::write(&path, src).unwrap();
+    let o = stacksim(&["review", path.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("CPU per visit at this load") && text.contains("amortized: 60%"),
+        "{text}"
+    );
+    // Without the key neither the figure nor the table.
+    let plain = parse(&src.replace("wakeup = \"0.5ms\"\n", ""));
+    let m = analytic_model(&plain).unwrap();
+    assert!(m.pools[0].1.demand.is_none());
+}
