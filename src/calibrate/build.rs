@@ -1792,6 +1792,8 @@ pub struct Observed {
     pub entry_is_lb: bool,
     /// How the window was chosen, when `--window` was not given.
     pub window_note: Option<String>,
+    /// Pause episodes in the full windows (request logs only).
+    pub pauses: Option<super::pauses::PauseReport>,
 }
 
 /// Reads held-out logs and counters into full windows.
@@ -1820,7 +1822,10 @@ pub fn observe_windows(
             "the request logs must overlap for at least one window; pass a shorter --window",
         ));
     }
+    let w = obs.window_ns / NS;
+    let pauses = super::pauses::detect(&obs.seconds, keys[0] * w, (keys[keys.len() - 1] + 1) * w);
     Ok(Observed {
+        pauses: Some(pauses),
         window_note,
         window_s: obs.window_ns as f64 / NS as f64,
         classes: obs.classes.iter().map(|c| c.name.clone()).collect(),
@@ -1854,5 +1859,106 @@ mod tests {
         ] {
             assert_eq!(tier_of(name, &explicit).map(|r| r.tier()), tier, "{name}");
         }
+    }
+
+    #[test]
+    fn a_wakeup_cost_the_windows_separate_is_written_and_leaves_idle_background() {
+        use super::*;
+        // An app of 2 workers (no thread cap) on one machine: 0.6 ms of CPU
+        // a visit plus 0.5 ms a wake-up, its occupancy rate x 1.5 ms, at
+        // loads from 100 to 1,200 visits/s (shares of visits that wake a
+        // worker 0.99 down to 0.5).
+        let servers = 2u64;
+        let own_ms = 1.5;
+        let rates = [100.0, 300.0, 500.0, 700.0, 900.0, 1_100.0, 1_200.0];
+        let mut points = Vec::new();
+        let mut rows = Vec::new();
+        for (i, &r) in rates.iter().enumerate() {
+            let share = 1.0 - crate::stats::erlang_c(servers, r * own_ms / 1e3);
+            let cores = 0.01 + r * (0.6e-3 + 0.5e-3 * share);
+            points.push((r, cores));
+            rows.push(WindowRow {
+                start_ns: i as i64 * 10 * NS,
+                rate_rps: r,
+                class_counts: vec![r as u64 * 10],
+                e2e_ms: [2.0, 3.0, 5.0],
+                e2e_mean_ms: 2.0,
+                errors: 0,
+                own_ms: [f64::NAN, f64::NAN, own_ms, f64::NAN],
+                cores: vec![("app".into(), cores)],
+                dispersion: 1.0,
+                conns: None,
+            });
+        }
+        let line = crate::calibrate::regress::cpu_line(points).unwrap();
+        let time = ClassTime {
+            class: "all".into(),
+            dist: Dist::Exponential { mean: 1.5e6 },
+            mean_ns: 1.5e6,
+            cv: 1.0,
+            n: 1000,
+            how: "test".into(),
+            fit: None,
+            flags: Vec::new(),
+        };
+        let mut tiers = vec![TierCal {
+            name: "app".into(),
+            kind: Role::App,
+            instances: read(1, "test"),
+            workers: read(2, "test"),
+            threads: None,
+            times: vec![time],
+            cpu_per_visit_s: None,
+            wake: None,
+            cpu_fraction: None,
+            host: Some("server".into()),
+            network_ns: None,
+            hold: None,
+        }];
+        let components = vec![ComponentCpu {
+            component: "app".into(),
+            host: None,
+            tier: Some("app".into()),
+            line: Some(line.clone()),
+            idle: Some(IdleCpu {
+                cores: 0.01,
+                seconds: 5.0,
+                intervals: 5,
+            }),
+            resets: 0,
+        }];
+        let flowing = line.background_cores - 0.01;
+        let mut hosts = vec![HostCal {
+            name: "server".into(),
+            machines: Vec::new(),
+            cores: read(2, "test"),
+            background: Some(read(0.01, "test")),
+            idle_background: Some(read(flowing + 0.05, "test")),
+            off_path_s: None,
+            tiers: vec!["app".into()],
+        }];
+        let classes = vec![("all".to_string(), 1.0, false, 1000)];
+        wake_up_cost(
+            "app",
+            &line,
+            &rows,
+            &mut tiers,
+            &components,
+            &mut hosts,
+            &classes,
+        );
+        let w = tiers[0].wake.as_ref().expect("fitted");
+        assert!(w.separable, "{w:?}");
+        assert!((w.wakeup_s.0 - 0.5e-3).abs() < 1e-9, "{w:?}");
+        assert!((w.per_visit_s.0 - 0.6e-3).abs() < 1e-9, "{w:?}");
+        // The tier's CPU is the per-visit part, its intercept leaves the
+        // yielding background, and the scenario says `wakeup`.
+        let cpu = tiers[0].cpu_per_visit_s.as_ref().unwrap().value;
+        assert!((cpu - 0.6e-3).abs() < 1e-9, "{cpu}");
+        let ib = hosts[0].idle_background.as_ref().unwrap().value;
+        assert!((ib - 0.05).abs() < 1e-9, "{ib}");
+        let mut out = String::new();
+        super::super::emit::tier_block_for_test(&mut out, &tiers[0]);
+        assert!(out.contains("wakeup = \"500us\""), "{out}");
     }
 }

@@ -101,6 +101,11 @@ fn pauses_value(t: &TierCal, p: Option<&PauseReport>) -> Option<(String, String)
     ))
 }
 
+#[cfg(test)]
+pub(super) fn tier_block_for_test(out: &mut String, t: &TierCal) {
+    tier_block(out, t, None);
+}
+
 fn tier_block(out: &mut String, t: &TierCal, pauses: Option<&PauseReport>) {
     let pauses = pauses_value(t, pauses);
     let _ = writeln!(out, "[[tier]]");
@@ -148,7 +153,7 @@ fn tier_block(out: &mut String, t: &TierCal, pauses: Option<&PauseReport>) {
             let _ = write!(
                 p,
                 ", wakeup = \"{}\"",
-                format_duration((w.wakeup_s.0 * 1e9) as u64)
+                format_duration((w.wakeup_s.0 * 1e9).round() as u64)
             );
         }
         if let Some((v, why)) = &pauses {
@@ -209,7 +214,7 @@ fn tier_block(out: &mut String, t: &TierCal, pauses: Option<&PauseReport>) {
         let _ = writeln!(
             out,
             "wakeup = \"{}\"   # {}",
-            format_duration((w.wakeup_s.0 * 1e9) as u64),
+            format_duration((w.wakeup_s.0 * 1e9).round() as u64),
             w.sentence(&t.name)
         );
     }

@@ -493,6 +493,7 @@ struct TraceWindows {
 pub fn observe_windows(input: &CalibrateInput) -> Result<super::build::Observed, CalibrateError> {
     let w = read_windows(input)?;
     Ok(super::build::Observed {
+        pauses: None,
         window_s: w.secs,
         classes: w.acc.rules.iter().map(|c| c.name.clone()).collect(),
         windows: w.rows,

@@ -141,4 +141,19 @@ pub struct Validation {
     /// scenario's `connections`), whose latency was then compared from
     /// send; None when the client was open.
     pub clients: Option<u32>,
+    /// Pause episodes in the held-out logs (request logs only).
+    pub pauses: Option<super::pauses::PauseReport>,
+}
+
+/// Whether the window starting at `start_ns` and `window_s` long holds a
+/// second of a pause episode.
+pub fn holds_pause(p: &super::pauses::PauseReport, start_ns: i64, window_s: f64) -> bool {
+    let (a, b) = (start_ns, start_ns + (window_s * 1e9) as i64);
+    p.episodes.iter().any(|e| {
+        let (s, t) = (
+            e.start_s * 1_000_000_000,
+            (e.start_s + i64::from(e.seconds)) * 1_000_000_000,
+        );
+        s < b && a < t
+    })
 }

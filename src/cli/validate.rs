@@ -296,6 +296,9 @@ fn print(v: &Validation) {
     if let Some(n) = v.clients {
         outln!("{}", stacksim::report::validation::clients_line(n));
     }
+    if let Some(p) = &v.pauses {
+        outln!("pauses (held-out logs): {}", p.sentence());
+    }
     if let Some(k) = &v.knee {
         outln!(
             "knee: predicted {} requests/s (capacity search); the logs show {} sustained{}",

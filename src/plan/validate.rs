@@ -238,6 +238,23 @@ pub fn validate(
             Some(t.p99),
         ),
     ];
+    // Where the held-out logs hold pauses, p99 over the windows without
+    // one as well: what the scenario misses besides them (no tolerance:
+    // the verdict stands on every window).
+    if let Some(p) = observed.pauses.as_ref().filter(|p| !p.episodes.is_empty()) {
+        let calm: Vec<(f64, f64)> = windows
+            .iter()
+            .filter(|w| {
+                !crate::calibrate::validation::holds_pause(
+                    p,
+                    w.observed.start_ns,
+                    observed.window_s,
+                )
+            })
+            .map(|w| (w.observed.e2e_ms[2], w.latency_ms[2].mean))
+            .collect();
+        metrics.push(metric("p99 without pauses", &calm, None));
+    }
     if windows
         .iter()
         .any(|w| w.cores.is_some() && !w.observed.cores.is_empty())
@@ -323,5 +340,6 @@ pub fn validate(
         options: o.clone(),
         window_s: observed.window_s,
         clients,
+        pauses: observed.pauses.clone(),
     })
 }

@@ -139,6 +139,15 @@ fn intro(v: &Validation) -> String {
         },
         v.clients
             .map_or(String::new(), |n| format!(" {}", clients_line(n)))
+            + &v.pauses.as_ref().map_or(String::new(), |p| format!(
+                " Pauses in the held-out logs: {}{}.",
+                p.sentence(),
+                if p.episodes.is_empty() {
+                    ""
+                } else {
+                    "; `p99 without pauses` is the p99 error over the windows that hold none"
+                }
+            ))
     )
 }
 
@@ -197,6 +206,7 @@ pub fn write(
         "pass": v.pass,
         "window_s": v.window_s,
         "client_connections": v.clients,
+        "pauses": v.pauses,
         "replications": v.options.replications,
         "tolerance": {"p99": v.options.tolerance.p99, "throughput": v.options.tolerance.throughput, "cpu": v.options.tolerance.cpu},
         "metrics": v.metrics.iter().map(|m| json!({

@@ -193,6 +193,27 @@ fn throughput_and_cpu_hold_at_the_held_out_loads_below_the_knee() {
             .unwrap();
         assert!(m["pass"].as_bool().unwrap(), "{name}: {m}");
     }
+    // The held-out levels hold the two pause episodes calibration up to
+    // 700 requests/s finds (one second at 600, four at 700): validate
+    // names them and gives p99's error over the windows without them too.
+    let p = &v["pauses"];
+    assert_eq!(p["episodes"].as_array().map(Vec::len), Some(2), "{p}");
+    let metric = |name: &str| {
+        v["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["metric"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} reported"))
+    };
+    let (all, calm) = (metric("p99"), metric("p99 without pauses"));
+    let n = |m: &serde_json::Value| m["windows"].as_u64().unwrap();
+    assert!(n(&calm) < n(&all) && n(&calm) > 0, "{all} / {calm}");
+    assert!(
+        calm["tolerance"].is_null(),
+        "the verdict stands on every window"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
