@@ -117,6 +117,7 @@ fn machines(s: &Scenario) -> (IdVec<HostId, HostDef>, Vec<u32>) {
                     crate::scenario::Scheduling::Eevdf { base_slice_ns } => Some(base_slice_ns),
                     _ => None,
                 },
+                switch_ns: h.switch_cost_ns.unwrap_or(0),
                 cores: h.cores,
                 group: g as u32,
                 monitoring: h

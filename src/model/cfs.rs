@@ -179,6 +179,16 @@ impl<const PS: bool> Sim<'_, PS> {
         let x = &mut c.entries[e];
         x.left_ns -= ran.min(x.left_ns);
         x.v = v;
+        // An involuntary switch: the burst finds its caches cold when it
+        // runs again (`switch_cost`).
+        let switch = self.m.hosts[h].switch_ns;
+        if switch > 0 && x.left_ns > 0 {
+            x.left_ns += switch;
+            x.work_ns += switch;
+            if self.observing {
+                c.preemptions += 1;
+            }
+        }
         e
     }
 

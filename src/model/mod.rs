@@ -105,6 +105,8 @@ pub(crate) struct HostDef {
     pub cfs: Option<crate::scenario::CfsParams>,
     /// EEVDF's base slice (`scheduling = "eevdf"`), ns.
     pub eevdf: Option<u64>,
+    /// CPU a burst pays each time it is preempted (`switch_cost`), ns.
+    pub switch_ns: u64,
 }
 
 /// A pool of identical instances.

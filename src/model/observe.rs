@@ -284,6 +284,12 @@ impl<const PS: bool> Sim<'_, PS> {
             g.machine_busy_ns.push(state.window.0 as f64);
             g.core_grants += state.core_grants;
             g.core_wait_ns += state.core_wait_ns as f64;
+            if def.switch_ns > 0 {
+                let n = state.cfs.preemptions;
+                let s = g.switches.get_or_insert((0, 0.0));
+                s.0 += n;
+                s.1 += n as f64 * def.switch_ns as f64;
+            }
         }
         // The overall record is the sum of the classes' (kept out of the
         // hot path: one histogram record less per request).

@@ -436,6 +436,8 @@ pub(super) struct CfsState {
     /// EEVDF: the waiting bursts, in no order (picked by eligibility and
     /// deadline, a scan: queues are short).
     pub waiting: Vec<usize>,
+    /// Preemptions while observing (each paying `switch_cost`).
+    pub preemptions: u64,
 }
 
 /// One core of a fair-scheduled machine.

@@ -213,6 +213,10 @@ pub(crate) fn host_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
         .map(|s| s.to_string())
         .collect::<Vec<_>>(),
     ];
+    let switches = r.summary.hosts.iter().any(|h| h.switch_share.is_some());
+    if switches {
+        rows[0].insert(6, "switch cpu %".into());
+    }
     for (h, (def, hs)) in r.scenario.hosts.iter().zip(&r.summary.hosts).enumerate() {
         let runs: Vec<String> = r
             .scenario
@@ -240,6 +244,15 @@ pub(crate) fn host_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
             pm(&hs.monitoring, 100.0),
             runs.join(", "),
         ]);
+        if switches {
+            let row = rows.last_mut().expect("just pushed");
+            row.insert(
+                6,
+                hs.switch_share
+                    .as_ref()
+                    .map_or("-".into(), |e| pm(e, 100.0)),
+            );
+        }
         // Machines of a group differ when different components landed on them.
         let (lo, hi) = hs
             .machines
@@ -258,6 +271,9 @@ pub(crate) fn host_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
                     String::new(),
                     String::new(),
                 ]);
+                if switches {
+                    rows.last_mut().expect("just pushed").push(String::new());
+                }
             }
         }
     }

@@ -35,6 +35,11 @@ pub struct Host {
     pub off_path_cpu_ns: f64,
     /// How the cores are shared among the work that wants them.
     pub scheduling: Scheduling,
+    /// CPU a burst pays each time it is preempted (`switch_cost`, ns):
+    /// the involuntary context switch and the caches it finds cold when
+    /// it runs again. Only under a preemptive discipline (`cfs`, `eevdf`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub switch_cost_ns: Option<u64>,
 }
 
 /// How a machine's cores serve the bursts that want them.
@@ -268,6 +273,7 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
                 "sched_min_granularity",
                 "sched_wakeup_granularity",
                 "sched_base_slice",
+                "switch_cost",
             ],
         );
         let name = match field(t, "name") {
@@ -308,13 +314,35 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
             Some(x) => r.duration(x, &join(&key, "off_path_cpu")),
         };
         let scheduling = read_scheduling(r, t, &key, cores);
+        let switch_cost = match field(t, "switch_cost") {
+            None => Some(None),
+            Some(x) => {
+                let preemptive = matches!(
+                    scheduling,
+                    Some(Scheduling::Cfs(_) | Scheduling::Eevdf { .. })
+                );
+                let d = r.positive_duration(x, &join(&key, "switch_cost"));
+                if d.is_some() && !preemptive && scheduling.is_some() {
+                    r.error(
+                        x.span(),
+                        &join(&key, "switch_cost"),
+                        "`switch_cost` is paid on preemption, which only `scheduling = \"cfs\"` or `\"eevdf\"` does".into(),
+                        Some("FIFO cores run a burst to its end and processor sharing never switches: set scheduling = \"cfs\" (or \"eevdf\") or drop the key".into()),
+                    );
+                    // The host itself is fine: its tiers still resolve.
+                    Some(None)
+                } else {
+                    d.map(Some)
+                }
+            }
+        };
         match (
             name,
             instances,
             cores,
             monitoring,
             background.zip(idle_background),
-            off_path,
+            off_path.zip(switch_cost),
         ) {
             (
                 Some(name),
@@ -322,7 +350,7 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
                 Some(c),
                 Some(monitoring),
                 Some((background_cores, idle_background_cores)),
-                Some(off_path),
+                Some((off_path, switch_cost_ns)),
             ) => {
                 if out.iter().any(|h| h.name == name) {
                     r.error(
@@ -342,6 +370,7 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
                         idle_background_cores,
                         off_path_cpu_ns: off_path as f64,
                         scheduling: scheduling.unwrap_or(Scheduling::Fifo),
+                        switch_cost_ns,
                     });
                 }
             }

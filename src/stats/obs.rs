@@ -345,6 +345,9 @@ pub struct HostObs {
     pub core_grants: u64,
     /// Their total wait for it (ns).
     pub core_wait_ns: f64,
+    /// With a `switch_cost`: bursts preempted in the window, and the CPU
+    /// the switches cost (core-ns); None without.
+    pub switches: Option<(u64, f64)>,
 }
 
 /// One visit of a logged request to a station: when it arrived, started

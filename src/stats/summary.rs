@@ -72,6 +72,10 @@ pub struct HostSummary {
     pub machines: Vec<Estimate>,
     /// Mean wait of a service for a core of the group (ms).
     pub core_wait_ms: Estimate,
+    /// With a `switch_cost`: the share of the cores spent on involuntary
+    /// switches (preempted bursts' cold caches); absent without.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub switch_share: Option<Estimate>,
 }
 
 /// Estimates for one instance.
@@ -492,6 +496,15 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
                 })
                 .collect(),
             core_wait_ms: est(reps, |r| per_rep::host_core_wait_ms(r, h)),
+            switch_share: first.hosts.get(h).and_then(|x| x.switches).map(|_| {
+                est(reps, |r| {
+                    let x = &r.hosts[h];
+                    ratio(
+                        x.switches.map_or(0.0, |s| s.1),
+                        f64::from(x.cores) * r.window_ns as f64,
+                    )
+                })
+            }),
         })
         .collect();
     Summary {

@@ -597,3 +597,64 @@ fn eevdf_with_a_short_slice_is_processor_sharing() {
         "{text}"
     );
 }
+
+#[test]
+fn a_switch_cost_is_cpu_that_rises_with_oversubscription() {
+    // Eight workers on one fair-scheduled core: below saturation a burst is
+    // rarely preempted, near it often; each preemption costs 50 us of CPU.
+    let at = |rate: f64, switch: bool| {
+        let s = parse(&format!(
+            "[simulation]\nduration = \"2m\"\nwarmup = \"10s\"\nreplications = 8\nseed = 3\n\
+             [workload]\nrate = {rate}\n[[host]]\nname = \"box\"\ncores = 1\nscheduling = \"cfs\"\n{}\
+             [[tier]]\nname = \"app\"\nworkers = 8\nhost = \"box\"\nservice = \"exp(1ms)\"\n",
+            if switch {
+                "switch_cost = \"50us\"\n"
+            } else {
+                ""
+            }
+        ));
+        run(&s).1
+    };
+    let share = |rate: f64| {
+        let with = at(rate, true);
+        let without = at(rate, false);
+        let sw = with.hosts[0]
+            .switch_share
+            .expect("a switch cost is reported");
+        assert!(without.hosts[0].switch_share.is_none());
+        // The switches' CPU is the rise in utilization (common random
+        // numbers: the same arrivals and services in both runs).
+        let (u1, u0) = (&with.hosts[0].utilization, &without.hosts[0].utilization);
+        let hw = u1.half_width.unwrap() + u0.half_width.unwrap() + sw.half_width.unwrap();
+        assert!(
+            (u1.mean - u0.mean - sw.mean).abs() <= hw,
+            "at {rate}/s: {} - {} against {} (± {hw})",
+            u1.mean,
+            u0.mean,
+            sw.mean
+        );
+        sw
+    };
+    let (low, high) = (share(300.0), share(850.0));
+    assert!(
+        high.mean - high.half_width.unwrap() > 2.0 * (low.mean + low.half_width.unwrap()),
+        "CPU per request rises with oversubscription: {low:?} then {high:?}"
+    );
+    // Only a preemptive discipline switches.
+    let e = match stacksim::scenario::parse(
+        "[workload]\nrate = 10\n[[host]]\nname = \"b\"\ncores = 1\nswitch_cost = \"50us\"\n\
+         [[tier]]\nname = \"s\"\nhost = \"b\"\nservice = \"1ms\"\n",
+        "bad.toml",
+        None,
+    ) {
+        Ok(_) => panic!("a FIFO host with a switch cost is refused"),
+        Err(e) => e,
+    };
+    let d = e
+        .diagnostics
+        .iter()
+        .find(|d| d.key == "host[0].switch_cost")
+        .unwrap_or_else(|| panic!("flagged: {e}"));
+    assert!(d.message.contains("preemption") && d.hint.is_some());
+    assert_eq!(e.diagnostics.len(), 1, "no knock-on errors: {e}");
+}
