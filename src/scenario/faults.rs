@@ -151,27 +151,10 @@ pub(crate) fn read_failures(
     let key = join(key, "failures");
     let ft = r.table(v, &key)?;
     r.check_keys(ft, &key, &["time_to_failure", "time_to_repair"]);
-    let mut get = |name: &str| match field(ft, name) {
-        Some(d) => r.dist(d, &join(&key, name)).and_then(|d| {
-            if d.mean() > 0.0 {
-                Some(d)
-            } else {
-                r.error(
-                    d_span(ft, name),
-                    &join(&key, name),
-                    "must have a mean above zero".into(),
-                    None,
-                );
-                None
-            }
-        }),
-        None => {
-            r.error(v.span(), &key, format!("`failures` needs `{name}`"), Some("e.g. failures = { time_to_failure = \"exp(6h)\", time_to_repair = \"exp(10m)\" }".into()));
-            None
-        }
-    };
-    let ttf = get("time_to_failure");
-    let ttr = get("time_to_repair");
+    const HINT: &str =
+        "e.g. failures = { time_to_failure = \"exp(6h)\", time_to_repair = \"exp(10m)\" }";
+    let ttf = timing(r, ft, v, &key, "time_to_failure", HINT);
+    let ttr = timing(r, ft, v, &key, "time_to_repair", HINT);
     Some(Some(Failures {
         time_to_failure: ttf?,
         time_to_repair: ttr?,
@@ -187,32 +170,8 @@ pub(crate) fn read_pauses(r: &mut Reader, t: &DeTable<'_>, key: &str) -> Option<
     let pt = r.table(v, &key)?;
     r.check_keys(pt, &key, &["every", "length", "slowdown"]);
     const HINT: &str = "e.g. pauses = { every = \"exp(5m)\", length = \"exp(2s)\", slowdown = 20 }";
-    let mut get = |name: &str| match field(pt, name) {
-        Some(d) => r.dist(d, &join(&key, name)).and_then(|d| {
-            if d.mean() > 0.0 {
-                Some(d)
-            } else {
-                r.error(
-                    d_span(pt, name),
-                    &join(&key, name),
-                    "must have a mean above zero".into(),
-                    None,
-                );
-                None
-            }
-        }),
-        None => {
-            r.error(
-                v.span(),
-                &key,
-                format!("`pauses` needs `{name}`"),
-                Some(HINT.into()),
-            );
-            None
-        }
-    };
-    let every = get("every");
-    let length = get("length");
+    let every = timing(r, pt, v, &key, "every", HINT);
+    let length = timing(r, pt, v, &key, "length", HINT);
     let slowdown = match field(pt, "slowdown") {
         Some(x) => r.positive(x, &join(&key, "slowdown"), 1e6).and_then(|k| {
             if k >= 1.0 {
@@ -242,6 +201,39 @@ pub(crate) fn read_pauses(r: &mut Reader, t: &DeTable<'_>, key: &str) -> Option<
         length: length?,
         slowdown: slowdown?,
     }))
+}
+
+/// A distribution of time with a mean above zero, `name` of table `t`
+/// (`v`, at `key`): an error with `hint` when it is missing.
+fn timing(
+    r: &mut Reader,
+    t: &DeTable<'_>,
+    v: &Value<'_>,
+    key: &str,
+    name: &str,
+    hint: &str,
+) -> Option<Dist> {
+    let Some(d) = field(t, name) else {
+        let table = key.rsplit('.').next().unwrap_or(key);
+        r.error(
+            v.span(),
+            key,
+            format!("`{table}` needs `{name}`"),
+            Some(hint.into()),
+        );
+        return None;
+    };
+    let d = r.dist(d, &join(key, name))?;
+    if d.mean() > 0.0 {
+        return Some(d);
+    }
+    r.error(
+        d_span(t, name),
+        &join(key, name),
+        "must have a mean above zero".into(),
+        None,
+    );
+    None
 }
 
 fn d_span(t: &DeTable<'_>, name: &str) -> std::ops::Range<usize> {

@@ -48,13 +48,18 @@ fn log_args() -> Vec<String> {
 }
 
 fn calibrate_below_half_the_knee(out: &Path) -> String {
+    calibrate_until(END_OF_400, out)
+}
+
+/// Calibrates from the files alone on the logs before `until`.
+fn calibrate_until(until: &str, out: &Path) -> String {
     let mut args = vec!["calibrate".to_string()];
     args.extend(log_args());
     for a in [
         "--app-config",
         &multi("gunicorn.conf.py"),
         "--until",
-        END_OF_400,
+        until,
         "--no-report",
         "--out",
     ] {
@@ -341,21 +346,7 @@ fn pauses_are_found_where_the_logs_hold_them_and_their_absence_is_bounded() {
     // and written with the slowdown that makes a queue on the back's one
     // core (61% and 80% busy) grow to that latency, not the app's time ratio.
     let seen = dir.join("seen.toml");
-    let mut args = vec!["calibrate".to_string()];
-    args.extend(log_args());
-    for a in [
-        "--app-config",
-        &multi("gunicorn.conf.py"),
-        "--until",
-        END_OF_700,
-        "--no-report",
-        "--out",
-    ] {
-        args.push(a.into());
-    }
-    args.push(seen.display().to_string());
-    let o = stacksim(&args);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    calibrate_until(END_OF_700, &seen);
     let text = std::fs::read_to_string(&seen).unwrap();
     assert!(text.contains("# pauses: 2 pause episodes in"), "{text}");
     let line = text
