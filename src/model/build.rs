@@ -118,6 +118,14 @@ fn machines(s: &Scenario) -> (IdVec<HostId, HostDef>, Vec<u32>) {
                     _ => None,
                 },
                 switch_ns: h.switch_cost_ns.unwrap_or(0),
+                pauses: h.pauses.as_ref().map(|x| {
+                    (
+                        x.every.sampler(),
+                        x.length.sampler(),
+                        x.slowdown,
+                        stream_id(&format!("pauses/host/{}/{i}", h.name)),
+                    )
+                }),
                 cores: h.cores,
                 group: g as u32,
                 monitoring: h

@@ -4,7 +4,7 @@
 use rand::RngExt;
 
 use super::state::{Event, Phase, Sim};
-use super::{Id, StationId};
+use super::{HostId, Id, StationId};
 use crate::scenario::FaultKind;
 use crate::stats::{Cause, ComponentEvent as E, TimelineEvent, WriteOutage};
 
@@ -36,6 +36,12 @@ impl<const PS: bool> Sim<'_, PS> {
             }
         }
         self.schedule_agents();
+        for (h, def) in m.hosts.enumerate() {
+            if let Some((every, _, _, _)) = &def.pauses {
+                let t = every.sample(&mut self.host_pauses[h.ix()].rng);
+                self.q.schedule(t, Event::HostPauseStart(h));
+            }
+        }
         for (i, f) in m.faults.iter().enumerate() {
             self.q.schedule(f.at_ns, Event::FaultStart(i as u32));
             self.q.schedule(
@@ -92,6 +98,37 @@ impl<const PS: bool> Sim<'_, PS> {
             &m.stations[s].label,
             if starts { E::SlowStart } else { E::SlowEnd },
         );
+    }
+
+    /// A random pause of machine `h` begins or ends: every station on it
+    /// slows (as under its own pause), and the next one is drawn.
+    pub(super) fn on_host_pause(&mut self, h: HostId, starts: bool) {
+        let m = self.m;
+        let Some((every, length, k, _)) = &m.hosts[h].pauses else {
+            return;
+        };
+        let now = self.q.now();
+        let p = &mut self.host_pauses[h.ix()];
+        p.on = starts;
+        let t = i128::from(now);
+        if starts {
+            p.count += 1;
+            p.acc -= t;
+            let d = length.sample(&mut p.rng);
+            self.q.schedule_in(d, Event::HostPauseEnd(h));
+        } else {
+            p.acc += t;
+            let d = every.sample(&mut p.rng);
+            self.q.schedule_in(d, Event::HostPauseStart(h));
+        }
+        for (s, def) in m.stations.enumerate() {
+            if def.host != Some(h) {
+                continue;
+            }
+            let st = &mut self.stations[s];
+            st.slow = if starts { st.slow * k } else { st.slow / k };
+            self.note(&def.label, if starts { E::SlowStart } else { E::SlowEnd });
+        }
     }
 
     pub(super) fn on_fault(&mut self, f: u32, starts: bool) {

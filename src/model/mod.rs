@@ -107,6 +107,9 @@ pub(crate) struct HostDef {
     pub eevdf: Option<u64>,
     /// CPU a burst pays each time it is preempted (`switch_cost`), ns.
     pub switch_ns: u64,
+    /// Random pauses of the machine: time between them, length, slowdown,
+    /// and their stream id.
+    pub pauses: Option<(Sampler, Sampler, f64, u32)>,
 }
 
 /// A pool of identical instances.

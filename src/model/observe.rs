@@ -113,7 +113,7 @@ impl<const PS: bool> Sim<'_, PS> {
             st.at_start = st.c;
         }
         let now = self.q.now();
-        for p in &mut self.pauses {
+        for p in self.pauses.iter_mut().chain(&mut self.host_pauses) {
             p.at_start = p.so_far(now);
         }
         for h in self.hosts.ids() {
@@ -127,7 +127,7 @@ impl<const PS: bool> Sim<'_, PS> {
     pub(super) fn on_window_end(&mut self) {
         self.snapshot();
         let now = self.q.now();
-        for p in &mut self.pauses {
+        for p in self.pauses.iter_mut().chain(&mut self.host_pauses) {
             let (n, area) = p.so_far(now);
             p.window = (n - p.at_start.0, area - p.at_start.1);
         }
@@ -276,8 +276,14 @@ impl<const PS: bool> Sim<'_, PS> {
             .max()
             .unwrap_or(0);
         let mut hosts = vec![HostObs::default(); groups];
-        for (state, def) in self.hosts.iter().zip(&self.m.hosts) {
+        for (hi, (state, def)) in self.hosts.iter().zip(&self.m.hosts).enumerate() {
             let g = &mut hosts[def.group as usize];
+            if def.pauses.is_some() {
+                let (n, ns) = self.host_pauses[hi].window;
+                let acc = g.pauses.get_or_insert((0, 0.0));
+                acc.0 += n;
+                acc.1 += ns as f64;
+            }
             g.cores += def.cores;
             g.busy_ns += state.window.0 as f64;
             g.agent_ns += state.window.1 as f64;

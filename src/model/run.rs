@@ -97,6 +97,14 @@ fn simulate<const PS: bool>(m: &Model, rep: u32) -> RepObs {
         } else {
             Vec::new()
         },
+        host_pauses: if m.hosts.iter().any(|h| h.pauses.is_some()) {
+            m.hosts
+                .iter()
+                .map(|h| PauseState::new(stream(seed, rep, h.pauses.as_ref().map_or(0, |p| p.3))))
+                .collect()
+        } else {
+            Vec::new()
+        },
         off_core: Vec::with_capacity(1024),
         agent_rng: m
             .hosts
@@ -277,6 +285,8 @@ impl<'m, const PS: bool> Sim<'m, PS> {
                 Event::FaultEnd(f) => self.on_fault(f, false),
                 Event::PauseStart(s) => self.on_pause(s, true),
                 Event::PauseEnd(s) => self.on_pause(s, false),
+                Event::HostPauseStart(h) => self.on_host_pause(h, true),
+                Event::HostPauseEnd(h) => self.on_host_pause(h, false),
                 Event::HealthCheck(s) => self.on_health_check(s),
                 Event::CheckFailed(s) => self.on_check_failed(s),
                 Event::FailoverDetected { db, epoch } => self.on_failover_detected(db, epoch),

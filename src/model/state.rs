@@ -48,6 +48,11 @@ pub(super) enum Event {
     PauseStart(StationId),
     /// A random pause ends. Emitted at its start.
     PauseEnd(StationId),
+    /// A random pause of a machine begins (every station on it slows).
+    /// Emitted at start and at the previous pause's end.
+    HostPauseStart(HostId),
+    /// A machine's random pause ends. Emitted at its start.
+    HostPauseEnd(HostId),
     /// A health check of a station. Emitted at start and by itself.
     HealthCheck(StationId),
     /// A health check of a dead station has timed out. Emitted by HealthCheck.
@@ -616,6 +621,8 @@ pub(super) struct Sim<'m, const PS: bool> {
     pub cpu: IdVec<StationId, StationCpu>,
     /// Per station: its random pauses (empty when no pool pauses).
     pub pauses: Vec<PauseState>,
+    /// Per machine: its random pauses (empty when no host pauses).
+    pub host_pauses: Vec<PauseState>,
     /// Per station on a fair-scheduled machine: the virtual runtime its
     /// last burst reached (its workers' process, as the scheduler sees it);
     /// on an EEVDF machine, the lag it had then.

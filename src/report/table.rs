@@ -217,6 +217,10 @@ pub(crate) fn host_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
     if switches {
         rows[0].insert(6, "switch cpu %".into());
     }
+    let paused = r.summary.hosts.iter().any(|h| h.paused_share.is_some());
+    if paused {
+        rows[0].insert(6, "paused %".into());
+    }
     for (h, (def, hs)) in r.scenario.hosts.iter().zip(&r.summary.hosts).enumerate() {
         let runs: Vec<String> = r
             .scenario
@@ -253,6 +257,15 @@ pub(crate) fn host_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
                     .map_or("-".into(), |e| pm(e, 100.0)),
             );
         }
+        if paused {
+            let row = rows.last_mut().expect("just pushed");
+            row.insert(
+                6,
+                hs.paused_share
+                    .as_ref()
+                    .map_or("-".into(), |e| pm(e, 100.0)),
+            );
+        }
         // Machines of a group differ when different components landed on them.
         let (lo, hi) = hs
             .machines
@@ -271,7 +284,7 @@ pub(crate) fn host_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
                     String::new(),
                     String::new(),
                 ]);
-                if switches {
+                for _ in 0..(usize::from(switches) + usize::from(paused)) {
                     rows.last_mut().expect("just pushed").push(String::new());
                 }
             }

@@ -40,6 +40,10 @@ pub struct Host {
     /// it runs again. Only under a preemptive discipline (`cfs`, `eevdf`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub switch_cost_ns: Option<u64>,
+    /// Random pauses of each machine (`pauses`): CPU steal, a noisy
+    /// neighbour, a hypervisor's hiccup, slowing every component on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pauses: Option<super::faults::Pauses>,
 }
 
 /// How a machine's cores serve the bursts that want them.
@@ -274,6 +278,7 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
                 "sched_wakeup_granularity",
                 "sched_base_slice",
                 "switch_cost",
+                "pauses",
             ],
         );
         let name = match field(t, "name") {
@@ -314,6 +319,7 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
             Some(x) => r.duration(x, &join(&key, "off_path_cpu")),
         };
         let scheduling = read_scheduling(r, t, &key, cores);
+        let pauses = super::faults::read_pauses(r, t, &key);
         let switch_cost = match field(t, "switch_cost") {
             None => Some(None),
             Some(x) => {
@@ -342,7 +348,7 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
             cores,
             monitoring,
             background.zip(idle_background),
-            off_path.zip(switch_cost),
+            off_path.zip(switch_cost).zip(pauses),
         ) {
             (
                 Some(name),
@@ -350,7 +356,7 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
                 Some(c),
                 Some(monitoring),
                 Some((background_cores, idle_background_cores)),
-                Some((off_path, switch_cost_ns)),
+                Some(((off_path, switch_cost_ns), pauses)),
             ) => {
                 if out.iter().any(|h| h.name == name) {
                     r.error(
@@ -371,6 +377,7 @@ pub(crate) fn read_hosts(r: &mut Reader, doc: &DeTable<'_>) -> Option<Vec<Host>>
                         off_path_cpu_ns: off_path as f64,
                         scheduling: scheduling.unwrap_or(Scheduling::Fifo),
                         switch_cost_ns,
+                        pauses,
                     });
                 }
             }

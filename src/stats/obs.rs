@@ -348,6 +348,9 @@ pub struct HostObs {
     /// With a `switch_cost`: bursts preempted in the window, and the CPU
     /// the switches cost (core-ns); None without.
     pub switches: Option<(u64, f64)>,
+    /// With random pauses: the pauses begun in the window and the paused
+    /// machine-time (ns), summed over the machines (None without).
+    pub pauses: Option<(u64, f64)>,
 }
 
 /// One visit of a logged request to a station: when it arrived, started

@@ -76,6 +76,10 @@ pub struct HostSummary {
     /// switches (preempted bursts' cold caches); absent without.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub switch_share: Option<Estimate>,
+    /// With random pauses: the share of machine-time paused; absent
+    /// without them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_share: Option<Estimate>,
 }
 
 /// Estimates for one instance.
@@ -496,6 +500,15 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
                 })
                 .collect(),
             core_wait_ms: est(reps, |r| per_rep::host_core_wait_ms(r, h)),
+            paused_share: first.hosts.get(h).and_then(|x| x.pauses).map(|_| {
+                est(reps, |r| {
+                    let x = &r.hosts[h];
+                    ratio(
+                        x.pauses.map_or(0.0, |p| p.1),
+                        x.machine_busy_ns.len() as f64 * r.window_ns as f64,
+                    )
+                })
+            }),
             switch_share: first.hosts.get(h).and_then(|x| x.switches).map(|_| {
                 est(reps, |r| {
                     let x = &r.hosts[h];

@@ -365,3 +365,36 @@ fn random_pauses_slow_the_services_they_catch() {
     let (_, sum) = run(&plain);
     assert!(sum.pools[0].paused_share.is_none() && sum.pools[0].pauses_per_hour.is_none());
 }
+
+#[test]
+fn a_machines_pauses_slow_every_component_on_it() {
+    // Two tiers of many workers on one machine of ample cores (no wait
+    // for a core): the machine pauses every exp(4 s) for exp(1 s), slowing
+    // both tiers' services ten times, so each tier's mean time is
+    // 1 ms x (0.8 + 10 x 0.2) = 2.8 ms and the end to end 5.6 ms; a tier
+    // off the machine is untouched.
+    let s = parse(
+        "[simulation]\nduration = \"10m\"\nwarmup = \"20s\"\nreplications = 10\nseed = 6\n\
+         [workload]\nrate = 200\n[[host]]\nname = \"box\"\ncores = 1000\n\
+         pauses = { every = \"exp(4s)\", length = \"exp(1s)\", slowdown = 10 }\n\
+         [[tier]]\nname = \"a\"\nworkers = 100000\nhost = \"box\"\nservice = \"exp(1ms)\"\n\
+         [[tier]]\nname = \"b\"\nworkers = 100000\nhost = \"box\"\nservice = \"exp(1ms)\"\n\
+         [[tier]]\nname = \"c\"\nworkers = 100000\nservice = \"exp(1ms)\"\n",
+    );
+    let (_, sum) = run(&s);
+    let share = sum.hosts[0]
+        .paused_share
+        .as_ref()
+        .expect("host pauses are reported");
+    assert_agrees("paused share", share, 0.2, 0.1);
+    assert_agrees(
+        "mean end to end",
+        &sum.overall.latency_mean_ms,
+        2.8 + 2.8 + 1.0,
+        0.1,
+    );
+    assert!(
+        sum.pools[2].paused_share.is_none(),
+        "no tier pauses of its own"
+    );
+}
