@@ -28,7 +28,8 @@ pub struct PoolLoad {
     pub arrival_rps: f64,
     /// Offered utilization: arrival rate x mean service / servers. For a
     /// holding tier it also counts the downstream service time, without
-    /// queueing, so it is a lower bound. NaN for closed workloads.
+    /// queueing, so it is a lower bound. For a sharded database, the
+    /// hottest shard's. NaN for closed workloads.
     pub utilization: f64,
     /// Offered utilization from the pool's own service alone (no holding).
     pub service_utilization: f64,
@@ -270,6 +271,11 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
             let mut cpu_work = 0.0;
             let extra = extra_cpu_ns(tier);
             let (mut reads, mut writes) = (false, false);
+            // A sharded database: each shard's part of the pool, as work
+            // scaled to the whole pool (the hottest shard sets the figure).
+            let shards = tier.shards.max(1) as usize;
+            let mut shard_work = vec![0.0; shards];
+            let mut shard_own = vec![0.0; shards];
             for (ci, class) in s.classes.iter().enumerate() {
                 let pools = tier.pools_for(class.access);
                 if !pools.contains(&pi) {
@@ -293,6 +299,13 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
                     }
                     rate += visits;
                     work += visits * hold_ns / 1e9;
+                    if let Some(key) = tier.shard_keys.get(ci) {
+                        for (k, w) in key.weights(tier.shards).into_iter().enumerate() {
+                            let scale = w * shards as f64;
+                            shard_work[k] += scale * visits * hold_ns / 1e9;
+                            shard_own[k] += scale * visits * (service + extra) / 1e9;
+                        }
+                    }
                     match class.access {
                         crate::scenario::Access::Read => reads = true,
                         crate::scenario::Access::Write => writes = true,
@@ -308,6 +321,13 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
                 own_work += wakeup_cores;
                 work += wakeup_cores;
                 cpu_work += wakeup_cores;
+            }
+            if shards > 1 && rate > 0.0 {
+                // Each shard's own servers: its work as if the whole pool
+                // ran that hot (the wake-up CPU is spread evenly).
+                let hottest = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+                work = hottest(&shard_work) + wakeup_cores;
+                own_work = hottest(&shard_own) + wakeup_cores;
             }
             let servers = u64::from(pool.instances) * u64::from(pool.workers);
             out.push(PoolLoad {
@@ -615,27 +635,52 @@ pub fn verdicts(
     if let Some(c) = &summary.client {
         client_backlog(c, summary, &mut out);
     }
+    // A sharded pool is as busy as its hottest shard: (shard, its share
+    // of the pool's work, as a factor on the pool's mean).
+    let hottest_shard = |p: usize, l: &PoolLoad| -> Option<(usize, f64)> {
+        if s.tiers[l.tier].shards <= 1 {
+            return None;
+        }
+        let per = s.tiers[l.tier].pools[l.pool].instances / s.tiers[l.tier].shards;
+        let mut by_shard = vec![0.0; s.tiers[l.tier].shards as usize];
+        for i in summary.instances.iter().filter(|i| i.pool == p) {
+            by_shard[i.index / per.max(1) as usize] += i.utilization.mean;
+        }
+        let mean = by_shard.iter().sum::<f64>() / by_shard.len() as f64;
+        by_shard
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .filter(|_| mean > 0.0)
+            .map(|(k, u)| (k, u / mean))
+    };
+    let busy = |p: usize, l: &PoolLoad, u: f64| hottest_shard(p, l).map_or(u, |(_, f)| u * f);
     let bottleneck = loads
         .iter()
         .zip(&summary.pools)
         .enumerate()
         .filter(|(_, (l, ps))| l.servers > 0 && ps.service_utilization.mean.is_finite())
         .max_by(|a, b| {
-            a.1.1
-                .service_utilization
-                .mean
-                .total_cmp(&b.1.1.service_utilization.mean)
+            busy(a.0, a.1.0, a.1.1.service_utilization.mean).total_cmp(&busy(
+                b.0,
+                b.1.0,
+                b.1.1.service_utilization.mean,
+            ))
         })
         .map(|(p, (l, ps))| {
-            let label = if l.label.contains(Role::Primary.as_str())
-                || l.label.contains(Role::Replicas.as_str())
-            {
-                format!("{} ({})", l.label, l.traffic)
-            } else {
-                l.label.clone()
+            let shard = hottest_shard(p, l);
+            let label = match shard {
+                Some((k, _)) => format!("{} ({}, shard#{k}, the hottest)", l.label, l.traffic),
+                None if l.label.contains(Role::Primary.as_str())
+                    || l.label.contains(Role::Replicas.as_str()) =>
+                {
+                    format!("{} ({})", l.label, l.traffic)
+                }
+                None => l.label.clone(),
             };
-            let u = ps.service_utilization.mean;
-            let total = ps.utilization.mean;
+            let f = shard.map_or(1.0, |(_, f)| f);
+            let u = ps.service_utilization.mean * f;
+            let total = ps.utilization.mean * f;
             let held = if total - u > 0.01 {
                 format!(
                     " serving ({:.0}% counting workers held on the tiers below)",

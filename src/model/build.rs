@@ -75,6 +75,7 @@ impl Model {
                 })
                 .collect(),
             access_log_limit: 0,
+            sharded: s.tiers.iter().any(|t| t.shards > 1),
         }
     }
 }
@@ -154,11 +155,19 @@ fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
             let pool = out.pools.next_id();
             idx.push(pool);
             let first = out.stations.next_id();
+            let per_shard = p.instances / tier.shards.max(1);
             for i in 0..p.instances {
                 let label = match p.role {
                     Role::Instances if p.instances == 1 => tier.name.clone(),
                     Role::Instances => format!("{}#{i}", tier.name),
+                    Role::Primary if tier.shards > 1 => format!("{} shard#{i} primary", tier.name),
                     Role::Primary => format!("{} primary", tier.name),
+                    Role::Replicas if tier.shards > 1 => format!(
+                        "{} shard#{} replica#{}",
+                        tier.name,
+                        i / per_shard,
+                        i % per_shard
+                    ),
                     Role::Replicas => format!("{} replica#{i}", tier.name),
                 };
                 let host = p
@@ -235,17 +244,27 @@ fn databases(s: &Scenario, st: &Stations) -> (Vec<DbDef>, Vec<Option<u32>>) {
     {
         let (pp, rp) = (st.pool_index[ti][0], st.pool_index[ti][1]);
         db_of_tier[ti] = Some(dbs.len() as u32);
-        let replicas = &st.pools[rp];
-        dbs.push(DbDef {
-            name: tier.name.clone(),
-            primary: st.pools[pp].first_station,
-            replicas: replicas.stations().collect(),
-            primary_pool: pp,
-            replica_pool: rp,
-            reads: tier.reads,
-            failover: tier.failover,
-            writes_wait: tier.writes_wait,
-        });
+        // One database per shard: its primary, its replicas, its failover.
+        let shards = tier.shards.max(1);
+        let per_shard = st.pools[rp].count / shards;
+        for k in 0..shards {
+            dbs.push(DbDef {
+                name: if shards > 1 {
+                    format!("{} shard#{k}", tier.name)
+                } else {
+                    tier.name.clone()
+                },
+                primary: st.pools[pp].station(k),
+                replicas: (k * per_shard..(k + 1) * per_shard)
+                    .map(|i| st.pools[rp].station(i))
+                    .collect(),
+                primary_pool: pp,
+                replica_pool: rp,
+                reads: tier.reads,
+                failover: tier.failover,
+                writes_wait: tier.writes_wait,
+            });
+        }
     }
     (dbs, db_of_tier)
 }
@@ -255,7 +274,7 @@ fn databases(s: &Scenario, st: &Stations) -> (Vec<DbDef>, Vec<Option<u32>>) {
 fn classes(s: &Scenario, st: &mut Stations, db_of_tier: &[Option<u32>]) -> Vec<ClassDef> {
     let mut cum = 0.0;
     let mut classes = Vec::new();
-    for c in &s.classes {
+    for (ci, c) in s.classes.iter().enumerate() {
         cum += c.share;
         let mut steps = Vec::new();
         for (i, step) in c.route.iter().enumerate() {
@@ -264,6 +283,21 @@ fn classes(s: &Scenario, st: &mut Stations, db_of_tier: &[Option<u32>]) -> Vec<C
                 Some(db) => Target::Db {
                     db,
                     access: c.access,
+                    shards: tier.shard_keys.get(ci).map(|k| {
+                        let mut cum = 0.0;
+                        let mut v: Vec<f64> = k
+                            .weights(tier.shards)
+                            .into_iter()
+                            .map(|w| {
+                                cum += w;
+                                cum
+                            })
+                            .collect();
+                        if let Some(last) = v.last_mut() {
+                            *last = f64::INFINITY; // no draw falls past the last shard
+                        }
+                        v.into_boxed_slice()
+                    }),
                 },
                 None => Target::Stations(st.of_tier(step.tier)),
             };
@@ -320,6 +354,18 @@ fn faults(s: &Scenario, st: &Stations, host_first: &[u32]) -> Vec<FaultDef> {
                         .collect()
                 }
                 FaultTarget::Tier => st.of_tier(f.tier),
+                FaultTarget::Shard { shard, role } => {
+                    let mut v = Vec::new();
+                    for (pi, p) in tier.pools.iter().enumerate() {
+                        if role.is_some_and(|r| r != p.role) {
+                            continue;
+                        }
+                        let per = p.instances / tier.shards.max(1);
+                        let pool = &st.pools[st.pool_index[f.tier][pi]];
+                        v.extend((shard * per..(shard + 1) * per).map(|i| pool.station(i)));
+                    }
+                    v
+                }
                 FaultTarget::Instance(i) => {
                     vec![StationId(
                         st.pools[st.pool_index[f.tier][0]].first_station.0 + i,

@@ -156,8 +156,14 @@ impl PoolDef {
 pub(crate) enum Target {
     /// A fixed set of stations.
     Stations(Vec<StationId>),
-    /// A database, whose primary and replicas can change.
-    Db { db: u32, access: Access },
+    /// A database, whose primary and replicas can change. Sharded: `db` is
+    /// the first shard's, and the request's key picks the shard by these
+    /// cumulative shares.
+    Db {
+        db: u32,
+        access: Access,
+        shards: Option<Box<[f64]>>,
+    },
 }
 
 /// One step of a class's route, with everything the hot loop needs resolved.
@@ -231,6 +237,8 @@ pub struct Model {
     pub(crate) web_step: Vec<Option<usize>>,
     /// Access-log records kept from replication 0 (0: none).
     pub(crate) access_log_limit: usize,
+    /// A database has shards: requests draw a shard key.
+    pub(crate) sharded: bool,
 }
 
 impl Model {

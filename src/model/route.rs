@@ -13,7 +13,8 @@ impl<'m, const PS: bool> Sim<'m, PS> {
     /// health checks have not marked down.
     pub(super) fn pick(&mut self, req: u32) -> Pick {
         let step = self.step_def(req);
-        let cands: &[StationId] = match candidates(self.m, &self.dbs, step) {
+        let key = self.slab[req as usize].key;
+        let cands: &[StationId] = match candidates(self.m, &self.dbs, step, key) {
             Ok(c) => c,
             Err(p) => return p,
         };
@@ -80,14 +81,20 @@ impl<'m, const PS: bool> Sim<'m, PS> {
 }
 
 /// The stations a request at `step` may be sent to, or why there are none.
+/// `key` is the request's shard key, a uniform draw (see [`shard_of`]).
 pub(super) fn candidates<'a>(
     m: &'a Model,
     dbs: &'a [DbState],
     step: &'a StepDef,
+    key: u32,
 ) -> Result<&'a [StationId], Pick> {
     match &step.target {
         Target::Stations(c) => Ok(c),
-        Target::Db { db, access } => {
+        Target::Db { db, access, shards } => {
+            let db = &match shards {
+                None => *db,
+                Some(cum) => *db + shard_of(cum, key),
+            };
             let def = &m.dbs[*db as usize];
             let d = &dbs[*db as usize];
             let set: &[StationId] = match (access, def.reads) {
@@ -105,4 +112,11 @@ pub(super) fn candidates<'a>(
             Ok(set)
         }
     }
+}
+
+/// The shard a key falls on: `key / 2^32` against the class's cumulative
+/// shard shares.
+pub(super) fn shard_of(cum: &[f64], key: u32) -> u32 {
+    let u = f64::from(key) / 4_294_967_296.0;
+    cum.iter().position(|&c| u < c).unwrap_or(0) as u32
 }

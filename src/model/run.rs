@@ -159,6 +159,7 @@ fn simulate<const PS: bool>(m: &Model, rep: u32) -> RepObs {
         rng_balance: s("balance"),
         rng_think: s("think"),
         rng_retry: s("retry"),
+        rng_shard: s("shards"),
         retry_tokens: RETRY_RESERVE,
         window_start,
         window_end,
@@ -528,6 +529,7 @@ impl<'m, const PS: bool> Sim<'m, PS> {
             station: StationId::NONE,
             phase: Phase::Transit,
             degraded: false,
+            key: 0,
             inst: [StationId::NONE; MAX_STEPS],
         };
         let id = match self.free.pop() {
@@ -544,6 +546,9 @@ impl<'m, const PS: bool> Sim<'m, PS> {
                 (self.slab.len() - 1) as u32
             }
         };
+        if self.m.sharded {
+            self.slab[id as usize].key = self.rng_shard.random();
+        }
         self.cons.arrived += 1;
         if self.client.is_some() {
             self.client_sent(id, born, now);
@@ -645,7 +650,8 @@ impl<'m, const PS: bool> Sim<'m, PS> {
             // Connection refused. With `retries` and `redispatch` the sender
             // tries the next instances the health checks still show up.
             let tries = self.step_def(req).redispatch;
-            let next = match candidates(self.m, &self.dbs, self.step_def(req)) {
+            let key = self.slab[req as usize].key;
+            let next = match candidates(self.m, &self.dbs, self.step_def(req), key) {
                 Ok(c) => {
                     let n = c.len();
                     let at = c.iter().position(|&x| x == s).unwrap_or(0);

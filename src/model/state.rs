@@ -146,6 +146,9 @@ pub(super) struct Request {
     pub phase: Phase,
     /// Arrived while an instance was down (scenarios with random failures).
     pub degraded: bool,
+    /// Its shard key, a uniform draw fixed for the request's life (its
+    /// retries reach the same shard); 0 when nothing is sharded.
+    pub key: u32,
     /// Per step: the station whose last call this request finished (open
     /// connection; a held worker where the step holds), or StationId::NONE.
     pub inst: [StationId; MAX_STEPS],
@@ -650,6 +653,8 @@ pub(super) struct Sim<'m, const PS: bool> {
     pub rng_balance: SimRng,
     pub rng_think: SimRng,
     pub rng_retry: SimRng,
+    /// Shard keys (scenarios with a sharded database).
+    pub rng_shard: SimRng,
     pub retry_tokens: f64,
     pub window_start: u64,
     pub window_end: u64,

@@ -66,9 +66,15 @@ pub(crate) fn pool_table(r: &RunReport<'_>) -> Vec<Vec<String>> {
                 (lo.min(i.utilization.mean), hi.max(i.utilization.mean))
             });
         if inst.len() > 1 && hi - lo > 0.05 {
+            let tier = &r.scenario.tiers[load.tier];
+            let per_shard = (tier.pools[load.pool].instances / tier.shards.max(1)).max(1) as usize;
             for i in inst {
                 let mut row = vec![String::new(); 9];
-                row[0] = format!("  #{}", i.index);
+                row[0] = match (tier.shards > 1, per_shard) {
+                    (false, _) => format!("  #{}", i.index),
+                    (true, 1) => format!("  shard#{}", i.index),
+                    (true, n) => format!("  shard#{} #{}", i.index / n, i.index % n),
+                };
                 row[1] = pm(&i.arrival_rps, 1.0);
                 row[3] = pm(&i.utilization, 100.0);
                 rows.push(row);
@@ -596,8 +602,24 @@ pub(crate) fn failure_lines(r: &RunReport<'_>) -> Vec<String> {
     }
     let outage = &r.summary.write_outage_s;
     if r.summary.write_outages.iter().any(|o| !o.is_empty()) {
+        // A sharded database's outage is one shard's: say which.
+        let mut shards: Vec<&str> = r
+            .summary
+            .write_outages
+            .iter()
+            .flatten()
+            .map(|o| o.database.as_str())
+            .filter(|d| d.contains(" shard#"))
+            .collect();
+        shards.sort_unstable();
+        shards.dedup();
+        let on = if shards.is_empty() {
+            String::new()
+        } else {
+            format!(" on {}", shards.join(", "))
+        };
         out.push(format!(
-            "write outage: no database primary for {} s per replication (inside the window)",
+            "write outage: no database primary{on} for {} s per replication (inside the window)",
             pm(outage, 1.0)
         ));
     }

@@ -105,6 +105,13 @@ pub enum FaultTarget {
     Role(Role),
     /// One read replica of a database (index among its replicas).
     Replica(u32),
+    /// One shard of a sharded database: its primary, its replicas, or both.
+    Shard {
+        /// Shard index.
+        shard: u32,
+        /// The role hit; `None`: the whole shard.
+        role: Option<Role>,
+    },
     /// Every component on the machines of a host group (one machine, or all).
     Host {
         /// Index into the scenario's hosts.
@@ -417,7 +424,7 @@ pub(crate) fn read_faults(
             t,
             &key,
             &[
-                "at", "duration", "tier", "host", "instance", "role", "kind", "factor",
+                "at", "duration", "tier", "host", "instance", "role", "kind", "factor", "shard",
             ],
         );
         match read_fault(r, t, item, &key, tiers, declared, hosts) {
@@ -534,78 +541,82 @@ fn read_fault(
         .iter()
         .find(|p| p.role == Role::Replicas)
         .map_or(0, |p| p.instances);
-    let target = match (field(t, "instance"), field(t, "role")) {
-        (Some(a), Some(v)) => {
-            let role = r.choice(
-                v,
-                &join(key, "role"),
-                &[("primary", Role::Primary), ("replicas", Role::Replicas)],
-            )?;
-            let idx = r.int(a, &join(key, "instance"), 0, i64::from(u32::MAX))?;
-            let n = if role == Role::Replicas { replicas } else { 1 };
-            if idx >= i64::from(n) {
-                r.error(
-                    a.span(),
-                    &join(key, "instance"),
-                    format!("tier `{name}` has no {} {idx}", role.as_str()),
-                    Some(if n == 0 {
-                        format!("tier `{name}` has no {}", role.as_str())
-                    } else {
-                        format!(
-                            "its {} are numbered 0 to {}",
-                            role.as_str(),
-                            n.saturating_sub(1)
-                        )
-                    }),
-                );
-                return None;
-            }
-            match role {
-                Role::Replicas => FaultTarget::Replica(idx as u32),
-                r => FaultTarget::Role(r),
-            }
-        }
-        (Some(v), None) => {
-            let n = tier.pools[0].instances;
-            let idx = r.int(v, &join(key, "instance"), 0, i64::from(u32::MAX))?;
-            if idx >= i64::from(n) {
-                let hint = if replicas > 0 {
-                    format!(
-                        "`instance` alone is the primary (0); one replica is `role = \"replicas\", instance = K` (0 to {})",
-                        replicas - 1
-                    )
-                } else {
-                    format!("instances are numbered 0 to {}", n.saturating_sub(1))
-                };
-                r.error(
-                    v.span(),
-                    &join(key, "instance"),
-                    format!("tier `{name}` has no instance {idx}"),
-                    Some(hint),
-                );
-                return None;
-            }
-            FaultTarget::Instance(idx as u32)
-        }
-        (None, Some(v)) => {
-            let role = r.choice(
-                v,
-                &join(key, "role"),
-                &[("primary", Role::Primary), ("replicas", Role::Replicas)],
-            )?;
-            let has = tier.pools.iter().any(|p| p.role == role && p.instances > 0);
-            if !has {
-                r.error(
-                    v.span(),
+    let target = if let Some(v) = field(t, "shard") {
+        read_shard_target(r, t, v, key, tier)?
+    } else {
+        match (field(t, "instance"), field(t, "role")) {
+            (Some(a), Some(v)) => {
+                let role = r.choice(
+                    v,
                     &join(key, "role"),
-                    format!("tier `{name}` has no {} to fail", role.as_str()),
-                    Some("roles belong to database tiers".into()),
-                );
-                return None;
+                    &[("primary", Role::Primary), ("replicas", Role::Replicas)],
+                )?;
+                let idx = r.int(a, &join(key, "instance"), 0, i64::from(u32::MAX))?;
+                let n = if role == Role::Replicas { replicas } else { 1 };
+                if idx >= i64::from(n) {
+                    r.error(
+                        a.span(),
+                        &join(key, "instance"),
+                        format!("tier `{name}` has no {} {idx}", role.as_str()),
+                        Some(if n == 0 {
+                            format!("tier `{name}` has no {}", role.as_str())
+                        } else {
+                            format!(
+                                "its {} are numbered 0 to {}",
+                                role.as_str(),
+                                n.saturating_sub(1)
+                            )
+                        }),
+                    );
+                    return None;
+                }
+                match role {
+                    Role::Replicas => FaultTarget::Replica(idx as u32),
+                    r => FaultTarget::Role(r),
+                }
             }
-            FaultTarget::Role(role)
+            (Some(v), None) => {
+                let n = tier.pools[0].instances;
+                let idx = r.int(v, &join(key, "instance"), 0, i64::from(u32::MAX))?;
+                if idx >= i64::from(n) {
+                    let hint = if replicas > 0 {
+                        format!(
+                            "`instance` alone is the primary (0); one replica is `role = \"replicas\", instance = K` (0 to {})",
+                            replicas - 1
+                        )
+                    } else {
+                        format!("instances are numbered 0 to {}", n.saturating_sub(1))
+                    };
+                    r.error(
+                        v.span(),
+                        &join(key, "instance"),
+                        format!("tier `{name}` has no instance {idx}"),
+                        Some(hint),
+                    );
+                    return None;
+                }
+                FaultTarget::Instance(idx as u32)
+            }
+            (None, Some(v)) => {
+                let role = r.choice(
+                    v,
+                    &join(key, "role"),
+                    &[("primary", Role::Primary), ("replicas", Role::Replicas)],
+                )?;
+                let has = tier.pools.iter().any(|p| p.role == role && p.instances > 0);
+                if !has {
+                    r.error(
+                        v.span(),
+                        &join(key, "role"),
+                        format!("tier `{name}` has no {} to fail", role.as_str()),
+                        Some("roles belong to database tiers".into()),
+                    );
+                    return None;
+                }
+                FaultTarget::Role(role)
+            }
+            (None, None) => FaultTarget::Tier,
         }
-        (None, None) => FaultTarget::Tier,
     };
     let kind = match kind_word? {
         "slow" => FaultKind::Slow(factor?),
@@ -618,4 +629,52 @@ fn read_fault(
         target,
         kind,
     })
+}
+
+/// `shard = K` (with `role` or not) on a fault of a sharded database.
+fn read_shard_target(
+    r: &mut Reader,
+    t: &DeTable<'_>,
+    v: &Value<'_>,
+    key: &str,
+    tier: &Tier,
+) -> Option<FaultTarget> {
+    let k = join(key, "shard");
+    if tier.shards <= 1 {
+        r.error(
+            v.span(),
+            &k,
+            format!("tier `{}` has no shards", tier.name),
+            Some("`shard` picks one shard of a database with `shards = N`".into()),
+        );
+        return None;
+    }
+    if let Some(i) = field(t, "instance") {
+        r.error(
+            i.span(),
+            &join(key, "instance"),
+            "give `shard` (and `role`) or `instance`, not both".into(),
+            Some("`shard = 1, role = \"primary\"` is shard 1's primary".into()),
+        );
+        return None;
+    }
+    let idx = r.int(v, &k, 0, i64::from(tier.shards) - 1)? as u32;
+    let role = match field(t, "role") {
+        None => None,
+        Some(rv) => Some(r.choice(
+            rv,
+            &join(key, "role"),
+            &[("primary", Role::Primary), ("replicas", Role::Replicas)],
+        )?),
+    };
+    if role == Some(Role::Replicas) && tier.pools.get(1).is_none_or(|p| p.instances == 0) {
+        r.error(
+            v.span(),
+            &join(key, "role"),
+            format!("tier `{}` has no replicas to fail", tier.name),
+            None,
+        );
+        return None;
+    }
+    Some(FaultTarget::Shard { shard: idx, role })
 }

@@ -513,6 +513,10 @@ impl Scenario {
             FaultTarget::Role(Role::Replicas) => format!("{tier} replicas"),
             FaultTarget::Role(Role::Instances) => tier.to_string(),
             FaultTarget::Replica(k) => format!("{tier} replica#{k}"),
+            FaultTarget::Shard { shard, role } => match role {
+                None => format!("{tier} shard#{shard}"),
+                Some(r) => format!("{tier} shard#{shard} {}", r.as_str()),
+            },
             FaultTarget::Host { group, machine } => {
                 let h = self.hosts.get(group).map_or("?", |h| h.name.as_str());
                 match machine {
@@ -607,6 +611,74 @@ pub struct Tier {
     pub writes_wait: bool,
     /// What the tier's requests cost beyond `service`.
     pub costs: Costs,
+    /// Write shards of a database (`shards`): each shard its own primary
+    /// with its own replicas, laid out shard after shard in the pools; 1
+    /// without the key.
+    #[serde(skip_serializing_if = "is_one")]
+    pub shards: u32,
+    /// Per class: how its keys spread over the shards (empty: one shard).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shard_keys: Vec<ShardKey>,
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
+/// How a class's keys spread over a sharded database's shards.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShardKey {
+    /// Every shard alike (hashed keys).
+    Uniform,
+    /// `keys` keys with Zipf weights `1/k^s`, key k on shard `k mod
+    /// shards` (a hash that spreads keys but not their heat).
+    Zipf {
+        /// The exponent.
+        s: f64,
+        /// Distinct keys.
+        keys: u32,
+    },
+    /// A share per shard (a hot tenant), normalised.
+    Weights(Vec<f64>),
+}
+
+impl ShardKey {
+    /// Each shard's share of the class's requests, summing to 1.
+    pub fn weights(&self, shards: u32) -> Vec<f64> {
+        let n = shards.max(1) as usize;
+        let mut w = match self {
+            ShardKey::Uniform => vec![1.0; n],
+            ShardKey::Zipf { s, keys } => {
+                let mut w = vec![0.0; n];
+                for k in 0..*keys as usize {
+                    w[k % n] += 1.0 / ((k + 1) as f64).powf(*s);
+                }
+                w
+            }
+            ShardKey::Weights(v) => v.clone(),
+        };
+        let total: f64 = w.iter().sum();
+        if total > 0.0 {
+            w.iter_mut().for_each(|x| *x /= total);
+        }
+        w
+    }
+
+    /// The scenario spelling.
+    pub fn describe(&self) -> String {
+        match self {
+            ShardKey::Uniform => "uniform".into(),
+            ShardKey::Zipf { s, keys } => format!("zipf({s}, keys = {keys})"),
+            ShardKey::Weights(v) => format!(
+                "[{}]",
+                v.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
 }
 
 /// CPU and network costs of a tier beyond its service time.

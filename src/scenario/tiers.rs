@@ -55,6 +55,8 @@ const DB_KEYS: &[&str] = &[
     "writes_during_outage",
     "tls_cost",
     "network",
+    "shards",
+    "shard_key",
 ];
 const PRIMARY_KEYS: &[&str] = &[
     "workers", "queue", "service", "failures", "host", "cpu", "threads", "wakeup", "pauses",
@@ -172,6 +174,11 @@ pub(crate) fn read_tiers(
             .and_then(|(p, _)| p.get(1))
             .map(|p| p.instances);
         let settings = read_settings(r, t, &key, replicas);
+        let sharding = if kind == Kind::Database {
+            read_sharding(r, t, &ctx)
+        } else {
+            Some((1, Vec::new()))
+        };
         let (Some(name), Some(_)) = (name, read_kind) else {
             continue;
         };
@@ -184,9 +191,20 @@ pub(crate) fn read_tiers(
             );
             continue;
         }
-        if let (Some((pools, reads)), Some(balance), Some(hold), Some(tls), Some(x)) =
-            (tier, balance, hold, tls, settings)
+        if let (
+            Some((mut pools, reads)),
+            Some(balance),
+            Some(hold),
+            Some(tls),
+            Some(x),
+            Some((shards, shard_keys)),
+        ) = (tier, balance, hold, tls, settings, sharding)
         {
+            // A shard is a primary with its replicas: the pools hold every
+            // shard's, shard after shard.
+            for p in &mut pools {
+                p.instances *= shards;
+            }
             tiers.push(Tier {
                 name,
                 kind,
@@ -202,6 +220,8 @@ pub(crate) fn read_tiers(
                 failover: x.failover,
                 writes_wait: x.writes_wait,
                 costs: x.costs,
+                shards,
+                shard_keys,
             });
         }
     }
@@ -276,6 +296,143 @@ fn read_settings(
             network,
         },
     })
+}
+
+/// Most shards a database may have.
+const MAX_SHARDS: i64 = 1_000;
+
+/// `shards` and `shard_key` of a database: the shard count and, when
+/// sharded, each class's key spread (uniform unless `shard_key` says).
+fn read_sharding(
+    r: &mut Reader,
+    t: &DeTable<'_>,
+    ctx: &PoolCtx<'_>,
+) -> Option<(u32, Vec<ShardKey>)> {
+    let shards = match field(t, "shards") {
+        Some(v) => r.int(v, &join(ctx.key, "shards"), 1, MAX_SHARDS)? as u32,
+        None => 1,
+    };
+    let Some(v) = field(t, "shard_key") else {
+        let keys = if shards > 1 {
+            vec![ShardKey::Uniform; ctx.classes.len()]
+        } else {
+            Vec::new()
+        };
+        return Some((shards, keys));
+    };
+    let key = join(ctx.key, "shard_key");
+    if shards == 1 {
+        r.error(
+            v.span(),
+            &key,
+            "`shard_key` without `shards`: one shard takes every key".into(),
+            Some("add `shards = 3` (or more), or remove `shard_key`".into()),
+        );
+        return None;
+    }
+    let one = |r: &mut Reader, v: &Value<'_>, k: &str| read_shard_key(r, v, k, shards);
+    let keys = match v.get_ref() {
+        DeValue::Table(tab) => {
+            per_class(r, tab, &key, ctx, one, |_, _, _| Some(ShardKey::Uniform))?
+        }
+        _ => vec![one(r, v, &key)?; ctx.classes.len()],
+    };
+    Some((shards, keys))
+}
+
+/// One shard key: `"uniform"`, `"zipf(S)"`, `"zipf(S, keys = K)"`, or an
+/// array of weights, one per shard.
+fn read_shard_key(r: &mut Reader, v: &Value<'_>, key: &str, shards: u32) -> Option<ShardKey> {
+    let hint = || {
+        Some(format!(
+            "\"uniform\", \"zipf(1.1)\", \"zipf(1.1, keys = 10000)\" or {} weights such as [{}]",
+            shards,
+            (0..shards.min(4))
+                .map(|i| if i == 0 { "2" } else { "1" })
+                .collect::<Vec<_>>()
+                .join(", ")
+                + if shards > 4 { ", ..." } else { "" }
+        ))
+    };
+    match v.get_ref() {
+        DeValue::String(text) => {
+            let text = text.trim();
+            if text == "uniform" {
+                return Some(ShardKey::Uniform);
+            }
+            let parsed = text
+                .strip_prefix("zipf(")
+                .and_then(|x| x.strip_suffix(')'))
+                .and_then(|args| {
+                    let mut parts = args.split(',').map(str::trim);
+                    let s: f64 = parts.next()?.parse().ok()?;
+                    let keys = match parts.next() {
+                        None => shards,
+                        Some(k) => k
+                            .strip_prefix("keys")?
+                            .trim_start()
+                            .strip_prefix('=')?
+                            .trim()
+                            .parse()
+                            .ok()?,
+                    };
+                    parts.next().is_none().then_some((s, keys))
+                });
+            match parsed {
+                Some((s, keys)) if s.is_finite() && s >= 0.0 && keys >= 1 => {
+                    Some(ShardKey::Zipf { s, keys })
+                }
+                Some(_) => {
+                    r.error(
+                        v.span(),
+                        key,
+                        format!("`{text}`: the exponent must be 0 or more and keys at least 1"),
+                        Some(
+                            "e.g. \"zipf(1.1)\" (1 key per shard) or \"zipf(0.9, keys = 10000)\""
+                                .into(),
+                        ),
+                    );
+                    None
+                }
+                None => {
+                    r.error(v.span(), key, format!("unknown shard key `{text}`"), hint());
+                    None
+                }
+            }
+        }
+        DeValue::Array(items) => {
+            let mut w = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                w.push(r.number(item, &format!("{key}[{i}]")));
+            }
+            let w: Vec<f64> = w.into_iter().collect::<Option<_>>()?;
+            if w.len() != shards as usize {
+                r.error(
+                    v.span(),
+                    key,
+                    format!("{} weights for {shards} shards", w.len()),
+                    Some("give one weight per shard, in shard order".into()),
+                );
+                return None;
+            }
+            if w.iter().any(|x| !x.is_finite() || *x < 0.0) || w.iter().sum::<f64>() <= 0.0 {
+                r.error(
+                    v.span(),
+                    key,
+                    "shard weights must be 0 or more, and not all 0".into(),
+                    Some(
+                        "a weight is the shard's share of the class's keys, e.g. [2, 1, 1]".into(),
+                    ),
+                );
+                return None;
+            }
+            Some(ShardKey::Weights(w))
+        }
+        _ => {
+            r.error(v.span(), key, "expected a shard key".into(), hint());
+            None
+        }
+    }
 }
 
 struct PoolCtx<'a> {

@@ -31,6 +31,7 @@ mod nothing_lost;
 mod progress;
 mod review;
 mod scenario_errors;
+mod shards;
 mod support;
 mod sweep;
 mod theory;

@@ -1,0 +1,270 @@
+//! Sharded databases (`shards`, `shard_key`): each shard its own primary
+//! and replicas, a class's keys spread by a stated distribution. Judged by
+//! the simulation's own intervals against closed forms.
+
+use stacksim::scenario::ShardKey;
+
+use crate::support::*;
+
+/// A write-only stack in front of a database of `shards` shards whose
+/// primaries have `workers` workers of exp(10ms); `key` and `extra` are
+/// added to the database table and the scenario's end.
+fn sharded(rate: f64, shards: u32, workers: u32, key: &str, extra: &str) -> String {
+    format!(
+        r#"name = "sharded"
+[simulation]
+duration = "200s"
+warmup = "10s"
+replications = 8
+seed = 11
+[workload]
+rate = {rate}
+classes = [ {{ name = "read", share = 0.25 }}, {{ name = "write", share = 0.75 }} ]
+[[tier]]
+name = "db"
+kind = "database"
+shards = {shards}
+{key}
+primary  = {{ workers = {workers}, service = {{ read = "exp(2ms)", write = "exp(10ms)" }} }}
+replicas = {{ count = 1, workers = 8, service = "exp(2ms)" }}
+{extra}"#
+    )
+}
+
+/// The primaries' instance summaries, in shard order.
+fn primaries(sum: &stacksim::stats::Summary) -> Vec<&stacksim::stats::InstanceSummary> {
+    let mut v: Vec<_> = sum.instances.iter().filter(|i| i.pool == 0).collect();
+    v.sort_by_key(|i| i.index);
+    v
+}
+
+#[test]
+fn equal_shards_with_uniform_keys_are_independent_queues_at_their_share() {
+    // 400 requests/s, 300 of them writes over 3 shards: each primary an
+    // M/M/2 at 100/s with S = 10 ms (rho 0.5). Reads go to each shard's
+    // replica: an M/M/8 at 100/3 per second with S = 2 ms.
+    let s = parse(&sharded(400.0, 3, 2, "", ""));
+    assert_eq!(s.tiers[0].pools[0].instances, 3, "a primary per shard");
+    assert_eq!(s.tiers[0].pools[1].instances, 3, "a replica per shard");
+    let (_, sum) = run(&s);
+    let write = mmc_mean_response(100.0, 0.010, 2) * 1000.0;
+    assert_agrees(
+        "writes: M/M/2 at lambda/3",
+        &sum.classes[1].latency_mean_ms,
+        write,
+        0.02,
+    );
+    let read = mmc_mean_response(100.0 / 3.0, 0.002, 8) * 1000.0;
+    assert_agrees(
+        "reads: M/M/8 at lambda/3",
+        &sum.classes[0].latency_mean_ms,
+        read,
+        0.02,
+    );
+    for p in primaries(&sum) {
+        let what = format!("shard#{} primary", p.index);
+        assert_agrees(&what, &p.arrival_rps, 100.0, 0.02);
+        assert_agrees(&what, &p.utilization, 0.5, 0.02);
+    }
+}
+
+#[test]
+fn zipf_keys_load_each_shard_in_proportion_to_its_keys_weights() {
+    // zipf(1.0) over 10 keys, key k on shard k mod 4: the shards' shares
+    // are sums of 1/k over their keys, computed here on their own.
+    let s = parse(&sharded(
+        200.0,
+        4,
+        4,
+        r#"shard_key = "zipf(1.0, keys = 10)""#,
+        "",
+    ));
+    assert_eq!(
+        s.tiers[0].shard_keys[1],
+        ShardKey::Zipf { s: 1.0, keys: 10 }
+    );
+    let h: Vec<f64> = (1..=10).map(|k| 1.0 / f64::from(k)).collect();
+    let total: f64 = h.iter().sum();
+    let share = |shard: usize| h.iter().skip(shard).step_by(4).sum::<f64>() / total;
+    let (_, sum) = run(&s);
+    let writes = 150.0;
+    for p in primaries(&sum) {
+        let w = share(p.index);
+        let what = format!("shard#{} primary ({:.3} of the keys)", p.index, w);
+        assert_agrees(&what, &p.arrival_rps, writes * w, 0.02);
+        assert_agrees(&what, &p.utilization, writes * w * 0.010 / 4.0, 0.03);
+    }
+    // Shard 0 holds keys 1, 5 and 9: 1.311 of 2.929, twice shard 3's.
+    assert!((share(0) - 0.4476).abs() < 1e-3, "{}", share(0));
+}
+
+#[test]
+fn a_hot_shard_is_the_bottleneck_and_unstable_though_the_pool_is_not() {
+    // Weights 2:1:1 of 240 writes/s (320 requests/s) with one worker of
+    // 10 ms per primary: the hot shard is offered 120/s (rho 1.2), the
+    // others 60/s (0.6); the pool's mean, 0.8, would call it stable.
+    let s = parse(&sharded(
+        320.0,
+        3,
+        1,
+        r#"shard_key = { write = [2, 1, 1] }"#,
+        "",
+    ));
+    let loads = stacksim::analysis::offered_load(&s);
+    assert!(
+        (loads[0].utilization - 1.2).abs() < 1e-9,
+        "the primary pool's offered utilization is its hottest shard's: {}",
+        loads[0].utilization
+    );
+    let (sum, verdicts, bottleneck) = run_with_verdicts(&s);
+    let mean_util = sum.pools[0].utilization.mean;
+    assert!(
+        mean_util < 0.95,
+        "the pool's mean utilization stays below one: {mean_util}"
+    );
+    let v = verdicts.iter().find(|v| v.pool == 0).unwrap();
+    assert!(
+        matches!(v.stability, stacksim::analysis::Stability::Unstable { .. }),
+        "{}",
+        v.message
+    );
+    let b = bottleneck.expect("a bottleneck");
+    assert!(b.label.contains("shard#0"), "{}", b.message);
+    assert!(b.utilization > 0.97, "{}", b.message);
+}
+
+#[test]
+fn a_shards_crash_fails_exactly_its_keys_writes() {
+    // Shard 1 of three (weights 1:2:1, so half the writes) loses its
+    // primary from 20 s to 120 s, no failover: during the crash, writes
+    // to it fail, everything else is served.
+    let s = parse(&sharded(
+        200.0,
+        3,
+        4,
+        r#"shard_key = [1, 2, 1]"#,
+        r#"[[fault]]
+at = "20s"
+duration = "100s"
+tier = "db"
+shard = 1
+role = "primary"
+"#,
+    ));
+    let (reps, sum) = run(&s);
+    let during = &sum.fault_phases[0][1];
+    // Reads go to every shard's replica, up throughout.
+    assert_eq!(sum.classes[0].failed, 0, "no read fails");
+    // Every failed write is a write to shard 1: arriving with no primary,
+    // or in service on it when it crashed (at most its 4 workers' worth).
+    for (r, rep) in reps.iter().enumerate() {
+        let by = |c: stacksim::stats::Cause| rep.classes[1].failed[c as usize];
+        let failed: u64 = rep.classes[1].failed.iter().sum();
+        let (no_primary, crash) = (
+            by(stacksim::stats::Cause::NoPrimary),
+            by(stacksim::stats::Cause::Crash),
+        );
+        assert_eq!(
+            failed,
+            no_primary + crash,
+            "replication {r}: a write failed otherwise"
+        );
+        assert!(
+            crash <= 4,
+            "replication {r}: {crash} writes lost in the crash"
+        );
+        assert!(no_primary > 0, "replication {r}: no write failed");
+    }
+    // Writes are three quarters of the requests and half of them reach
+    // shard 1: 37.5% of the requests arriving during the crash fail.
+    assert_agrees(
+        "failed share during the crash",
+        &during.error_rate,
+        0.375,
+        0.05,
+    );
+    assert_eq!(sum.write_outages.iter().flatten().count(), reps.len());
+    assert!(
+        sum.write_outages
+            .iter()
+            .flatten()
+            .all(|o| o.database == "db shard#1"),
+        "the outage is shard 1's"
+    );
+}
+
+#[test]
+fn a_shards_failover_promotes_its_own_replica() {
+    // Shard 2's primary crashes at 30 s; after detection and promotion
+    // (5 s), its replica takes its writes; the other shards never notice.
+    let s = parse(&sharded(
+        200.0,
+        3,
+        4,
+        r#"failover = { detection = "3s", promotion = "2s" }"#,
+        r#"[[fault]]
+at = "30s"
+duration = "60s"
+tier = "db"
+shard = 2
+role = "primary"
+"#,
+    ));
+    let (_, sum) = run(&s);
+    assert_agrees("write outage", &sum.write_outage_s, 5.0, 0.01);
+    let failed: u64 = sum.classes[1].failed;
+    assert!(failed > 0, "writes failed during detection and promotion");
+    // 5 s of 50 writes/s to shard 2 (a third of 150): about 250 each run.
+    let per_rep = failed as f64 / f64::from(s.simulation.replications);
+    assert!(
+        (150.0..350.0).contains(&per_rep),
+        "{per_rep} failed writes per replication"
+    );
+}
+
+#[test]
+fn sharding_mistakes_are_located_with_hints() {
+    use stacksim::scenario;
+    let bad = |extra_db: &str, extra: &str| {
+        let src = sharded(100.0, 1, 1, extra_db, extra).replace("shards = 1\n", "");
+        match scenario::parse(&src, "bad.toml", None) {
+            Ok(_) => panic!("should be rejected:\n{src}"),
+            Err(e) => e.render(false),
+        }
+    };
+    let e = bad(r#"shard_key = "uniform""#, "");
+    assert!(
+        e.contains("tier.db.shard_key") && e.contains("without `shards`"),
+        "{e}"
+    );
+    let e = bad(
+        "",
+        r#"[[fault]]
+at = "1s"
+duration = "1s"
+tier = "db"
+shard = 0
+"#,
+    );
+    assert!(
+        e.contains("fault[0].shard") && e.contains("has no shards"),
+        "{e}"
+    );
+    let src = sharded(
+        100.0,
+        3,
+        1,
+        r#"shard_key = { write = [1, 2], read = "zipf(x)" }"#,
+        "",
+    );
+    let e = match scenario::parse(&src, "bad.toml", None) {
+        Ok(_) => panic!("should be rejected"),
+        Err(e) => e,
+    };
+    let keys: Vec<&str> = e.diagnostics.iter().map(|d| d.key.as_str()).collect();
+    assert!(keys.contains(&"tier.db.shard_key.write"), "{keys:?}");
+    assert!(keys.contains(&"tier.db.shard_key.read"), "{keys:?}");
+    let text = e.render(false);
+    assert!(text.contains("2 weights for 3 shards"), "{text}");
+    assert!(text.contains("unknown shard key `zipf(x)`"), "{text}");
+}
