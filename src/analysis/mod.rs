@@ -212,8 +212,7 @@ impl std::fmt::Display for MachineLabel {
 pub fn machine_of(s: &Scenario, tier: usize, pool: usize, i: u32) -> Option<(usize, u32)> {
     let t = &s.tiers[tier];
     let g = t.pools[pool].host?;
-    let slot: u32 = t.pools[..pool].iter().map(|p| p.instances).sum();
-    Some((g, (slot + i) % s.hosts[g].instances.max(1)))
+    Some((g, t.machine_index(pool, i, s.hosts[g].instances)))
 }
 
 /// `host server#0`, or `host server` when the group has one machine.

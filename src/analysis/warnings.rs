@@ -199,9 +199,10 @@ pub fn replicas_beside_primary(s: &Scenario) -> Vec<(String, u32, String)> {
         ) else {
             continue;
         };
+        let per_shard = (t.pools[r].instances / t.shards.max(1)).max(1);
         for i in 0..t.pools[r].instances {
             if let (Some(a), Some(b)) = (
-                super::machine_of(s, ti, p, 0),
+                super::machine_of(s, ti, p, i / per_shard),
                 super::machine_of(s, ti, r, i),
             ) && a == b
             {

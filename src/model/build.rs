@@ -150,7 +150,6 @@ fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
     };
     for tier in &s.tiers {
         let mut idx = Vec::new();
-        let mut slot = 0u32;
         for (pi, p) in tier.pools.iter().enumerate() {
             let pool = out.pools.next_id();
             idx.push(pool);
@@ -170,9 +169,9 @@ fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
                     ),
                     Role::Replicas => format!("{} replica#{i}", tier.name),
                 };
-                let host = p
-                    .host
-                    .map(|g| HostId(host_first[g] + (slot + i) % s.hosts[g].instances));
+                let host = p.host.map(|g| {
+                    HostId(host_first[g] + tier.machine_index(pi, i, s.hosts[g].instances))
+                });
                 out.stations.push(StationDef {
                     pool,
                     ps_host: p
@@ -198,7 +197,6 @@ fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
                     network: tier.costs.network.as_ref().map(|d| d.sampler()),
                 });
             }
-            slot += p.instances;
             out.pools.push(PoolDef {
                 first_station: first,
                 count: p.instances,
@@ -236,6 +234,7 @@ fn stations(s: &Scenario, host_first: &[u32]) -> Stations {
 fn databases(s: &Scenario, st: &Stations) -> (Vec<DbDef>, Vec<Option<u32>>) {
     let mut dbs = Vec::new();
     let mut db_of_tier = vec![None; s.tiers.len()];
+    let mut replicating = 0;
     for (ti, tier) in s
         .tiers
         .iter()
@@ -247,6 +246,17 @@ fn databases(s: &Scenario, st: &Stations) -> (Vec<DbDef>, Vec<Option<u32>>) {
         // One database per shard: its primary, its replicas, its failover.
         let shards = tier.shards.max(1);
         let per_shard = st.pools[rp].count / shards;
+        let replication = tier.replication.as_ref().map(|r| {
+            replicating += 1;
+            super::replication::ReplDef {
+                apply: r.apply.iter().map(|d| d.sampler()).collect(),
+                appliers: r.appliers,
+                receive: r.receive.as_ref().map(|d| d.sampler()),
+                semi_sync: r.semi_sync,
+                stale_after_ns: r.stale_after_ns,
+                slot: replicating - 1,
+            }
+        });
         for k in 0..shards {
             dbs.push(DbDef {
                 name: if shards > 1 {
@@ -263,6 +273,8 @@ fn databases(s: &Scenario, st: &Stations) -> (Vec<DbDef>, Vec<Option<u32>>) {
                 reads: tier.reads,
                 failover: tier.failover,
                 writes_wait: tier.writes_wait,
+                tier_name: tier.name.clone(),
+                replication: replication.clone(),
             });
         }
     }

@@ -184,6 +184,9 @@ impl<const PS: bool> Sim<'_, PS> {
         for v in victims {
             self.fail_attempt(v, Cause::Crash);
         }
+        if self.repl.is_some() {
+            self.replica_down(s);
+        }
         for db in 0..self.dbs.len() {
             if self.dbs[db].primary.contains(&s) {
                 self.primary_lost(db as u32);
@@ -216,11 +219,14 @@ impl<const PS: bool> Sim<'_, PS> {
                 d.primary.push(s);
                 self.note(&def.name, E::PrimaryBack);
                 self.primary_restored(db as u32);
+                self.stream_resumes(db as u32);
             } else if !d.primary.contains(&s) && !d.replicas.contains(&s) {
                 // A former primary rejoins as a replica.
                 d.replicas.push(s);
                 self.stations[s].service_pool = def.replica_pool;
                 self.rebuild_any(db as u32);
+            } else if d.replicas.contains(&s) {
+                self.replica_up(s);
             }
         }
     }
@@ -285,12 +291,13 @@ impl<const PS: bool> Sim<'_, PS> {
         if d.epoch != epoch || !d.primary.is_empty() {
             return;
         }
-        let Some(pos) = d.replicas.iter().position(|&r| self.stations[r].up) else {
+        let Some(pos) = self.most_up_to_date(db) else {
             self.note(&def.name, E::PromotionFailed);
             return; // no live replica: writes wait for the primary's repair
         };
+        let s = self.dbs[db as usize].replicas.remove(pos);
+        self.promoted(db, s);
         let d = &mut self.dbs[db as usize];
-        let s = d.replicas.remove(pos);
         d.primary.push(s);
         d.last_primary = s;
         self.stations[s].service_pool = def.primary_pool;

@@ -16,6 +16,7 @@ mod hosts;
 mod ids;
 mod lifecycle;
 mod observe;
+mod replication;
 mod route;
 mod run;
 mod state;
@@ -203,6 +204,10 @@ pub(crate) struct DbDef {
     pub reads: ReadsTo,
     pub failover: Option<Failover>,
     pub writes_wait: bool,
+    /// Its tier's name (a shard's `name` adds the shard).
+    pub tier_name: String,
+    /// How its writes reach its replicas; `None`: at once.
+    pub replication: Option<replication::ReplDef>,
 }
 
 /// A scripted fault resolved to stations.

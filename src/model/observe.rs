@@ -181,6 +181,7 @@ impl<const PS: bool> Sim<'_, PS> {
                 });
             }
         }
+        let replication = self.finish_replication();
         // Whatever is still in the slab is in flight (or waiting to retry).
         self.cons.in_flight = self.live() as u64;
         for i in 0..self.slab.len() {
@@ -331,6 +332,7 @@ impl<const PS: bool> Sim<'_, PS> {
                 d
             }),
             client,
+            replication,
         }
     }
 }

@@ -160,6 +160,7 @@ fn simulate<const PS: bool>(m: &Model, rep: u32) -> RepObs {
         rng_think: s("think"),
         rng_retry: s("retry"),
         rng_shard: s("shards"),
+        repl: super::replication::Replication::new(m, seed, rep),
         retry_tokens: RETRY_RESERVE,
         window_start,
         window_end,
@@ -292,6 +293,13 @@ impl<'m, const PS: bool> Sim<'m, PS> {
                 Event::CheckFailed(s) => self.on_check_failed(s),
                 Event::FailoverDetected { db, epoch } => self.on_failover_detected(db, epoch),
                 Event::Promoted { db, epoch } => self.on_promoted(db, epoch),
+                Event::Received(s) => self.on_received(s),
+                Event::Applied { station, code } => self.on_applied(station, code),
+                Event::Acked { station, req, tag } => {
+                    if tag >> 24 == self.stations[station].crashes & 0xFF {
+                        self.end_service(station, req, tag);
+                    }
+                }
                 Event::Timeout { req, epoch } => {
                     if self.slab[req as usize].epoch == epoch {
                         self.fail_attempt(req, Cause::Timeout);
@@ -685,6 +693,12 @@ impl<'m, const PS: bool> Sim<'m, PS> {
         let r = &mut self.slab[req as usize];
         r.at_station = now;
         r.station = s;
+        if self.repl.is_some() {
+            let class = r.class;
+            self.note_read(s, class);
+        }
+        let r = &mut self.slab[req as usize];
+        let st = &mut self.stations[s];
         let w = Waiting {
             req,
             epoch: r.epoch,
@@ -947,11 +961,24 @@ impl<'m, const PS: bool> Sim<'m, PS> {
         if tag >> 24 != st.crashes & 0xFF {
             return; // the service was lost when the station crashed
         }
-        let now = self.q.now();
         st.c.completions += 1;
         if on_core && self.m.stations[s].gated {
             self.release_cpu(s);
         }
+        if self.repl.is_some()
+            && self.slab[req as usize].epoch & EPOCH_MASK == tag & EPOCH_MASK
+            && self.on_commit(s, req, tag)
+        {
+            return; // the worker waits for a replica's acknowledgement
+        }
+        self.end_service(s, req, tag);
+    }
+
+    /// The rest of a service's end: an attempt that ended elsewhere
+    /// leaves wasted work; else the request moves on.
+    #[inline(always)]
+    fn end_service(&mut self, s: StationId, req: u32, tag: u32) {
+        let now = self.q.now();
         let st = &mut self.stations[s];
         if self.slab[req as usize].epoch & EPOCH_MASK != tag & EPOCH_MASK {
             // The attempt ended elsewhere (timeout, failure): wasted work.

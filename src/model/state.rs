@@ -61,6 +61,19 @@ pub(super) enum Event {
     FailoverDetected { db: u32, epoch: u32 },
     /// A replica becomes the primary. Emitted on detection.
     Promoted { db: u32, epoch: u32 },
+    /// Replicated writes are due at a replica. Emitted at a commit (or
+    /// when its stream resumes) for the first write it waits for.
+    Received(StationId),
+    /// A replica's applier finished a write (`code`: applier, and the
+    /// replica's generation above bit 16). Emitted when it started.
+    Applied { station: StationId, code: u32 },
+    /// A semi-synchronous commit's acknowledgement is back: the write's
+    /// service on the primary ends. Emitted at its commit.
+    Acked {
+        station: StationId,
+        req: u32,
+        tag: u32,
+    },
     /// A deadline of an attempt (client or tier timeout). Emitted when the
     /// attempt starts or enters a tier with a timeout.
     Timeout { req: u32, epoch: u32 },
@@ -655,6 +668,8 @@ pub(super) struct Sim<'m, const PS: bool> {
     pub rng_retry: SimRng,
     /// Shard keys (scenarios with a sharded database).
     pub rng_shard: SimRng,
+    /// Replication streams (`None` when no database replicates).
+    pub repl: Option<Box<super::replication::Replication>>,
     pub retry_tokens: f64,
     pub window_start: u64,
     pub window_end: u64,

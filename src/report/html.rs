@@ -240,6 +240,9 @@ pub fn write_report_html(
     if let Some(t) = pause_table(r) {
         o.push_str(&html_table(&t));
     }
+    if let Some(t) = super::table::replication_table(r) {
+        o.push_str(&html_table(&t));
+    }
     o.push_str(&html_table(&class_table(r)));
     if let Some(t) = client_table(r) {
         o.push_str(&html_table(&t));

@@ -138,6 +138,31 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
             }}),
         );
     }
+    if !r.summary.replication.is_empty() {
+        merge(
+            &mut v,
+            json!({"replication": r.summary.replication.iter().map(|x| {
+                let classes: serde_json::Map<String, Value> = r
+                    .scenario
+                    .classes
+                    .iter()
+                    .zip(&x.stale_share)
+                    .map(|(c, e)| (c.name.clone(), json!(e)))
+                    .collect();
+                json!({
+                    "database": x.database,
+                    "lag_mean_ms": x.lag_mean_ms,
+                    "lag_p99_ms": x.lag_p99_ms,
+                    "stale_read_share": x.stale_share_all,
+                    "stale_read_share_by_class": classes,
+                    "lost_writes": x.lost_writes,
+                    "promotions": x.promotions,
+                    "semi_sync_ack_mean_ms": x.ack_mean_ms,
+                    "backlog_at_end": x.backlog_at_end,
+                })
+            }).collect::<Vec<_>>()}),
+        );
+    }
     if let Some([up, down]) = &r.summary.down_split {
         merge(
             &mut v,

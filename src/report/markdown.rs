@@ -63,6 +63,10 @@ pub fn write_report_md(
         o.push('\n');
         o.push_str(&md_table(&t));
     }
+    if let Some(t) = super::table::replication_table(r) {
+        o.push('\n');
+        o.push_str(&md_table(&t));
+    }
     o.push('\n');
     o.push_str(&md_table(&class_table(r)));
     if let Some(t) = client_table(r) {

@@ -201,6 +201,63 @@ pub(crate) fn pause_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
     (rows.len() > 1).then_some(rows)
 }
 
+/// Replication per database tier that has it: its lag (commit to
+/// applied), stale reads, writes lost at promotions; `None` without.
+pub(crate) fn replication_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
+    if r.summary.replication.is_empty() {
+        return None;
+    }
+    let semi = r
+        .summary
+        .replication
+        .iter()
+        .any(|x| x.ack_mean_ms.mean.is_finite());
+    let mut head = vec![
+        "replication",
+        "appliers",
+        "lag mean ms",
+        "lag p99 ms",
+        "stale reads %",
+        "lost writes",
+        "backlog at end",
+    ];
+    if semi {
+        head.push("commit waits ms");
+    }
+    let mut rows = vec![head.into_iter().map(String::from).collect::<Vec<_>>()];
+    for x in &r.summary.replication {
+        let Some(tier) = r.scenario.tiers.iter().find(|t| t.name == x.database) else {
+            continue;
+        };
+        let Some(rep) = &tier.replication else {
+            continue;
+        };
+        let stale = if rep.stale_after_ns == 0 {
+            String::new()
+        } else {
+            format!(" (> {})", crate::units::format_duration(rep.stale_after_ns))
+        };
+        let mut row = vec![
+            format!(
+                "{}{}",
+                x.database,
+                if rep.semi_sync { " (semi-sync)" } else { "" }
+            ),
+            rep.appliers.to_string(),
+            pm(&x.lag_mean_ms, 1.0),
+            pm(&x.lag_p99_ms, 1.0),
+            format!("{}{stale}", pm(&x.stale_share_all, 100.0)),
+            pm(&x.lost_writes, 1.0),
+            pm(&x.backlog_at_end, 1.0),
+        ];
+        if semi {
+            row.push(pm(&x.ack_mean_ms, 1.0));
+        }
+        rows.push(row);
+    }
+    (rows.len() > 1).then_some(rows)
+}
+
 pub(crate) fn host_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
     if r.scenario.hosts.is_empty() {
         return None;
@@ -733,6 +790,10 @@ pub fn render_table(r: &RunReport<'_>) -> String {
         out.push('\n');
     }
     if let Some(t) = pause_table(r) {
+        out.push_str(&grid(&t));
+        out.push('\n');
+    }
+    if let Some(t) = replication_table(r) {
         out.push_str(&grid(&t));
         out.push('\n');
     }

@@ -619,6 +619,30 @@ pub struct Tier {
     /// Per class: how its keys spread over the shards (empty: one shard).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shard_keys: Vec<ShardKey>,
+    /// How writes reach a database's replicas (`replication`); `None`:
+    /// replicas are consistent at once, as before the key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication: Option<Replication>,
+}
+
+/// A database's replication of writes to its replicas: each replica
+/// receives the primary's committed writes in commit order and applies
+/// them with its own applier threads, so its lag is a queue.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Replication {
+    /// Time a replica takes to apply one write, per class (only writes
+    /// replicate); the primary's service time unless given.
+    pub apply: Vec<Dist>,
+    /// Applier threads per replica (MySQL's `replica_parallel_workers`).
+    pub appliers: u32,
+    /// From commit until a replica holds the write (network and relay
+    /// log); with `semi_sync`, until its acknowledgement is back.
+    pub receive: Option<Dist>,
+    /// The commit waits for the first replica's acknowledgement.
+    pub semi_sync: bool,
+    /// A read on a replica is stale when a write committed more than this
+    /// long before it is not yet applied there (ns).
+    pub stale_after_ns: u64,
 }
 
 fn is_one(n: &u32) -> bool {
@@ -773,6 +797,22 @@ impl Tier {
             (Access::Read, ReadsTo::Any) if has_replicas => vec![0, 1],
             (Access::Read, ReadsTo::Any) => vec![0],
         }
+    }
+
+    /// The machine (an index among its host group's `machines`) that
+    /// instance `i` of pool `pool` runs on: a tier's instances are dealt to
+    /// machines in turn, pool after pool (a database's primary on the
+    /// first, its replicas on the next); a sharded database's replicas
+    /// start one machine after their shard's primary, so that on as many
+    /// machines as shards none shares its primary's.
+    pub fn machine_index(&self, pool: usize, i: u32, machines: u32) -> u32 {
+        let m = machines.max(1);
+        if self.shards > 1 && self.pools[pool].role == Role::Replicas {
+            let per = (self.pools[pool].instances / self.shards).max(1);
+            return (i / per + 1 + i % per) % m;
+        }
+        let slot: u32 = self.pools[..pool].iter().map(|p| p.instances).sum();
+        (slot + i) % m
     }
 
     /// A label for one pool in reports: `web`, `db primary`, `db replicas`.

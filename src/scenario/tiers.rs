@@ -57,6 +57,7 @@ const DB_KEYS: &[&str] = &[
     "network",
     "shards",
     "shard_key",
+    "replication",
 ];
 const PRIMARY_KEYS: &[&str] = &[
     "workers", "queue", "service", "failures", "host", "cpu", "threads", "wakeup", "pauses",
@@ -179,6 +180,13 @@ pub(crate) fn read_tiers(
         } else {
             Some((1, Vec::new()))
         };
+        let replication = match (field(t, "replication"), &tier) {
+            (Some(v), Some((pools, _))) if kind == Kind::Database => {
+                read_replication(r, v, pools, &ctx).map(Some)
+            }
+            (Some(_), _) => None, // its pools had problems of their own
+            (None, _) => Some(None),
+        };
         let (Some(name), Some(_)) = (name, read_kind) else {
             continue;
         };
@@ -198,7 +206,8 @@ pub(crate) fn read_tiers(
             Some(tls),
             Some(x),
             Some((shards, shard_keys)),
-        ) = (tier, balance, hold, tls, settings, sharding)
+            Some(replication),
+        ) = (tier, balance, hold, tls, settings, sharding, replication)
         {
             // A shard is a primary with its replicas: the pools hold every
             // shard's, shard after shard.
@@ -222,6 +231,7 @@ pub(crate) fn read_tiers(
                 costs: x.costs,
                 shards,
                 shard_keys,
+                replication,
             });
         }
     }
@@ -295,6 +305,52 @@ fn read_settings(
             conntrack,
             network,
         },
+    })
+}
+
+/// `replication = { apply, appliers, receive, semi_sync, stale_after }`.
+fn read_replication(
+    r: &mut Reader,
+    v: &Value<'_>,
+    pools: &[Pool],
+    ctx: &PoolCtx<'_>,
+) -> Option<Replication> {
+    let key = join(ctx.key, "replication");
+    let t = r.table(v, &key)?;
+    r.check_keys(
+        t,
+        &key,
+        &["apply", "appliers", "receive", "semi_sync", "stale_after"],
+    );
+    if pools.get(1).is_none_or(|p| p.instances == 0) {
+        r.error(
+            v.span(),
+            &key,
+            "replication needs replicas, and this database has none".into(),
+            Some("add `replicas = { count = 1, ... }` or remove `replication`".into()),
+        );
+        return None;
+    }
+    let apply = match field(t, "apply") {
+        Some(a) => read_service(r, a, &join(&key, "apply"), ctx),
+        None => Some(pools[0].service.clone()),
+    };
+    let appliers =
+        field(t, "appliers").map_or(Some(1), |a| r.int(a, &join(&key, "appliers"), 1, 1024));
+    let receive = match field(t, "receive") {
+        Some(a) => Some(r.dist(a, &join(&key, "receive"))?),
+        None => None,
+    };
+    let semi_sync =
+        field(t, "semi_sync").map_or(Some(false), |a| r.boolean(a, &join(&key, "semi_sync")));
+    let stale_after_ns =
+        field(t, "stale_after").map_or(Some(0), |a| r.duration(a, &join(&key, "stale_after")));
+    Some(Replication {
+        apply: apply?,
+        appliers: appliers? as u32,
+        receive,
+        semi_sync: semi_sync?,
+        stale_after_ns: stale_after_ns?,
     })
 }
 

@@ -428,6 +428,34 @@ pub struct RepObs {
     /// With a client connection cap: its waits, refusals and the latency
     /// from send.
     pub client: Option<ClientObs>,
+    /// Per database tier with `replication`, in tier order.
+    pub replication: Vec<ReplicationObs>,
+}
+
+/// What one database tier's replication did in a replication (the run's):
+/// writes applied in the window and reads served by its replicas in it.
+#[derive(Clone, Debug)]
+pub struct ReplicationObs {
+    /// The database tier.
+    pub database: String,
+    /// From commit on the primary to applied on a replica, per write and
+    /// replica, of applies that ended in the window.
+    pub lag: LatencyHistogram,
+    /// Reads served by a replica, per class.
+    pub reads: Vec<u64>,
+    /// Of those, stale: a write committed at least `stale_after` earlier
+    /// was not yet applied there.
+    pub stale: Vec<u64>,
+    /// Writes lost at promotions: committed, never received by the
+    /// promoted replica (the whole run).
+    pub lost_writes: u64,
+    /// Promotions (the whole run).
+    pub promotions: u64,
+    /// Semi-synchronous commits' wait for the first acknowledgement.
+    pub acks: LatencyHistogram,
+    /// Writes committed and not yet applied when the run stopped, summed
+    /// over the replicas.
+    pub backlog_at_end: u64,
 }
 
 /// The client side of a scenario whose client caps its requests

@@ -263,6 +263,36 @@ pub struct Summary {
     /// With a client connection cap: its waits, refusals and the latency
     /// from send.
     pub client: Option<ClientSummary>,
+    /// Per database tier with `replication`, in tier order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replication: Vec<ReplicationSummary>,
+}
+
+/// One database tier's replication over replications.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReplicationSummary {
+    /// The database tier.
+    pub database: String,
+    /// Commit to applied on a replica, mean (ms).
+    pub lag_mean_ms: Estimate,
+    /// Its 99th percentile (ms).
+    pub lag_p99_ms: Estimate,
+    /// Reads served by replicas that were stale, per class (NaN for a
+    /// class no replica served).
+    pub stale_share: Vec<Estimate>,
+    /// Over every class.
+    pub stale_share_all: Estimate,
+    /// Writes lost at promotions, per replication.
+    pub lost_writes: Estimate,
+    /// Promotions per replication.
+    pub promotions: Estimate,
+    /// Semi-synchronous commits' wait for an acknowledgement, mean (ms;
+    /// NaN without `semi_sync`).
+    pub ack_mean_ms: Estimate,
+    /// Writes committed and not applied at the end, summed over replicas,
+    /// per replication: a backlog that keeps growing means the appliers
+    /// cannot keep up.
+    pub backlog_at_end: Estimate,
 }
 
 /// The client side of a connection cap, over replications.
@@ -351,6 +381,7 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
             fault_phases: Vec::new(),
             down_split: None,
             client: None,
+            replication: Vec::new(),
         };
     };
     let secs = |r: &RepObs| r.window_ns as f64 / NS_PER_SEC as f64;
@@ -588,6 +619,46 @@ pub fn summarize(reps: &[RepObs]) -> Summary {
             })
         }),
         client: first.client.as_ref().map(|_| client_summary(reps)),
+        replication: (0..first.replication.len())
+            .map(|i| replication_summary(reps, i))
+            .collect(),
+    }
+}
+
+/// Database tier `i`'s replication over replications.
+fn replication_summary(reps: &[RepObs], i: usize) -> ReplicationSummary {
+    fn get(r: &RepObs, i: usize) -> &super::ReplicationObs {
+        &r.replication[i]
+    }
+    let ms = |h: &LatencyHistogram, q: Option<f64>| match (h.count(), q) {
+        (0, _) => f64::NAN,
+        (_, Some(q)) => h.quantile_ns(q) / 1e6,
+        (_, None) => h.mean_ns() / 1e6,
+    };
+    let classes = reps.first().map_or(0, |r| get(r, i).reads.len());
+    ReplicationSummary {
+        database: reps
+            .first()
+            .map_or(String::new(), |r| get(r, i).database.clone()),
+        lag_mean_ms: est(reps, |r| ms(&get(r, i).lag, None)),
+        lag_p99_ms: est(reps, |r| ms(&get(r, i).lag, Some(0.99))),
+        stale_share: (0..classes)
+            .map(|c| {
+                est(reps, |r| {
+                    ratio(get(r, i).stale[c] as f64, get(r, i).reads[c] as f64)
+                })
+            })
+            .collect(),
+        stale_share_all: est(reps, |r| {
+            ratio(
+                get(r, i).stale.iter().sum::<u64>() as f64,
+                get(r, i).reads.iter().sum::<u64>() as f64,
+            )
+        }),
+        lost_writes: est(reps, |r| get(r, i).lost_writes as f64),
+        promotions: est(reps, |r| get(r, i).promotions as f64),
+        ack_mean_ms: est(reps, |r| ms(&get(r, i).acks, None)),
+        backlog_at_end: est(reps, |r| get(r, i).backlog_at_end as f64),
     }
 }
 

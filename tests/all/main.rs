@@ -31,9 +31,10 @@ mod nothing_lost;
 mod progress;
 mod review;
 mod scenario_errors;
-mod shards;
+
 mod support;
 mod sweep;
 mod theory;
 mod warnings;
 mod workload;
+mod write_scaling;

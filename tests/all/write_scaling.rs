@@ -1,6 +1,8 @@
-//! Sharded databases (`shards`, `shard_key`): each shard its own primary
-//! and replicas, a class's keys spread by a stated distribution. Judged by
-//! the simulation's own intervals against closed forms.
+//! Write scaling: sharded databases (`shards`, `shard_key`), each shard
+//! its own primary and replicas, a class's keys spread by a stated
+//! distribution; replication as a queue (`replication`): lag, stale reads,
+//! semi-synchronous commits, writes lost at a failover. Judged by the
+//! simulation's own intervals against closed forms.
 
 use stacksim::scenario::ShardKey;
 
@@ -267,4 +269,158 @@ shard = 0
     let text = e.render(false);
     assert!(text.contains("2 weights for 3 shards"), "{text}");
     assert!(text.contains("unknown shard key `zipf(x)`"), "{text}");
+}
+
+/// A database of one primary (`pworkers` workers; writes exp(`write`))
+/// and `replicas` replicas, with `replication` and `extra` added.
+#[allow(clippy::too_many_arguments)]
+fn replicated(
+    rate: f64,
+    writes: f64,
+    pworkers: u32,
+    replicas: u32,
+    repl: &str,
+    extra: &str,
+) -> String {
+    format!(
+        r#"name = "replicated"
+[simulation]
+duration = "300s"
+warmup = "10s"
+replications = 10
+seed = 5
+[workload]
+rate = {rate}
+classes = [ {{ name = "read", share = {reads} }}, {{ name = "write", share = {writes} }} ]
+[[tier]]
+name = "db"
+kind = "database"
+primary  = {{ workers = {pworkers}, service = {{ read = "exp(2ms)", write = "exp(4ms)" }} }}
+replicas = {{ count = {replicas}, workers = 64, service = "exp(1ms)" }}
+replication = {repl}
+{extra}"#,
+        reads = 1.0 - writes,
+    )
+}
+
+#[test]
+fn replication_lag_of_one_applier_is_an_mm1_sojourn_and_stale_reads_its_busy_share() {
+    // 100 writes/s applied by one thread in exp(5ms): an M/M/1 at rho 0.5.
+    // A write's lag (commit to applied) is its sojourn there, exponential
+    // with rate mu - lambda = 100/s: mean 10 ms, p99 ln(100)/100 s. Reads
+    // arrive as Poisson, so (PASTA) the share that finds a write unapplied
+    // is the applier's busy share, rho.
+    let s = parse(&replicated(
+        200.0,
+        0.5,
+        16,
+        1,
+        r#"{ apply = "exp(5ms)" }"#,
+        "",
+    ));
+    let (_, sum) = run(&s);
+    let x = &sum.replication[0];
+    assert_eq!(x.database, "db");
+    assert_agrees("lag mean (ms)", &x.lag_mean_ms, 10.0, 0.02);
+    assert_agrees("lag p99 (ms)", &x.lag_p99_ms, 10.0 * 100f64.ln(), 0.04);
+    assert_agrees("stale share of reads", &x.stale_share[0], 0.5, 0.02);
+    assert!(
+        x.stale_share[1].mean.is_nan(),
+        "no write is served by a replica"
+    );
+    assert_eq!(x.lost_writes.mean, 0.0);
+}
+
+#[test]
+fn a_semi_synchronous_commit_waits_for_the_first_of_its_replicas() {
+    // Two replicas, each receiving a write exp(0.2ms) after its commit:
+    // the commit waits for the first, exp with mean 0.1 ms. A primary of
+    // 64 workers at 20 writes/s never queues (M/G/inf): a write's latency
+    // is its service plus that wait, 4.1 ms.
+    let s = parse(&replicated(
+        40.0,
+        0.5,
+        64,
+        2,
+        r#"{ apply = "exp(1ms)", receive = "exp(0.2ms)", semi_sync = true }"#,
+        "",
+    ));
+    let (_, sum) = run(&s);
+    let x = &sum.replication[0];
+    assert_agrees("commit wait (ms)", &x.ack_mean_ms, 0.1, 0.03);
+    assert_agrees(
+        "write latency (ms)",
+        &sum.classes[1].latency_mean_ms,
+        4.1,
+        0.02,
+    );
+    // The same without semi_sync: the commit does not wait.
+    let s = parse(&replicated(
+        40.0,
+        0.5,
+        64,
+        2,
+        r#"{ apply = "exp(1ms)", receive = "exp(0.2ms)" }"#,
+        "",
+    ));
+    let (_, sum) = run(&s);
+    assert!(sum.replication[0].ack_mean_ms.mean.is_nan());
+    assert_agrees(
+        "write latency, asynchronous (ms)",
+        &sum.classes[1].latency_mean_ms,
+        4.0,
+        0.02,
+    );
+}
+
+#[test]
+fn a_failover_loses_the_writes_its_new_primary_had_not_received() {
+    // Writes at 50/s reach the one replica 200 ms after their commit: at
+    // the primary's crash, the writes of the last 200 ms are on their way,
+    // Poisson with mean 10, and the promoted replica never gets them.
+    let s = parse(&replicated(
+        100.0,
+        0.5,
+        16,
+        1,
+        r#"{ apply = "exp(1ms)", receive = "const(200ms)" }"#,
+        r#"failover = { detection = "2s", promotion = "1s" }
+[[fault]]
+at = "100s"
+duration = "300s"
+tier = "db"
+role = "primary"
+"#,
+    ));
+    let s = stacksim::scenario::Scenario {
+        simulation: stacksim::scenario::Simulation {
+            replications: 40,
+            ..s.simulation.clone()
+        },
+        ..s
+    };
+    let (_, sum) = run(&s);
+    let x = &sum.replication[0];
+    assert_eq!(x.promotions.mean, 1.0, "one promotion each run");
+    assert_agrees("writes lost at the promotion", &x.lost_writes, 10.0, 0.2);
+    // The same with semi_sync: the replica holds every committed write.
+    let s2 = parse(&replicated(
+        100.0,
+        0.5,
+        16,
+        1,
+        r#"{ apply = "exp(1ms)", receive = "const(200ms)", semi_sync = true }"#,
+        r#"failover = { detection = "2s", promotion = "1s" }
+[[fault]]
+at = "100s"
+duration = "300s"
+tier = "db"
+role = "primary"
+"#,
+    ));
+    let (_, sum) = run(&s2);
+    assert_eq!(
+        sum.replication[0].lost_writes.mean, 0.0,
+        "semi-sync loses none"
+    );
 }
