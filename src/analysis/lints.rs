@@ -143,31 +143,75 @@ fn single_primaries(s: &Scenario, out: &mut Findings) {
             .iter()
             .find(|p| p.role == Role::Replicas)
             .map_or(0, |p| p.instances);
+        let sharded = t.shards > 1;
         if t.failover.is_none() {
-            out.push(
-                "single-primary",
-                Severity::High,
+            let what = if sharded {
+                format!(
+                    "each of `{}`'s {} shards has one primary and no failover: each is a single point of failure for its keys' writes",
+                    t.name, t.shards
+                )
+            } else {
                 format!(
                     "`{}` has one primary and no failover: it is a single point of failure for every write",
                     t.name
-                ),
+                )
+            };
+            out.push(
+                "single-primary",
+                Severity::High,
+                what,
                 if replicas > 0 {
-                    "add `failover = { detection = \"10s\", promotion = \"20s\" }`"
+                    "add `failover = { detection = \"10s\", promotion = \"20s\" }`; `shards = 3` would also limit an outage to a third of the writes (simulate it: `stacksim compare` this file against a copy with the key)"
                 } else {
                     "add a replica and `failover`"
                 },
             );
         }
+        if !sharded {
+            out.push(
+                "write-ceiling",
+                Severity::Info,
+                format!(
+                    "every write to `{}` goes to one primary: replicas raise read capacity, never write capacity",
+                    t.name
+                ),
+                "simulate the fix: `shards = N` splits writes over N primaries (`stacksim review` gives the write ceiling at 2 and 4); or batch writes, or move write-heavy data elsewhere",
+            );
+        }
+        let Some(hot) = hottest_shard(t) else {
+            continue;
+        };
+        let (class, k, share) = hot;
         out.push(
-            "write-ceiling",
-            Severity::Info,
+            "hot-shard",
+            Severity::Warning,
             format!(
-                "every write to `{}` goes to one primary: replicas raise read capacity, never write capacity",
-                t.name
+                "`{}` shard#{k} takes {:.0}% of class `{}`'s keys, against {:.0}% for an even spread: its primary (or replicas, for reads) reaches its ceiling first",
+                t.name,
+                share * 100.0,
+                s.classes[class].name,
+                100.0 / f64::from(t.shards)
             ),
-            "shard writes, batch them, or move write-heavy data elsewhere when the primary saturates",
+            "spread the hot keys (a finer key, or more keys per shard), or give the hot tenant its own shard",
         );
     }
+}
+
+/// The shard whose share of a class's keys is furthest above an even
+/// spread, when it is at least 1.5 times that: (class, shard, share).
+fn hottest_shard(t: &crate::scenario::Tier) -> Option<(usize, usize, f64)> {
+    let even = 1.0 / f64::from(t.shards.max(1));
+    t.shard_keys
+        .iter()
+        .enumerate()
+        .flat_map(|(c, k)| {
+            k.weights(t.shards)
+                .into_iter()
+                .enumerate()
+                .map(move |(i, w)| (c, i, w))
+        })
+        .filter(|&(_, _, w)| w >= 1.5 * even)
+        .max_by(|a, b| a.2.total_cmp(&b.2))
 }
 
 /// `no-health-check`: a balancer that sends to several instances without checking them.

@@ -7,6 +7,7 @@ pub mod lints;
 pub mod queueing;
 pub mod slo;
 pub mod warnings;
+pub mod write_scaling;
 
 use serde::Serialize;
 
@@ -48,6 +49,10 @@ pub struct PoolLoad {
     /// saturation rate leaves it out.
     #[serde(skip)]
     pub wakeup_cores: f64,
+    /// A sharded database's pool: each shard's offered utilization, holding
+    /// included (`utilization` is the largest); empty otherwise.
+    #[serde(skip)]
+    pub shard_utilization: Vec<f64>,
 }
 
 /// Mean extra CPU per visit of a tier: firewall rules and TLS (ns).
@@ -321,14 +326,19 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
                 work += wakeup_cores;
                 cpu_work += wakeup_cores;
             }
-            if shards > 1 && rate > 0.0 {
+            let servers = u64::from(pool.instances) * u64::from(pool.workers);
+            let mut shard_utilization = Vec::new();
+            if shards > 1 && rate > 0.0 && servers > 0 {
+                shard_utilization = shard_work
+                    .iter()
+                    .map(|w| (w + wakeup_cores) / servers as f64)
+                    .collect();
                 // Each shard's own servers: its work as if the whole pool
                 // ran that hot (the wake-up CPU is spread evenly).
                 let hottest = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
                 work = hottest(&shard_work) + wakeup_cores;
                 own_work = hottest(&shard_own) + wakeup_cores;
             }
-            let servers = u64::from(pool.instances) * u64::from(pool.workers);
             out.push(PoolLoad {
                 tier: ti,
                 pool: pi,
@@ -347,6 +357,7 @@ pub fn offered_load(s: &Scenario) -> Vec<PoolLoad> {
                 },
                 cpu: cpu_work,
                 wakeup_cores,
+                shard_utilization,
                 holds: tier.hold,
                 bounded: pool.queue.is_some(),
                 traffic: match (reads, writes) {

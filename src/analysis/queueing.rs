@@ -309,7 +309,14 @@ fn pool_model(s: &Scenario, load: &PoolLoad, lambda: f64) -> PoolModel {
     // Visits per second at one instance, and the busy servers they need.
     let visits_per_s = load.arrival_rps / f64::from(pool.instances.max(1));
     let rho = load.utilization;
-    let a = rho * c as f64;
+    // A sharded pool: the mean over its shards (each its own M/M/c).
+    let shards = &load.shard_utilization;
+    let mean_rho = if shards.is_empty() {
+        rho
+    } else {
+        shards.iter().sum::<f64>() / shards.len() as f64
+    };
+    let a = mean_rho * c as f64;
     // Squared cv of the service time over the classes' mix of visits.
     let (mut w, mut m1, mut m2) = (0.0, 0.0, 0.0);
     for (ci, class) in s.classes.iter().enumerate() {
@@ -341,6 +348,18 @@ fn pool_model(s: &Scenario, load: &PoolLoad, lambda: f64) -> PoolModel {
     };
     let (pw, wait_ms) = if rho >= 1.0 {
         (f64::NAN, f64::INFINITY)
+    } else if !shards.is_empty() && mean_rho > 0.0 {
+        // Each shard's Erlang C wait, weighted by its visits (in
+        // proportion to its utilization: the classes' mix is the same).
+        let (mut pw, mut wait) = (0.0, 0.0);
+        for &r in shards {
+            let ak = r * c as f64;
+            let p = erlang_c(c, ak);
+            pw += r * p;
+            wait += r * p * hold_ms / (c as f64 - ak) * (1.0 + scv.max(0.0)) / 2.0;
+        }
+        let total: f64 = shards.iter().sum();
+        (pw / total, wait / total)
     } else if visits_per_s > 0.0 {
         let pw = erlang_c(c, a);
         (

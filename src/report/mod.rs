@@ -36,7 +36,7 @@ pub use narrative::verdict_sentences;
 pub use output::{
     FileTarget, FolderRule, OutFolder, OutputError, OutputLayout, Overwrite, write_new_file,
 };
-pub use review::render_review;
+pub use review::{render_review, render_write_options};
 pub use run::{RunFiles, RunOutputError, write_run};
 pub use settings::RunSettings;
 pub use table::render_table;

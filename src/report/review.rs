@@ -265,3 +265,88 @@ pub fn render_review(
     }
     o
 }
+
+/// The single-primary finding's advice, modelled: each database's writes
+/// on one primary beside 2 and 4 shards, analytic, and simulated (one
+/// summary per option, in order) when given.
+pub fn render_write_options(
+    options: &[crate::analysis::write_scaling::WriteOption],
+    simulated: Option<&[Summary]>,
+) -> String {
+    let mut o = String::new();
+    if options.is_empty() {
+        return o;
+    }
+    let mut rows = vec![
+        [
+            "design",
+            "primary util %",
+            "primaries saturate at req/s",
+            "stack saturates at req/s",
+            "first to saturate",
+            "mean ms",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    if simulated.is_some() {
+        rows[0].extend([
+            "simulated busiest primary util %".into(),
+            "simulated p99 ms".into(),
+        ]);
+    }
+    let mut db = "";
+    for (i, x) in options.iter().enumerate() {
+        if x.database != db {
+            db = &x.database;
+            if rows.len() > 1 {
+                wr!(o, "{}", super::text_grid(&rows));
+                rows.truncate(1);
+            }
+            w!(
+                o,
+                "\nwrite scaling of `{db}` (the same scenario with `shards = N`, keys uniform; analytic{}):",
+                if simulated.is_some() {
+                    ", then simulated"
+                } else {
+                    "; --simulate to confirm"
+                }
+            );
+        }
+        let mut row = vec![
+            x.design.clone(),
+            format!("{:.1}", x.primary_utilization * 100.0),
+            crate::units::whole(x.primary_saturation_rps),
+            crate::units::whole(x.stack_saturation_rps),
+            x.bottleneck.clone().unwrap_or_else(|| "-".into()),
+            ms(x.end_to_end_ms),
+        ];
+        if let Some(sum) = simulated.and_then(|v| v.get(i)) {
+            let busiest = sum
+                .instances
+                .iter()
+                .filter(|inst| inst.pool == x.primary_pool)
+                .max_by(|a, b| a.utilization.mean.total_cmp(&b.utilization.mean));
+            row.push(busiest.map_or("-".into(), |b| {
+                format!(
+                    "{:.1} ± {:.1}",
+                    b.utilization.mean * 100.0,
+                    b.utilization.half_width.unwrap_or(0.0) * 100.0
+                )
+            }));
+            let p99 = &sum.overall.latency_p99_ms;
+            row.push(format!(
+                "{:.1} ± {:.1}",
+                p99.mean,
+                p99.half_width.unwrap_or(0.0)
+            ));
+        }
+        rows.push(row);
+    }
+    wr!(o, "{}", super::text_grid(&rows));
+    w!(
+        o,
+        "shards multiply primaries (and their replicas and machines' load); they do not help a stack whose first saturation is elsewhere, and a request that needs several shards' keys is not modelled by this table"
+    );
+    o
+}

@@ -98,6 +98,26 @@ fn zipf_keys_load_each_shard_in_proportion_to_its_keys_weights() {
     }
     // Shard 0 holds keys 1, 5 and 9: 1.311 of 2.929, twice shard 3's.
     assert!((share(0) - 0.4476).abs() < 1e-3, "{}", share(0));
+    // Every shard is an M/M/4 at its share (Poisson thinning): review's
+    // analytic model, each shard's Erlang C weighted by its visits, is
+    // exact here.
+    let model = stacksim::analysis::queueing::analytic_model(&s).expect("open workload");
+    let exact: f64 = 0.25 * mmc_mean_response(50.0 / 4.0, 0.002, 8) * 1000.0
+        + 0.75
+            * (0..4)
+                .map(|k| share(k) * mmc_mean_response(writes * share(k), 0.010, 4) * 1000.0)
+                .sum::<f64>();
+    assert!(
+        (model.end_to_end_ms - exact).abs() < 1e-6 * exact,
+        "analytic {} against {exact}",
+        model.end_to_end_ms
+    );
+    assert_agrees(
+        "end to end against the per-shard M/M/c",
+        &sum.overall.latency_mean_ms,
+        exact,
+        0.02,
+    );
 }
 
 #[test]
@@ -422,5 +442,76 @@ role = "primary"
     assert_eq!(
         sum.replication[0].lost_writes.mean, 0.0,
         "semi-sync loses none"
+    );
+}
+
+#[test]
+fn review_models_its_own_advice_for_a_single_primary() {
+    // write-heavy: 360 writes/s at 12 ms on 4 connections (1.08 offered).
+    // The same file with 2 and 4 shards halves and quarters each primary's
+    // load; the option's scenario is what the key in the file gives.
+    let s = shipped("scenarios/write-heavy.toml");
+    let options = stacksim::analysis::write_scaling::write_options(&s);
+    let shards: Vec<u32> = options.iter().map(|x| x.shards).collect();
+    assert_eq!(shards, [1, 2, 4]);
+    for (x, expect) in options.iter().zip([1.08, 0.54, 0.27]) {
+        assert!(
+            (x.primary_utilization - expect).abs() < 1e-9,
+            "{}: {}",
+            x.design,
+            x.primary_utilization
+        );
+        assert!((x.primary_saturation_rps * expect - 600.0).abs() < 1e-6);
+    }
+    let text = std::fs::read_to_string(root().join("scenarios/write-heavy.toml")).unwrap();
+    let from_file =
+        parse(&text.replace("reads = \"replicas\"", "reads = \"replicas\"\nshards = 2"));
+    assert_eq!(
+        format!("{:?}", from_file.tiers),
+        format!("{:?}", options[1].scenario.tiers),
+        "the option is the file with `shards = 2`"
+    );
+    let o = stacksim(&["review", "scenarios/write-heavy.toml"]);
+    assert_ok(&o);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("write scaling of `db`"), "{out}");
+    assert!(out.contains("2 shards") && out.contains("1,111"), "{out}");
+    assert!(
+        out.contains("[HIGH] single-primary") && out.contains("shards = 3"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_hot_shard_is_linted_from_its_key_weights() {
+    let s = parse(&sharded(
+        100.0,
+        3,
+        4,
+        r#"shard_key = { write = [2, 1, 1] }"#,
+        "",
+    ));
+    let lints = stacksim::analysis::lints::lint(&s);
+    let hot = lints
+        .iter()
+        .find(|l| l.id == "hot-shard")
+        .expect("a hot-shard finding");
+    assert!(hot.message.contains("shard#0 takes 50%"), "{}", hot.message);
+    assert!(
+        !lints.iter().any(|l| l.id == "write-ceiling"),
+        "a sharded database has no single write ceiling"
+    );
+    // Zipf over many keys spreads the heat: no finding.
+    let s = parse(&sharded(
+        100.0,
+        3,
+        4,
+        r#"shard_key = "zipf(0.8, keys = 100000)""#,
+        "",
+    ));
+    assert!(
+        !stacksim::analysis::lints::lint(&s)
+            .iter()
+            .any(|l| l.id == "hot-shard")
     );
 }
