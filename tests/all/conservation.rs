@@ -176,7 +176,7 @@ fn processor_sharing_hosts_with_faults_conserve_requests() {
 #[test]
 fn every_shipped_pool_obeys_littles_law() {
     let mut files = Vec::new();
-    for sub in ["scenarios", "scenarios/examples", "scenarios/validation"] {
+    for sub in SHIPPED_DIRS {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(sub);
         for e in std::fs::read_dir(&dir).unwrap() {
             let p = e.unwrap().path();

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::support::root;
+use super::support::{SHIPPED_DIRS, root};
 
 /// Short runs: enough for every mechanism to act, quick for CI.
 const SETTINGS: [&str; 6] = ["--duration", "20s", "--warmup", "2s", "--replications", "3"];
@@ -19,7 +19,7 @@ const SETTINGS: [&str; 6] = ["--duration", "20s", "--warmup", "2s", "--replicati
 /// Every shipped scenario, by path relative to the repository root.
 fn shipped() -> Vec<PathBuf> {
     let mut v = Vec::new();
-    for dir in ["scenarios", "scenarios/examples", "scenarios/validation"] {
+    for dir in SHIPPED_DIRS {
         for e in std::fs::read_dir(root().join(dir)).unwrap().flatten() {
             let p = e.path();
             if p.extension().is_some_and(|x| x == "toml") {

@@ -42,7 +42,7 @@ fn lints_name_the_reference_designs_three_weaknesses_and_not_the_improved_ones()
 fn analytic_bottleneck_matches_the_simulated_one_on_every_shipped_scenario() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut checked = 0;
-    for sub in ["scenarios", "scenarios/examples", "scenarios/validation"] {
+    for sub in SHIPPED_DIRS {
         for e in std::fs::read_dir(root.join(sub)).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_none_or(|x| x != "toml") {

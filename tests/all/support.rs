@@ -59,6 +59,14 @@ pub fn shipped_plan(rel: &str, set: &[&str]) -> stacksim::plan::PlanInit {
     stacksim::plan::PlanInit::new(&input, &ovs).unwrap_or_else(|e| panic!("{}", e.render(false)))
 }
 
+/// The folders of shipped scenarios, relative to the repository root.
+pub const SHIPPED_DIRS: [&str; 4] = [
+    "scenarios",
+    "scenarios/examples",
+    "scenarios/validation",
+    "scenarios/write-scaling",
+];
+
 /// Parses a scenario from text.
 pub fn parse(src: &str) -> Scenario {
     scenario::parse(src, "test.toml", None).unwrap_or_else(|e| panic!("{}", e.render(false)))
