@@ -133,6 +133,9 @@ impl<const PS: bool> Sim<'_, PS> {
         }
         self.observing = false;
         self.accepting = false;
+        if self.repl.is_some() {
+            self.count_backlog();
+        }
         for p in self.m.pools.ids() {
             self.present_at_end[p.ix()] = self.present(p);
         }

@@ -435,11 +435,11 @@ impl<const PS: bool> Sim<'_, PS> {
         }
     }
 
-    /// At the end: writes committed and not yet applied, summed over the
-    /// replicas.
-    pub(super) fn finish_replication(&mut self) -> Vec<ReplicationObs> {
-        let Some(mut repl) = self.repl.take() else {
-            return Vec::new();
+    /// As the window closes: writes committed and not yet applied, summed
+    /// over the replicas.
+    pub(super) fn count_backlog(&mut self) {
+        let Some(repl) = self.repl.as_deref_mut() else {
+            return;
         };
         for (i, d) in self.m.dbs.iter().enumerate() {
             let Some(def) = &d.replication else { continue };
@@ -450,7 +450,11 @@ impl<const PS: bool> Sim<'_, PS> {
                 .sum();
             repl.obs[def.slot].backlog_at_end += backlog as u64;
         }
-        repl.obs
+    }
+
+    /// What replication observed.
+    pub(super) fn finish_replication(&mut self) -> Vec<ReplicationObs> {
+        self.repl.take().map_or_else(Vec::new, |r| r.obs)
     }
 }
 

@@ -453,7 +453,7 @@ pub struct ReplicationObs {
     pub promotions: u64,
     /// Semi-synchronous commits' wait for the first acknowledgement.
     pub acks: LatencyHistogram,
-    /// Writes committed and not yet applied when the run stopped, summed
+    /// Writes committed and not yet applied as the window closed, summed
     /// over the replicas.
     pub backlog_at_end: u64,
 }

@@ -289,9 +289,9 @@ pub struct ReplicationSummary {
     /// Semi-synchronous commits' wait for an acknowledgement, mean (ms;
     /// NaN without `semi_sync`).
     pub ack_mean_ms: Estimate,
-    /// Writes committed and not applied at the end, summed over replicas,
-    /// per replication: a backlog that keeps growing means the appliers
-    /// cannot keep up.
+    /// Writes committed and not applied as the window closed, summed over
+    /// replicas, per replication: a backlog of many seconds' writes means
+    /// the appliers cannot keep up.
     pub backlog_at_end: Estimate,
 }
 
