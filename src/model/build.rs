@@ -76,6 +76,11 @@ impl Model {
                 .collect(),
             access_log_limit: 0,
             sharded: s.tiers.iter().any(|t| t.shards > 1),
+            by_client: s.tiers.iter().any(|t| {
+                t.replication
+                    .as_ref()
+                    .is_some_and(|r| r.read_your_writes_ns.is_some())
+            }),
         }
     }
 }
@@ -254,6 +259,7 @@ fn databases(s: &Scenario, st: &Stations) -> (Vec<DbDef>, Vec<Option<u32>>) {
                 receive: r.receive.as_ref().map(|d| d.sampler()),
                 semi_sync: r.semi_sync,
                 stale_after_ns: r.stale_after_ns,
+                read_your_writes_ns: r.read_your_writes_ns,
                 slot: replicating - 1,
             }
         });

@@ -244,6 +244,9 @@ pub struct Model {
     pub(crate) access_log_limit: usize,
     /// A database has shards: requests draw a shard key.
     pub(crate) sharded: bool,
+    /// A database routes reads by their client's writes: requests carry
+    /// their client.
+    pub(crate) by_client: bool,
 }
 
 impl Model {

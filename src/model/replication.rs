@@ -31,6 +31,7 @@ pub(crate) struct ReplDef {
     pub receive: Option<Sampler>,
     pub semi_sync: bool,
     pub stale_after_ns: u64,
+    pub read_your_writes_ns: Option<u64>,
     /// Its tier's index among the replicating database tiers.
     pub slot: usize,
 }
@@ -84,6 +85,9 @@ pub(super) struct Replication {
     /// Per station: its database (`u32::MAX`: none that replicates).
     pub db_of: Vec<u32>,
     pub obs: Vec<ReplicationObs>,
+    /// Per replicating tier with read-your-writes routing: each client's
+    /// last write's commit (`u64::MAX`: none yet); empty for the others.
+    pub last_write: Vec<Vec<u64>>,
 }
 
 impl Replication {
@@ -113,7 +117,23 @@ impl Replication {
             }
         }
         let classes = m.classes.len();
+        let clients = match (&m.client.clients, &m.arrivals) {
+            (Some(n), _) => *n as usize,
+            (None, crate::scenario::Arrivals::Closed { users, .. }) => *users as usize,
+            _ => 0,
+        };
+        let mut last_write = vec![Vec::new(); tiers.len()];
+        for d in &m.dbs {
+            if let Some(r) = d
+                .replication
+                .as_ref()
+                .filter(|r| r.read_your_writes_ns.is_some())
+            {
+                last_write[r.slot] = vec![u64::MAX; clients];
+            }
+        }
         Some(Box::new(Replication {
+            last_write,
             replicas: m
                 .stations
                 .iter()
@@ -139,6 +159,7 @@ impl Replication {
                     lag: LatencyHistogram::new(3),
                     reads: vec![0; classes],
                     stale: vec![0; classes],
+                    own_writes: vec![0; classes],
                     lost_writes: 0,
                     promotions: 0,
                     acks: LatencyHistogram::new(3),
@@ -184,6 +205,9 @@ impl<const PS: bool> Sim<'_, PS> {
             .expect("replicating");
         let now = self.q.now();
         let class = r.class;
+        if let Some(w) = repl.last_write[def.slot].get_mut(r.client as usize) {
+            *w = now;
+        }
         let mut first_ack: Option<u64> = None;
         for &x in &d.replicas {
             let st = &mut repl.replicas[x.ix()];
@@ -234,6 +258,65 @@ impl<const PS: bool> Sim<'_, PS> {
             },
         );
         true
+    }
+
+    /// Whether request `req`, at a read of a database with read-your-writes
+    /// routing, comes from a client whose last write there is recent: the
+    /// read goes to the primary (and is counted, once per visit, by `pick`).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn reads_own_write(&self, req: u32) -> bool {
+        let Some(repl) = self.repl.as_deref() else {
+            return false;
+        };
+        let r = &self.slab[req as usize];
+        let step = &self.m.classes[r.class as usize].steps[r.step as usize];
+        let Target::Db {
+            db,
+            access: Access::Read,
+            shards,
+        } = &step.target
+        else {
+            return false;
+        };
+        let db = match shards {
+            None => *db,
+            Some(cum) => *db + super::route::shard_of(cum, r.key),
+        };
+        let Some(def) = &self.m.dbs[db as usize].replication else {
+            return false;
+        };
+        let Some(window) = def.read_your_writes_ns else {
+            return false;
+        };
+        repl.last_write[def.slot]
+            .get(r.client as usize)
+            .is_some_and(|&w| w != u64::MAX && self.q.now().saturating_sub(w) < window)
+    }
+
+    /// A read sent to the primary by read-your-writes routing.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn note_own_write_read(&mut self, req: u32) {
+        if !self.observing {
+            return;
+        }
+        let r = &self.slab[req as usize];
+        let (class, key) = (r.class, r.key);
+        let step = &self.m.classes[class as usize].steps[r.step as usize];
+        let Target::Db { db, shards, .. } = &step.target else {
+            return;
+        };
+        let db = match shards {
+            None => *db,
+            Some(cum) => *db + super::route::shard_of(cum, key),
+        };
+        let Some(def) = &self.m.dbs[db as usize].replication else {
+            return;
+        };
+        if let Some(repl) = self.repl.as_deref_mut() {
+            repl.obs[def.slot].own_writes[class as usize] += 1;
+        }
     }
 
     /// A read arrives at `s`: counted, and stale when `s` is a replica

@@ -12,9 +12,13 @@ impl<'m, const PS: bool> Sim<'m, PS> {
     /// Picks the instance for the request's current step, among those the
     /// health checks have not marked down.
     pub(super) fn pick(&mut self, req: u32) -> Pick {
-        let step = self.step_def(req);
         let key = self.slab[req as usize].key;
-        let cands: &[StationId] = match candidates(self.m, &self.dbs, step, key) {
+        let own = self.m.by_client && self.reads_own_write(req);
+        if own {
+            self.note_own_write_read(req);
+        }
+        let step = self.step_def(req);
+        let cands: &[StationId] = match candidates(self.m, &self.dbs, step, key, own) {
             Ok(c) => c,
             Err(p) => return p,
         };
@@ -81,12 +85,15 @@ impl<'m, const PS: bool> Sim<'m, PS> {
 }
 
 /// The stations a request at `step` may be sent to, or why there are none.
-/// `key` is the request's shard key, a uniform draw (see [`shard_of`]).
+/// `key` is the request's shard key, a uniform draw (see [`shard_of`]);
+/// `own_write`: a read that must see its client's recent write (the
+/// primary's).
 pub(super) fn candidates<'a>(
     m: &'a Model,
     dbs: &'a [DbState],
     step: &'a StepDef,
     key: u32,
+    own_write: bool,
 ) -> Result<&'a [StationId], Pick> {
     match &step.target {
         Target::Stations(c) => Ok(c),
@@ -99,6 +106,7 @@ pub(super) fn candidates<'a>(
             let d = &dbs[*db as usize];
             let set: &[StationId] = match (access, def.reads) {
                 (Access::Write, _) | (Access::Read, ReadsTo::Primary) => &d.primary,
+                (Access::Read, _) if own_write => &d.primary,
                 (Access::Read, ReadsTo::Replicas) if !d.replicas.is_empty() => &d.replicas,
                 (Access::Read, ReadsTo::Replicas) => &d.primary,
                 (Access::Read, ReadsTo::Any) => &d.any,

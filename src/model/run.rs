@@ -160,6 +160,7 @@ fn simulate<const PS: bool>(m: &Model, rep: u32) -> RepObs {
         rng_think: s("think"),
         rng_retry: s("retry"),
         rng_shard: s("shards"),
+        rng_client: s("clients"),
         repl: super::replication::Replication::new(m, seed, rep),
         retry_tokens: RETRY_RESERVE,
         window_start,
@@ -538,6 +539,7 @@ impl<'m, const PS: bool> Sim<'m, PS> {
             phase: Phase::Transit,
             degraded: false,
             key: 0,
+            client: 0,
             inst: [StationId::NONE; MAX_STEPS],
         };
         let id = match self.free.pop() {
@@ -556,6 +558,12 @@ impl<'m, const PS: bool> Sim<'m, PS> {
         };
         if self.m.sharded {
             self.slab[id as usize].key = self.rng_shard.random();
+        }
+        if self.m.by_client {
+            self.slab[id as usize].client = match self.m.client.clients {
+                Some(n) => self.rng_client.random_range(0..n),
+                None => user,
+            };
         }
         self.cons.arrived += 1;
         if self.client.is_some() {
@@ -659,7 +667,8 @@ impl<'m, const PS: bool> Sim<'m, PS> {
             // tries the next instances the health checks still show up.
             let tries = self.step_def(req).redispatch;
             let key = self.slab[req as usize].key;
-            let next = match candidates(self.m, &self.dbs, self.step_def(req), key) {
+            let own = self.m.by_client && self.reads_own_write(req);
+            let next = match candidates(self.m, &self.dbs, self.step_def(req), key, own) {
                 Ok(c) => {
                     let n = c.len();
                     let at = c.iter().position(|&x| x == s).unwrap_or(0);

@@ -162,6 +162,9 @@ pub(super) struct Request {
     /// Its shard key, a uniform draw fixed for the request's life (its
     /// retries reach the same shard); 0 when nothing is sharded.
     pub key: u32,
+    /// Its client, for read-your-writes routing: a closed workload's user,
+    /// or one of an open workload's `clients`; 0 when nothing asks.
+    pub client: u32,
     /// Per step: the station whose last call this request finished (open
     /// connection; a held worker where the step holds), or StationId::NONE.
     pub inst: [StationId; MAX_STEPS],
@@ -668,6 +671,8 @@ pub(super) struct Sim<'m, const PS: bool> {
     pub rng_retry: SimRng,
     /// Shard keys (scenarios with a sharded database).
     pub rng_shard: SimRng,
+    /// Clients of open arrivals (read-your-writes routing).
+    pub rng_client: SimRng,
     /// Replication streams (`None` when no database replicates).
     pub repl: Option<Box<super::replication::Replication>>,
     pub retry_tokens: f64,

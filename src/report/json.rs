@@ -149,7 +149,11 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
                     .zip(&x.stale_share)
                     .map(|(c, e)| (c.name.clone(), json!(e)))
                     .collect();
-                json!({
+                let ryw = r.scenario.tiers.iter().any(|t| {
+                    t.name == x.database
+                        && t.replication.as_ref().is_some_and(|p| p.read_your_writes_ns.is_some())
+                });
+                let mut one = json!({
                     "database": x.database,
                     "lag_mean_ms": x.lag_mean_ms,
                     "lag_p99_ms": x.lag_p99_ms,
@@ -159,7 +163,11 @@ pub fn summary_json(r: &RunReport<'_>) -> Value {
                     "promotions": x.promotions,
                     "semi_sync_ack_mean_ms": x.ack_mean_ms,
                     "backlog_at_end": x.backlog_at_end,
-                })
+                });
+                if ryw {
+                    merge(&mut one, json!({"read_your_writes_share": x.own_write_share}));
+                }
+                one
             }).collect::<Vec<_>>()}),
         );
     }

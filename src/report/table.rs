@@ -212,6 +212,11 @@ pub(crate) fn replication_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
         .replication
         .iter()
         .any(|x| x.ack_mean_ms.mean.is_finite());
+    let ryw = r.scenario.tiers.iter().any(|t| {
+        t.replication
+            .as_ref()
+            .is_some_and(|x| x.read_your_writes_ns.is_some())
+    });
     let mut head = vec![
         "replication",
         "appliers",
@@ -223,6 +228,9 @@ pub(crate) fn replication_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
     ];
     if semi {
         head.push("commit waits ms");
+    }
+    if ryw {
+        head.push("reads to primary (own writes) %");
     }
     let mut rows = vec![head.into_iter().map(String::from).collect::<Vec<_>>()];
     for x in &r.summary.replication {
@@ -252,6 +260,13 @@ pub(crate) fn replication_table(r: &RunReport<'_>) -> Option<Vec<Vec<String>>> {
         ];
         if semi {
             row.push(pm(&x.ack_mean_ms, 1.0));
+        }
+        if ryw {
+            row.push(if rep.read_your_writes_ns.is_some() {
+                pm(&x.own_write_share, 100.0)
+            } else {
+                "-".into()
+            });
         }
         rows.push(row);
     }

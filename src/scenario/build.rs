@@ -39,6 +39,7 @@ const WORKLOAD_KEYS: &[&str] = &[
     "retry",
     "connections",
     "when_busy",
+    "clients",
 ];
 /// Reads a whole scenario document, collecting every problem.
 pub(crate) fn read_scenario(
@@ -108,6 +109,7 @@ pub(crate) fn read_scenario(
     let sweep = read_sweep(r, doc);
     let classes = resolve_routes(r, raw_classes, &tiers, &declared);
     check_warmup_vs_schedule(r, doc, &simulation, &arrivals);
+    check_read_your_writes(r, doc, &tiers, &arrivals, &client);
     if !r.diags.is_empty() {
         return None;
     }
@@ -551,6 +553,36 @@ fn read_arrivals(r: &mut Reader, w: &DeTable<'_>) -> Option<Arrivals> {
         ok = false;
     }
     ok.then_some(Arrivals::Schedule(points))
+}
+
+/// Read-your-writes routing needs to know whose read follows whose write:
+/// a closed workload's users, or an open one's `clients`.
+fn check_read_your_writes(
+    r: &mut Reader,
+    doc: &DeTable<'_>,
+    tiers: &[Tier],
+    arrivals: &Option<Arrivals>,
+    client: &Option<Client>,
+) {
+    let closed = matches!(arrivals, Some(Arrivals::Closed { .. }));
+    let has_clients = client.as_ref().is_some_and(|c| c.clients.is_some());
+    if closed || has_clients || arrivals.is_none() {
+        return;
+    }
+    for t in tiers {
+        if t.replication
+            .as_ref()
+            .is_some_and(|x| x.read_your_writes_ns.is_some())
+        {
+            let span = field(doc, "workload").map_or(0..0, |v| v.span());
+            r.error(
+                span,
+                &format!("tier.{}.replication.read_your_writes", t.name),
+                "read-your-writes routing needs to know each request's client, and this open workload names none".into(),
+                Some("add `clients = 10000` to [workload] (each arrival from one of that many clients), or use `users`".into()),
+            );
+        }
+    }
 }
 
 fn check_warmup_vs_schedule(

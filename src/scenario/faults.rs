@@ -80,6 +80,11 @@ pub struct Client {
     /// pool's connections); none for a client that sends every arrival.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connections: Option<Connections>,
+    /// Distinct clients an open workload's arrivals come from, each
+    /// arrival from one drawn uniformly (`clients`); a closed workload's
+    /// users are its clients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clients: Option<u32>,
 }
 
 /// The client's connections: at most `limit` requests outstanding at once
@@ -315,10 +320,27 @@ pub(crate) fn read_client(r: &mut Reader, w: &DeTable<'_>) -> Option<Client> {
     let timeout_ns = field(w, "timeout").map(|v| r.positive_duration(v, "workload.timeout"));
     let retry = field(w, "retry").map(|v| read_retry(r, v, "workload.retry"));
     let connections = read_connections(r, w);
+    let clients = match field(w, "clients") {
+        None => Some(None),
+        Some(v) if field(w, "users").is_some() => {
+            r.error(
+                v.span(),
+                "workload.clients",
+                "`clients` names an open workload's clients; a closed one's users are its clients"
+                    .into(),
+                Some("remove `clients`".into()),
+            );
+            None
+        }
+        Some(v) => r
+            .int(v, "workload.clients", 1, 10_000_000)
+            .map(|n| Some(n as u32)),
+    };
     Some(Client {
         timeout_ns: timeout_ns.map_or(Some(None), |t| t.map(Some))?,
         retry: retry.map_or(Some(None), |t| t.map(Some))?,
         connections: connections?,
+        clients: clients?,
     })
 }
 

@@ -643,6 +643,10 @@ pub struct Replication {
     /// A read on a replica is stale when a write committed more than this
     /// long before it is not yet applied there (ns).
     pub stale_after_ns: u64,
+    /// Reads by a client that wrote to this database less than this long
+    /// ago go to the primary (read-your-writes routing), ns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_your_writes_ns: Option<u64>,
 }
 
 fn is_one(n: &u32) -> bool {

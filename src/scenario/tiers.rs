@@ -320,7 +320,14 @@ fn read_replication(
     r.check_keys(
         t,
         &key,
-        &["apply", "appliers", "receive", "semi_sync", "stale_after"],
+        &[
+            "apply",
+            "appliers",
+            "receive",
+            "semi_sync",
+            "stale_after",
+            "read_your_writes",
+        ],
     );
     if pools.get(1).is_none_or(|p| p.instances == 0) {
         r.error(
@@ -331,26 +338,48 @@ fn read_replication(
         );
         return None;
     }
+    // A class the table does not name applies in the primary's time.
+    let primary = &pools[0].service;
     let apply = match field(t, "apply") {
-        Some(a) => read_service(r, a, &join(&key, "apply"), ctx),
-        None => Some(pools[0].service.clone()),
+        Some(a) => match a.get_ref() {
+            DeValue::Table(tab) => per_class(
+                r,
+                tab,
+                &join(&key, "apply"),
+                ctx,
+                |r, v, k| r.dist(v, k),
+                |_, c, _| {
+                    let i = ctx.classes.iter().position(|x| x == c)?;
+                    primary.get(i).cloned()
+                },
+            ),
+            _ => read_service(r, a, &join(&key, "apply"), ctx),
+        },
+        None => Some(primary.clone()),
     };
     let appliers =
         field(t, "appliers").map_or(Some(1), |a| r.int(a, &join(&key, "appliers"), 1, 1024));
     let receive = match field(t, "receive") {
-        Some(a) => Some(r.dist(a, &join(&key, "receive"))?),
-        None => None,
+        Some(a) => r.dist(a, &join(&key, "receive")).map(Some),
+        None => Some(None),
     };
     let semi_sync =
         field(t, "semi_sync").map_or(Some(false), |a| r.boolean(a, &join(&key, "semi_sync")));
     let stale_after_ns =
         field(t, "stale_after").map_or(Some(0), |a| r.duration(a, &join(&key, "stale_after")));
+    let read_your_writes_ns = match field(t, "read_your_writes") {
+        None => Some(None),
+        Some(a) => r
+            .positive_duration(a, &join(&key, "read_your_writes"))
+            .map(Some),
+    };
     Some(Replication {
         apply: apply?,
         appliers: appliers? as u32,
-        receive,
+        receive: receive?,
         semi_sync: semi_sync?,
         stale_after_ns: stale_after_ns?,
+        read_your_writes_ns: read_your_writes_ns?,
     })
 }
 

@@ -446,6 +446,9 @@ pub struct ReplicationObs {
     /// Of those, stale: a write committed at least `stale_after` earlier
     /// was not yet applied there.
     pub stale: Vec<u64>,
+    /// Reads sent to the primary because their client wrote recently
+    /// (`read_your_writes`), per class.
+    pub own_writes: Vec<u64>,
     /// Writes lost at promotions: committed, never received by the
     /// promoted replica (the whole run).
     pub lost_writes: u64,

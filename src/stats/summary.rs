@@ -282,6 +282,10 @@ pub struct ReplicationSummary {
     pub stale_share: Vec<Estimate>,
     /// Over every class.
     pub stale_share_all: Estimate,
+    /// Of the reads that replicas would serve, the share sent to the
+    /// primary because their client wrote recently (`read_your_writes`),
+    /// over every class.
+    pub own_write_share: Estimate,
     /// Writes lost at promotions, per replication.
     pub lost_writes: Estimate,
     /// Promotions per replication.
@@ -654,6 +658,10 @@ fn replication_summary(reps: &[RepObs], i: usize) -> ReplicationSummary {
                 get(r, i).stale.iter().sum::<u64>() as f64,
                 get(r, i).reads.iter().sum::<u64>() as f64,
             )
+        }),
+        own_write_share: est(reps, |r| {
+            let own = get(r, i).own_writes.iter().sum::<u64>() as f64;
+            ratio(own, own + get(r, i).reads.iter().sum::<u64>() as f64)
         }),
         lost_writes: est(reps, |r| get(r, i).lost_writes as f64),
         promotions: est(reps, |r| get(r, i).promotions as f64),

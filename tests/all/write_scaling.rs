@@ -515,3 +515,45 @@ fn a_hot_shard_is_linted_from_its_key_weights() {
             .any(|l| l.id == "hot-shard")
     );
 }
+
+#[test]
+fn read_your_writes_sends_a_clients_reads_to_the_primary_for_a_while_after_its_write() {
+    // 100 writes/s from 50 clients: each client commits as a Poisson
+    // stream of 2/s (the departures of a primary that never queues, M/G/inf,
+    // thinned), independent of its reads. A read within 100 ms of its
+    // client's last commit goes to the primary: 1 - exp(-2 x 0.1) of them.
+    let src = replicated(
+        200.0,
+        0.5,
+        64,
+        1,
+        r#"{ apply = "exp(1ms)", read_your_writes = "100ms" }"#,
+        "",
+    )
+    .replace("[workload]\n", "[workload]\nclients = 50\n");
+    let s = parse(&src);
+    let (_, sum) = run(&s);
+    let x = &sum.replication[0];
+    assert_agrees(
+        "reads sent to the primary",
+        &x.own_write_share,
+        1.0 - (-0.2f64).exp(),
+        0.02,
+    );
+    // The primary serves them: its arrivals are the writes and those reads.
+    assert_agrees(
+        "primary arrivals",
+        &sum.pools[0].arrival_rps,
+        100.0 + 100.0 * (1.0 - (-0.2f64).exp()),
+        0.01,
+    );
+    // Without `clients` an open workload cannot say whose read it is.
+    let e = match stacksim::scenario::parse(&src.replace("clients = 50\n", ""), "bad.toml", None) {
+        Ok(_) => panic!("should be rejected"),
+        Err(e) => e.render(false),
+    };
+    assert!(
+        e.contains("tier.db.replication.read_your_writes") && e.contains("clients = 10000"),
+        "{e}"
+    );
+}
