@@ -170,7 +170,7 @@ impl Replication {
     }
 }
 
-impl<const PS: bool> Sim<'_, PS> {
+impl<'m, const PS: bool> Sim<'m, PS> {
     /// A service of `req` ended on `s`: when it is a write committed by a
     /// replicating primary, its replicas get it. Returns true when the
     /// commit waits for a replica's acknowledgement (`semi_sync`): the
@@ -260,37 +260,42 @@ impl<const PS: bool> Sim<'_, PS> {
         true
     }
 
-    /// Whether request `req`, at a read of a database with read-your-writes
-    /// routing, comes from a client whose last write there is recent: the
-    /// read goes to the primary (and is counted, once per visit, by `pick`).
-    #[cold]
-    #[inline(never)]
-    pub(super) fn reads_own_write(&self, req: u32) -> bool {
-        let Some(repl) = self.repl.as_deref() else {
-            return false;
-        };
+    /// The database (shard) request `req`'s current step reads, with its
+    /// replication, when it reads one that replicates.
+    fn read_target(&self, req: u32) -> Option<&'m ReplDef> {
+        let m: &'m Model = self.m;
         let r = &self.slab[req as usize];
-        let step = &self.m.classes[r.class as usize].steps[r.step as usize];
+        let step = &m.classes[r.class as usize].steps[r.step as usize];
         let Target::Db {
             db,
             access: Access::Read,
             shards,
         } = &step.target
         else {
-            return false;
+            return None;
         };
         let db = match shards {
             None => *db,
             Some(cum) => *db + super::route::shard_of(cum, r.key),
         };
-        let Some(def) = &self.m.dbs[db as usize].replication else {
+        m.dbs[db as usize].replication.as_ref()
+    }
+
+    /// Whether request `req`, at a read of a database with read-your-writes
+    /// routing, comes from a client whose last write there is recent: the
+    /// read goes to the primary (and is counted, once per visit, by `pick`).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn reads_own_write(&self, req: u32) -> bool {
+        let (Some(repl), Some(def)) = (self.repl.as_deref(), self.read_target(req)) else {
             return false;
         };
         let Some(window) = def.read_your_writes_ns else {
             return false;
         };
+        let client = self.slab[req as usize].client as usize;
         repl.last_write[def.slot]
-            .get(r.client as usize)
+            .get(client)
             .is_some_and(|&w| w != u64::MAX && self.q.now().saturating_sub(w) < window)
     }
 
@@ -298,24 +303,12 @@ impl<const PS: bool> Sim<'_, PS> {
     #[cold]
     #[inline(never)]
     pub(super) fn note_own_write_read(&mut self, req: u32) {
-        if !self.observing {
-            return;
-        }
-        let r = &self.slab[req as usize];
-        let (class, key) = (r.class, r.key);
-        let step = &self.m.classes[class as usize].steps[r.step as usize];
-        let Target::Db { db, shards, .. } = &step.target else {
+        let Some(def) = self.read_target(req).filter(|_| self.observing) else {
             return;
         };
-        let db = match shards {
-            None => *db,
-            Some(cum) => *db + super::route::shard_of(cum, key),
-        };
-        let Some(def) = &self.m.dbs[db as usize].replication else {
-            return;
-        };
+        let class = self.slab[req as usize].class as usize;
         if let Some(repl) = self.repl.as_deref_mut() {
-            repl.obs[def.slot].own_writes[class as usize] += 1;
+            repl.obs[def.slot].own_writes[class] += 1;
         }
     }
 

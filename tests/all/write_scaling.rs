@@ -398,47 +398,32 @@ fn a_failover_loses_the_writes_its_new_primary_had_not_received() {
     // Writes at 50/s reach the one replica 200 ms after their commit: at
     // the primary's crash, the writes of the last 200 ms are on their way,
     // Poisson with mean 10, and the promoted replica never gets them.
-    let s = parse(&replicated(
-        100.0,
-        0.5,
-        16,
-        1,
-        r#"{ apply = "exp(1ms)", receive = "const(200ms)" }"#,
-        r#"failover = { detection = "2s", promotion = "1s" }
+    let crash = |semi_sync: bool, replications: u32| {
+        let mut s = parse(&replicated(
+            100.0,
+            0.5,
+            16,
+            1,
+            &format!(
+                r#"{{ apply = "exp(1ms)", receive = "const(200ms)", semi_sync = {semi_sync} }}"#
+            ),
+            r#"failover = { detection = "2s", promotion = "1s" }
 [[fault]]
 at = "100s"
 duration = "300s"
 tier = "db"
 role = "primary"
 "#,
-    ));
-    let s = stacksim::scenario::Scenario {
-        simulation: stacksim::scenario::Simulation {
-            replications: 40,
-            ..s.simulation.clone()
-        },
-        ..s
+        ));
+        s.simulation.replications = replications;
+        run(&s).1
     };
-    let (_, sum) = run(&s);
+    let sum = crash(false, 40);
     let x = &sum.replication[0];
     assert_eq!(x.promotions.mean, 1.0, "one promotion each run");
     assert_agrees("writes lost at the promotion", &x.lost_writes, 10.0, 0.2);
-    // The same with semi_sync: the replica holds every committed write.
-    let s2 = parse(&replicated(
-        100.0,
-        0.5,
-        16,
-        1,
-        r#"{ apply = "exp(1ms)", receive = "const(200ms)", semi_sync = true }"#,
-        r#"failover = { detection = "2s", promotion = "1s" }
-[[fault]]
-at = "100s"
-duration = "300s"
-tier = "db"
-role = "primary"
-"#,
-    ));
-    let (_, sum) = run(&s2);
+    // With semi_sync the replica holds every acknowledged write.
+    let sum = crash(true, 10);
     assert_eq!(
         sum.replication[0].lost_writes.mean, 0.0,
         "semi-sync loses none"
