@@ -12,15 +12,21 @@ impl<'m, const PS: bool> Sim<'m, PS> {
     /// Picks the instance for the request's current step, among those the
     /// health checks have not marked down.
     pub(super) fn pick(&mut self, req: u32) -> Pick {
-        let key = self.slab[req as usize].key;
-        let own = self.m.by_client && self.reads_own_write(req);
-        if own {
-            self.note_own_write_read(req);
-        }
         let step = self.step_def(req);
-        let cands: &[StationId] = match candidates(self.m, &self.dbs, step, key, own) {
-            Ok(c) => c,
-            Err(p) => return p,
+        let cands: &[StationId] = match &step.target {
+            // The usual case first: no database, nothing more to read.
+            Target::Stations(c) => c,
+            Target::Db { .. } => {
+                let key = self.slab[req as usize].key;
+                let own = self.m.by_client && self.reads_own_write(req);
+                if own {
+                    self.note_own_write_read(req);
+                }
+                match candidates(self.m, &self.dbs, step, key, own) {
+                    Ok(c) => c,
+                    Err(p) => return p,
+                }
+            }
         };
         let n = cands.len();
         let stations = &self.stations;

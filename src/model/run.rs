@@ -556,14 +556,8 @@ impl<'m, const PS: bool> Sim<'m, PS> {
                 (self.slab.len() - 1) as u32
             }
         };
-        if self.m.sharded {
-            self.slab[id as usize].key = self.rng_shard.random();
-        }
-        if self.m.by_client {
-            self.slab[id as usize].client = match self.m.client.clients {
-                Some(n) => self.rng_client.random_range(0..n),
-                None => user,
-            };
+        if self.m.sharded | self.m.by_client {
+            self.draw_key_and_client(id, user);
         }
         self.cons.arrived += 1;
         if self.client.is_some() {
@@ -580,6 +574,23 @@ impl<'m, const PS: bool> Sim<'m, PS> {
             self.retry_tokens = (self.retry_tokens + b).min(RETRY_RESERVE + 1e6);
         }
         self.start_attempt(id);
+    }
+
+    /// A new request's shard key and client, where a database asks for
+    /// them. Out of line: most scenarios need neither.
+    #[cold]
+    #[inline(never)]
+    fn draw_key_and_client(&mut self, id: u32, user: u32) {
+        let r = &mut self.slab[id as usize];
+        if self.m.sharded {
+            r.key = self.rng_shard.random();
+        }
+        if self.m.by_client {
+            r.client = match self.m.client.clients {
+                Some(n) => self.rng_client.random_range(0..n),
+                None => user,
+            };
+        }
     }
 
     /// Starts (or restarts) an attempt at the first step.
@@ -688,6 +699,10 @@ impl<'m, const PS: bool> Sim<'m, PS> {
                 }
             }
         }
+        if self.repl.is_some() {
+            let class = self.slab[req as usize].class;
+            self.note_read(s, class);
+        }
         let now = self.q.now();
         let def = &self.m.stations[s];
         let (workers, cap) = (def.workers, def.queue_cap);
@@ -702,12 +717,6 @@ impl<'m, const PS: bool> Sim<'m, PS> {
         let r = &mut self.slab[req as usize];
         r.at_station = now;
         r.station = s;
-        if self.repl.is_some() {
-            let class = r.class;
-            self.note_read(s, class);
-        }
-        let r = &mut self.slab[req as usize];
-        let st = &mut self.stations[s];
         let w = Waiting {
             req,
             epoch: r.epoch,
