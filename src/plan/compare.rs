@@ -128,6 +128,7 @@ fn pairing(
     let mut end_to_end = class_metrics(ra, rb, |r| &r.overall, true);
     let mut rows = pool_rows(a, b);
     rows.extend(host_rows(a, b));
+    rows.extend(replication_rows(a, b));
     rows.extend(class_rows(a, b));
     rows.extend(cause_rows(a, b));
     for d in end_to_end
@@ -334,6 +335,71 @@ fn pool_rows(a: &RunResult, b: &RunResult) -> Vec<RowComparison> {
                     })
                     .collect(),
             }
+        })
+        .collect()
+}
+
+/// Each database with `replication`: its lag, stale reads and the writes
+/// lost at promotions.
+fn replication_rows(a: &RunResult, b: &RunResult) -> Vec<RowComparison> {
+    let names = |r: &RunResult| {
+        r.observations.first().map_or(Vec::new(), |o| {
+            o.replication
+                .iter()
+                .map(|x| x.database.clone())
+                .collect::<Vec<_>>()
+        })
+    };
+    let (na, nb) = (names(a), names(b));
+    type Metric = (&'static str, &'static str, fn(&RepObs, usize) -> f64);
+    let metrics: [Metric; 4] = [
+        ("lag mean", "ms", |r, i| {
+            let h = &r.replication[i].lag;
+            if h.count() == 0 {
+                f64::NAN
+            } else {
+                h.mean_ns() / 1e6
+            }
+        }),
+        ("lag p99", "ms", |r, i| {
+            let h = &r.replication[i].lag;
+            if h.count() == 0 {
+                f64::NAN
+            } else {
+                h.quantile_ns(0.99) / 1e6
+            }
+        }),
+        ("stale reads", "%", |r, i| {
+            let x = &r.replication[i];
+            let reads: u64 = x.reads.iter().sum();
+            if reads == 0 {
+                f64::NAN
+            } else {
+                100.0 * x.stale.iter().sum::<u64>() as f64 / reads as f64
+            }
+        }),
+        ("lost writes", "writes", |r, i| {
+            r.replication[i].lost_writes as f64
+        }),
+    ];
+    matched(&na, &nb)
+        .into_iter()
+        .map(|(name, ia, ib)| RowComparison {
+            scope: "replication",
+            name: name.to_string(),
+            presence: presence(ia, ib),
+            unstable: [false, false],
+            metrics: metrics
+                .iter()
+                .map(|(m, unit, f)| {
+                    Difference::paired(
+                        m,
+                        unit,
+                        &side(&a.observations, ia, f),
+                        &side(&b.observations, ib, f),
+                    )
+                })
+                .collect(),
         })
         .collect()
 }
