@@ -294,7 +294,6 @@ fn pool_rows(a: &RunResult, b: &RunResult) -> Vec<RowComparison> {
     let (pa, pb) = (pools(a), pools(b));
     let names = |v: &[(usize, String)]| v.iter().map(|x| x.1.clone()).collect::<Vec<_>>();
     let (na, nb) = (names(&pa), names(&pb));
-    type Metric = (&'static str, &'static str, fn(&RepObs, usize) -> f64);
     let metrics: [Metric; 4] = [
         ("utilization", "%", |r, p| {
             100.0 * per_rep::pool_utilization(r, p)
@@ -351,7 +350,6 @@ fn replication_rows(a: &RunResult, b: &RunResult) -> Vec<RowComparison> {
         })
     };
     let (na, nb) = (names(a), names(b));
-    type Metric = (&'static str, &'static str, fn(&RepObs, usize) -> f64);
     let metrics: [Metric; 4] = [
         ("lag mean", "ms", |r, i| {
             let h = &r.replication[i].lag;
@@ -382,10 +380,24 @@ fn replication_rows(a: &RunResult, b: &RunResult) -> Vec<RowComparison> {
             r.replication[i].lost_writes as f64
         }),
     ];
-    matched(&na, &nb)
+    named_rows("replication", (a, b), (&na, &nb), &metrics)
+}
+
+/// A figure of one replication, for the component with that index.
+type Metric = (&'static str, &'static str, fn(&RepObs, usize) -> f64);
+
+/// Rows of `scope` for components matched by name (`names`: each
+/// design's, in its own index order), with these paired metrics.
+fn named_rows(
+    scope: &'static str,
+    (a, b): (&RunResult, &RunResult),
+    (na, nb): (&[String], &[String]),
+    metrics: &[Metric],
+) -> Vec<RowComparison> {
+    matched(na, nb)
         .into_iter()
         .map(|(name, ia, ib)| RowComparison {
-            scope: "replication",
+            scope,
             name: name.to_string(),
             presence: presence(ia, ib),
             unstable: [false, false],
@@ -414,31 +426,11 @@ fn host_rows(a: &RunResult, b: &RunResult) -> Vec<RowComparison> {
             .collect::<Vec<_>>()
     };
     let (na, nb) = (names(a), names(b));
-    type Metric = (&'static str, &'static str, fn(&RepObs, usize) -> f64);
     let metrics: [Metric; 2] = [
         ("cpu", "%", |r, h| 100.0 * per_rep::host_utilization(r, h)),
         ("core wait", "ms", per_rep::host_core_wait_ms),
     ];
-    matched(&na, &nb)
-        .into_iter()
-        .map(|(name, ia, ib)| RowComparison {
-            scope: "host",
-            name: name.to_string(),
-            presence: presence(ia, ib),
-            unstable: [false, false],
-            metrics: metrics
-                .iter()
-                .map(|(m, unit, f)| {
-                    Difference::paired(
-                        m,
-                        unit,
-                        &side(&a.observations, ia, f),
-                        &side(&b.observations, ib, f),
-                    )
-                })
-                .collect(),
-        })
-        .collect()
+    named_rows("host", (a, b), (&na, &nb), &metrics)
 }
 
 /// Each request class, when there are several.
